@@ -1,0 +1,36 @@
+# The README's two commands: `make run` and `make test`. Both set up everything they need.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+REPORTS := reports
+
+.PHONY: run test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+run: $(STAMP)
+	mkdir -p $(REPORTS)
+	$(BIN)/trading-strategy backtest --strategy sma_crossover --data GOOG \
+		--param fast=10 --param slow=30 --commission 0.001 --slippage-bps 2 --size all-in \
+		--json $(REPORTS)/goog_sma_crossover.json --html $(REPORTS)/goog_sma_crossover.html
+
+test: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/lint-imports
+	$(BIN)/python -m pytest -q -p no:cacheprovider \
+		--cov=trading_strategy --cov-report=term:skip-covered
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python bench/backtest_throughput.py
+
+clean:
+	rm -rf $(VENV) $(REPORTS) .pytest_cache .coverage

@@ -1,0 +1,7 @@
+"""trading-strategy: develop, backtest and run algorithmic trading strategies.
+
+One strategy code path from research to live: the backtester and the live runtime are two
+drivers of the same strategy, risk and order pieces.
+"""
+
+__version__ = "0.1.0"

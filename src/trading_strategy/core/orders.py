@@ -1,0 +1,99 @@
+"""Order intents, orders and fills.
+
+A strategy expresses what it wants as an ``OrderIntent``; the risk engine turns it into an
+accepted, resized or rejected verdict; an accepted intent becomes an ``Order`` at a venue.
+Prices are integer ticks and quantities integer lots of the instrument (see
+``core.instrument``); ``None`` means "not applicable" (e.g. no limit price on a market order).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from trading_strategy.core.enums import OrderStatus, OrderType, Side, TimeInForce
+
+
+@dataclass(frozen=True, slots=True)
+class Bracket:
+    """Exits attached to an entry, as absolute prices in ticks."""
+
+    stop_loss: int | None = None
+    take_profit: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderIntent:
+    """What a strategy wants; immutable. ``lots`` is signed-free (side carries direction)."""
+
+    client_order_id: str
+    strategy: str
+    symbol: str
+    side: Side
+    lots: int
+    order_type: OrderType = OrderType.MARKET
+    limit_ticks: int | None = None
+    stop_ticks: int | None = None
+    tif: TimeInForce = TimeInForce.GTC
+    reduce_only: bool = False
+    bracket: Bracket | None = None
+    ts_init: int = 0
+    #: the price (ticks) the strategy decided on, used for sizing and slippage attribution
+    decision_ticks: int | None = None
+
+
+@dataclass(slots=True, eq=False)
+class Order:
+    """A live order at a venue. Mutated only by the venue/engine applying events."""
+
+    id: str
+    strategy: str
+    symbol: str
+    side: Side
+    lots: int
+    order_type: OrderType
+    limit_ticks: int | None
+    stop_ticks: int | None
+    tif: TimeInForce
+    reduce_only: bool
+    bracket: Bracket | None
+    created_index: int
+    eligible_index: int
+    ts_init: int
+    decision_ticks: int | None = None
+    status: OrderStatus = OrderStatus.ACCEPTED
+    filled_lots: int = 0
+    triggered: bool = False
+    #: id of the entry this exit belongs to, and of its one-cancels-other sibling
+    parent_id: str | None = None
+    oco_id: str | None = None
+    #: resize an all-in order at fill time from the cash then available
+    size_at_fill: bool = False
+    max_lots: int | None = None
+    commission_charged: bool = False
+    reason: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def remaining_lots(self) -> int:
+        return self.lots - self.filled_lots
+
+    @property
+    def is_open(self) -> bool:
+        return self.status.is_open
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """One execution. ``commission`` and ``slippage`` are integer money units (tick × lot)."""
+
+    order_id: str
+    strategy: str
+    symbol: str
+    side: Side
+    lots: int
+    price_ticks: int
+    ts_event: int
+    bar_index: int
+    commission: int
+    slippage: int
+    liquidity: str = "taker"

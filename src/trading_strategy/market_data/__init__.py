@@ -1,0 +1,1 @@
+"""Market data: file import and validation, bundled samples, providers."""

@@ -1,0 +1,1 @@
+"""Orders: state machine, manager, journal and venues."""

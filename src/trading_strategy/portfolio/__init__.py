@@ -1,0 +1,1 @@
+"""Positions, cash and trades, derived from fills only."""

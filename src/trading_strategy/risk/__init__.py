@@ -1,0 +1,1 @@
+"""Risk: pure sizing, limits and stop rules, and the pre-trade gate with its trading state."""

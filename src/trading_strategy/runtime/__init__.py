@@ -1,0 +1,1 @@
+"""Runtime: supervisor, message bus and the composition root of each mode."""

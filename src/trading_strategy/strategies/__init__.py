@@ -1,0 +1,1 @@
+"""Strategies: the contract, the context, indicators and the built-in strategies."""
