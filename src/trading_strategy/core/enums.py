@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Side(str, Enum):
+class Side(StrEnum):
     BUY = "buy"
     SELL = "sell"
 
@@ -14,20 +14,20 @@ class Side(str, Enum):
         return 1 if self is Side.BUY else -1
 
 
-class OrderType(str, Enum):
+class OrderType(StrEnum):
     MARKET = "market"
     LIMIT = "limit"
     STOP = "stop"
     STOP_LIMIT = "stop_limit"
 
 
-class TimeInForce(str, Enum):
+class TimeInForce(StrEnum):
     GTC = "GTC"
     DAY = "DAY"
     IOC = "IOC"
 
 
-class OrderStatus(str, Enum):
+class OrderStatus(StrEnum):
     CREATED = "created"
     SUBMITTED = "submitted"
     ACCEPTED = "accepted"
@@ -40,10 +40,10 @@ class OrderStatus(str, Enum):
 
     @property
     def is_open(self) -> bool:
-        return self in _OPEN
+        return self in OPEN_STATUSES
 
 
-_OPEN = frozenset(
+OPEN_STATUSES = frozenset(
     {
         OrderStatus.CREATED,
         OrderStatus.SUBMITTED,

@@ -7,7 +7,7 @@
     │   ├── ConfigError           settings file, environment variable or CLI option
     │   ├── ParameterError        a strategy parameter (names the valid ones)
     │   └── DataError             market data file or rows (names file, line and reason)
-    ├── StrategyError             user strategy code raised; the framework keeps other strategies running
+    ├── StrategyError             user strategy code raised; other strategies keep running
     ├── RetryableError            transient (network, venue busy): retry with backoff
     └── OperatorActionRequired    state only a person may resolve (halt, reconciliation mismatch)
 

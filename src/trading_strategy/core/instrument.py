@@ -10,19 +10,19 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
-from enum import Enum
+from enum import StrEnum
 
 from trading_strategy.core.errors import ConfigError
 
 
-class AssetClass(str, Enum):
+class AssetClass(StrEnum):
     EQUITY = "equity"
     FX = "fx"
     CRYPTO = "crypto"
     FUTURE = "future"
 
 
-class Calendar(str, Enum):
+class Calendar(StrEnum):
     """Trading calendar: decides day boundaries and annualisation (252 vs 365)."""
 
     XNYS = "XNYS"  # US equities: weekdays, session dates, America/New_York

@@ -1,0 +1,516 @@
+"""The event-driven backtest: a simulated clock steps through bars and a simulated venue fills.
+
+Per bar *i* the engine (1) matches the open orders that are eligible on bar *i* against its
+OHLC (``fills``), applying slippage, commission and the volume cap, (2) moves every series'
+cursor to *i* and (3) calls the strategy's ``on_bar``. It makes no Python object per bar: bars
+are numpy columns, indicators are precomputed (or updated in O(1)), and the order book is
+touched only when orders exist. Cash and positions live in an integer ``Ledger``; the equity
+curve is rebuilt at the end, vectorized, from the ledger's state after each bar with fills.
+
+Every order passes the pre-trade gate (``PreTradeGate``) before the simulated venue sees it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from trading_strategy.backtesting.fills import PRIORITY, match
+from trading_strategy.backtesting.settings import BacktestSettings, IndicatorMode, SizeKind
+from trading_strategy.core.bars import BarSeries
+from trading_strategy.core.enums import OrderStatus, OrderType, Side, TimeInForce
+from trading_strategy.core.errors import StrategyError
+from trading_strategy.core.orders import Bracket, Fill, Order, OrderIntent
+from trading_strategy.portfolio.ledger import Ledger
+from trading_strategy.strategies.base import Strategy
+from trading_strategy.strategies.context import (
+    Bars,
+    Cursor,
+    FillEvent,
+    IncrementalBuilder,
+    OrderEvent,
+    Series,
+    VectorizedBuilder,
+)
+
+IntArray = npt.NDArray[np.int64]
+_DAY_NS = 86_400 * 1_000_000_000
+_CHUNK = 65_536
+
+
+@dataclass(frozen=True, slots=True)
+class GateDecision:
+    """The gate's answer: ``lots`` to place (possibly resized) or ``None`` with a reason."""
+
+    lots: int | None
+    code: str = "accepted"
+    message: str = ""
+
+
+class PreTradeGate(Protocol):
+    def check(self, intent: OrderIntent, engine: BacktestEngine) -> GateDecision: ...
+
+    def on_bar(self, engine: BacktestEngine, i: int) -> None: ...
+
+
+class OpenGate:
+    """No limits configured: every well-formed order passes."""
+
+    def check(self, intent: OrderIntent, engine: BacktestEngine) -> GateDecision:
+        return GateDecision(intent.lots)
+
+    def on_bar(self, engine: BacktestEngine, i: int) -> None:
+        return None
+
+
+@dataclass(slots=True)
+class RunState:
+    """What the engine accumulates besides the ledger."""
+
+    fills: list[Fill] = field(default_factory=list)
+    closed_orders: list[Order] = field(default_factory=list)
+    snap_bar: list[int] = field(default_factory=list)
+    snap_cash: list[int] = field(default_factory=list)
+    snap_pos: list[int] = field(default_factory=list)
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    rejections: dict[str, int] = field(default_factory=dict)
+
+
+class BacktestEngine:
+    def __init__(
+        self,
+        strategy_cls: type[Strategy],
+        params: Mapping[str, Any] | None,
+        bars: BarSeries,
+        settings: BacktestSettings,
+        *,
+        gate: PreTradeGate | None = None,
+        record_decisions: bool = False,
+    ) -> None:
+        if len(bars) == 0:
+            raise ValueError("no bars to backtest")
+        self.bars = bars
+        self.settings = settings
+        self.instrument = inst = bars.instrument
+        self.strategy_name = strategy_cls.name
+        self.params = strategy_cls.parse_params(params)
+        self.gate: PreTradeGate = gate or OpenGate()
+        self.record_decisions = record_decisions
+        tick = float(inst.tick_size)
+        self.open_t: IntArray = np.rint(bars.open / tick).astype(np.int64)
+        self.high_t: IntArray = np.rint(bars.high / tick).astype(np.int64)
+        self.low_t: IntArray = np.rint(bars.low / tick).astype(np.int64)
+        self.close_t: IntArray = np.rint(bars.close / tick).astype(np.int64)
+        self.ledger = Ledger(int((settings.initial_cash / inst.money_unit).to_integral_value()))
+        self.initial_cash_units = self.ledger.cash
+        self.commission_fn = settings.commission.bind(inst)
+        self.slippage_fn = settings.slippage.bind(inst, bars)
+        self.state = RunState()
+        self.orders: list[Order] = []
+        self._by_id: dict[str, Order] = {}
+        self._seq = 0
+        self._volume_used: tuple[int, int] = (-1, 0)
+        self._fresh_exits = False
+        self._lot = float(inst.lot_size)
+        self._unit_lots = inst.lot_size == 1
+        cursor = self.cursor = Cursor()
+        builder = (IncrementalBuilder(cursor)
+                   if settings.indicator_mode is IndicatorMode.INCREMENTAL
+                   else VectorizedBuilder(cursor))
+        self._builder = builder
+        self._incremental = settings.indicator_mode is IndicatorMode.INCREMENTAL
+
+        def series(name: str, arr: npt.NDArray[np.float64]) -> Series:
+            return Series(name, None, cursor, arr)
+
+        from trading_strategy.backtesting.context import BacktestContext
+
+        self.ctx = BacktestContext(self, cursor, builder, Bars(
+            series("open", bars.open), series("high", bars.high), series("low", bars.low),
+            series("close", bars.close), series("volume", bars.volume)))
+        self.strategy = strategy_cls(self.ctx, self.params)
+        cls = type(self.strategy)
+        self._wants_fills = cls.on_fill is not Strategy.on_fill
+        self._wants_events = cls.on_order_event is not Strategy.on_order_event
+
+    # --- the loop --------------------------------------------------------------------------
+    def run(self, progress: Callable[[int, int], None] | None = None) -> None:
+        n = len(self.bars)
+        self._guard("on_start", self.strategy.on_start)
+        on_bar = self.strategy.on_bar
+        cursor = self.cursor
+        orders = self.orders
+        advance = self._builder.advance if self._incremental else None
+        gate_on_bar = None if isinstance(self.gate, OpenGate) else self.gate.on_bar
+        for start in range(0, n, _CHUNK):
+            stop = min(n, start + _CHUNK)
+            i = start
+            try:
+                if gate_on_bar is None and advance is None:
+                    # the common case gets the tightest loop: one branch and one call per bar
+                    for i in range(start, stop):
+                        cursor.i = i
+                        if orders:
+                            self._match_bar(i)
+                        on_bar()
+                else:
+                    for i in range(start, stop):
+                        cursor.i = i
+                        if orders:
+                            self._match_bar(i)
+                        if gate_on_bar is not None:
+                            gate_on_bar(self, i)
+                        if advance is not None:
+                            advance()
+                        on_bar()
+            except StrategyError:
+                raise
+            except Exception as exc:
+                raise StrategyError(self.strategy_name, f"on_bar at bar {i}", exc) from exc
+            if progress is not None:
+                progress(stop, n)
+        self._guard("on_stop", self.strategy.on_stop)
+
+    def _guard(self, name: str, fn: Callable[[], None]) -> None:
+        try:
+            fn()
+        except StrategyError:
+            raise
+        except Exception as exc:
+            raise StrategyError(self.strategy_name, name, exc) from exc
+
+    # --- state queries ---------------------------------------------------------------------
+    def equity_units(self, i: int) -> int:
+        return self.ledger.cash + self.ledger.position * int(self.close_t[i])
+
+    def equity_curve_units(self) -> IntArray:
+        n = len(self.bars)
+        st = self.state
+        cash = np.full(n, self.initial_cash_units, dtype=np.int64)
+        pos = np.zeros(n, dtype=np.int64)
+        if st.snap_bar:
+            idx = np.searchsorted(np.asarray(st.snap_bar), np.arange(n), side="right") - 1
+            have = idx >= 0
+            cash[have] = np.asarray(st.snap_cash, dtype=np.int64)[idx[have]]
+            pos[have] = np.asarray(st.snap_pos, dtype=np.int64)[idx[have]]
+        self.position_curve = pos
+        return cash + pos * self.close_t
+
+    # --- orders ----------------------------------------------------------------------------
+    def submit(
+        self,
+        side: Side,
+        quantity: float | int | Decimal | None,
+        *,
+        order_type: OrderType,
+        limit: float | int | Decimal | None,
+        stop: float | int | Decimal | None,
+        tif: TimeInForce,
+        stop_loss: float | int | Decimal | None,
+        take_profit: float | int | Decimal | None,
+        reduce_only: bool,
+        tag: str,
+    ) -> str:
+        inst = self.instrument
+        i = self.cursor.i
+        self._seq += 1
+        oid = f"{self.strategy_name}-{self._seq:06d}"
+        limit_t = self._ticks("limit", limit)
+        stop_t = self._ticks("stop", stop)
+        if order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT) and limit_t is None:
+            raise ValueError(f"{order_type.value} order needs a limit price")
+        if order_type in (OrderType.STOP, OrderType.STOP_LIMIT) and stop_t is None:
+            raise ValueError(f"{order_type.value} order needs a stop price")
+        bracket = None
+        if stop_loss is not None or take_profit is not None:
+            bracket = Bracket(self._ticks("stop_loss", stop_loss),
+                              self._ticks("take_profit", take_profit))
+        close_t = int(self.close_t[i])
+        size_at_fill = False
+        if quantity is None:
+            lots, size_at_fill = self._default_lots(side, close_t)
+        elif type(quantity) is int and self._unit_lots:
+            if quantity < 0:
+                raise ValueError(f"order quantity must be >= 0, got {quantity}")
+            lots = quantity
+        else:
+            q = Decimal(repr(quantity)) if isinstance(quantity, float) else Decimal(quantity)
+            if not q.is_finite() or q < 0:
+                raise ValueError(f"order quantity must be a finite number >= 0, got {quantity}")
+            lots = inst.to_lots(q)
+        ts = int(self.bars.ts[i])
+        intent = OrderIntent(
+            client_order_id=oid, strategy=self.strategy_name, symbol=inst.symbol, side=side,
+            lots=lots, order_type=order_type, limit_ticks=limit_t, stop_ticks=stop_t, tif=tif,
+            reduce_only=reduce_only, bracket=bracket, ts_init=ts, decision_ticks=close_t,
+        )
+        order = Order(
+            id=oid, strategy=self.strategy_name, symbol=inst.symbol, side=side, lots=lots,
+            order_type=order_type, limit_ticks=limit_t, stop_ticks=stop_t, tif=tif,
+            reduce_only=reduce_only, bracket=bracket, created_index=i,
+            eligible_index=self._eligible(i), ts_init=ts, decision_ticks=close_t,
+            size_at_fill=size_at_fill,
+        )
+        order.tag = tag
+        self._by_id[oid] = order
+        if lots <= 0:
+            self._reject(order, "zero_size", "order size rounds to zero lots")
+            return oid
+        decision = self.gate.check(intent, self)
+        if decision.lots is None:
+            self._reject(order, decision.code, decision.message)
+            return oid
+        if decision.lots != lots:
+            order.lots = decision.lots
+            order.max_lots = decision.lots
+        if self.record_decisions:
+            self.log_decision("order", {"id": oid, "side": side.value, "lots": order.lots,
+                                        "type": order_type.value, "verdict": decision.code})
+        self.orders.append(order)
+        return oid
+
+    def _ticks(self, name: str, price: float | int | Decimal | None) -> int | None:
+        if price is None:
+            return None
+        if isinstance(price, float) and not math.isfinite(price):
+            raise ValueError(f"{name} price must be finite, got {price}")
+        ticks = self.instrument.to_ticks(price if isinstance(price, float) else Decimal(price))
+        if ticks <= 0:
+            raise ValueError(f"{name} price must be > 0, got {price}")
+        return ticks
+
+    def _eligible(self, i: int) -> int:
+        ms = self.settings.latency_ms
+        if ms is None:
+            return i + self.settings.latency_bars
+        ts = self.bars.ts
+        arrival = int(ts[i]) + self.bars.timeframe.nanoseconds + ms * 1_000_000
+        # the first bar that opens at or after the order reaches the venue
+        return max(i + 1, int(np.searchsorted(ts, arrival, side="left")))
+
+    def _default_lots(self, side: Side, price_t: int) -> tuple[int, bool]:
+        spec = self.settings.size
+        inst = self.instrument
+        if spec.kind is SizeKind.FIXED:
+            return inst.to_lots(spec.value), False
+        if spec.kind is SizeKind.PERCENT:
+            num, den = spec.value.as_integer_ratio()
+            return max(0, self.equity_units(self.cursor.i)) * num // (den * price_t), False
+        return self._affordable_lots(side, price_t), True
+
+    def _affordable_lots(self, side: Side, price_t: int) -> int:
+        """Whole lots that cash (longs) or equity (shorts) pays for at ``price_t``, after costs."""
+        ledger = self.ledger
+        budget = ledger.cash if side is Side.BUY else self.equity_units(self.cursor.i)
+        if ledger.position and (ledger.position > 0) != (side is Side.BUY):
+            return abs(ledger.position)  # all-in on the other side first closes the position
+        if budget <= 0 or price_t <= 0:
+            return 0
+        lots = budget // price_t
+        for _ in range(4):  # converges in one or two steps for the models we ship
+            cost = lots * price_t + self.commission_fn(lots, price_t, True)
+            if cost <= budget:
+                break
+            lots = max(0, (budget - self.commission_fn(lots, price_t, True)) // price_t)
+        while lots > 0 and lots * price_t + self.commission_fn(lots, price_t, True) > budget:
+            lots -= 1
+        return lots
+
+    def cancel(self, order_id: str, reason: str) -> bool:
+        order = self._by_id.get(order_id)
+        if order is None or not order.is_open:
+            return False
+        self._close(order, OrderStatus.CANCELLED, reason)
+        return True
+
+    def _reject(self, order: Order, code: str, message: str) -> None:
+        order.status = OrderStatus.REJECTED
+        order.reason = f"{code}: {message}" if message else code
+        self.state.rejections[code] = self.state.rejections.get(code, 0) + 1
+        self.state.closed_orders.append(order)
+        if self.record_decisions:
+            self.log_decision("order_rejected", {"id": order.id, "code": code, "why": message})
+        self._order_event(order)
+
+    def _close(self, order: Order, status: OrderStatus, reason: str) -> None:
+        order.status = status
+        order.reason = reason
+        self.state.closed_orders.append(order)
+        self._order_event(order)
+
+    def _order_event(self, order: Order) -> None:
+        if self._wants_events:
+            ts = int(self.bars.ts[max(self.cursor.i, 0)])
+            event = OrderEvent(order.id, order.status, order.reason, ts)
+            self._guard("on_order_event", lambda: self.strategy.on_order_event(event))
+
+    # --- matching --------------------------------------------------------------------------
+    def _match_bar(self, i: int) -> None:
+        day = int(self.bars.ts[i]) // _DAY_NS
+        candidates = [o for o in self.orders if o.eligible_index <= i]
+        if not candidates:
+            return
+        if len(candidates) > 1:
+            candidates.sort(key=lambda o: (PRIORITY[o.order_type], o.created_index))
+        o_t = int(self.open_t[i])
+        h_t = int(self.high_t[i])
+        l_t = int(self.low_t[i])
+        for order in candidates:
+            if order.is_open:
+                self._match_order(order, i, day, o_t, h_t, l_t)
+        self.orders[:] = [o for o in self.orders if o.is_open]
+        if self._fresh_exits:
+            # exits created by fills at this bar's open are live for the rest of the bar
+            self._fresh_exits = False
+            fresh = [o for o in self.orders if o.eligible_index == i and o.created_index == i
+                     and o.parent_id is not None]
+            fresh.sort(key=lambda o: PRIORITY[o.order_type])
+            for order in fresh:
+                if order.is_open:
+                    self._match_order(order, i, day, o_t, h_t, l_t)
+            self.orders[:] = [o for o in self.orders if o.is_open]
+
+    def _match_order(self, order: Order, i: int, day: int, o_t: int, h_t: int, l_t: int) -> None:
+        if order.tif is TimeInForce.DAY:
+            first_day = int(self.bars.ts[order.eligible_index]) // _DAY_NS \
+                if order.eligible_index < len(self.bars) else day
+            if day != first_day:
+                self._close(order, OrderStatus.EXPIRED, "DAY order expired")
+                return
+        sign = 1 if order.side is Side.BUY else -1
+        price, order.triggered, taker = match(order.order_type, sign, order.limit_ticks,
+                                              order.stop_ticks, order.triggered, o_t, h_t, l_t)
+        if price is None:
+            if order.tif is TimeInForce.IOC:
+                self._close(order, OrderStatus.CANCELLED, "IOC: not filled on its first bar")
+            return
+        slip = self.slippage_fn(sign, price, i) if taker else 0
+        fill_t = price + sign * slip
+        if fill_t <= 0:
+            fill_t, slip = price, 0
+        lots = self._fill_lots(order, sign, fill_t)
+        if lots <= 0:
+            why = ("insufficient cash" if not order.reduce_only else "nothing left to reduce")
+            self._close(order, OrderStatus.CANCELLED if order.reduce_only else OrderStatus.REJECTED,
+                        why)
+            if not order.reduce_only:
+                self.state.rejections["insufficient_cash"] = \
+                    self.state.rejections.get("insufficient_cash", 0) + 1
+            return
+        vp = self.settings.volume_participation
+        if vp is not None:
+            used_i, used = self._volume_used
+            if used_i != i:
+                used = 0
+            cap = int(float(self.bars.volume[i]) * float(vp) / self._lot) - used
+            lots = min(lots, cap)
+            if lots <= 0:
+                if order.tif is TimeInForce.IOC:
+                    self._close(order, OrderStatus.CANCELLED, "IOC: no volume left in the bar")
+                return
+            self._volume_used = (i, used + lots)
+        self._execute(order, i, sign, lots, fill_t, slip * lots, first=order.filled_lots == 0,
+                      at_open=price == o_t)
+        if order.is_open and order.tif is TimeInForce.IOC:
+            self._close(order, OrderStatus.CANCELLED, "IOC: remainder cancelled")
+
+    def _fill_lots(self, order: Order, sign: int, fill_t: int) -> int:
+        lots = order.remaining_lots
+        position = self.ledger.position
+        if order.reduce_only:
+            return min(lots, abs(position)) if position * sign < 0 else 0
+        if order.size_at_fill and order.filled_lots == 0:
+            lots = self._affordable_lots(order.side, fill_t)
+            if order.max_lots is not None:
+                lots = min(lots, order.max_lots)
+            order.lots = lots
+        if sign > 0 and position >= 0:
+            cost = lots * fill_t + self.commission_fn(lots, fill_t, order.filled_lots == 0)
+            if cost > self.ledger.cash:
+                if order.size_at_fill:
+                    return self._affordable_lots(order.side, fill_t)
+                return 0
+        return lots
+
+    def _execute(self, order: Order, i: int, sign: int, lots: int, fill_t: int, slippage: int,
+                 *, first: bool, at_open: bool) -> None:
+        ledger = self.ledger
+        commission = self.commission_fn(lots, fill_t, first)
+        ts = int(self.bars.ts[i])
+        was_open_trade = ledger.open_trade
+        ledger.apply_fill(sign, lots, fill_t, commission, slippage, ts, i)
+        st = self.state
+        if st.snap_bar and st.snap_bar[-1] == i:
+            st.snap_cash[-1] = ledger.cash
+            st.snap_pos[-1] = ledger.position
+        else:
+            st.snap_bar.append(i)
+            st.snap_cash.append(ledger.cash)
+            st.snap_pos.append(ledger.position)
+        fill = Fill(order.id, order.strategy, order.symbol, order.side, lots, fill_t, ts, i,
+                    commission, slippage)
+        st.fills.append(fill)
+        order.filled_lots += lots
+        if order.filled_lots >= order.lots:
+            order.status = OrderStatus.FILLED
+            st.closed_orders.append(order)
+        else:
+            order.status = OrderStatus.PARTIALLY_FILLED
+        if order.oco_id is not None:
+            self.cancel(order.oco_id, reason="one-cancels-other sibling filled")
+        if ledger.position == 0 or ledger.open_trade is not was_open_trade:
+            self._cancel_orphan_exits()
+        if order.bracket is not None and order.status is OrderStatus.FILLED \
+                and ledger.position != 0:
+            self._attach_bracket(order, i, at_open)
+        if self._wants_fills:
+            inst = self.instrument
+            event = FillEvent(order.id, order.side, inst.quantity(lots), inst.price(fill_t),
+                              inst.money(commission), ts)
+            self._guard("on_fill", lambda: self.strategy.on_fill(event))
+        if self._wants_events:
+            self._order_event(order)
+
+    def _cancel_orphan_exits(self) -> None:
+        for o in self.orders:
+            if o.parent_id is not None and o.is_open:
+                self._close(o, OrderStatus.CANCELLED, "position closed")
+
+    def _attach_bracket(self, entry: Order, i: int, at_open: bool) -> None:
+        assert entry.bracket is not None
+        exit_side = Side.SELL if entry.side is Side.BUY else Side.BUY
+        # filled at the open: the exits are live for the rest of this bar; else from the next
+        eligible = i if at_open else i + 1
+        made: list[Order] = []
+        for kind, price in ((OrderType.STOP, entry.bracket.stop_loss),
+                            (OrderType.LIMIT, entry.bracket.take_profit)):
+            if price is None:
+                continue
+            self._seq += 1
+            made.append(Order(
+                id=f"{self.strategy_name}-{self._seq:06d}", strategy=entry.strategy,
+                symbol=entry.symbol, side=exit_side, lots=entry.filled_lots, order_type=kind,
+                limit_ticks=price if kind is OrderType.LIMIT else None,
+                stop_ticks=price if kind is OrderType.STOP else None, tif=TimeInForce.GTC,
+                reduce_only=True, bracket=None, created_index=i, eligible_index=eligible,
+                ts_init=int(self.bars.ts[i]), parent_id=entry.id,
+            ))
+        if len(made) == 2:
+            made[0].oco_id, made[1].oco_id = made[1].id, made[0].id
+        for o in made:
+            self._by_id[o.id] = o
+            self.orders.append(o)
+        self._fresh_exits = self._fresh_exits or eligible == i
+
+    # --- decisions log ---------------------------------------------------------------------
+    def log_decision(self, event: str, fields: Mapping[str, Any]) -> None:
+        if self.record_decisions:
+            i = max(self.cursor.i, 0)
+            self.state.decisions.append({"event": event, "bar": i,
+                                         "ts": int(self.bars.ts[i]), **fields})

@@ -1,0 +1,106 @@
+"""Run one backtest and collect its result: the facade the CLI, web and tests call."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from trading_strategy.backtesting.engine import BacktestEngine, PreTradeGate
+from trading_strategy.backtesting.metrics import Metrics, TradeOutcome, compute_metrics
+from trading_strategy.backtesting.settings import BacktestSettings
+from trading_strategy.core.bars import BarSeries
+from trading_strategy.core.errors import UserError
+from trading_strategy.strategies import registry
+from trading_strategy.strategies.base import Strategy
+
+
+class InsufficientHistoryError(UserError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestResult:
+    engine: BacktestEngine
+    equity_units: npt.NDArray[np.int64]
+    equity: npt.NDArray[np.float64]
+    metrics: Metrics
+    periods_per_year: float
+
+    @property
+    def bars(self) -> BarSeries:
+        return self.engine.bars
+
+
+def periods_per_year(bars: BarSeries, settings: BacktestSettings) -> float:
+    if settings.periods_per_year is not None:
+        return settings.periods_per_year
+    days = bars.instrument.calendar.periods_per_year_daily
+    return bars.timeframe.periods_per_year(days)
+
+
+def check_history(bars: BarSeries, settings: BacktestSettings, allow_short: bool) -> None:
+    years = bars.years()
+    if years < settings.min_years and not allow_short:
+        raise InsufficientHistoryError(
+            f"{bars.instrument.symbol} has {len(bars)} bars covering {years:.2f} years; "
+            f"strategies are judged on at least {settings.min_years:g} years of data "
+            "(pass --allow-short-history to run anyway)"
+        )
+
+
+def run_backtest(
+    strategy: str | type[Strategy],
+    bars: BarSeries,
+    settings: BacktestSettings | None = None,
+    params: Mapping[str, Any] | None = None,
+    *,
+    gate: PreTradeGate | None = None,
+    allow_short_history: bool = False,
+    record_decisions: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> BacktestResult:
+    settings = settings or BacktestSettings()
+    strategy_cls = registry.get(strategy) if isinstance(strategy, str) else strategy
+    check_history(bars, settings, allow_short_history)
+    engine = BacktestEngine(strategy_cls, params, bars, settings, gate=gate,
+                            record_decisions=record_decisions)
+    engine.run(progress)
+    units = engine.equity_curve_units()
+    equity = money_array(units, bars)
+    ppy = periods_per_year(bars, settings)
+    inst = bars.instrument
+    ledger = engine.ledger
+    outcomes = []
+    for t in ledger.trades:
+        if t.is_open:
+            continue
+        pnl = t.pnl()
+        outcomes.append(TradeOutcome(float(inst.money(pnl)), pnl / t.entry_value))
+    metrics = compute_metrics(
+        equity,
+        periods_per_year=ppy,
+        trades=outcomes,
+        bars_in_market=int(np.count_nonzero(engine.position_curve)),
+        traded_notional=float(inst.money(ledger.traded_value)),
+        commission=float(inst.money(ledger.commission)),
+        slippage=float(inst.money(ledger.slippage)),
+        risk_free_rate=settings.risk_free_rate,
+    )
+    return BacktestResult(engine, units, equity, metrics, ppy)
+
+
+def money_array(units: npt.NDArray[np.int64], bars: BarSeries) -> npt.NDArray[np.float64]:
+    """Money units → currency floats, each the nearest double to the exact decimal value.
+
+    When the money unit is 10**-k, int / 10**k is one correctly rounded IEEE division of two
+    exact operands, hence the same double as ``float(Decimal)`` — no drift, vectorized.
+    """
+    unit = bars.instrument.money_unit.normalize()
+    _, digits, exponent = unit.as_tuple()
+    if digits == (1,) and isinstance(exponent, int) and -22 <= exponent <= 0:
+        return units.astype(np.float64) / float(10 ** (-exponent))
+    return np.array([float(bars.instrument.money(int(u))) for u in units], dtype=np.float64)

@@ -1,0 +1,103 @@
+"""Backtest settings: capital, costs, fill model, sizing and annualisation."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+
+from trading_strategy.backtesting.costs import (
+    CommissionModel,
+    NoSlippage,
+    PercentCommission,
+    SlippageModel,
+)
+from trading_strategy.core.errors import ConfigError
+
+
+class SizeKind(StrEnum):
+    FIXED = "fixed"
+    PERCENT = "percent"
+    ALL_IN = "all_in"
+
+
+@dataclass(frozen=True, slots=True)
+class SizeSpec:
+    """Default order size when a strategy passes no quantity.
+
+    ``fixed``: that many units; ``percent``: that share of equity at the decision bar's
+    close; ``all_in``: whole lots from all available cash *at the fill price*, after costs.
+    """
+
+    kind: SizeKind
+    value: Decimal = Decimal(0)
+
+    @classmethod
+    def parse(cls, text: str) -> SizeSpec:
+        raw = text.strip().lower()
+        if raw in ("all-in", "all_in", "allin"):
+            return cls(SizeKind.ALL_IN)
+        match = re.fullmatch(r"([0-9]*\.?[0-9]+)\s*(%?)", raw)
+        if not match:
+            raise ConfigError(
+                f"invalid --size {text!r}: use a quantity (1, 0.5), a percent of equity (25%) "
+                "or all-in"
+            )
+        try:
+            value = Decimal(match.group(1))
+        except InvalidOperation:  # pragma: no cover - the regex admits only numbers
+            raise ConfigError(f"invalid --size {text!r}") from None
+        if match.group(2):
+            if not 0 < value <= 100:
+                raise ConfigError(f"invalid --size {text!r}: a percent must be in (0, 100]")
+            return cls(SizeKind.PERCENT, value / 100)
+        if value <= 0:
+            raise ConfigError(f"invalid --size {text!r}: a quantity must be > 0")
+        return cls(SizeKind.FIXED, value)
+
+    def __str__(self) -> str:
+        if self.kind is SizeKind.ALL_IN:
+            return "all-in"
+        if self.kind is SizeKind.PERCENT:
+            return f"{(self.value * 100).normalize()}%"
+        return str(self.value.normalize())
+
+
+class IndicatorMode(StrEnum):
+    VECTORIZED = "vectorized"
+    INCREMENTAL = "incremental"
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestSettings:
+    initial_cash: Decimal = Decimal(10_000)
+    commission: CommissionModel = field(default_factory=lambda: PercentCommission(Decimal(0)))
+    slippage: SlippageModel = field(default_factory=NoSlippage)
+    size: SizeSpec = field(default_factory=lambda: SizeSpec(SizeKind.ALL_IN))
+    #: an order decided on bar t is eligible from bar t + latency_bars
+    latency_bars: int = 1
+    #: intraday alternative: decision at bar close + this delay decides the eligible bar
+    latency_ms: int | None = None
+    #: at most this fraction of a bar's volume fills; the rest waits for the next bar
+    volume_participation: Decimal | None = None
+    #: None derives it from the timeframe and the instrument's calendar (252 or 365 days)
+    periods_per_year: float | None = None
+    risk_free_rate: float = 0.0
+    indicator_mode: IndicatorMode = IndicatorMode.VECTORIZED
+    #: the project's rule: no strategy is judged on less than this much history
+    min_years: float = 2.0
+
+    def __post_init__(self) -> None:
+        if self.initial_cash <= 0:
+            raise ConfigError(f"initial cash must be > 0, got {self.initial_cash}")
+        if self.latency_bars < 1:
+            raise ConfigError("latency must be at least 1 bar: an order decided on a bar's "
+                              "close cannot fill within that bar")
+        if self.latency_ms is not None and self.latency_ms < 0:
+            raise ConfigError(f"latency in ms must be >= 0, got {self.latency_ms}")
+        vp = self.volume_participation
+        if vp is not None and not 0 < vp <= 1:
+            raise ConfigError(f"volume participation must be in (0, 1], got {vp}")
+        if self.periods_per_year is not None and self.periods_per_year <= 0:
+            raise ConfigError(f"periods per year must be > 0, got {self.periods_per_year}")

@@ -1,0 +1,74 @@
+"""The ``trading-strategy`` command line.
+
+Each sub-command lives in its own module exposing ``register(subparsers)``, which adds a
+parser whose ``handler`` default is a function ``(args) -> int``. User errors
+(``core.errors.UserError``) print one line on stderr and exit 2; no traceback reaches the user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from trading_strategy.core.errors import TradingStrategyError, UserError
+
+#: sub-command modules, in help order; each must define ``register``.
+COMMAND_MODULES = (
+    "trading_strategy.cli.strategies_cmd",
+    "trading_strategy.cli.backtest_cmd",
+    "trading_strategy.cli.data_cmd",
+    "trading_strategy.cli.runs_cmd",
+    "trading_strategy.cli.db_cmd",
+    "trading_strategy.cli.config_cmd",
+    "trading_strategy.cli.risk_cmd",
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="trading-strategy",
+        description="Develop, backtest and run algorithmic trading strategies.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # not written yet in this checkout
+                continue
+            raise
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(handler(args))
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except TradingStrategyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,203 @@
+"""``trading-strategy backtest``: run one strategy over one instrument's bars."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from trading_strategy.core.errors import ConfigError
+
+_COMMISSION_MODELS = ("percent", "per-unit", "fixed")
+_SLIPPAGE_MODELS = ("bps", "range", "atr")
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "backtest", help="backtest a strategy on stored, bundled or CSV/Parquet data",
+        description="Event-driven backtest: orders decided on a bar fill from the next bar, "
+        "with commission, slippage and the project's fill rules.")
+    p.add_argument("--strategy", required=True, help="strategy name (see `strategies`)")
+    p.add_argument("--data", required=True,
+                   help="a symbol (bundled sample or stored data) or a CSV/Parquet file path")
+    p.add_argument("--timeframe", default=None, help="bar timeframe, e.g. 1d, 1h, 1m "
+                   "(default: inferred from the data)")
+    p.add_argument("--start", default=None, help="first date (YYYY-MM-DD or ISO time, UTC)")
+    p.add_argument("--end", default=None, help="last date (inclusive)")
+    p.add_argument("--param", action="append", default=[], metavar="K=V",
+                   help="strategy parameter, repeatable")
+    p.add_argument("--cash", default="10000", help="initial cash (default 10000)")
+    p.add_argument("--commission", default="0", help="commission: a rate of notional for "
+                   "percent (0.001 = 0.1%%), money per unit for per-unit, money per order "
+                   "for fixed")
+    p.add_argument("--commission-model", choices=_COMMISSION_MODELS, default="percent")
+    p.add_argument("--commission-min", default="0",
+                   help="minimum commission per fill (per-unit model)")
+    p.add_argument("--slippage-bps", default=None, help="fixed slippage in basis points")
+    p.add_argument("--slippage-model", choices=_SLIPPAGE_MODELS, default=None,
+                   help="bps (default), range: --slippage-value × bar range, "
+                   "atr: --slippage-value × ATR(14)")
+    p.add_argument("--slippage-value", default=None, help="parameter of --slippage-model")
+    p.add_argument("--volume-cap", default=None,
+                   help="fill at most this fraction of each bar's volume (e.g. 0.1)")
+    p.add_argument("--latency-bars", type=int, default=1,
+                   help="bars between decision and earliest fill (default 1: next bar)")
+    p.add_argument("--latency-ms", type=int, default=None,
+                   help="intraday: order reaches the venue this many ms after the bar close")
+    p.add_argument("--size", default="all-in",
+                   help="default order size: a quantity (1), a percent of equity (25%%) "
+                   "or all-in (default)")
+    p.add_argument("--periods-per-year", type=float, default=None,
+                   help="annualisation factor (default: 252 for equities' daily bars, 365 "
+                   "for 24/7 markets, scaled for intraday)")
+    p.add_argument("--risk-free-rate", type=float, default=0.0)
+    p.add_argument("--indicators", choices=("vectorized", "incremental"), default="vectorized",
+                   help="indicator engine (incremental = the live code path)")
+    p.add_argument("--tick-size", default=None, help="price tick (default: from the data)")
+    p.add_argument("--lot-size", default=None, help="quantity step (default 1)")
+    p.add_argument("--repair", action="store_true",
+                   help="sort and de-duplicate timestamps (with a warning) instead of failing")
+    p.add_argument("--allow-short-history", action="store_true",
+                   help="allow less than two years of data")
+    p.add_argument("--json", dest="json_path", default=None, metavar="PATH",
+                   help="write the JSON report to PATH (- for stdout)")
+    p.add_argument("--html", dest="html_path", default=None, metavar="PATH",
+                   help="write a self-contained HTML report")
+    p.add_argument("--quiet", action="store_true", help="no summary table")
+    p.set_defaults(handler=run)
+
+
+def _decimal(name: str, text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ConfigError(f"{name} must be a number, got {text!r}") from None
+    if not value.is_finite():
+        raise ConfigError(f"{name} must be a finite number, got {text!r}")
+    return value
+
+
+def _params(pairs: list[str]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--param expects K=V, got {pair!r}")
+        params[key.strip()] = value.strip()
+    return params
+
+
+def build_settings(args: argparse.Namespace) -> Any:
+    from trading_strategy.backtesting import costs
+    from trading_strategy.backtesting.settings import BacktestSettings, IndicatorMode, SizeSpec
+
+    rate = _decimal("--commission", args.commission)
+    commission: costs.CommissionModel
+    if args.commission_model == "percent":
+        commission = costs.PercentCommission(rate)
+    elif args.commission_model == "per-unit":
+        commission = costs.PerUnitCommission(rate, _decimal("--commission-min",
+                                                            args.commission_min))
+    else:
+        commission = costs.FixedCommission(rate)
+    model = args.slippage_model or ("bps" if args.slippage_bps is not None else None)
+    slippage: costs.SlippageModel = costs.NoSlippage()
+    if model == "bps":
+        raw = args.slippage_bps if args.slippage_bps is not None else args.slippage_value
+        slippage = costs.FixedBpsSlippage(_decimal("--slippage-bps", raw or "0"))
+    elif model == "range":
+        slippage = costs.RangeSlippage(_decimal("--slippage-value", args.slippage_value or "0"))
+    elif model == "atr":
+        slippage = costs.AtrSlippage(_decimal("--slippage-value", args.slippage_value or "0"))
+    return BacktestSettings(
+        initial_cash=_decimal("--cash", args.cash),
+        commission=commission,
+        slippage=slippage,
+        size=SizeSpec.parse(args.size),
+        latency_bars=args.latency_bars,
+        latency_ms=args.latency_ms,
+        volume_participation=None if args.volume_cap is None
+        else _decimal("--volume-cap", args.volume_cap),
+        periods_per_year=args.periods_per_year,
+        risk_free_rate=args.risk_free_rate,
+        indicator_mode=IndicatorMode(args.indicators),
+    )
+
+
+def _parse_time(name: str, text: str | None, end: bool = False) -> int | None:
+    if text is None:
+        return None
+    from datetime import UTC, datetime, timedelta
+
+    from trading_strategy.core.bars import datetime_to_ns
+
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(f"{name} must be a date (YYYY-MM-DD) or ISO time, got {text!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    if end and len(text) == 10:  # a plain date includes the whole day
+        moment += timedelta(days=1) - timedelta(microseconds=1)
+    return datetime_to_ns(moment)
+
+
+def load_data(args: argparse.Namespace) -> tuple[Any, list[str]]:
+    from trading_strategy.market_data.files import load_bars
+
+    tick = _decimal("--tick-size", args.tick_size) if args.tick_size else None
+    lot = _decimal("--lot-size", args.lot_size) if args.lot_size else None
+    loaded = load_bars(args.data, timeframe=args.timeframe, repair=args.repair,
+                       tick_size=tick, lot_size=lot)
+    bars = loaded.bars
+    start = _parse_time("--start", args.start)
+    end = _parse_time("--end", args.end, end=True)
+    if start is not None or end is not None:
+        bars = bars.between(start, end)
+        if len(bars) == 0:
+            raise ConfigError(f"no bars of {bars.instrument.symbol} between "
+                              f"{args.start or 'the start'} and {args.end or 'the end'}")
+    return bars, list(loaded.warnings)
+
+
+def run(args: argparse.Namespace) -> int:
+    from trading_strategy.backtesting.report import build_report, dumps
+    from trading_strategy.backtesting.runner import run_backtest
+    from trading_strategy.cli.summary import format_summary, progress_bar
+
+    settings = build_settings(args)
+    params = _params(args.param)
+    bars, warnings = load_data(args)
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    progress = progress_bar(len(bars)) if len(bars) > 200_000 and sys.stderr.isatty() else None
+    result = run_backtest(args.strategy, bars, settings, params,
+                          allow_short_history=args.allow_short_history, progress=progress)
+    report = build_report(result)
+    if not args.quiet and args.json_path != "-":
+        print(format_summary(report))
+    if args.json_path:
+        text = dumps(report)
+        if args.json_path == "-":
+            sys.stdout.write(text)
+        else:
+            _write(Path(args.json_path), text)
+    if args.html_path:
+        from trading_strategy.backtesting.html_report import render_html
+
+        page = render_html(report, price_time=[e["time"] for e in report["equity_curve"]],
+                           price_close=bars.close.tolist())
+        _write(Path(args.html_path), page)
+    return 0
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror}") from None

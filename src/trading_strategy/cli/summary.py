@@ -1,0 +1,66 @@
+"""Terminal output: the backtest summary table and a progress bar."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+_PCT = {"total_return", "cagr", "volatility", "max_drawdown", "win_rate", "exposure"}
+_ROWS = [
+    ("total_return", "Total return"), ("cagr", "CAGR"), ("volatility", "Volatility (ann.)"),
+    ("sharpe", "Sharpe"), ("sortino", "Sortino"), ("calmar", "Calmar"),
+    ("max_drawdown", "Max drawdown"), ("max_drawdown_duration", "Max DD duration (bars)"),
+    ("trades", "Trades"), ("win_rate", "Win rate"), ("profit_factor", "Profit factor"),
+    ("expectancy", "Expectancy"), ("exposure", "Exposure"), ("turnover", "Turnover"),
+    ("commission", "Commission"), ("slippage", "Slippage"), ("final_equity", "Final equity"),
+]
+
+
+def _fmt(key: str, value: Any) -> str:
+    if value is None:
+        return "—"
+    if key in _PCT:
+        return f"{value * 100:.2f}%"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:,.2f}"
+
+
+def format_summary(report: dict[str, Any]) -> str:
+    data = report["data"]
+    params = ", ".join(f"{k}={v}" for k, v in report["params"].items())
+    lines = [
+        f"{report['strategy']}({params}) on {data['symbol']} {data['timeframe']}, "
+        f"{data['start']} .. {data['end']} ({data['bars']:,} bars)",
+    ]
+    metrics = report["metrics"]
+    width = max(len(label) for _, label in _ROWS)
+    lines.append("-" * (width + 18))
+    for key, label in _ROWS:
+        if key in metrics:
+            lines.append(f"{label:<{width}}  {_fmt(key, metrics[key]):>15}")
+    bh = report.get("buy_and_hold", {}).get("total_return")
+    if bh is not None:
+        lines.append(f"{'Buy & hold return':<{width}}  {_fmt('total_return', bh):>15}")
+    risk = report.get("risk")
+    if risk:
+        verdicts = risk.get("verdicts", {})
+        if verdicts:
+            counted = ", ".join(f"{k}: {v}" for k, v in verdicts.items())
+            lines.append(f"{'Risk verdicts':<{width}}  {counted}")
+        for halt in risk.get("halts", []):
+            lines.append(f"{'Risk halt':<{width}}  {halt.get('time')} {halt.get('reason')}")
+    lines.append("-" * (width + 18))
+    return "\n".join(lines)
+
+
+def progress_bar(total: int) -> Callable[[int, int], None]:
+    def update(done: int, total_: int) -> None:
+        filled = int(30 * done / max(total_, 1))
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done:,}/{total_:,} bars")
+        if done >= total_:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return update

@@ -1,0 +1,113 @@
+"""The strategy contract: one class per strategy, the same code in every mode.
+
+A strategy declares typed, validated parameters (a pydantic model with defaults and
+descriptions) and reacts to events. It acts only through its context (``self.ctx``): reads
+bars and indicators up to the current bar, and places or cancels orders, which the risk
+engine gates before any venue sees them. It never sizes past the risk engine, never reads
+the wall clock and never talks to a venue, so the backtester and the live runtime can drive
+the very same object.
+
+Lifecycle::
+
+    on_start()            once, before the first bar: declare indicators here
+    on_bar()              after each bar closes (the context's "now" is that bar)
+    on_fill(fill)         after each execution of one of its orders
+    on_order_event(ev)    after each order status change (accepted, cancelled, rejected, ...)
+    on_stop()             once, after the last bar or when the runtime stops it
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from trading_strategy.core.errors import ParameterError
+
+if TYPE_CHECKING:
+    from trading_strategy.strategies.context import Context, FillEvent, OrderEvent
+
+
+class StrategyParams(BaseModel):
+    """Base for parameter models: frozen, unknown keys rejected, strings coerced (CLI)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Strategy:
+    """Base class of every strategy. Subclasses set ``name`` and ``Params``."""
+
+    #: registry name, e.g. "sma_crossover"
+    name: ClassVar[str] = ""
+    #: the parameter model; its field descriptions document the strategy
+    Params: ClassVar[type[StrategyParams]] = StrategyParams
+
+    def __init__(self, ctx: Context, params: StrategyParams | None = None) -> None:
+        self.ctx = ctx
+        self.params = params if params is not None else self.Params()
+
+    # --- lifecycle hooks -----------------------------------------------------------------
+    def on_start(self) -> None:
+        """Declare indicators and initial state. The context has no bar yet."""
+
+    def on_bar(self) -> None:
+        """React to the bar that just closed."""
+        raise NotImplementedError
+
+    def on_fill(self, fill: FillEvent) -> None:
+        """One of this strategy's orders (partly) executed."""
+
+    def on_order_event(self, event: OrderEvent) -> None:
+        """One of this strategy's orders changed status."""
+
+    def on_stop(self) -> None:
+        """The run ends; release resources."""
+
+    # --- parameters ----------------------------------------------------------------------
+    @classmethod
+    def description(cls) -> str:
+        doc = (cls.__doc__ or "").strip()
+        return doc.splitlines()[0] if doc else ""
+
+    @classmethod
+    def parse_params(cls, raw: Mapping[str, Any] | None = None) -> StrategyParams:
+        """Validate raw parameters (strings from the CLI are coerced) or raise ParameterError."""
+        raw = dict(raw or {})
+        unknown = sorted(set(raw) - set(cls.Params.model_fields))
+        if unknown:
+            names = ", ".join(repr(u) for u in unknown)
+            raise ParameterError(
+                f"unknown parameter {names} for strategy {cls.name!r}; "
+                f"valid parameters: {describe_params(cls.Params)}"
+            )
+        try:
+            return cls.Params(**raw)
+        except ValidationError as exc:
+            problems = []
+            for err in exc.errors():
+                field = ".".join(str(p) for p in err["loc"]) or "parameters"
+                value = raw.get(field, err.get("input"))
+                msg = err["msg"].removeprefix("Value error, ")
+                problems.append(f"{field}={value!r}: {msg}" if field in raw else f"{msg}")
+            raise ParameterError(
+                f"invalid parameter for strategy {cls.name!r}: {'; '.join(problems)} "
+                f"(valid parameters: {describe_params(cls.Params)})"
+            ) from None
+
+
+def describe_params(model: type[StrategyParams]) -> str:
+    parts = []
+    for name, field in model.model_fields.items():
+        annotation = getattr(field.annotation, "__name__", str(field.annotation))
+        parts.append(f"{name} ({annotation}, default {field.default!r})")
+    return ", ".join(parts) if parts else "none"
+
+
+def param_table(model: type[StrategyParams]) -> list[tuple[str, str, str, str]]:
+    """(name, type, default, description) rows for listings."""
+    rows = []
+    for name, field in model.model_fields.items():
+        annotation = getattr(field.annotation, "__name__", str(field.annotation))
+        rows.append((name, annotation, repr(field.default), field.description or ""))
+    return rows

@@ -1,0 +1,406 @@
+"""What a strategy may touch: bars up to now, indicators, its position, and order methods.
+
+Bars and indicators are ``Series`` read "bars ago": ``ctx.bars.close[0]`` is the current
+close, ``ctx.bars.close[1]`` the previous one. A series never exposes a value after the
+current bar, so a strategy cannot look ahead, whichever driver runs it.
+
+Indicators are declared once (in ``on_start``) through the context — ``ctx.sma(20)``,
+``ctx.rsi(14)``, ``ctx.crossover(fast, slow)`` — and are then kept current by the driver:
+precomputed with the vectorized forms in backtests, updated in O(1) per bar live. Both forms
+agree (see ``indicators``), so the strategy cannot tell them apart.
+
+Order methods return the order's id. Quantities are rounded down to the instrument's lot size
+and prices to its tick size at order creation; ``quantity=None`` uses the run's sizer (e.g.
+``--size 25%``). Every order passes the risk engine; a refusal is an order event with a reason.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from trading_strategy.core.bars import ns_to_datetime
+from trading_strategy.core.enums import OrderStatus, OrderType, Side, TimeInForce
+from trading_strategy.core.instrument import Instrument
+from trading_strategy.core.orders import Order
+from trading_strategy.core.timeframe import Timeframe
+from trading_strategy.strategies import indicators as ind
+
+FloatArray = npt.NDArray[np.float64]
+Price = float | int | Decimal
+
+
+class Cursor:
+    """The index of the current bar, shared by every series of one context."""
+
+    __slots__ = ("i",)
+
+    def __init__(self) -> None:
+        self.i = -1
+
+
+class Series:
+    """A column of values read by "bars ago"; never past the current bar."""
+
+    __slots__ = ("_array", "_cursor", "_values", "name")
+
+    def __init__(
+        self,
+        name: str,
+        values: list[float] | None,
+        cursor: Cursor,
+        array: npt.NDArray[Any] | None = None,
+    ) -> None:
+        self.name = name
+        if values is not None:
+            self._values = values
+        elif array is None:
+            raise ValueError("a series needs values or an array")
+        self._cursor = cursor
+        self._array = array
+
+    def __getattr__(self, name: str) -> Any:
+        # Reached only while the ``_values`` slot is unset: build the list on first read, so
+        # columns no strategy reads (and indicators only combined vectorized) cost no memory.
+        if name == "_values":
+            assert self._array is not None
+            values: list[float] = self._array.tolist()
+            self._values = values
+            return values
+        raise AttributeError(name)
+
+    def __getitem__(self, ago: int) -> float:
+        if ago < 0:
+            raise IndexError(f"{self.name}[{ago}]: negative 'bars ago' would look into the future")
+        i = self._cursor.i - ago
+        if i < 0:
+            return math.nan
+        return self._values[i]
+
+    @property
+    def value(self) -> float:
+        """The current bar's value (NaN during an indicator's warm-up)."""
+        return self._values[self._cursor.i]
+
+    @property
+    def prev(self) -> float:
+        i = self._cursor.i - 1
+        return self._values[i] if i >= 0 else math.nan
+
+    def __len__(self) -> int:
+        return self._cursor.i + 1
+
+    def to_numpy(self, lookback: int | None = None) -> FloatArray:
+        """Values up to and including the current bar (the last ``lookback`` of them)."""
+        end = self._cursor.i + 1
+        start = 0 if lookback is None else max(0, end - lookback)
+        if self._array is not None:
+            return self._array[start:end].copy()
+        return np.asarray(self._values[start:end], dtype=np.float64)
+
+    def __repr__(self) -> str:
+        return f"Series({self.name!r}, len={len(self)})"
+
+
+@dataclass(frozen=True, slots=True)
+class FillEvent:
+    order_id: str
+    side: Side
+    quantity: Decimal
+    price: Decimal
+    commission: Decimal
+    ts_event: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrderEvent:
+    order_id: str
+    status: OrderStatus
+    reason: str
+    ts_event: int
+
+
+@dataclass(frozen=True, slots=True)
+class Bars:
+    """The OHLCV history of the context's instrument as series."""
+
+    open: Series
+    high: Series
+    low: Series
+    close: Series
+    volume: Series
+
+
+class SeriesBuilder(ABC):
+    """Makes derived series: vectorized once (backtest) or updated per bar (live)."""
+
+    @abstractmethod
+    def derive(
+        self,
+        name: str,
+        inputs: Sequence[Series],
+        vectorized: Callable[..., Any],
+        incremental: Callable[[], Any],
+        outputs: int,
+    ) -> list[Series]: ...
+
+    def advance(self) -> None:  # noqa: B027 - optional hook, a no-op for vectorized builders
+        """Called by the driver after the base series moved to a new bar."""
+
+
+class VectorizedBuilder(SeriesBuilder):
+    """Computes each indicator over the whole history at declaration (backtests)."""
+
+    def __init__(self, cursor: Cursor) -> None:
+        self._cursor = cursor
+
+    def derive(
+        self,
+        name: str,
+        inputs: Sequence[Series],
+        vectorized: Callable[..., Any],
+        incremental: Callable[[], Any],
+        outputs: int,
+    ) -> list[Series]:
+        arrays = []
+        for s in inputs:
+            if s._array is None:
+                raise TypeError(f"series {s.name!r} has no backing array")
+            arrays.append(s._array)
+        result = vectorized(*arrays)
+        columns = list(result) if outputs > 1 else [result]
+        names = [name] if outputs == 1 else [f"{name}.{k}" for k in range(outputs)]
+        return [Series(n, None, self._cursor, np.asarray(c))
+                for n, c in zip(names, columns, strict=True)]
+
+
+class IncrementalBuilder(SeriesBuilder):
+    """Updates each indicator in O(1) as bars arrive (live; also selectable in backtests)."""
+
+    def __init__(self, cursor: Cursor) -> None:
+        self._cursor = cursor
+        self._nodes: list[tuple[Any, Sequence[Series], list[list[float]]]] = []
+        self._done = -1
+
+    def derive(
+        self,
+        name: str,
+        inputs: Sequence[Series],
+        vectorized: Callable[..., Any],
+        incremental: Callable[[], Any],
+        outputs: int,
+    ) -> list[Series]:
+        lists: list[list[float]] = [[] for _ in range(outputs)]
+        self._nodes.append((incremental(), inputs, lists))
+        names = [name] if outputs == 1 else [f"{name}.{k}" for k in range(outputs)]
+        series = [Series(n, values, self._cursor) for n, values in zip(names, lists, strict=True)]
+        # catch up with bars already seen (an indicator declared mid-run)
+        node = self._nodes[-1]
+        for i in range(self._cursor.i + 1):
+            self._update(node, i)
+        return series
+
+    @staticmethod
+    def _update(node: tuple[Any, Sequence[Series], list[list[float]]], i: int) -> None:
+        obj, inputs, lists = node
+        out = obj.update(*[s._values[i] for s in inputs])
+        if len(lists) == 1:
+            lists[0].append(float(out))
+        else:
+            for target, value in zip(lists, out, strict=True):
+                target.append(float(value))
+
+    def advance(self) -> None:
+        i = self._cursor.i
+        for node in self._nodes:
+            if len(node[2][0]) <= i:
+                self._update(node, i)
+
+
+class Context(ABC):
+    """The strategy's window on the world. Drivers subclass it; strategies only use it."""
+
+    def __init__(
+        self,
+        *,
+        instrument: Instrument,
+        timeframe: Timeframe,
+        cursor: Cursor,
+        builder: SeriesBuilder,
+        bars: Bars,
+        times: Sequence[int],
+    ) -> None:
+        self.instrument = instrument
+        self.timeframe = timeframe
+        self._cursor = cursor
+        self._builder = builder
+        #: the bar history: ``ctx.bars.close[0]`` is the current close
+        self.bars = bars
+        self._times = times
+
+    # --- time ------------------------------------------------------------------------------
+    @property
+    def bar_index(self) -> int:
+        """Number of bars seen so far minus one (0 on the first bar)."""
+        return self._cursor.i
+
+    @property
+    def time_ns(self) -> int:
+        """Open time of the current bar, UTC nanoseconds."""
+        return int(self._times[self._cursor.i])
+
+    @property
+    def now(self) -> Any:
+        return ns_to_datetime(self.time_ns)
+
+    # --- indicators ------------------------------------------------------------------------
+    def _one(self, name: str, inputs: Sequence[Series], vec: Callable[..., Any],
+             inc: Callable[[], Any]) -> Series:
+        return self._builder.derive(name, inputs, vec, inc, 1)[0]
+
+    def sma(self, period: int, source: Series | None = None) -> Series:
+        src = source or self.bars.close
+        return self._one(f"sma({period})", [src], lambda a: ind.sma(a, period),
+                         lambda: ind.SMA(period))
+
+    def ema(self, period: int, source: Series | None = None) -> Series:
+        src = source or self.bars.close
+        return self._one(f"ema({period})", [src], lambda a: ind.ema(a, period),
+                         lambda: ind.EMA(period))
+
+    def rsi(self, period: int = 14, source: Series | None = None) -> Series:
+        src = source or self.bars.close
+        return self._one(f"rsi({period})", [src], lambda a: ind.rsi(a, period),
+                         lambda: ind.RSI(period))
+
+    def atr(self, period: int = 14) -> Series:
+        return self._one(f"atr({period})", [self.bars.high, self.bars.low, self.bars.close],
+                         lambda h, lo, c: ind.atr(h, lo, c, period), lambda: ind.ATR(period))
+
+    def bollinger(self, period: int = 20, k: float = 2.0,
+                  source: Series | None = None) -> tuple[Series, Series, Series]:
+        """(middle, upper, lower)."""
+        src = source or self.bars.close
+        mid, up, lo = self._builder.derive(
+            f"bollinger({period},{k})", [src], lambda a: ind.bollinger(a, period, k),
+            lambda: ind.Bollinger(period, k), 3)
+        return mid, up, lo
+
+    def donchian(self, period: int) -> tuple[Series, Series, Series]:
+        """(upper, lower, middle) over the window ending at the current bar."""
+        up, lo, mid = self._builder.derive(
+            f"donchian({period})", [self.bars.high, self.bars.low],
+            lambda h, lo_: ind.donchian(h, lo_, period), lambda: ind.Donchian(period), 3)
+        return up, lo, mid
+
+    def crossover(self, a: Series, b: Series) -> Series:
+        """+1 on the bar ``a`` crosses above ``b``, -1 below, else 0 (see ``indicators``)."""
+        return self._one(f"crossover({a.name},{b.name})", [a, b],
+                         lambda x, y: ind.crossover(x, y),
+                         lambda: ind.Crossover())
+
+    # --- portfolio -------------------------------------------------------------------------
+    @property
+    @abstractmethod
+    def position_lots(self) -> int:
+        """Signed position in lots of the instrument."""
+
+    @property
+    def position(self) -> Decimal:
+        """Signed position in units of the instrument (lots × lot size)."""
+        return self.instrument.quantity(self.position_lots)
+
+    @property
+    def is_flat(self) -> bool:
+        return self.position_lots == 0
+
+    @property
+    def is_long(self) -> bool:
+        return self.position_lots > 0
+
+    @property
+    def is_short(self) -> bool:
+        return self.position_lots < 0
+
+    @property
+    @abstractmethod
+    def cash(self) -> Decimal: ...
+
+    @property
+    @abstractmethod
+    def equity(self) -> Decimal:
+        """Cash plus the position marked at the current close."""
+
+    # --- orders ----------------------------------------------------------------------------
+    @abstractmethod
+    def submit_order(
+        self,
+        side: Side,
+        quantity: Price | None = None,
+        *,
+        order_type: OrderType = OrderType.MARKET,
+        limit: Price | None = None,
+        stop: Price | None = None,
+        tif: TimeInForce = TimeInForce.GTC,
+        stop_loss: Price | None = None,
+        take_profit: Price | None = None,
+        reduce_only: bool = False,
+        tag: str = "",
+    ) -> str:
+        """Place an order; returns its id (a refused order gets a ``rejected`` event)."""
+
+    def buy(self, quantity: Price | None = None, *, limit: Price | None = None,
+            stop: Price | None = None, tif: TimeInForce = TimeInForce.GTC,
+            stop_loss: Price | None = None, take_profit: Price | None = None,
+            tag: str = "") -> str:
+        """Buy; the order type follows from ``limit``/``stop`` (both: stop-limit)."""
+        return self.submit_order(Side.BUY, quantity, order_type=_order_type(limit, stop),
+                                 limit=limit, stop=stop, tif=tif, stop_loss=stop_loss,
+                                 take_profit=take_profit, tag=tag)
+
+    def sell(self, quantity: Price | None = None, *, limit: Price | None = None,
+             stop: Price | None = None, tif: TimeInForce = TimeInForce.GTC,
+             stop_loss: Price | None = None, take_profit: Price | None = None,
+             tag: str = "") -> str:
+        return self.submit_order(Side.SELL, quantity, order_type=_order_type(limit, stop),
+                                 limit=limit, stop=stop, tif=tif, stop_loss=stop_loss,
+                                 take_profit=take_profit, tag=tag)
+
+    def close(self, tag: str = "close") -> str | None:
+        """Flatten with a market order; ``None`` when already flat."""
+        lots = self.position_lots
+        if lots == 0:
+            return None
+        side = Side.SELL if lots > 0 else Side.BUY
+        lot_size = self.instrument.lot_size
+        qty: Price = abs(lots) if lot_size == 1 else abs(lots) * lot_size
+        return self.submit_order(side, qty, reduce_only=True, tag=tag)
+
+    @abstractmethod
+    def cancel(self, order_id: str) -> bool:
+        """Cancel an open order; False when it is unknown or no longer open."""
+
+    @property
+    @abstractmethod
+    def open_orders(self) -> list[Order]: ...
+
+    @abstractmethod
+    def log(self, event: str, **fields: Any) -> None:
+        """A structured decision log entry tagged with strategy, instrument and bar time."""
+
+
+def _order_type(limit: Price | None, stop: Price | None) -> OrderType:
+    if limit is not None and stop is not None:
+        return OrderType.STOP_LIMIT
+    if limit is not None:
+        return OrderType.LIMIT
+    if stop is not None:
+        return OrderType.STOP
+    return OrderType.MARKET
