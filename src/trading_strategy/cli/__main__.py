@@ -1,0 +1,5 @@
+import sys
+
+from trading_strategy.cli import main
+
+sys.exit(main())
