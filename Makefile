@@ -19,10 +19,19 @@ run: $(STAMP)
 		--param fast=10 --param slow=30 --commission 0.001 --slippage-bps 2 --size all-in \
 		--json $(REPORTS)/goog_sma_crossover.json --html $(REPORTS)/goog_sma_crossover.html
 
+STRATEGIES := sma_crossover rsi_reversion donchian_breakout
+
 test: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q -p no:cacheprovider \
+	$(BIN)/mypy
+	@# each strategy package must reach 80% line coverage from its own tests alone
+	@for s in $(STRATEGIES); do \
+		$(BIN)/python -m pytest -q -p no:cacheprovider src/trading_strategy/strategies/$$s \
+			--cov=trading_strategy.strategies.$$s --cov-fail-under=80 --cov-report=term \
+			|| exit 1; \
+	done
+	$(BIN)/python -m pytest -p no:cacheprovider \
 		--cov=trading_strategy --cov-report=term:skip-covered
 
 lint: $(STAMP)

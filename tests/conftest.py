@@ -1,0 +1,18 @@
+"""Suite-wide fixtures: every test runs with its own data folder and the default database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _isolated_data_dir(tmp_path_factory: pytest.TempPathFactory,
+                       monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Keep tests out of the user's data folder and database (SQLite file per test)."""
+    data_dir = tmp_path_factory.mktemp("data")
+    monkeypatch.setenv("TRADING_STRATEGY_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("TRADING_STRATEGY_DATABASE_URL", raising=False)
+    yield data_dir
