@@ -23,7 +23,7 @@ from trading_strategy.strategies.context import Context
 def make_bars(
     close: Sequence[float],
     *,
-    open: Sequence[float] | None = None,  # noqa: A002 - the OHLC column name
+    open: Sequence[float] | None = None,
     high: Sequence[float] | None = None,
     low: Sequence[float] | None = None,
     volume: Sequence[float] | None = None,

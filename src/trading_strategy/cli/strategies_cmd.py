@@ -19,7 +19,7 @@ def run(args: argparse.Namespace) -> int:
     from trading_strategy.strategies import registry
     from trading_strategy.strategies.base import param_table
 
-    listing = []
+    listing: list[dict[str, Any]] = []
     for name in registry.available():
         cls = registry.get(name)
         listing.append({

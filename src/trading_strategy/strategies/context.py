@@ -235,7 +235,7 @@ class Context(ABC):
         cursor: Cursor,
         builder: SeriesBuilder,
         bars: Bars,
-        times: Sequence[int],
+        times: Sequence[int] | npt.NDArray[np.int64],
     ) -> None:
         self.instrument = instrument
         self.timeframe = timeframe
