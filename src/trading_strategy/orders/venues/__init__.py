@@ -1,0 +1,1 @@
+"""Venues: where orders go. Simulated (backtest), paper (live stream) and real exchanges."""
