@@ -1,0 +1,1 @@
+"""Market data providers behind one contract (``base.MarketDataProvider``)."""
