@@ -12,7 +12,6 @@ Every order passes the pre-trade gate (``PreTradeGate``) before the simulated ve
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -26,7 +25,8 @@ from trading_strategy.backtesting.settings import BacktestSettings, IndicatorMod
 from trading_strategy.core.bars import BarSeries
 from trading_strategy.core.enums import OrderStatus, OrderType, Side, TimeInForce
 from trading_strategy.core.errors import StrategyError
-from trading_strategy.core.orders import Bracket, Fill, Order, OrderIntent
+from trading_strategy.core.orders import Fill, Order, OrderIntent
+from trading_strategy.orders.intents import order_prices, quantity_lots
 from trading_strategy.portfolio.ledger import Ledger
 from trading_strategy.strategies.base import Strategy
 from trading_strategy.strategies.context import (
@@ -118,7 +118,6 @@ class BacktestEngine:
         self._volume_used: tuple[int, int] = (-1, 0)
         self._fresh_exits = False
         self._lot = float(inst.lot_size)
-        self._unit_lots = inst.lot_size == 1
         cursor = self.cursor = Cursor()
         builder = (IncrementalBuilder(cursor)
                    if settings.indicator_mode is IndicatorMode.INCREMENTAL
@@ -221,29 +220,14 @@ class BacktestEngine:
         i = self.cursor.i
         self._seq += 1
         oid = f"{self.strategy_name}-{self._seq:06d}"
-        limit_t = self._ticks("limit", limit)
-        stop_t = self._ticks("stop", stop)
-        if order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT) and limit_t is None:
-            raise ValueError(f"{order_type.value} order needs a limit price")
-        if order_type in (OrderType.STOP, OrderType.STOP_LIMIT) and stop_t is None:
-            raise ValueError(f"{order_type.value} order needs a stop price")
-        bracket = None
-        if stop_loss is not None or take_profit is not None:
-            bracket = Bracket(self._ticks("stop_loss", stop_loss),
-                              self._ticks("take_profit", take_profit))
+        limit_t, stop_t, bracket = order_prices(inst, order_type, limit=limit, stop=stop,
+                                                stop_loss=stop_loss, take_profit=take_profit)
         close_t = int(self.close_t[i])
         size_at_fill = False
         if quantity is None:
             lots, size_at_fill = self._default_lots(side, close_t)
-        elif type(quantity) is int and self._unit_lots:
-            if quantity < 0:
-                raise ValueError(f"order quantity must be >= 0, got {quantity}")
-            lots = quantity
         else:
-            q = Decimal(repr(quantity)) if isinstance(quantity, float) else Decimal(quantity)
-            if not q.is_finite() or q < 0:
-                raise ValueError(f"order quantity must be a finite number >= 0, got {quantity}")
-            lots = inst.to_lots(q)
+            lots = quantity_lots(inst, quantity)
         ts = int(self.bars.ts[i])
         intent = OrderIntent(
             client_order_id=oid, strategy=self.strategy_name, symbol=inst.symbol, side=side,
@@ -274,16 +258,6 @@ class BacktestEngine:
                                         "type": order_type.value, "verdict": decision.code})
         self.orders.append(order)
         return oid
-
-    def _ticks(self, name: str, price: float | int | Decimal | None) -> int | None:
-        if price is None:
-            return None
-        if isinstance(price, float) and not math.isfinite(price):
-            raise ValueError(f"{name} price must be finite, got {price}")
-        ticks = self.instrument.to_ticks(price if isinstance(price, float) else Decimal(price))
-        if ticks <= 0:
-            raise ValueError(f"{name} price must be > 0, got {price}")
-        return ticks
 
     def _eligible(self, i: int) -> int:
         ms = self.settings.latency_ms
