@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 import numpy as np
 
@@ -49,7 +49,10 @@ def _round_half_up(num: int, den: int) -> int:
 
 
 def _require_non_negative(name: str, value: Decimal) -> Decimal:
-    value = Decimal(str(value))
+    try:
+        value = Decimal(str(value))
+    except InvalidOperation:
+        raise ConfigError(f"{name} must be a number, got {value!r}") from None
     if not value.is_finite() or value < 0:
         raise ConfigError(f"{name} must be a non-negative number, got {value}")
     return value
@@ -196,8 +199,9 @@ class AtrSlippage:
         atr = indicators.atr(bars.high, bars.low, bars.close, self.period)
         # the fill on bar i knows the ATR up to bar i-1 only
         known = np.concatenate(([np.nan], atr[:-1]))
-        ticks = np.ceil(np.nan_to_num(known, nan=0.0) * float(self.multiple)
-                        / float(instrument.tick_size)).astype(np.int64)
+        raw = np.nan_to_num(known, nan=0.0) * float(self.multiple) / float(instrument.tick_size)
+        # round float noise away first: an ATR of exactly 7 ticks must not become 8
+        ticks = np.ceil(np.round(raw, 9)).astype(np.int64)
 
         def slippage(sign: int, ref: int, i: int) -> int:
             return int(ticks[i])

@@ -20,13 +20,13 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from trading_strategy.backtesting.fills import PRIORITY, match
+from trading_strategy.backtesting.fills import PRIORITY, match, participation_cap
 from trading_strategy.backtesting.settings import BacktestSettings, IndicatorMode, SizeKind
 from trading_strategy.core.bars import BarSeries
 from trading_strategy.core.enums import OrderStatus, OrderType, Side, TimeInForce
 from trading_strategy.core.errors import StrategyError
 from trading_strategy.core.orders import Fill, Order, OrderIntent
-from trading_strategy.orders.intents import order_prices, quantity_lots
+from trading_strategy.orders.intents import affordable_lots, order_prices, quantity_lots
 from trading_strategy.portfolio.ledger import Ledger
 from trading_strategy.strategies.base import Strategy
 from trading_strategy.strategies.context import (
@@ -117,7 +117,8 @@ class BacktestEngine:
         self._seq = 0
         self._volume_used: tuple[int, int] = (-1, 0)
         self._fresh_exits = False
-        self._lot = float(inst.lot_size)
+        self._event_i = -1
+        self._children: dict[str, list[Order]] = {}
         cursor = self.cursor = Cursor()
         builder = (IncrementalBuilder(cursor)
                    if settings.indicator_mode is IndicatorMode.INCREMENTAL
@@ -147,31 +148,36 @@ class BacktestEngine:
         orders = self.orders
         advance = self._builder.advance if self._incremental else None
         gate_on_bar = None if isinstance(self.gate, OpenGate) else self.gate.on_bar
+        name = self.strategy_name
         for start in range(0, n, _CHUNK):
             stop = min(n, start + _CHUNK)
-            i = start
-            try:
-                if gate_on_bar is None and advance is None:
-                    # the common case gets the tightest loop: one branch and one call per bar
-                    for i in range(start, stop):
-                        cursor.i = i
-                        if orders:
-                            self._match_bar(i)
+            if gate_on_bar is None and advance is None:
+                # the common case gets the tightest loop: one branch and one call per bar
+                for i in range(start, stop):
+                    if orders:
+                        self._match_bar(i)  # callbacks during matching see bar i-1 as "now"
+                    cursor.i = i
+                    try:
                         on_bar()
-                else:
-                    for i in range(start, stop):
-                        cursor.i = i
-                        if orders:
-                            self._match_bar(i)
-                        if gate_on_bar is not None:
-                            gate_on_bar(self, i)
-                        if advance is not None:
-                            advance()
+                    except StrategyError:
+                        raise
+                    except Exception as exc:
+                        raise StrategyError(name, f"on_bar at bar {i}", exc) from exc
+            else:
+                for i in range(start, stop):
+                    if orders:
+                        self._match_bar(i)
+                    cursor.i = i
+                    if gate_on_bar is not None:
+                        gate_on_bar(self, i)
+                    if advance is not None:
+                        advance()
+                    try:
                         on_bar()
-            except StrategyError:
-                raise
-            except Exception as exc:
-                raise StrategyError(self.strategy_name, f"on_bar at bar {i}", exc) from exc
+                    except StrategyError:
+                        raise
+                    except Exception as exc:
+                        raise StrategyError(name, f"on_bar at bar {i}", exc) from exc
             if progress is not None:
                 progress(stop, n)
         self._guard("on_stop", self.strategy.on_stop)
@@ -279,22 +285,16 @@ class BacktestEngine:
         return self._affordable_lots(side, price_t), True
 
     def _affordable_lots(self, side: Side, price_t: int) -> int:
-        """Whole lots that cash (longs) or equity (shorts) pays for at ``price_t``, after costs."""
-        ledger = self.ledger
-        budget = ledger.cash if side is Side.BUY else self.equity_units(self.cursor.i)
-        if ledger.position and (ledger.position > 0) != (side is Side.BUY):
-            return abs(ledger.position)  # all-in on the other side first closes the position
-        if budget <= 0 or price_t <= 0:
-            return 0
-        lots = budget // price_t
-        for _ in range(4):  # converges in one or two steps for the models we ship
-            cost = lots * price_t + self.commission_fn(lots, price_t, True)
-            if cost <= budget:
-                break
-            lots = max(0, (budget - self.commission_fn(lots, price_t, True)) // price_t)
-        while lots > 0 and lots * price_t + self.commission_fn(lots, price_t, True) > budget:
-            lots -= 1
-        return lots
+        """All-in size at ``price_t``: what cash (longs) or equity (shorts) pays, after costs.
+
+        Equity is marked at ``price_t`` itself, never at a later close.
+        """
+        position = self.ledger.position
+        if position and (position > 0) != (side is Side.BUY):
+            return abs(position)  # all-in on the other side first closes the position
+        cash = self.ledger.cash
+        budget = cash if side is Side.BUY else cash + position * price_t
+        return affordable_lots(budget, price_t, self.commission_fn)
 
     def cancel(self, order_id: str, reason: str) -> bool:
         order = self._by_id.get(order_id)
@@ -320,8 +320,8 @@ class BacktestEngine:
 
     def _order_event(self, order: Order) -> None:
         if self._wants_events:
-            ts = int(self.bars.ts[max(self.cursor.i, 0)])
-            event = OrderEvent(order.id, order.status, order.reason, ts)
+            i = self._event_i if self._event_i >= 0 else max(self.cursor.i, 0)
+            event = OrderEvent(order.id, order.status, order.reason, int(self.bars.ts[i]))
             self._guard("on_order_event", lambda: self.strategy.on_order_event(event))
 
     # --- matching --------------------------------------------------------------------------
@@ -330,11 +330,20 @@ class BacktestEngine:
         candidates = [o for o in self.orders if o.eligible_index <= i]
         if not candidates:
             return
-        if len(candidates) > 1:
-            candidates.sort(key=lambda o: (PRIORITY[o.order_type], o.created_index))
+        self._event_i = i
         o_t = int(self.open_t[i])
         h_t = int(self.high_t[i])
         l_t = int(self.low_t[i])
+        if len(candidates) > 1:
+            # what executes at the open happened first; among intrabar fills, stops go before
+            # limits (pessimistic when a bracket's stop and target both lie in the bar)
+            def key(o: Order) -> tuple[int, int, int]:
+                sign = 1 if o.side is Side.BUY else -1
+                price = match(o.order_type, sign, o.limit_ticks, o.stop_ticks, o.triggered,
+                              o_t, h_t, l_t)[0]
+                return (0 if price == o_t else 1, PRIORITY[o.order_type], o.created_index)
+
+            candidates.sort(key=key)
         for order in candidates:
             if order.is_open:
                 self._match_order(order, i, day, o_t, h_t, l_t)
@@ -349,6 +358,7 @@ class BacktestEngine:
                 if order.is_open:
                     self._match_order(order, i, day, o_t, h_t, l_t)
             self.orders[:] = [o for o in self.orders if o.is_open]
+        self._event_i = -1
 
     def _match_order(self, order: Order, i: int, day: int, o_t: int, h_t: int, l_t: int) -> None:
         if order.tif is TimeInForce.DAY:
@@ -382,7 +392,8 @@ class BacktestEngine:
             used_i, used = self._volume_used
             if used_i != i:
                 used = 0
-            cap = int(float(self.bars.volume[i]) * float(vp) / self._lot) - used
+            cap = participation_cap(float(self.bars.volume[i]), vp,
+                                    self.instrument.lot_size) - used
             lots = min(lots, cap)
             if lots <= 0:
                 if order.tif is TimeInForce.IOC:
@@ -399,17 +410,22 @@ class BacktestEngine:
         position = self.ledger.position
         if order.reduce_only:
             return min(lots, abs(position)) if position * sign < 0 else 0
-        if order.size_at_fill and order.filled_lots == 0:
+        first = order.filled_lots == 0
+        if order.size_at_fill and first:
             lots = self._affordable_lots(order.side, fill_t)
             if order.max_lots is not None:
                 lots = min(lots, order.max_lots)
             order.lots = lots
-        if sign > 0 and position >= 0:
-            cost = lots * fill_t + self.commission_fn(lots, fill_t, order.filled_lots == 0)
-            if cost > self.ledger.cash:
-                if order.size_at_fill:
-                    return self._affordable_lots(order.side, fill_t)
-                return 0
+        if sign > 0:
+            # covering a short is always allowed; the lots that open a long need the cash
+            # left after covering, commission included
+            covering = min(lots, -position) if position < 0 else 0
+            cash_left = self.ledger.cash - covering * fill_t
+            opening = lots - covering
+            if opening and opening * fill_t + self.commission_fn(lots, fill_t, first) > cash_left:
+                if not order.size_at_fill:
+                    return 0
+                return covering + affordable_lots(cash_left, fill_t, self.commission_fn)
         return lots
 
     def _execute(self, order: Order, i: int, sign: int, lots: int, fill_t: int, slippage: int,
@@ -440,9 +456,8 @@ class BacktestEngine:
             self.cancel(order.oco_id, reason="one-cancels-other sibling filled")
         if ledger.position == 0 or ledger.open_trade is not was_open_trade:
             self._cancel_orphan_exits()
-        if order.bracket is not None and order.status is OrderStatus.FILLED \
-                and ledger.position != 0:
-            self._attach_bracket(order, i, at_open)
+        if order.bracket is not None and ledger.position != 0:
+            self._protect(order, lots, i, at_open)
         if self._wants_fills:
             inst = self.instrument
             event = FillEvent(order.id, order.side, inst.quantity(lots), inst.price(fill_t),
@@ -452,11 +467,23 @@ class BacktestEngine:
             self._order_event(order)
 
     def _cancel_orphan_exits(self) -> None:
+        """Exits of a trade that ended, and reduce-only orders once flat, must not linger."""
+        flat = self.ledger.position == 0
         for o in self.orders:
-            if o.parent_id is not None and o.is_open:
+            if o.is_open and (o.parent_id is not None or (flat and o.reduce_only)):
                 self._close(o, OrderStatus.CANCELLED, "position closed")
 
-    def _attach_bracket(self, entry: Order, i: int, at_open: bool) -> None:
+    def _protect(self, entry: Order, lots: int, i: int, at_open: bool) -> None:
+        """Attach the bracket exits at the entry's first fill; grow them with later fills."""
+        children = self._children.get(entry.id)
+        if children is None:
+            self._attach_bracket(entry, lots, i, at_open)
+            return
+        for child in children:
+            if child.is_open:
+                child.lots += lots
+
+    def _attach_bracket(self, entry: Order, lots: int, i: int, at_open: bool) -> None:
         assert entry.bracket is not None
         exit_side = Side.SELL if entry.side is Side.BUY else Side.BUY
         # filled at the open: the exits are live for the rest of this bar; else from the next
@@ -469,7 +496,7 @@ class BacktestEngine:
             self._seq += 1
             made.append(Order(
                 id=f"{self.strategy_name}-{self._seq:06d}", strategy=entry.strategy,
-                symbol=entry.symbol, side=exit_side, lots=entry.filled_lots, order_type=kind,
+                symbol=entry.symbol, side=exit_side, lots=lots, order_type=kind,
                 limit_ticks=price if kind is OrderType.LIMIT else None,
                 stop_ticks=price if kind is OrderType.STOP else None, tif=TimeInForce.GTC,
                 reduce_only=True, bracket=None, created_index=i, eligible_index=eligible,
@@ -477,6 +504,7 @@ class BacktestEngine:
             ))
         if len(made) == 2:
             made[0].oco_id, made[1].oco_id = made[1].id, made[0].id
+        self._children[entry.id] = made
         for o in made:
             self._by_id[o.id] = o
             self.orders.append(o)

@@ -20,6 +20,8 @@ All prices are integer ticks. ``o, h, l`` are the bar's open, high and low.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from trading_strategy.core.enums import OrderType
 
 #: matching order within one bar: market, stops, then limits (pessimistic for brackets)
@@ -92,6 +94,6 @@ def match(
     return (trigger if marketable else None), True, False
 
 
-def participation_cap(volume: float, fraction: float, lot_size: float) -> int:
-    """Most lots one bar can fill under a volume participation cap."""
-    return int(volume * fraction / lot_size)
+def participation_cap(volume: float, fraction: Decimal, lot_size: Decimal) -> int:
+    """Most lots one bar can fill under a volume participation cap (exact, rounded down)."""
+    return int(Decimal(repr(volume)) * fraction / lot_size)

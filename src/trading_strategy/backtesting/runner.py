@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -46,7 +47,8 @@ def check_history(bars: BarSeries, settings: BacktestSettings, allow_short: bool
     years = bars.years()
     if years < settings.min_years and not allow_short:
         raise InsufficientHistoryError(
-            f"{bars.instrument.symbol} has {len(bars)} bars covering {years:.2f} years; "
+            f"{bars.instrument.symbol} has {len(bars)} bars covering "
+            f"{math.floor(years * 100) / 100:.2f} years; "
             f"strategies are judged on at least {settings.min_years:g} years of data "
             "(pass --allow-short-history to run anyway)"
         )

@@ -8,6 +8,7 @@ NaN price) raise ``ValueError``, which the framework reports as that strategy's 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from decimal import Decimal
 
 from trading_strategy.core.enums import OrderType
@@ -60,3 +61,18 @@ def order_prices(
         bracket = Bracket(price_ticks(instrument, "stop_loss", stop_loss),
                           price_ticks(instrument, "take_profit", take_profit))
     return limit_t, stop_t, bracket
+
+
+def affordable_lots(budget: int, price_ticks: int,
+                    commission: Callable[[int, int, bool], int]) -> int:
+    """Most whole lots whose cost plus commission fits ``budget`` (all money units)."""
+    if budget <= 0 or price_ticks <= 0:
+        return 0
+    lots = budget // price_ticks
+    for _ in range(4):  # converges in one or two steps for the commission models we ship
+        if lots * price_ticks + commission(lots, price_ticks, True) <= budget:
+            break
+        lots = max(0, (budget - commission(lots, price_ticks, True)) // price_ticks)
+    while lots > 0 and lots * price_ticks + commission(lots, price_ticks, True) > budget:
+        lots -= 1
+    return lots

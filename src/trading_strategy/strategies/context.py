@@ -86,8 +86,9 @@ class Series:
 
     @property
     def value(self) -> float:
-        """The current bar's value (NaN during an indicator's warm-up)."""
-        return self._values[self._cursor.i]
+        """The current bar's value (NaN during an indicator's warm-up or before any bar)."""
+        i = self._cursor.i
+        return self._values[i] if i >= 0 else math.nan
 
     @property
     def prev(self) -> float:
@@ -254,7 +255,10 @@ class Context(ABC):
     @property
     def time_ns(self) -> int:
         """Open time of the current bar, UTC nanoseconds."""
-        return int(self._times[self._cursor.i])
+        i = self._cursor.i
+        if i < 0:
+            raise RuntimeError("no bar yet: time is known from the first on_bar on")
+        return int(self._times[i])
 
     @property
     def now(self) -> Any:
