@@ -25,7 +25,7 @@ from trading_strategy.backtesting.settings import BacktestSettings, IndicatorMod
 from trading_strategy.core.bars import BarSeries
 from trading_strategy.core.enums import OrderStatus, OrderType, Side, TimeInForce
 from trading_strategy.core.errors import StrategyError
-from trading_strategy.core.orders import Fill, Order, OrderIntent
+from trading_strategy.core.orders import Bracket, Fill, Order, OrderIntent
 from trading_strategy.orders.intents import affordable_lots, order_prices, quantity_lots
 from trading_strategy.portfolio.ledger import Ledger
 from trading_strategy.strategies.base import Strategy
@@ -58,14 +58,23 @@ class PreTradeGate(Protocol):
 
     def on_bar(self, engine: BacktestEngine, i: int) -> None: ...
 
+    def entry_bracket(self, order: Order, fill_t: int, i: int) -> Bracket | None:
+        """Exits the risk settings attach to an entry filled at ``fill_t`` (or None)."""
+        ...
+
 
 class OpenGate:
     """No limits configured: every well-formed order passes."""
+
+    needs_bar_updates = False
 
     def check(self, intent: OrderIntent, engine: BacktestEngine) -> GateDecision:
         return GateDecision(intent.lots)
 
     def on_bar(self, engine: BacktestEngine, i: int) -> None:
+        return None
+
+    def entry_bracket(self, order: Order, fill_t: int, i: int) -> Bracket | None:
         return None
 
 
@@ -100,7 +109,7 @@ class BacktestEngine:
         self.instrument = inst = bars.instrument
         self.strategy_name = strategy_cls.name
         self.params = strategy_cls.parse_params(params)
-        self.gate: PreTradeGate = gate or OpenGate()
+        self.set_gate(gate or OpenGate())
         self.record_decisions = record_decisions
         tick = float(inst.tick_size)
         self.open_t: IntArray = np.rint(bars.open / tick).astype(np.int64)
@@ -139,6 +148,11 @@ class BacktestEngine:
         self._wants_fills = cls.on_fill is not Strategy.on_fill
         self._wants_events = cls.on_order_event is not Strategy.on_order_event
 
+    def set_gate(self, gate: PreTradeGate) -> None:
+        """Install the pre-trade gate (before ``run``; a gate may need the engine to exist)."""
+        self.gate = gate
+        self._gate_brackets = not isinstance(gate, OpenGate)
+
     # --- the loop --------------------------------------------------------------------------
     def run(self, progress: Callable[[int, int], None] | None = None) -> None:
         n = len(self.bars)
@@ -147,7 +161,8 @@ class BacktestEngine:
         cursor = self.cursor
         orders = self.orders
         advance = self._builder.advance if self._incremental else None
-        gate_on_bar = None if isinstance(self.gate, OpenGate) else self.gate.on_bar
+        gate_on_bar = self.gate.on_bar if getattr(self.gate, "needs_bar_updates", False) \
+            else None
         name = self.strategy_name
         for start in range(0, n, _CHUNK):
             stop = min(n, start + _CHUNK)
@@ -434,6 +449,7 @@ class BacktestEngine:
         commission = self.commission_fn(lots, fill_t, first)
         ts = int(self.bars.ts[i])
         was_open_trade = ledger.open_trade
+        before = ledger.position
         ledger.apply_fill(sign, lots, fill_t, commission, slippage, ts, i)
         st = self.state
         if st.snap_bar and st.snap_bar[-1] == i:
@@ -456,6 +472,9 @@ class BacktestEngine:
             self.cancel(order.oco_id, reason="one-cancels-other sibling filled")
         if ledger.position == 0 or ledger.open_trade is not was_open_trade:
             self._cancel_orphan_exits()
+        if order.bracket is None and self._gate_brackets and not order.reduce_only \
+                and abs(ledger.position) > abs(before) and order.parent_id is None:
+            order.bracket = self.gate.entry_bracket(order, fill_t, i)
         if order.bracket is not None and ledger.position != 0:
             self._protect(order, lots, i, at_open)
         if self._wants_fills:

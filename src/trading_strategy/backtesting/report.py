@@ -64,7 +64,7 @@ def build_report(result: BacktestResult) -> dict[str, Any]:
     statuses: dict[str, int] = {}
     for order in engine.state.closed_orders + [o for o in engine.orders if o.is_open]:
         statuses[order.status.value] = statuses.get(order.status.value, 0) + 1
-    return {
+    report: dict[str, Any] = {
         "strategy": engine.strategy_name,
         "params": engine.params.model_dump(mode="json"),
         "data": {
@@ -106,6 +106,9 @@ def build_report(result: BacktestResult) -> dict[str, Any]:
         "trades": trades,
         "equity_curve": equity_curve,
     }
+    if result.risk is not None:
+        report["risk"] = result.risk.report(engine)
+    return report
 
 
 def dumps(report: dict[str, Any]) -> str:

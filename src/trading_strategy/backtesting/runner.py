@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -15,8 +15,12 @@ from trading_strategy.backtesting.metrics import Metrics, TradeOutcome, compute_
 from trading_strategy.backtesting.settings import BacktestSettings
 from trading_strategy.core.bars import BarSeries
 from trading_strategy.core.errors import UserError
+from trading_strategy.risk.settings import RiskSettings
 from trading_strategy.strategies import registry
 from trading_strategy.strategies.base import Strategy
+
+if TYPE_CHECKING:
+    from trading_strategy.backtesting.risk_gate import RiskGate
 
 
 class InsufficientHistoryError(UserError):
@@ -30,6 +34,7 @@ class BacktestResult:
     equity: npt.NDArray[np.float64]
     metrics: Metrics
     periods_per_year: float
+    risk: RiskGate | None = None
 
     @property
     def bars(self) -> BarSeries:
@@ -61,6 +66,7 @@ def run_backtest(
     params: Mapping[str, Any] | None = None,
     *,
     gate: PreTradeGate | None = None,
+    risk: RiskSettings | None = None,
     allow_short_history: bool = False,
     record_decisions: bool = False,
     progress: Callable[[int, int], None] | None = None,
@@ -70,6 +76,12 @@ def run_backtest(
     check_history(bars, settings, allow_short_history)
     engine = BacktestEngine(strategy_cls, params, bars, settings, gate=gate,
                             record_decisions=record_decisions)
+    risk_gate = None
+    if risk is not None and gate is None:
+        from trading_strategy.backtesting.risk_gate import RiskGate
+
+        risk_gate = RiskGate(risk, strategy=strategy_cls.name, engine=engine)
+        engine.set_gate(risk_gate)
     engine.run(progress)
     units = engine.equity_curve_units()
     equity = money_array(units, bars)
@@ -92,7 +104,7 @@ def run_backtest(
         slippage=float(inst.money(ledger.slippage)),
         risk_free_rate=settings.risk_free_rate,
     )
-    return BacktestResult(engine, units, equity, metrics, ppy)
+    return BacktestResult(engine, units, equity, metrics, ppy, risk_gate)
 
 
 def money_array(units: npt.NDArray[np.int64], bars: BarSeries) -> npt.NDArray[np.float64]:

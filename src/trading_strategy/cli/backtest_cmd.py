@@ -59,6 +59,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--lot-size", default=None, help="quantity step (default 1)")
     p.add_argument("--repair", action="store_true",
                    help="sort and de-duplicate timestamps (with a warning) instead of failing")
+    p.add_argument("--risk-config", default=None, metavar="FILE",
+                   help="TOML settings file with a [risk] table (environment variables "
+                   "TRADING_STRATEGY_RISK__* override it); the same limits live trading uses")
     p.add_argument("--allow-short-history", action="store_true",
                    help="allow less than two years of data")
     p.add_argument("--json", dest="json_path", default=None, metavar="PATH",
@@ -166,14 +169,16 @@ def run(args: argparse.Namespace) -> int:
     from trading_strategy.backtesting.report import build_report, dumps
     from trading_strategy.backtesting.runner import run_backtest
     from trading_strategy.cli.summary import format_summary, progress_bar
+    from trading_strategy.config import load_settings
 
     settings = build_settings(args)
+    app_settings = load_settings(Path(args.risk_config) if args.risk_config else None)
     params = _params(args.param)
     bars, warnings = load_data(args)
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
     progress = progress_bar(len(bars)) if len(bars) > 200_000 and sys.stderr.isatty() else None
-    result = run_backtest(args.strategy, bars, settings, params,
+    result = run_backtest(args.strategy, bars, settings, params, risk=app_settings.risk,
                           allow_short_history=args.allow_short_history, progress=progress)
     report = build_report(result)
     if not args.quiet and args.json_path != "-":

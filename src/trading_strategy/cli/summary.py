@@ -49,8 +49,18 @@ def format_summary(report: dict[str, Any]) -> str:
         if verdicts:
             counted = ", ".join(f"{k}: {v}" for k, v in verdicts.items())
             lines.append(f"{'Risk verdicts':<{width}}  {counted}")
-        for halt in risk.get("halts", []):
-            lines.append(f"{'Risk halt':<{width}}  {halt.get('time')} {halt.get('reason')}")
+        events = risk.get("halts", [])
+        limited = [e for e in events if e.get("state") != "active"]
+        if limited:
+            kinds: dict[str, int] = {}
+            for e in limited:
+                kinds[e["reason"]] = kinds.get(e["reason"], 0) + 1
+            counted = ", ".join(f"{k}: {v}" for k, v in kinds.items())
+            lines.append(f"{'Risk limits hit':<{width}}  {counted}")
+        for e in limited:
+            if e.get("state") == "halted":
+                lines.append(f"{'Trading halted':<{width}}  {e['time']} ({e['reason']}, "
+                             f"{e['scope']})")
     lines.append("-" * (width + 18))
     return "\n".join(lines)
 

@@ -1,0 +1,205 @@
+"""The risk engine as the backtest's pre-trade gate: the same rules live trading runs under.
+
+Per order: the engine's account view is brought up to date (equity marked at the decision
+bar's close, position, last price, open orders) and ``RiskEngine.check`` returns the verdict;
+a configured sizing method replaces the strategy's size for entries. Per bar (after that bar's
+fills): equity goes to ``on_equity`` for the strategy and the portfolio, and trading-state
+changes act — REDUCING and HALTED cancel open entry orders; a halt with ``flatten_on_halt``
+also cancels exits and closes the position. Configured stops are attached to every entry at
+its fill price, trailing stops follow each bar's high or low, and time exits close positions.
+
+A backtest has no operator: once HALTED it stays halted to the end of the run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from trading_strategy.backtesting.engine import GateDecision
+from trading_strategy.core.bars import format_ts
+from trading_strategy.core.enums import OrderStatus, OrderType, Side
+from trading_strategy.core.orders import Bracket, Order, OrderIntent
+from trading_strategy.risk import (
+    RiskEngine,
+    RiskSettings,
+    SizingRules,
+    StopRules,
+    TradingState,
+    TradingStateChange,
+    VerdictStatus,
+    atr_in_ticks,
+    bracket_for_entry,
+    size_order,
+    time_exit_due,
+    update_trailing,
+)
+from trading_strategy.strategies import indicators
+
+if TYPE_CHECKING:
+    from trading_strategy.backtesting.engine import BacktestEngine
+
+
+@dataclass
+class RiskLog:
+    verdicts: dict[str, int] = field(default_factory=dict)
+    changes: list[TradingStateChange] = field(default_factory=list)
+
+
+class RiskGate:
+    def __init__(self, settings: RiskSettings, *, strategy: str, engine: BacktestEngine) -> None:
+        inst = engine.instrument
+        self.settings = settings
+        self.strategy = strategy
+        self.symbol = inst.symbol
+        self.risk = RiskEngine(settings, {inst.symbol: inst})
+        self.account = self.risk.new_account(equity=engine.ledger.cash)
+        self.stops: StopRules = self.risk.stop_rules(strategy)
+        self.sizing: SizingRules = self.risk.sizing_rules(strategy)
+        self.log = RiskLog()
+        bars = engine.bars
+        # daily bars are whole sessions: the market-hours rule applies to intraday data only
+        self._session_open: bool | None = None if bars.timeframe.is_intraday else True
+        self._atr: npt.NDArray[np.float64] | None = None
+        if self.stops.needs_atr:
+            self._atr = indicators.atr(bars.high, bars.low, bars.close, self.stops.atr_period)
+        self._tick = inst.tick_size
+        self._time_exit_sent = -1
+        has_loss_limits = any(
+            getattr(eff, key) is not None
+            for eff in (self.risk.settings_for(None), self.risk.settings_for(strategy))
+            for key in ("max_daily_loss", "max_daily_loss_pct", "max_drawdown_pct"))
+        #: per-bar work is needed only for loss limits, trailing stops and time exits
+        self.needs_bar_updates = (has_loss_limits or self.stops.has_trailing
+                                  or self.stops.has_time_exit)
+
+    # --- per order -------------------------------------------------------------------------
+    def _atr_ticks(self, i: int) -> float | None:
+        if self._atr is None or i < 0:
+            return None
+        return atr_in_ticks(float(self._atr[i]), self._tick)
+
+    def check(self, intent: OrderIntent, engine: BacktestEngine) -> GateDecision:
+        i = max(engine.cursor.i, 0)
+        ledger = engine.ledger
+        close_t = int(engine.close_t[i])
+        account = self.account
+        account.equity = ledger.cash + ledger.position * close_t
+        account.set_position(self.strategy, self.symbol, ledger.position)
+        account.set_last_price(self.symbol, close_t)
+        account.set_open_orders(self.strategy, sum(1 for o in engine.orders if o.is_open))
+        position = ledger.position
+        increases = position == 0 or (position > 0) == (intent.side is Side.BUY)
+        if self.sizing.method != "strategy" and increases and not intent.reduce_only:
+            stop_distance = None
+            if intent.bracket is not None and intent.bracket.stop_loss is not None:
+                stop_distance = abs(close_t - intent.bracket.stop_loss)
+            elif self.stops.stop_loss_pct is not None or self.stops.stop_loss_atr_multiple:
+                try:
+                    planned = bracket_for_entry(self.stops, intent.side, close_t,
+                                                self._atr_ticks(i))
+                except ValueError:
+                    planned = None
+                if planned is not None and planned.stop_loss is not None:
+                    stop_distance = abs(close_t - planned.stop_loss)
+            sized = size_order(self.sizing, instrument=engine.instrument,
+                               equity_units=account.equity, price_ticks=close_t,
+                               requested_lots=intent.lots, stop_distance_ticks=stop_distance)
+            if sized.lots <= 0:
+                return self._count(GateDecision(None, "zero_size", sized.note))
+            intent = intent._replace(lots=sized.lots)
+        verdict = self.risk.check(intent, account, int(engine.bars.ts[i]),
+                                  session_open=self._session_open)
+        if verdict.status is VerdictStatus.REJECTED:
+            code = verdict.reason.value if verdict.reason is not None else "rejected"
+            return self._count(GateDecision(None, code, verdict.message))
+        code = "accepted"
+        if verdict.status is VerdictStatus.RESIZED:
+            code = f"resized:{verdict.reason.value}" if verdict.reason is not None else "resized"
+        return self._count(GateDecision(verdict.lots, code, verdict.message))
+
+    def _count(self, decision: GateDecision) -> GateDecision:
+        key = decision.code if decision.lots is not None else f"rejected:{decision.code}"
+        self.log.verdicts[key] = self.log.verdicts.get(key, 0) + 1
+        return decision
+
+    def entry_bracket(self, order: Order, fill_t: int, i: int) -> Bracket | None:
+        """Configured stops for an entry filled at ``fill_t`` on bar ``i``."""
+        if order.bracket is not None or order.reduce_only:
+            return None
+        try:
+            # the ATR known when the fill happens is the one of the previous bar's close
+            return bracket_for_entry(self.stops, order.side, fill_t, self._atr_ticks(i - 1))
+        except ValueError:
+            return None  # ATR still warming up: the venue model has nothing to attach
+
+    # --- per bar ---------------------------------------------------------------------------
+    def on_bar(self, engine: BacktestEngine, i: int) -> None:
+        ts = int(engine.bars.ts[i])
+        equity = engine.equity_units(i)
+        changes = self.risk.on_equity(ts, self.strategy, equity)
+        changes += self.risk.on_equity(ts, None, equity)
+        for change in changes:
+            self.log.changes.append(change)
+            self._act(engine, change)
+        ledger = engine.ledger
+        if ledger.position == 0:
+            return
+        if self.stops.has_trailing:
+            self._trail(engine, i)
+        trade = ledger.open_trade
+        if (self.stops.has_time_exit and trade is not None
+                and self._time_exit_sent != trade.entry_bar
+                and time_exit_due(entry_bar=trade.entry_bar, bar=i, entry_ts_ns=trade.entry_ts,
+                                  ts_ns=ts, max_bars=self.stops.time_exit_bars,
+                                  max_duration_ns=self.stops.time_exit_ns)):
+            self._time_exit_sent = trade.entry_bar
+            engine.ctx.close(tag="time_exit")
+
+    def _act(self, engine: BacktestEngine, change: TradingStateChange) -> None:
+        if change.current is TradingState.ACTIVE:
+            return
+        for order in list(engine.orders):
+            if not order.is_open:
+                continue
+            exit_order = order.reduce_only or order.parent_id is not None
+            if (change.cancel_entry_orders and not exit_order) or \
+                    (change.cancel_exit_orders and exit_order):
+                engine.cancel(order.id, reason=f"risk: {change.current.value} "
+                                               f"({change.reason.value})")
+        if change.flatten and engine.ledger.position != 0:
+            engine.ctx.close(tag="risk_flatten")
+
+    def _trail(self, engine: BacktestEngine, i: int) -> None:
+        high = int(engine.high_t[i])
+        low = int(engine.low_t[i])
+        for order in engine.orders:
+            if order.parent_id is None or order.order_type is not OrderType.STOP \
+                    or order.status not in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED):
+                continue
+            entry_side = Side.BUY if order.side is Side.SELL else Side.SELL
+            moved = update_trailing(self.stops, entry_side, order.stop_ticks, high, low,
+                                    self._atr_ticks(i))
+            if moved is not None:
+                order.stop_ticks = moved
+
+    # --- report ----------------------------------------------------------------------------
+    def report(self, engine: BacktestEngine) -> dict[str, Any]:
+        tf = engine.bars.timeframe
+        used = self.settings.model_dump(mode="json", exclude_none=True)
+        halts = [{
+            "time": format_ts(c.ts_ns, tf),
+            "scope": c.scope or "portfolio",
+            "state": c.current.value,
+            "reason": c.reason.value,
+            "message": c.message,
+        } for c in self.log.changes]
+        return {
+            "settings": used,
+            "verdicts": dict(sorted(self.log.verdicts.items())),
+            "halts": halts,
+            "final_state": self.risk.effective_state(self.strategy).value,
+        }
