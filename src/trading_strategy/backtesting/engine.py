@@ -28,6 +28,7 @@ from trading_strategy.core.errors import StrategyError
 from trading_strategy.core.orders import Bracket, Fill, Order, OrderIntent
 from trading_strategy.orders.intents import affordable_lots, order_prices, quantity_lots
 from trading_strategy.portfolio.ledger import Ledger
+from trading_strategy.risk.position_sizing import size_fixed_fraction, size_fixed_quantity
 from trading_strategy.strategies.base import Strategy
 from trading_strategy.strategies.context import (
     Bars,
@@ -291,12 +292,12 @@ class BacktestEngine:
 
     def _default_lots(self, side: Side, price_t: int) -> tuple[int, bool]:
         spec = self.settings.size
-        inst = self.instrument
         if spec.kind is SizeKind.FIXED:
-            return inst.to_lots(spec.value), False
+            return size_fixed_quantity(spec.value, self.instrument), False
         if spec.kind is SizeKind.PERCENT:
-            num, den = spec.value.as_integer_ratio()
-            return max(0, self.equity_units(self.cursor.i)) * num // (den * price_t), False
+            return size_fixed_fraction(equity_units=self.equity_units(self.cursor.i),
+                                       price_ticks=price_t,
+                                       fraction_pct=float(spec.value * 100)), False
         return self._affordable_lots(side, price_t), True
 
     def _affordable_lots(self, side: Side, price_t: int) -> int:
