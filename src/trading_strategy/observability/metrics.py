@@ -1,0 +1,231 @@
+"""Prometheus metrics of one trading session, in the session's own registry.
+
+Nothing here touches prometheus-client's global ``REGISTRY``: :class:`SessionMetrics` creates
+(or is given) a :class:`~prometheus_client.CollectorRegistry`, so any number of sessions and
+tests can live in one process. The runtime serves :func:`render` on ``/metrics``.
+
+Metrics (all labelled by ``strategy``):
+
+=====================================  =========  ============================================
+name                                   type       meaning
+=====================================  =========  ============================================
+``decision_latency_seconds``           histogram  market event arrival → the strategy's intent
+``order_placement_latency_seconds``    histogram  intent → venue ack (also labelled ``venue``)
+``orders_total``                       counter    orders sent to a venue
+``fills_total``                        counter    fills received
+``rejects_total``                      counter    risk denials and venue rejects (``reason``)
+``restarts_total``                     counter    supervisor restarts (``reason``: the error)
+``fill_rate``                          gauge      filled orders / orders sent, 0..1
+``slippage_bps``                       gauge      fill price vs. decision price, basis points
+``realized_pnl``                       gauge      realised P&L, quote currency
+``unrealized_pnl``                     gauge      unrealised (mark-to-market) P&L, quote ccy
+=====================================  =========  ============================================
+
+Latency buckets (:data:`LATENCY_BUCKETS`) run from 50 µs to 1 s, dense below 1 ms where the
+latency budget is.
+
+:func:`summarize` reads exposition text back for ``trading-strategy status``. Quantiles are
+*approximate*, estimated from the cumulative buckets exactly like Prometheus'
+``histogram_quantile``: find the first bucket whose cumulative count reaches ``q × count``
+and interpolate linearly inside it (the first bucket starts at 0). When the rank falls in
+the ``+Inf`` bucket the highest finite bound (1 s) is returned, so a p99 of ``1.0`` means
+"at least 1 s". The error is at most the width of the bucket holding the quantile.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TypedDict
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.parser import text_string_to_metric_families
+
+__all__ = [
+    "CONTENT_TYPE",
+    "LATENCY_BUCKETS",
+    "HistogramSummary",
+    "MetricsSummary",
+    "SessionMetrics",
+    "StrategyMetrics",
+    "bucket_quantile",
+    "render",
+    "summarize",
+]
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+LATENCY_BUCKETS: tuple[float, ...] = (
+    50e-6, 100e-6, 200e-6, 300e-6, 500e-6, 750e-6,
+    1e-3, 2e-3, 3e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3, 250e-3, 500e-3, 1.0,
+)
+QUANTILES = (0.5, 0.95, 0.99)
+ALL = "all"
+
+
+class StrategyMetrics:
+    """The metrics of one strategy, label children resolved once (cheap on the hot path)."""
+
+    def __init__(self, session: SessionMetrics, strategy: str) -> None:
+        self._session = session
+        self.strategy = strategy
+        self.decision_latency = session.decision_latency.labels(strategy=strategy)
+        self.orders = session.orders.labels(strategy=strategy)
+        self.fills = session.fills.labels(strategy=strategy)
+        self.fill_rate = session.fill_rate.labels(strategy=strategy)
+        self.slippage_bps = session.slippage_bps.labels(strategy=strategy)
+        self.realized_pnl = session.realized_pnl.labels(strategy=strategy)
+        self.unrealized_pnl = session.unrealized_pnl.labels(strategy=strategy)
+        self._placement: dict[str, Histogram] = {}
+
+    def observe_decision_ns(self, nanoseconds: int) -> None:
+        self.decision_latency.observe(nanoseconds / 1e9)
+
+    def observe_placement_ns(self, nanoseconds: int, *, venue: str) -> None:
+        child = self._placement.get(venue)
+        if child is None:
+            child = self._session.order_placement_latency.labels(strategy=self.strategy,
+                                                                   venue=venue)
+            self._placement[venue] = child
+        child.observe(nanoseconds / 1e9)
+
+    def reject(self, reason: str) -> None:
+        self._session.rejects.labels(strategy=self.strategy, reason=reason).inc()
+
+    def restart(self, reason: str) -> None:
+        self._session.restarts.labels(strategy=self.strategy, reason=reason).inc()
+
+
+class SessionMetrics:
+    """All metrics of one session, registered in ``registry`` (a new one by default)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        reg = self.registry
+        self.decision_latency = Histogram(
+            "decision_latency_seconds", "Market event arrival to strategy intent.",
+            ["strategy"], buckets=LATENCY_BUCKETS, registry=reg)
+        self.order_placement_latency = Histogram(
+            "order_placement_latency_seconds", "Intent to venue acknowledgement.",
+            ["strategy", "venue"], buckets=LATENCY_BUCKETS, registry=reg)
+        self.orders = Counter("orders", "Orders sent to a venue.", ["strategy"], registry=reg)
+        self.fills = Counter("fills", "Fills received.", ["strategy"], registry=reg)
+        self.rejects = Counter("rejects", "Risk denials and venue rejects.",
+                               ["strategy", "reason"], registry=reg)
+        self.restarts = Counter("restarts", "Automatic restarts by the supervisor.",
+                                ["strategy", "reason"], registry=reg)
+        self.fill_rate = Gauge("fill_rate", "Filled orders / orders sent (0..1).",
+                               ["strategy"], registry=reg)
+        self.slippage_bps = Gauge("slippage_bps", "Fill price vs decision price, bps.",
+                                  ["strategy"], registry=reg)
+        self.realized_pnl = Gauge("realized_pnl", "Realised P&L, quote currency.",
+                                  ["strategy"], registry=reg)
+        self.unrealized_pnl = Gauge("unrealized_pnl", "Unrealised P&L, quote currency.",
+                                    ["strategy"], registry=reg)
+        self._strategies: dict[str, StrategyMetrics] = {}
+
+    def strategy(self, name: str) -> StrategyMetrics:
+        """The (cached) per-strategy view; creating it makes the strategy's series appear."""
+        metrics = self._strategies.get(name)
+        if metrics is None:
+            metrics = self._strategies[name] = StrategyMetrics(self, name)
+        return metrics
+
+    def render(self) -> bytes:
+        return render(self.registry)
+
+
+def render(registry: CollectorRegistry) -> bytes:
+    """The Prometheus text exposition of ``registry`` (serve with :data:`CONTENT_TYPE`)."""
+    return generate_latest(registry)
+
+
+# --- reading it back ---------------------------------------------------------------------
+class HistogramSummary(TypedDict):
+    count: int
+    sum: float
+    mean: float | None
+    p50: float | None
+    p95: float | None
+    p99: float | None
+
+
+class MetricsSummary(TypedDict):
+    """Series are keyed ``"label=value,..."`` (sorted by label); ``"all"`` aggregates
+    every series of a histogram or counter (gauges are not aggregated). The ``*_created``
+    timestamps of the text format are left out."""
+
+    histograms: dict[str, dict[str, HistogramSummary]]
+    counters: dict[str, dict[str, float]]
+    gauges: dict[str, dict[str, float]]
+
+
+def bucket_quantile(q: float, buckets: list[tuple[float, float]]) -> float | None:
+    """Approximate quantile ``q`` from ``(upper_bound, cumulative_count)`` pairs sorted by
+    bound and ending with ``+Inf`` (see the module docstring); None when empty."""
+    if not buckets or buckets[-1][1] <= 0:
+        return None
+    rank = q * buckets[-1][1]
+    prev_bound, prev_count = 0.0, 0.0
+    for bound, count in buckets:
+        if count >= rank:
+            if math.isinf(bound):
+                return prev_bound
+            if count == prev_count:
+                return bound
+            return prev_bound + (bound - prev_bound) * (rank - prev_count) / (count - prev_count)
+        prev_bound, prev_count = bound, count
+    return prev_bound
+
+
+def _key(labels: dict[str, str]) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+
+
+def _histogram_summary(buckets: dict[float, float], count: float,
+                       total: float) -> HistogramSummary:
+    ordered = sorted(buckets.items())
+    q = {p: bucket_quantile(p, ordered) for p in QUANTILES}
+    return HistogramSummary(count=int(count), sum=total,
+                            mean=total / count if count else None,
+                            p50=q[0.5], p95=q[0.95], p99=q[0.99])
+
+
+def summarize(text: str | bytes) -> MetricsSummary:
+    """Parse Prometheus text exposition into a :class:`MetricsSummary` (module docstring)."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8")
+    summary = MetricsSummary(histograms={}, counters={}, gauges={})
+    for family in text_string_to_metric_families(text):
+        if family.type == "histogram":
+            series: dict[str, tuple[dict[float, float], list[float]]] = {}
+            merged: tuple[dict[float, float], list[float]] = ({}, [0.0, 0.0])
+            for sample in family.samples:
+                labels = {k: v for k, v in sample.labels.items() if k != "le"}
+                buckets, count_sum = series.setdefault(_key(labels), ({}, [0.0, 0.0]))
+                if sample.name.endswith("_bucket"):
+                    le = float(sample.labels["le"])
+                    buckets[le] = sample.value
+                    merged[0][le] = merged[0].get(le, 0.0) + sample.value
+                elif sample.name.endswith("_count"):
+                    count_sum[0] = sample.value
+                    merged[1][0] += sample.value
+                elif sample.name.endswith("_sum"):
+                    count_sum[1] = sample.value
+                    merged[1][1] += sample.value
+            out = {key: _histogram_summary(b, cs[0], cs[1]) for key, (b, cs) in series.items()}
+            out[ALL] = _histogram_summary(merged[0], merged[1][0], merged[1][1])
+            summary["histograms"][family.name] = out
+        elif family.type == "counter":
+            values = {_key(s.labels): s.value for s in family.samples
+                      if s.name.endswith("_total")}
+            values[ALL] = sum(values.values(), 0.0)
+            summary["counters"][f"{family.name}_total"] = values
+        elif family.type == "gauge" and not family.name.endswith("_created"):
+            summary["gauges"][family.name] = {_key(s.labels): s.value for s in family.samples}
+    return summary

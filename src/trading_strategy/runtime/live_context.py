@@ -1,0 +1,173 @@
+"""The strategy context of a live (paper or real) session.
+
+Same contract as the backtest context; what differs is the driver: bars arrive one at a time
+(``push_bar``), indicators update in O(1) (``IncrementalBuilder``), and order calls cannot
+reach the venue synchronously — they are turned into exact intents, given their client order
+id at once (so ``ctx.buy()`` returns it, as in a backtest) and queued in ``outbox`` for the
+strategy's runner to send through the risk gate and the order manager after ``on_bar``.
+Position and cash are this strategy's own, updated only from its fills (``apply_fill``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+import structlog
+
+from trading_strategy.core.bars import Bar
+from trading_strategy.core.enums import OrderStatus, OrderType, Side, TimeInForce
+from trading_strategy.core.instrument import Instrument
+from trading_strategy.core.orders import Order, OrderIntent
+from trading_strategy.core.timeframe import Timeframe
+from trading_strategy.orders.intents import order_prices, quantity_lots
+from trading_strategy.portfolio.ledger import Ledger
+from trading_strategy.strategies.context import (
+    Bars,
+    Context,
+    Cursor,
+    IncrementalBuilder,
+    Price,
+    Series,
+)
+
+#: (side, decision price in ticks, context) -> (lots, resize at fill)
+Sizer = Callable[[Side, int, "LiveContext"], tuple[int, bool]]
+
+
+class CancelRequest(NamedTuple):
+    client_order_id: str
+    strategy: str
+    ts_init: int
+
+
+class LiveContext(Context):
+    def __init__(
+        self,
+        *,
+        strategy: str,
+        instrument: Instrument,
+        timeframe: Timeframe,
+        initial_cash: Decimal,
+        next_id: Callable[[], str],
+        sizer: Sizer,
+        now_ns: Callable[[], int],
+    ) -> None:
+        cursor = Cursor()
+        self._lists: tuple[list[float], ...] = ([], [], [], [], [])
+        names = ("open", "high", "low", "close", "volume")
+        series = [Series(n, values, cursor) for n, values in zip(names, self._lists, strict=True)]
+        self._ts: list[int] = []
+        self._incremental = IncrementalBuilder(cursor)
+        super().__init__(instrument=instrument, timeframe=timeframe, cursor=cursor,
+                         builder=self._incremental, bars=Bars(*series), times=self._ts)
+        self.strategy_name = strategy
+        self.ledger = Ledger(int((initial_cash / instrument.money_unit).to_integral_value()))
+        self.outbox: list[OrderIntent | CancelRequest] = []
+        self.orders: dict[str, Order] = {}
+        self._next_id = next_id
+        self._sizer = sizer
+        self._now_ns = now_ns
+        self._log = structlog.get_logger("trading_strategy.decisions").bind(
+            strategy=strategy, instrument=instrument.symbol)
+
+    # --- driver side -----------------------------------------------------------------------
+    def push_bar(self, bar: Bar) -> None:
+        """Append one closed bar and bring every indicator up to date."""
+        for target, value in zip(self._lists, (bar.open, bar.high, bar.low, bar.close,
+                                               bar.volume), strict=True):
+            target.append(value)
+        self._ts.append(bar.ts_event)
+        self._cursor.i += 1
+        self._incremental.advance()
+
+    def last_close_ticks(self) -> int:
+        return self.instrument.to_ticks(self._lists[3][-1]) if self._ts else 0
+
+    def apply_fill(self, client_order_id: str, side: Side, lots: int, price_ticks: int,
+                   commission_units: int, ts_event: int) -> None:
+        sign = 1 if side is Side.BUY else -1
+        self.ledger.apply_fill(sign, lots, price_ticks, commission_units, 0, ts_event,
+                               self._cursor.i)
+        order = self.orders.get(client_order_id)
+        if order is not None:
+            order.filled_lots += lots
+            order.status = (OrderStatus.FILLED if order.filled_lots >= order.lots
+                            else OrderStatus.PARTIALLY_FILLED)
+
+    def apply_status(self, client_order_id: str, status: OrderStatus, reason: str = "") -> None:
+        order = self.orders.get(client_order_id)
+        if order is not None:
+            order.status = status
+            order.reason = reason
+
+    def equity_units(self) -> int:
+        return self.ledger.equity(self.last_close_ticks())
+
+    # --- the Context contract --------------------------------------------------------------
+    @property
+    def position_lots(self) -> int:
+        return self.ledger.position
+
+    @property
+    def cash(self) -> Decimal:
+        return self.instrument.money(self.ledger.cash)
+
+    @property
+    def equity(self) -> Decimal:
+        return self.instrument.money(self.equity_units())
+
+    def submit_order(
+        self,
+        side: Side,
+        quantity: Price | None = None,
+        *,
+        order_type: OrderType = OrderType.MARKET,
+        limit: Price | None = None,
+        stop: Price | None = None,
+        tif: TimeInForce = TimeInForce.GTC,
+        stop_loss: Price | None = None,
+        take_profit: Price | None = None,
+        reduce_only: bool = False,
+        tag: str = "",
+    ) -> str:
+        inst = self.instrument
+        limit_t, stop_t, bracket = order_prices(inst, order_type, limit=limit, stop=stop,
+                                                stop_loss=stop_loss, take_profit=take_profit)
+        decision_t = self.last_close_ticks()
+        size_at_fill = False
+        if quantity is None:
+            lots, size_at_fill = self._sizer(side, decision_t, self)
+        else:
+            lots = quantity_lots(inst, quantity)
+        oid = self._next_id()
+        ts = self._now_ns()
+        intent = OrderIntent(
+            client_order_id=oid, strategy=self.strategy_name, symbol=inst.symbol, side=side,
+            lots=lots, order_type=order_type, limit_ticks=limit_t, stop_ticks=stop_t, tif=tif,
+            reduce_only=reduce_only, bracket=bracket, ts_init=ts, decision_ticks=decision_t,
+        )
+        self.orders[oid] = Order(
+            id=oid, strategy=self.strategy_name, symbol=inst.symbol, side=side, lots=lots,
+            order_type=order_type, limit_ticks=limit_t, stop_ticks=stop_t, tif=tif,
+            reduce_only=reduce_only, bracket=bracket, created_index=self._cursor.i,
+            eligible_index=self._cursor.i + 1, ts_init=ts, decision_ticks=decision_t,
+            status=OrderStatus.CREATED, size_at_fill=size_at_fill, tag=tag,
+        )
+        self.outbox.append(intent)
+        return oid
+
+    def cancel(self, order_id: str) -> bool:
+        order = self.orders.get(order_id)
+        if order is None or not order.is_open:
+            return False
+        self.outbox.append(CancelRequest(order_id, self.strategy_name, self._now_ns()))
+        return True
+
+    @property
+    def open_orders(self) -> list[Order]:
+        return [o for o in self.orders.values() if o.is_open]
+
+    def log(self, event: str, **fields: Any) -> None:
+        self._log.info(event, bar_ts=self._ts[-1] if self._ts else None, **fields)
