@@ -1,0 +1,285 @@
+"""The execution component: the one path from a strategy's intent to a venue, and back.
+
+It owns the risk engine (and its account view), the order manager (and through it the
+append-only journal), the venue adapter, and one ledger per strategy for P&L attribution.
+Strategy runners reach it only by bus requests (``execution.submit``, ``execution.cancel``);
+fills and status changes go back to them as messages on ``strategy.<name>``.
+
+Order of work for a market event (what makes a replayed paper session match a backtest):
+the venue matches resting orders against the new bar first, the fills are journaled and
+applied to the ledgers and published, equity is marked and fed to the risk engine, and only
+then do strategies see the bar.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+import structlog
+
+from trading_strategy.core.enums import OrderStatus, Side
+from trading_strategy.core.errors import RetryableError, TradingStrategyError
+from trading_strategy.core.instrument import Instrument
+from trading_strategy.core.orders import OrderIntent
+from trading_strategy.market_data.providers.base import BarEvent
+from trading_strategy.observability.metrics import SessionMetrics
+from trading_strategy.orders.events import OrderFilled
+from trading_strategy.orders.journal import Journal
+from trading_strategy.orders.manager import OrderManager
+from trading_strategy.orders.state import UnknownOrder
+from trading_strategy.orders.venues.base import FillReport, StatusReport, Venue, VenueReport
+from trading_strategy.portfolio.ledger import Ledger
+from trading_strategy.risk import RiskEngine, TradingState, TradingStateChange, VerdictStatus
+from trading_strategy.runtime import faults
+from trading_strategy.runtime.live_context import CancelRequest
+
+log = structlog.get_logger("trading_strategy.execution")
+
+#: feeds one bar to the venue and returns the reports it caused (paper venues)
+BarFeed = Callable[[BarEvent], Awaitable[list[VenueReport]]]
+#: where state changes and verdicts are recorded (the session stores them)
+EventSink = Callable[[str, dict[str, Any]], None]
+
+
+class FillMessage(NamedTuple):
+    client_order_id: str
+    side: Side
+    lots: int
+    price_ticks: int
+    commission_units: int
+    ts_event: int
+
+
+class StatusMessage(NamedTuple):
+    client_order_id: str
+    status: OrderStatus
+    reason: str
+
+
+class SubmitResult(NamedTuple):
+    client_order_id: str
+    status: str  # the order status, or "denied" when the risk engine refused it
+    reason: str
+    lots: int
+
+
+@dataclass(frozen=True, slots=True)
+class StrategySlot:
+    name: str
+    symbol: str
+    capital: Decimal
+
+
+class Execution:
+    def __init__(
+        self,
+        *,
+        risk: RiskEngine,
+        journal: Journal,
+        session_id: str,
+        venue: Venue,
+        venue_name: str,
+        instruments: Mapping[str, Instrument],
+        slots: list[StrategySlot],
+        metrics: SessionMetrics,
+        publish: Callable[[str, object], Awaitable[int]],
+        feed_venue: BarFeed | None = None,
+        sink: EventSink | None = None,
+        clock: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self.risk = risk
+        self.venue = venue
+        self.venue_name = venue_name
+        self.instruments = dict(instruments)
+        self.metrics = metrics
+        self._publish = publish
+        self._feed_venue = feed_venue
+        self._sink = sink or (lambda kind, data: None)
+        self._now = clock
+        self.slots = {s.name: s for s in slots}
+        self.manager = OrderManager(journal, session_id=session_id, clock=_Clock(clock),
+                                    instruments=instruments)
+        money = risk.money_unit
+        self.ledgers = {s.name: Ledger(int((s.capital / money).to_integral_value()))
+                        for s in slots}
+        self.account = risk.new_account(equity=sum(x.cash for x in self.ledgers.values()))
+        self.last_ticks: dict[str, int] = {}
+        self._journal = journal
+        self._pending_cancels: list[str] = []
+        #: strategies stopped by reconciliation: only an operator may let them trade again
+        self.operator_halts: set[str] = set()
+        self._bar_daily: dict[str, bool] = {}
+        self._rebuild_ledgers()
+
+    # --- recovery --------------------------------------------------------------------------
+    def _rebuild_ledgers(self) -> None:
+        """Positions and cash are derived from the journal's fills alone (crash recovery)."""
+        for entry in self._journal.events():
+            event = entry.event
+            if isinstance(event, OrderFilled):
+                order = self.manager.get(event.order_id)
+                self._book(order.strategy, order.symbol, order.side, event.quantity,
+                           event.price, event.commission, event.ts_event)
+
+    def _book(self, strategy: str, symbol: str, side: Side, quantity: Decimal, price: Decimal,
+              commission: Decimal, ts: int) -> tuple[int, int, int]:
+        inst = self.instruments[symbol]
+        lots = inst.to_lots(quantity)
+        ticks = inst.to_ticks(price)
+        units = int((commission / inst.money_unit).to_integral_value())
+        sign = 1 if side is Side.BUY else -1
+        ledger = self.ledgers[strategy]
+        ledger.apply_fill(sign, lots, ticks, units, 0, ts, 0)
+        self.account.add_fill(strategy, symbol, sign * lots)
+        return lots, ticks, units
+
+    # --- market events ---------------------------------------------------------------------
+    def mark(self, event: BarEvent) -> None:
+        """Only remember the latest price (bars replayed to warm strategies up)."""
+        inst = self.instruments.get(event.symbol)
+        if inst is not None:
+            ticks = inst.to_ticks(event.bar.close)
+            self.last_ticks[event.symbol] = ticks
+            self.account.set_last_price(event.symbol, ticks)
+
+    async def on_bar(self, event: BarEvent) -> None:
+        if self._feed_venue is not None:
+            for report in await self._feed_venue(event):
+                await self.on_report(report)
+        inst = self.instruments.get(event.symbol)
+        if inst is None:
+            return
+        ticks = inst.to_ticks(event.bar.close)
+        self.last_ticks[event.symbol] = ticks
+        self.account.set_last_price(event.symbol, ticks)
+        total = 0
+        for name, slot in self.slots.items():
+            ledger = self.ledgers[name]
+            equity = ledger.cash + ledger.position * self.last_ticks.get(slot.symbol, 0)
+            total += equity
+            self._handle(self.risk.on_equity(event.bar.ts_event, name, equity))
+            trade = ledger.open_trade
+            mark = self.last_ticks.get(slot.symbol)
+            upnl = trade.pnl(mark) if trade is not None and mark is not None else 0
+            self.metrics.strategy(name).unrealized_pnl.set(
+                float(self.instruments[slot.symbol].money(upnl)))
+        self.account.equity = total
+        self._handle(self.risk.on_equity(event.bar.ts_event, None, total))
+        await self.flush_cancels()
+
+    def _handle(self, changes: list[TradingStateChange]) -> None:
+        for change in changes:
+            data = change.to_dict()
+            self._sink("risk_state", data)
+            log.warning("trading_state", **data)
+            if change.current is TradingState.ACTIVE:
+                continue
+            for order in self.manager.open_orders(strategy=change.scope):
+                if change.cancel_entry_orders and not order.reduce_only:
+                    self._pending_cancels.append(order.id)
+
+    async def flush_cancels(self) -> None:
+        pending, self._pending_cancels = self._pending_cancels, []
+        for oid in pending:
+            await self.manager.cancel(oid, self.venue, cause="risk state change", actor="risk")
+
+    async def on_report(self, report: VenueReport) -> None:
+        if isinstance(report, FillReport):
+            faults.crash_point("before_fill_journal")
+        try:
+            changed = self.manager.on_report(report, venue=self.venue_name)
+        except UnknownOrder:
+            self._sink("unknown_report", {"client_order_id": report.client_order_id})
+            return
+        if not changed:
+            return
+        order = self.manager.get(report.client_order_id)
+        if isinstance(report, FillReport):
+            lots, ticks, units = self._book(order.strategy, order.symbol, report.side,
+                                            report.quantity, report.price, report.commission,
+                                            report.ts_event)
+            sm = self.metrics.strategy(order.strategy)
+            sm.fills.inc()
+            if order.decision_price:
+                slip = (report.price - order.decision_price) / order.decision_price * 10_000
+                sm.slippage_bps.set(float(slip if report.side is Side.BUY else -slip))
+            trades = self.ledgers[order.strategy].trades
+            realized = sum(t.pnl() for t in trades if not t.is_open)
+            sm.realized_pnl.set(float(self.instruments[order.symbol].money(realized)))
+            await self._publish(f"strategy.{order.strategy}", FillMessage(
+                order.id, report.side, lots, ticks, units, report.ts_event))
+        elif isinstance(report, StatusReport):
+            await self._publish(f"strategy.{order.strategy}",
+                                StatusMessage(order.id, report.status, report.reason))
+
+    # --- requests from strategy runners ----------------------------------------------------
+    async def submit(self, intent: OrderIntent) -> SubmitResult:
+        t0 = time.perf_counter_ns()
+        strategy = intent.strategy
+        sm = self.metrics.strategy(strategy)
+        account = self.account
+        if strategy in self.operator_halts:
+            sm.reject("operator_halt")
+            return SubmitResult(intent.client_order_id, "denied",
+                                "halted: reconciliation found a position mismatch; "
+                                "an operator must act", 0)
+        account.set_open_orders(strategy, len(self.manager.open_orders(strategy=strategy)))
+        verdict = self.risk.check(intent, account, intent.ts_init or self._now(),
+                                  session_open=True if self._daily(intent.symbol) else None)
+        self._sink("risk_verdict", {"strategy": strategy, "order_id": intent.client_order_id,
+                                    **verdict.to_dict()})
+        if verdict.status is VerdictStatus.REJECTED:
+            reason = verdict.reason.value if verdict.reason is not None else "rejected"
+            sm.reject(reason)
+            return SubmitResult(intent.client_order_id, "denied", verdict.message, 0)
+        try:
+            order = self.manager.prepare(intent, verdict)
+            order = await self.manager.submit(order, self.venue)
+        except RetryableError as exc:
+            # the order stays SUBMITTED in the journal; reconciliation settles it
+            return SubmitResult(intent.client_order_id, "submitted", str(exc), verdict.lots)
+        except TradingStrategyError as exc:
+            sm.reject("venue")
+            return SubmitResult(intent.client_order_id, "rejected", str(exc), 0)
+        sm.orders.inc()
+        sm.observe_placement_ns(time.perf_counter_ns() - t0, venue=self.venue_name)
+        if order.status is OrderStatus.REJECTED:
+            sm.reject("venue")
+        return SubmitResult(order.id, order.status.value, order.reason, verdict.lots)
+
+    async def cancel(self, request: CancelRequest) -> SubmitResult:
+        try:
+            order = await self.manager.cancel(request.client_order_id, self.venue,
+                                              cause="strategy cancel",
+                                              actor=f"strategy:{request.strategy}")
+        except UnknownOrder:
+            return SubmitResult(request.client_order_id, "unknown", "no such order", 0)
+        return SubmitResult(order.id, order.status.value, order.reason, 0)
+
+    def _daily(self, symbol: str) -> bool:
+        return self._bar_daily.get(symbol, False)
+
+    def set_timeframes(self, daily: Mapping[str, bool]) -> None:
+        """Daily bars are whole sessions: the market-hours rule applies intraday only."""
+        self._bar_daily = dict(daily)
+
+    # --- views -----------------------------------------------------------------------------
+    def positions(self) -> dict[str, dict[str, Decimal]]:
+        """Per strategy: symbol → signed quantity, from fills."""
+        out: dict[str, dict[str, Decimal]] = {}
+        for name, slot in self.slots.items():
+            inst = self.instruments[slot.symbol]
+            out[name] = {slot.symbol: inst.quantity(self.ledgers[name].position)}
+        return out
+
+
+class _Clock:
+    def __init__(self, now: Callable[[], int]) -> None:
+        self._now = now
+
+    def now_ns(self) -> int:
+        return self._now()

@@ -1,0 +1,103 @@
+"""The order journal of a session, persisted in the application database.
+
+Adapts the order manager's ``Journal`` protocol to the storage layer's ``TradingJournal``:
+every event is written in one transaction with the order's new state (``orders`` row), its
+journal entry (``order_events``, append-only: the database refuses updates and deletes) and,
+for fills, the ``fills`` row. The entry's ``detail`` holds the event in the journal codec,
+which keeps what the columns cannot (nanosecond timestamps, long causes), so a rebuild reads
+exactly what was written. One database serves many sessions; a session reads back the
+orders whose client id carries its session id.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from trading_strategy.core.enums import OrderStatus
+from trading_strategy.orders.events import OrderEvent, OrderFilled
+from trading_strategy.orders.journal import JournalEntry, decode, encode
+from trading_strategy.orders.state import ManagedOrder, evolve
+from trading_strategy.storage import FillRecord, OrderEventRecord, OrderRecord, TradingJournal
+
+
+def _clip(text: str, size: int = 64) -> str:
+    return text if len(text) <= size else text[: size - 1] + "…"
+
+
+class StoredJournal:
+    def __init__(self, journal: TradingJournal, *, session_id: str, mode: str = "paper",
+                 venue: str = "paper") -> None:
+        self._db = journal
+        self._marker = f"-{session_id}-"
+        self._mode = mode
+        self._venue = venue
+        self._orders: dict[str, ManagedOrder] = {}
+        self._entries: list[JournalEntry] | None = None
+        self._seq = 0
+
+    def _load(self) -> list[JournalEntry]:
+        if self._entries is None:
+            entries: list[JournalEntry] = []
+            for order in self._db.orders(mode=self._mode):
+                if self._marker not in order.id:
+                    continue
+                for row in self._db.order_events(order.id):
+                    if row.detail is None or row.id is None:
+                        continue
+                    event = decode(dict(row.detail))
+                    entries.append(JournalEntry(
+                        row.id, event,
+                        None if row.from_status is None else OrderStatus(str(row.from_status)),
+                        OrderStatus(str(row.to_status))))
+            entries.sort(key=lambda e: e.seq)
+            for entry in entries:
+                self._orders[entry.event.order_id] = evolve(
+                    self._orders.get(entry.event.order_id), entry.event)
+            self._entries = entries
+            self._seq = entries[-1].seq if entries else 0
+        return self._entries
+
+    # --- the Journal protocol ---------------------------------------------------------------
+    def append(self, event: OrderEvent, from_status: OrderStatus | None,
+               to_status: OrderStatus) -> None:
+        entries = self._load()
+        after = evolve(self._orders.get(event.order_id), event)
+        record = OrderRecord(
+            id=after.id, strategy=after.strategy, symbol=after.symbol, side=after.side,
+            order_type=after.order_type, quantity=after.quantity, status=after.status,
+            ts_init=after.ts_created, mode=self._mode, venue=self._venue,
+            time_in_force=after.tif, limit_price=after.limit_price,
+            stop_price=after.stop_price, reduce_only=after.reduce_only,
+            venue_order_id=after.venue_order_id or None,
+            filled_quantity=after.filled_quantity, ts_last=after.ts_last,
+        )
+        entry = OrderEventRecord(
+            order_id=event.order_id, ts_event=event.ts_event, ts_init=event.ts_init,
+            to_status=to_status, from_status=from_status, cause=_clip(event.cause),
+            actor=_clip(event.actor), detail=encode(event),
+        )
+        fill = None
+        if isinstance(event, OrderFilled):
+            fill = FillRecord(
+                fill_id=f"{event.order_id}/{event.trade_id}", order_id=event.order_id,
+                strategy=after.strategy, symbol=after.symbol, side=after.side,
+                quantity=event.quantity, price=event.price, commission=event.commission,
+                ts_event=event.ts_event, ts_init=event.ts_init, liquidity=event.liquidity,
+            )
+        seq = self._db.record_transition(record, entry, fill=fill)
+        self._orders[event.order_id] = after
+        self._seq = seq
+        entries.append(JournalEntry(seq, event, from_status, to_status))
+
+    def events(self, order_id: str | None = None, since_seq: int = 0) -> list[JournalEntry]:
+        return [e for e in self._load() if e.seq > since_seq
+                and (order_id is None or e.event.order_id == order_id)]
+
+    def last_seq(self) -> int:
+        self._load()
+        return self._seq
+
+
+def describe(journal: StoredJournal) -> dict[str, Any]:
+    entries = journal.events()
+    return {"entries": len(entries), "orders": len({e.event.order_id for e in entries})}

@@ -1,0 +1,117 @@
+"""Reconciliation: make our journal agree with the venue after a start or a crash.
+
+On start the order manager has rebuilt every order from the journal and the execution
+component every position from the journaled fills. Then, against the venue:
+
+1. fills the venue reports that the journal lacks are applied (journaled, booked, published);
+2. orders we hold open are looked up: a terminal status at the venue is applied; an order
+   we journaled as created or submitted that the venue never saw is sent again with the same
+   client id (idempotent); one the venue knows nothing of after that is reported;
+3. open orders at the venue that we never created are reported (never adopted silently);
+4. positions are compared per symbol (ours: the sum over strategies); a mismatch halts every
+   strategy trading that symbol until an operator acts.
+
+Every difference is returned in the report and recorded through the session's event sink.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from trading_strategy.core.enums import OrderStatus
+from trading_strategy.orders.state import UnknownOrder
+from trading_strategy.orders.venues.base import StatusReport
+from trading_strategy.runtime.execution import Execution
+
+_PRE_VENUE = (OrderStatus.CREATED, OrderStatus.SUBMITTED)
+
+
+@dataclass
+class ReconciliationReport:
+    missing_fills: list[str] = field(default_factory=list)
+    status_updates: list[str] = field(default_factory=list)
+    resubmitted: list[str] = field(default_factory=list)
+    unknown_venue_orders: list[str] = field(default_factory=list)
+    position_mismatches: list[dict[str, Any]] = field(default_factory=list)
+    halted_strategies: list[str] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not (self.unknown_venue_orders or self.position_mismatches)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "clean": self.clean,
+            "missing_fills": self.missing_fills,
+            "status_updates": self.status_updates,
+            "resubmitted": self.resubmitted,
+            "unknown_venue_orders": self.unknown_venue_orders,
+            "position_mismatches": self.position_mismatches,
+            "halted_strategies": self.halted_strategies,
+        }
+
+    def lines(self) -> list[str]:
+        out = [f"reconciliation: {'clean' if self.clean else 'DIFFERENCES FOUND'}"]
+        for fill in self.missing_fills:
+            out.append(f"  applied missed fill {fill}")
+        for update in self.status_updates:
+            out.append(f"  status from venue: {update}")
+        for oid in self.resubmitted:
+            out.append(f"  re-sent (same client id): {oid}")
+        for oid in self.unknown_venue_orders:
+            out.append(f"  venue order unknown to us: {oid}")
+        for m in self.position_mismatches:
+            out.append(f"  position mismatch {m['symbol']}: ours {m['ours']}, "
+                       f"venue {m['venue']}")
+        for name in self.halted_strategies:
+            out.append(f"  HALTED until an operator acts: {name}")
+        return out
+
+
+async def reconcile(execution: Execution, *, now_ns: int) -> ReconciliationReport:
+    report = ReconciliationReport()
+    manager = execution.manager
+    venue = execution.venue
+    for fill in await venue.fetch_fills(0):
+        try:
+            order = manager.get(fill.client_order_id)
+        except UnknownOrder:
+            report.unknown_venue_orders.append(fill.client_order_id)
+            continue
+        if fill.trade_id not in order.trade_ids:
+            await execution.on_report(fill)
+            report.missing_fills.append(f"{fill.client_order_id}/{fill.trade_id}")
+    for order in manager.open_orders():
+        state = await venue.fetch_order(order.id)
+        if state is None:
+            if order.status in _PRE_VENUE:
+                await manager.submit(order.id, venue)
+                report.resubmitted.append(order.id)
+            else:
+                report.unknown_venue_orders.append(f"{order.id} (ours, venue has none)")
+            continue
+        if state.status is not order.status and not state.status.is_open:
+            await execution.on_report(StatusReport(order.id, state.venue_order_id, state.status,
+                                                   "reconciled with the venue", now_ns))
+            report.status_updates.append(f"{order.id} → {state.status.value}")
+    known = {o.id for o in manager.orders()}
+    for state in await venue.fetch_open_orders():
+        if state.client_order_id not in known:
+            report.unknown_venue_orders.append(state.client_order_id)
+    ours: dict[str, Decimal] = {}
+    for per_strategy in execution.positions().values():
+        for symbol, qty in per_strategy.items():
+            ours[symbol] = ours.get(symbol, Decimal(0)) + qty
+    theirs = await venue.fetch_positions()
+    for symbol in sorted(set(ours) | set(theirs)):
+        mine, venue_qty = ours.get(symbol, Decimal(0)), theirs.get(symbol, Decimal(0))
+        if mine != venue_qty:
+            report.position_mismatches.append({"symbol": symbol, "ours": str(mine),
+                                               "venue": str(venue_qty)})
+            for name, slot in execution.slots.items():
+                if slot.symbol == symbol:
+                    execution.operator_halts.add(name)
+                    report.halted_strategies.append(name)
+    return report

@@ -1,0 +1,305 @@
+"""The composition root of a paper (or live) session: config in, supervised components out.
+
+Components (each an asyncio task under one supervisor, talking only through the bus):
+
+* ``feed``: the market data provider (historical replay by default). For each bar it asks
+  the execution component to process it (venue matching, fills, risk), publishes it on
+  ``market.bars.<symbol>`` and, in replay, waits until every runner of that symbol reported
+  the bar done, then checkpoints it. Replays are therefore deterministic.
+* one ``StrategyRunner`` per strategy (restarted on error, stopped and flagged when it keeps
+  failing).
+* ``reports``: for venues behind a socket, applies the fills and status changes they push.
+
+State lives in the data folder, per session name: the order journal (``journal.sqlite3``,
+append-only), the checkpoint of the last bar processed per symbol, and the events file.
+Starting again with the same name resumes: orders and positions are rebuilt from the
+journal, reconciled with the venue, strategies are warmed up on the bars already processed
+(their orders suppressed), and the replay continues after the checkpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import json
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from trading_strategy.backtesting.costs import FixedBpsSlippage, PercentCommission
+from trading_strategy.core.bars import BarSeries, datetime_to_ns
+from trading_strategy.core.instrument import Instrument
+from trading_strategy.market_data.files import load_bars
+from trading_strategy.market_data.providers.base import BarEvent
+from trading_strategy.market_data.providers.replay import ReplayProvider
+from trading_strategy.observability.metrics import SessionMetrics
+from trading_strategy.orders.journal import Journal
+from trading_strategy.orders.venues.base import Venue, VenueReport
+from trading_strategy.risk import RiskEngine
+from trading_strategy.runtime import faults
+from trading_strategy.runtime.bus import Bus
+from trading_strategy.runtime.execution import Execution, StrategySlot
+from trading_strategy.runtime.lifecycle import LifecycleEvent, LifecycleState
+from trading_strategy.runtime.portfolio_config import PortfolioConfig
+from trading_strategy.runtime.reconcile import ReconciliationReport, reconcile
+from trading_strategy.runtime.runner import BarDone, StrategyRunner
+from trading_strategy.runtime.supervisor import Supervisor
+from trading_strategy.strategies import registry
+
+log = structlog.get_logger("trading_strategy.session")
+
+_DONE_TIMEOUT_S = 60.0
+
+
+@dataclass
+class SessionResult:
+    bars: int = 0
+    reconciliation: ReconciliationReport | None = None
+    strategies: dict[str, dict[str, Any]] = field(default_factory=dict)
+    failed: list[str] = field(default_factory=list)
+
+
+def session_dir(data_dir: Path, name: str) -> Path:
+    return data_dir / "sessions" / name
+
+
+class SessionFiles:
+    """The session's own small files (identity, checkpoint, events, metrics snapshot)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+
+    def session_id(self, name: str) -> str:
+        """Stable across restarts of one session; new for a fresh session folder."""
+        path = self.root / "session.json"
+        if path.exists():
+            return str(json.loads(path.read_text())["session_id"])
+        sid = f"{name}.{secrets.token_hex(3)}"
+        _atomic_write(path, json.dumps({"session_id": sid}))
+        return sid
+
+    def checkpoint(self) -> dict[str, int]:
+        path = self.root / "checkpoint.json"
+        return {k: int(v) for k, v in json.loads(path.read_text()).items()} \
+            if path.exists() else {}
+
+    def save_checkpoint(self, data: dict[str, int]) -> None:
+        _atomic_write(self.root / "checkpoint.json", json.dumps(data))
+
+    def event(self, kind: str, data: dict[str, Any]) -> None:
+        line = json.dumps({"kind": kind, "ts": time.time_ns(), **data}, default=str)
+        with (self.root / "events.jsonl").open("a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+
+    def save_metrics(self, text: bytes) -> None:
+        _atomic_write(self.root / "metrics.prom", text.decode())
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def _window(config: PortfolioConfig, bars: BarSeries) -> BarSeries:
+    from datetime import date, datetime
+
+    def ns(text: str | None) -> int | None:
+        if text is None:
+            return None
+        moment = datetime.fromisoformat(text) if "T" in text else \
+            datetime.combine(date.fromisoformat(text), datetime.min.time())
+        return datetime_to_ns(moment)
+
+    return bars.between(ns(config.session.start), ns(config.session.end))
+
+
+class PaperSession:
+    def __init__(
+        self,
+        config: PortfolioConfig,
+        *,
+        data_dir: Path,
+        journal_factory: Callable[[Path], Journal],
+        venue_factory: Callable[[dict[str, Instrument], Decimal], Venue] | None = None,
+        bar_feed: Callable[[Venue], Callable[[BarEvent], Awaitable[list[VenueReport]]]]
+        | None = None,
+        metrics: SessionMetrics | None = None,
+    ) -> None:
+        self.config = config
+        self.files = SessionFiles(session_dir(data_dir, config.session.name))
+        self.session_id = self.files.session_id(config.session.name)
+        self.metrics = metrics or SessionMetrics()
+        self.bus = Bus()
+        series: dict[str, BarSeries] = {}
+        for entry in config.strategies:
+            if entry.symbol not in series:
+                loaded = load_bars(entry.symbol, timeframe=entry.timeframe)
+                series[entry.symbol] = _window(config, loaded.bars)
+        self.series = series
+        self.instruments = {sym: s.instrument for sym, s in series.items()}
+        capital = sum((e.capital for e in config.strategies), Decimal(0))
+        if venue_factory is None:
+            venue_factory = self._paper_venue
+        self.venue = venue_factory(self.instruments, capital)
+        if faults.active():
+            self.venue = faults.CrashingVenue(self.venue)
+        feed = bar_feed(self.venue) if bar_feed is not None else self._in_process_feed()
+        self.risk = RiskEngine(config.risk, self.instruments)
+        self.execution = Execution(
+            risk=self.risk, journal=journal_factory(self.files.root), session_id=self.session_id,
+            venue=self.venue, venue_name=getattr(self.venue, "name", "venue"),
+            instruments=self.instruments,
+            slots=[StrategySlot(e.name, e.symbol, e.capital) for e in config.strategies],
+            metrics=self.metrics, publish=self.bus.publish, feed_venue=feed,
+            sink=self.files.event,
+        )
+        self.execution.set_timeframes({sym: not s.timeframe.is_intraday
+                                       for sym, s in series.items()})
+        self.bus.register_endpoint("execution.submit", self.execution.submit)
+        self.bus.register_endpoint("execution.cancel", self.execution.cancel)
+        checkpoint = self.files.checkpoint()
+        self.checkpoint = checkpoint
+        commission = PercentCommission(config.venue.commission)
+        self.runners = [
+            StrategyRunner(
+                name=e.name, strategy_cls=registry.get(e.strategy), params=e.params,
+                instrument=self.instruments[e.symbol], timeframe=series[e.symbol].timeframe,
+                capital=e.capital, session_id=self.session_id, bus=self.bus,
+                metrics=self.metrics.strategy(e.name), size=e.size,
+                commission=commission.bind(self.instruments[e.symbol]),
+                warmup_until=checkpoint.get(e.symbol),
+            )
+            for e in config.strategies
+        ]
+        for runner in self.runners:
+            # a resumed strategy starts from the position and cash its journaled fills made
+            runner.ctx.ledger = copy.deepcopy(self.execution.ledgers[runner.name])
+        self.supervisor = Supervisor(name="session", sink=self._lifecycle)
+        self.result = SessionResult()
+
+    # --- venue ---------------------------------------------------------------------------
+    def _paper_venue(self, instruments: dict[str, Instrument], capital: Decimal) -> Venue:
+        from trading_strategy.orders.venues.paper import PaperVenue, PaperVenueConfig
+        from trading_strategy.orders.venues.paper_store import PaperStore
+
+        v = self.config.venue
+        cfg = PaperVenueConfig(
+            initial_cash={"USD": capital},
+            commission=PercentCommission(v.commission),
+            slippage=FixedBpsSlippage(v.slippage_bps),
+            latency_ms=v.latency_ms,
+        )
+        store = PaperStore(Path(v.db) if v.db else self.files.root / "paper-venue.sqlite3")
+        return PaperVenue(instruments.values(), config=cfg, store=store)
+
+    def _in_process_feed(self) -> Callable[[BarEvent], Awaitable[list[VenueReport]]] | None:
+        on_bar = getattr(self.venue, "on_bar", None)
+        if on_bar is None:
+            return None
+
+        async def feed(event: BarEvent) -> list[VenueReport]:
+            return list(on_bar(event.symbol, event.bar))
+
+        return feed
+
+    # --- lifecycle -----------------------------------------------------------------------
+    def _lifecycle(self, event: LifecycleEvent) -> None:
+        data = {"component": event.component, "from": event.from_state.value,
+                "to": event.to_state.value, "reason": event.reason, "cause": event.cause}
+        self.files.event("strategy_event", data)
+        if event.is_restart:
+            self.metrics.strategy(event.component).restart(event.cause or "exit")
+        if event.to_state is LifecycleState.FAILED:
+            log.error("component_failed", **data)
+            if event.component not in self.result.failed:
+                self.result.failed.append(event.component)
+            for runner in self.runners:
+                if runner.name == event.component:
+                    runner.close()
+
+    # --- running -------------------------------------------------------------------------
+    async def run(self) -> SessionResult:
+        report = await reconcile(self.execution, now_ns=time.time_ns())
+        self.result.reconciliation = report
+        self.files.event("reconciliation", report.as_dict())
+        for line in report.lines():
+            log.info("reconcile", line=line)
+        server = self._serve_metrics()
+        for runner in self.runners:
+            self.supervisor.add(runner)
+        await self.supervisor.start()
+        try:
+            await self._feed()
+        finally:
+            await self.supervisor.stop(timeout=10)
+            self.files.save_metrics(self.metrics.render())
+            if server is not None:
+                server.shutdown()
+            close = getattr(self.venue, "close", None)
+            if close is not None:
+                await close()
+        for runner in self.runners:
+            ledger = self.execution.ledgers[runner.name]
+            inst = self.instruments[runner.symbol]
+            mark = self.execution.last_ticks.get(runner.symbol, 0)
+            self.result.strategies[runner.name] = {
+                "symbol": runner.symbol,
+                "position": str(inst.quantity(ledger.position)),
+                "cash": str(inst.money(ledger.cash)),
+                "equity": str(inst.money(ledger.equity(mark))),
+                "trades": len(ledger.trades),
+            }
+        return self.result
+
+    def _serve_metrics(self) -> Any:
+        port = self.config.session.metrics_port
+        if not port:
+            return None
+        from prometheus_client import start_http_server
+
+        server, _thread = start_http_server(port, addr="127.0.0.1",
+                                            registry=self.metrics.registry)
+        return server
+
+    async def _feed(self) -> None:
+        done = self.bus.subscribe("runtime.bar_done", BarDone, maxsize=65536, name="feed.done")
+        by_symbol: dict[str, list[str]] = {}
+        for runner in self.runners:
+            by_symbol.setdefault(runner.symbol, []).append(runner.name)
+        provider = ReplayProvider(list(self.series.values()), speed=self.config.session.speed)
+        checkpoint = dict(self.checkpoint)
+        async for event in provider.stream():
+            ts = event.bar.ts_event
+            warm = ts <= checkpoint.get(event.symbol, -1)
+            if warm:
+                self.execution.mark(event)
+            else:
+                await self.execution.on_bar(event)
+            await self.bus.publish(f"market.bars.{event.symbol}", event)
+            waiting = {n for n in by_symbol.get(event.symbol, [])
+                       if self.supervisor.state(n) is not LifecycleState.FAILED}
+            while waiting:
+                try:
+                    envelope = await asyncio.wait_for(done.get(), _DONE_TIMEOUT_S)
+                except TimeoutError:
+                    log.error("runner_timeout", waiting=sorted(waiting), bar_ts=ts)
+                    break
+                if envelope.message.ts_event == ts:
+                    waiting.discard(envelope.message.strategy)
+                waiting = {n for n in waiting
+                           if self.supervisor.state(n) is not LifecycleState.FAILED}
+            self.result.bars += 1
+            if not warm:
+                checkpoint[event.symbol] = ts
+                self.files.save_checkpoint(checkpoint)
+        with contextlib.suppress(Exception):
+            done.close()
