@@ -1,0 +1,494 @@
+"""``CcxtVenue``: real order placement on Binance spot through ccxt's async API.
+
+One exchange shape, Binance spot (``ccxt.async_support.binance``), configured so that only
+the spot REST API is called (``fetchMarkets`` spot only, no currencies or margin look-ups).
+``api_url`` rewrites every REST base URL (e.g. to ``trading_strategy.testing_exchange``);
+``sandbox=True`` uses Binance's testnet.
+
+Rules:
+
+* **Keys only from the environment**: ``TRADING_STRATEGY_EXCHANGE__API_KEY`` and
+  ``TRADING_STRATEGY_EXCHANGE__SECRET`` (``ExchangeCredentials.from_env``). They are never
+  logged: every error text passes through ``redact`` (key, secret and request signatures
+  replaced by ``***``) and ccxt exceptions are not chained.
+* **Idempotency**: ``client_order_id`` is sent as ``clientOrderId`` (Binance
+  ``newClientOrderId``). Real Binance refuses a duplicate id only among *open* orders, so
+  before re-sending an id this venue has sent before it looks the order up by client id and
+  answers the existing order if there is one. A refused submit is also looked up (it may be
+  a duplicate of an order that exists).
+* **Errors translated at the edge**: timeouts, network errors, 5xx and "status unknown"
+  answers on a *submit* → the order is looked up by client id; found → its ack, else
+  ``OrderOutcomeUnknown`` (re-send the same id). The same on other calls →
+  ``VenueUnavailable``. ``InvalidOrder``/``InsufficientFunds``/``BadSymbol`` and other
+  exchange refusals → ``VenueRejected``. ``AuthenticationError``/``PermissionDenied`` →
+  ``ExchangeAuthError`` (a ``ConfigError``: an operator must fix the keys).
+* **Orders**: market and limit (GTC, IOC); stop orders are refused (not supported yet).
+  A quantity or price off the market's step or tick is refused before sending (ccxt would
+  round it silently); on-grid values are sent exactly.
+* **Spot accounting**: ``fetch_balances`` is the total (free + locked) per asset, exact from
+  the exchange's decimal strings; ``fetch_positions`` is the base asset's total per symbol.
+* **Reports** are polled (``poll_interval`` seconds): trades of the configured symbols newer
+  than the stream's start or belonging to orders this venue placed become ``FillReport``s
+  (once each, by trade id); orders it placed that leave the open set as cancelled, expired
+  or rejected become ``StatusReport``s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, NoReturn
+from urllib.parse import quote
+
+import ccxt.async_support as ccxt_async  # type: ignore[import-untyped]
+
+from trading_strategy.core.enums import OrderStatus, OrderType, Side, TimeInForce
+from trading_strategy.core.errors import ConfigError
+from trading_strategy.orders.venues.base import (
+    FillReport,
+    OrderAck,
+    OrderOutcomeUnknown,
+    OrderRequest,
+    OrderState,
+    StatusReport,
+    VenueRejected,
+    VenueReport,
+    VenueUnavailable,
+)
+
+ENV_API_KEY = "TRADING_STRATEGY_EXCHANGE__API_KEY"
+ENV_SECRET = "TRADING_STRATEGY_EXCHANGE__SECRET"
+_BINANCE_REST = re.compile(r"^https://[a-z0-9.-]+")
+_SIGNATURE = re.compile(r"(signature=)[0-9a-fA-F]+")
+_STATUS = {"open": OrderStatus.ACCEPTED, "closed": OrderStatus.FILLED,
+           "canceled": OrderStatus.CANCELLED, "cancelled": OrderStatus.CANCELLED,
+           "expired": OrderStatus.EXPIRED, "rejected": OrderStatus.REJECTED}
+
+
+class ExchangeAuthError(ConfigError):
+    """The exchange refused the API credentials: an operator must fix them."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeCredentials:
+    api_key: str = field(repr=False)
+    secret: str = field(repr=False)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ExchangeCredentials:
+        env = os.environ if environ is None else environ
+        missing = [n for n in (ENV_API_KEY, ENV_SECRET) if not env.get(n)]
+        if missing:
+            raise ConfigError(f"exchange credentials missing: set {' and '.join(missing)} "
+                              "in the environment")
+        return cls(env[ENV_API_KEY], env[ENV_SECRET])
+
+    def redact(self, text: str) -> str:
+        """``text`` with the key, the secret and any request signature replaced by ***."""
+        for secret in (self.secret, self.api_key):
+            if secret:
+                text = text.replace(secret, "***").replace(quote(secret, safe=""), "***")
+        return _SIGNATURE.sub(r"\1***", text)
+
+
+class _Binance:
+    """A narrow typed face of ``ccxt.async_support.binance`` (ccxt itself is untyped)."""
+
+    def __init__(self, credentials: ExchangeCredentials, *, sandbox: bool, api_url: str | None,
+                 timeout_ms: int) -> None:
+        self._ex: Any = ccxt_async.binance({
+            "apiKey": credentials.api_key, "secret": credentials.secret,
+            "timeout": timeout_ms, "enableRateLimit": False,
+            "options": {"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False,
+                        "fetchMargins": False, "warnOnFetchOpenOrdersWithoutSymbol": False,
+                        "defaultType": "spot"},
+        })
+        if sandbox:
+            self._ex.set_sandbox_mode(True)
+        if api_url is not None:
+            base = api_url.rstrip("/")
+            self._ex.urls["api"] = {k: _BINANCE_REST.sub(base, v) if isinstance(v, str) else v
+                                    for k, v in self._ex.urls["api"].items()}
+
+    async def load_markets(self) -> dict[str, dict[str, Any]]:
+        return dict(await self._ex.load_markets())
+
+    def markets_by_id(self) -> dict[str, str]:
+        return {m["id"]: s for s, m in self._ex.markets.items()}
+
+    def market(self, symbol: str) -> dict[str, Any]:
+        return dict(self._ex.market(symbol))
+
+    async def create_order(self, symbol: str, kind: str, side: str, amount: Decimal,
+                           price: Decimal | None, params: dict[str, Any]) -> dict[str, Any]:
+        return dict(await self._ex.create_order(
+            symbol, kind, side, float(amount), None if price is None else float(price), params))
+
+    async def fetch_order(self, symbol: str, client_order_id: str | None = None,
+                          order_id: str | None = None) -> dict[str, Any]:
+        params = {"origClientOrderId": client_order_id} if client_order_id else {}
+        return dict(await self._ex.fetch_order(order_id, symbol, params))
+
+    async def cancel_order(self, symbol: str, client_order_id: str) -> dict[str, Any]:
+        return dict(await self._ex.cancel_order(None, symbol,
+                                                {"origClientOrderId": client_order_id}))
+
+    async def fetch_open_orders(self, symbol: str | None) -> list[dict[str, Any]]:
+        return list(await self._ex.fetch_open_orders(symbol))
+
+    async def fetch_my_trades(self, symbol: str, since_ms: int | None) -> list[dict[str, Any]]:
+        return list(await self._ex.fetch_my_trades(symbol, since_ms))
+
+    async def fetch_balance(self) -> dict[str, Any]:
+        return dict(await self._ex.fetch_balance())
+
+    async def close(self) -> None:
+        await self._ex.close()
+
+
+class CcxtVenue:
+    """``Venue`` on Binance spot (see the module docstring for every rule)."""
+
+    def __init__(self, symbols: Mapping[str, str] | Sequence[str], *,
+                 credentials: ExchangeCredentials | None = None, sandbox: bool = False,
+                 api_url: str | None = None, timeout_ms: int = 10_000,
+                 poll_interval: float = 1.0, name: str = "binance") -> None:
+        self.name = name
+        self._creds = credentials or ExchangeCredentials.from_env()
+        self._ex = _Binance(self._creds, sandbox=sandbox, api_url=api_url,
+                            timeout_ms=timeout_ms)
+        self._wanted = dict(symbols) if isinstance(symbols, Mapping) else {s: s for s in symbols}
+        self._to_ccxt: dict[str, str] = {}
+        self._from_ccxt: dict[str, str] = {}
+        self._placed: dict[str, str] = {}  # client id -> our symbol, for ids sent by us
+        self._cid_by_order_id: dict[str, str] = {}
+        self._watched: set[str] = set()  # ids placed by us and open when last seen
+        self._poll_interval = poll_interval
+        self._streams: set[_PolledStream] = set()
+        self._poller: asyncio.Task[None] | None = None
+        self._loaded = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        return f"CcxtVenue(name={self.name!r}, symbols={sorted(self._wanted)!r})"
+
+    # --- the Venue contract ------------------------------------------------------------
+    async def submit(self, request: OrderRequest) -> OrderAck:
+        cid = request.client_order_id
+        symbol = await self._symbol(request.symbol, cid)
+        if request.order_type not in (OrderType.MARKET, OrderType.LIMIT):
+            raise VenueRejected(cid, f"{request.order_type.value} orders are not supported "
+                                     "by the ccxt adapter")
+        problem = self._off_grid(symbol, request)
+        if problem:
+            raise VenueRejected(cid, problem)
+        if cid in self._placed:
+            existing = await self._lookup(cid, symbol)
+            if existing is not None:
+                return _ack(existing)
+        self._placed[cid] = request.symbol
+        params: dict[str, Any] = {"clientOrderId": cid}
+        if request.order_type is OrderType.LIMIT:
+            params["timeInForce"] = "IOC" if request.tif is TimeInForce.IOC else "GTC"
+        try:
+            order = await self._ex.create_order(symbol, request.order_type.value,
+                                                request.side.value, request.quantity,
+                                                request.limit_price, params)
+        except ccxt_async.AuthenticationError as exc:
+            self._auth_error(exc)
+        except ccxt_async.PermissionDenied as exc:
+            self._auth_error(exc)
+        except ccxt_async.OperationFailed as exc:  # network, timeout, 5xx, status unknown
+            existing = await self._lookup_after_failure(cid, symbol)
+            if existing is not None:
+                return _ack(existing)
+            raise OrderOutcomeUnknown(cid, self._text(exc)) from None
+        except ccxt_async.BaseError as exc:  # InvalidOrder, InsufficientFunds, ...
+            existing = await self._lookup_after_failure(cid, symbol)
+            if existing is not None:
+                return _ack(existing)
+            raise VenueRejected(cid, self._text(exc)) from None
+        self._remember(order)
+        ack = _ack(order)
+        if ack.status.is_open:
+            self._watched.add(cid)
+        return ack
+
+    async def cancel(self, client_order_id: str) -> OrderAck:
+        for symbol in await self._symbols_of(client_order_id):
+            try:
+                order = await self._ex.cancel_order(symbol, client_order_id)
+            except ccxt_async.OrderNotFound:
+                existing = await self._lookup(client_order_id, symbol)
+                if existing is None:
+                    continue
+                status = _status(existing)
+                return OrderAck(client_order_id, str(existing["id"]), status,
+                                f"order already {status.value}", _ts(existing))
+            except ccxt_async.BaseError as exc:
+                self._unavailable(exc)
+            ack = _ack({**order, "clientOrderId": client_order_id})
+            self._watched.discard(client_order_id)
+            self._publish(StatusReport(client_order_id, ack.venue_order_id, ack.status,
+                                       "cancelled on request", ack.ts_event))
+            return ack
+        raise VenueRejected(client_order_id, "unknown order")
+
+    async def fetch_order(self, client_order_id: str) -> OrderState | None:
+        for symbol in await self._symbols_of(client_order_id):
+            found = await self._lookup(client_order_id, symbol)
+            if found is not None:
+                return self._state(found)
+        return None
+
+    async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderState]:
+        await self._load()
+        ccxt_symbol = None if symbol is None else await self._symbol(symbol, "")
+        try:
+            orders = await self._ex.fetch_open_orders(ccxt_symbol)
+        except ccxt_async.BaseError as exc:
+            self._unavailable(exc)
+        return [self._state(o) for o in orders if o.get("symbol") in self._from_ccxt]
+
+    async def fetch_fills(self, since_ts: int = 0) -> list[FillReport]:
+        await self._load()
+        fills: list[FillReport] = []
+        for ccxt_symbol in self._from_ccxt:
+            try:
+                trades = await self._ex.fetch_my_trades(ccxt_symbol, since_ts // 1_000_000)
+            except ccxt_async.BaseError as exc:
+                self._unavailable(exc)
+            for trade in trades:
+                fills.append(await self._fill(trade))
+        fills.sort(key=lambda f: (f.ts_event, f.trade_id))
+        return fills
+
+    async def fetch_balances(self) -> dict[str, Decimal]:
+        try:
+            balance = await self._ex.fetch_balance()
+        except ccxt_async.BaseError as exc:
+            self._unavailable(exc)
+        totals: dict[str, Decimal] = {}
+        for row in balance.get("info", {}).get("balances", []):
+            total = Decimal(row["free"]) + Decimal(row["locked"])
+            if total:
+                totals[row["asset"]] = total.normalize()
+        return totals
+
+    async def fetch_positions(self) -> dict[str, Decimal]:
+        await self._load()
+        balances = await self.fetch_balances()
+        positions = {}
+        for ours, ccxt_symbol in self._to_ccxt.items():
+            base = self._ex.market(ccxt_symbol)["base"]
+            if balances.get(base):
+                positions[ours] = balances[base]
+        return positions
+
+    def reports(self) -> _PolledStream:
+        stream = _PolledStream(self, time.time_ns() // 1_000_000)
+        self._streams.add(stream)
+        if self._poller is None or self._poller.done():
+            self._poller = asyncio.get_running_loop().create_task(self._poll())
+        return stream
+
+    async def close(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._poller
+        for stream in list(self._streams):
+            stream.queue.put_nowait(None)
+        self._streams.clear()
+        await self._ex.close()
+
+    # --- polling -----------------------------------------------------------------------
+    async def _poll(self) -> None:
+        seen: set[str] = set()
+        while self._streams:
+            with contextlib.suppress(VenueUnavailable, ExchangeAuthError):
+                start = min(s.start_ms for s in self._streams)
+                # a minute of slack for clock skew; older trades only if they are ours
+                for fill in await self.fetch_fills((start - 60_000) * 1_000_000):
+                    if fill.trade_id in seen:
+                        continue
+                    if fill.client_order_id in self._placed or fill.ts_event >= start * 10**6:
+                        seen.add(fill.trade_id)
+                        self._publish(fill)
+                if self._watched:
+                    open_ids = {o.client_order_id for o in await self.fetch_open_orders()}
+                    for cid in [c for c in self._watched if c not in open_ids]:
+                        state = await self.fetch_order(cid)
+                        self._watched.discard(cid)
+                        if state is not None and state.status in (
+                                OrderStatus.CANCELLED, OrderStatus.EXPIRED,
+                                OrderStatus.REJECTED):
+                            self._publish(StatusReport(cid, state.venue_order_id,
+                                                       state.status, "", time.time_ns()))
+            await asyncio.sleep(self._poll_interval)
+
+    def _publish(self, report: VenueReport) -> None:
+        for stream in self._streams:
+            stream.queue.put_nowait(report)
+
+    # --- helpers -----------------------------------------------------------------------
+    async def _load(self) -> None:
+        async with self._loaded:
+            if self._to_ccxt:
+                return
+            try:
+                markets = await self._ex.load_markets()
+            except ccxt_async.AuthenticationError as exc:
+                self._auth_error(exc)
+            except ccxt_async.BaseError as exc:
+                self._unavailable(exc)
+            by_id = self._ex.markets_by_id()
+            for ours, theirs in self._wanted.items():
+                resolved = theirs if theirs in markets else by_id.get(theirs)
+                if resolved is None:
+                    raise ConfigError(f"symbol {ours!r}: the exchange has no market "
+                                      f"{theirs!r}")
+                self._to_ccxt[ours] = resolved
+                self._from_ccxt[resolved] = ours
+
+    async def _symbol(self, ours: str, cid: str) -> str:
+        await self._load()
+        if ours not in self._to_ccxt:
+            raise VenueRejected(cid, f"unknown symbol {ours!r}")
+        return self._to_ccxt[ours]
+
+    def _off_grid(self, symbol: str, request: OrderRequest) -> str:
+        """Why the quantity or price is off the market's step or tick ("" if on it): ccxt
+        would silently round it, so it is refused here instead."""
+        precision = self._ex.market(symbol).get("precision", {})
+        checks = [("quantity", request.quantity, precision.get("amount"), "step size")]
+        if request.limit_price is not None:
+            checks.append(("price", request.limit_price, precision.get("price"), "tick size"))
+        for what, value, grid, name in checks:
+            if not value.is_finite() or value <= 0:
+                return f"{what} must be > 0, got {value}"
+            if grid and value % _dec(grid) != 0:
+                return f"{what} {value} is not a multiple of the market's {name} {_dec(grid)}"
+        return ""
+
+    async def _symbols_of(self, cid: str) -> list[str]:
+        await self._load()
+        if cid in self._placed:
+            return [self._to_ccxt[self._placed[cid]]]
+        return list(self._from_ccxt)
+
+    async def _lookup(self, cid: str, symbol: str) -> dict[str, Any] | None:
+        try:
+            order = await self._ex.fetch_order(symbol, client_order_id=cid)
+        except ccxt_async.OrderNotFound:
+            return None
+        except ccxt_async.BaseError as exc:
+            self._unavailable(exc)
+        self._remember(order)
+        return order
+
+    async def _lookup_after_failure(self, cid: str, symbol: str) -> dict[str, Any] | None:
+        try:
+            return await self._lookup(cid, symbol)
+        except (VenueUnavailable, ExchangeAuthError):
+            return None
+
+    def _remember(self, order: Mapping[str, Any]) -> None:
+        cid = order.get("clientOrderId")
+        if cid and order.get("id") is not None:
+            self._cid_by_order_id[str(order["id"])] = str(cid)
+            if order.get("symbol") in self._from_ccxt:
+                self._placed.setdefault(str(cid), self._from_ccxt[order["symbol"]])
+
+    async def _fill(self, trade: Mapping[str, Any]) -> FillReport:
+        order_id = str(trade.get("order"))
+        symbol = str(trade["symbol"])
+        cid = self._cid_by_order_id.get(order_id)
+        if cid is None:
+            try:
+                self._remember(await self._ex.fetch_order(symbol, order_id=order_id))
+            except ccxt_async.BaseError as exc:
+                self._unavailable(exc)
+            cid = self._cid_by_order_id.get(order_id, "")
+        info = trade.get("info", {})
+        fee = trade.get("fee") or {}
+        return FillReport(
+            cid, order_id, str(trade["id"]), self._from_ccxt.get(symbol, symbol),
+            Side(trade["side"]), _dec(info.get("qty", trade.get("amount"))),
+            _dec(info.get("price", trade.get("price"))),
+            _dec(info.get("commission", fee.get("cost", 0))),
+            int(trade.get("timestamp") or 0) * 1_000_000,
+            "maker" if trade.get("takerOrMaker") == "maker" else "taker")
+
+    def _state(self, o: Mapping[str, Any]) -> OrderState:
+        info = o.get("info", {})
+        limit = _dec(info["price"]) if o.get("type") == "limit" and "price" in info else None
+        filled = _dec(info.get("executedQty", o.get("filled") or 0))
+        avg = None
+        if filled and "cummulativeQuoteQty" in info:
+            avg = (_dec(info["cummulativeQuoteQty"]) / filled).normalize()
+        symbol = str(o.get("symbol"))
+        return OrderState(
+            str(o.get("clientOrderId") or ""), str(o.get("id")),
+            self._from_ccxt.get(symbol, symbol), Side(o["side"]),
+            OrderType.LIMIT if o.get("type") == "limit" else OrderType.MARKET,
+            _dec(info.get("origQty", o.get("amount"))).normalize(), filled.normalize(),
+            _status(o), limit.normalize() if limit is not None else None, None, avg)
+
+    def _text(self, exc: BaseException) -> str:
+        return self._creds.redact(f"{type(exc).__name__}: {exc}")
+
+    def _auth_error(self, exc: BaseException) -> NoReturn:
+        raise ExchangeAuthError(
+            f"the exchange refused the API credentials ({self._text(exc)}); check "
+            f"{ENV_API_KEY} and {ENV_SECRET}") from None
+
+    def _unavailable(self, exc: BaseException) -> NoReturn:
+        if isinstance(exc, ccxt_async.AuthenticationError | ccxt_async.PermissionDenied):
+            self._auth_error(exc)
+        raise VenueUnavailable(self._text(exc)) from None
+
+
+class _PolledStream:
+    def __init__(self, venue: CcxtVenue, start_ms: int) -> None:
+        self._venue = venue
+        self.start_ms = start_ms
+        self.queue: asyncio.Queue[VenueReport | None] = asyncio.Queue()
+
+    def __aiter__(self) -> _PolledStream:
+        return self
+
+    async def __anext__(self) -> VenueReport:
+        item = await self.queue.get()
+        if item is None:
+            raise StopAsyncIteration
+        return item
+
+    async def aclose(self) -> None:
+        self._venue._streams.discard(self)
+
+
+def _dec(value: Any) -> Decimal:
+    return Decimal(str(value)) if value is not None else Decimal(0)
+
+
+def _status(o: Mapping[str, Any]) -> OrderStatus:
+    status = _STATUS.get(str(o.get("status")), OrderStatus.ACCEPTED)
+    info = o.get("info", {})
+    if status is OrderStatus.ACCEPTED and info.get("status") == "PARTIALLY_FILLED":
+        return OrderStatus.PARTIALLY_FILLED
+    return status
+
+
+def _ts(o: Mapping[str, Any]) -> int:
+    return int(o.get("lastUpdateTimestamp") or o.get("timestamp") or 0) * 1_000_000
+
+
+def _ack(o: Mapping[str, Any]) -> OrderAck:
+    return OrderAck(str(o.get("clientOrderId") or ""), str(o.get("id")), _status(o), "",
+                    _ts(o))

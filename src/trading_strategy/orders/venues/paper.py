@@ -1,0 +1,499 @@
+"""``PaperVenue``: a simulated exchange that fills against the live stream like the backtester.
+
+It implements the ``Venue`` contract in-process (``paper_server`` exposes it over HTTP). It
+imports the backtester's pure rules rather than copying them, so a paper session and a
+backtest of the same bars fill at the same prices:
+
+* **Matching** is ``backtesting.fills.match`` on the bar's open/high/low in integer ticks
+  (prices ``round(price / tick)``, half-even, as the backtest engine does): market orders fill
+  at the eligible bar's open; limits at the open when it gapped through, else at the limit;
+  stops trigger at the open or the stop; stop-limits as documented there. Within one bar
+  what executes at the open goes first, then stops before limits (``fills.PRIORITY``),
+  then oldest first.
+* **Latency** runs on the market's clock (bar timestamps), never the wall clock, so a
+  replay at any speed fills as the backtest does. An order accepted after bar *t* is active
+  from ``ts(t+1) + latency_ms`` (bar *t+1* opens at *t*'s close, when the decision was
+  made) and matches the first bar opening at or after that: bar *t+1* with 0 ms (the
+  backtester's ``latency_bars=1``), else the backtester's ``latency_ms`` rule (which, on a
+  gap right after *t*, counts from *t*'s close instead). Stale or repeated bars are ignored.
+* **Slippage** (``backtesting.costs``) applies to market and stop fills, rounded away from
+  the price to a whole tick; limit fills get none. Supported live: ``NoSlippage``,
+  ``FixedBpsSlippage`` and ``RangeSlippage`` (the fill bar's range); ``AtrSlippage`` needs
+  bar history and is refused. **Commission** models are bound per instrument.
+* **Volume cap**: with ``volume_participation`` at most that fraction of a bar's volume
+  fills (``fills.participation_cap``); the rest waits for the next bar.
+* **Cash** is checked at fill time, as in the backtester: covering a short is always
+  allowed; the lots of a buy that open a long must be paid (commission included) from the
+  cash of the instrument's currency left after covering, else the order is rejected (a
+  ``StatusReport``). Sells are not limited (shorting allowed). ``reduce_only`` orders
+  fill at most the opposite position and are cancelled when there is none.
+* **TIF**: DAY orders expire on the first bar of a later UTC day than their first eligible
+  bar; IOC orders are cancelled if not (fully) filled on their first eligible bar.
+* **Idempotent submit**: the same ``client_order_id`` answers the existing order's ack (a
+  rejected one raises ``VenueRejected`` again) and never creates a second order.
+* **Accounting** is exact ``Decimal``: cash per currency, a signed position per symbol. Each
+  change is written to the venue's own store (if any) in one transaction before memory
+  changes; ``reports()`` gives each consumer its own unbounded ``asyncio.Queue``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import numpy as np
+
+from trading_strategy.backtesting.costs import (
+    AtrSlippage,
+    CommissionFn,
+    CommissionModel,
+    NoSlippage,
+    PercentCommission,
+    RangeSlippage,
+    SlippageFn,
+    SlippageModel,
+)
+from trading_strategy.backtesting.fills import PRIORITY, match, participation_cap
+from trading_strategy.core.bars import Bar, BarSeries
+from trading_strategy.core.clock import Clock, LiveClock
+from trading_strategy.core.enums import OrderStatus, OrderType, TimeInForce
+from trading_strategy.core.errors import ConfigError
+from trading_strategy.core.instrument import Instrument
+from trading_strategy.core.timeframe import Timeframe
+from trading_strategy.orders.venues.base import (
+    FillReport,
+    OrderAck,
+    OrderRequest,
+    OrderState,
+    StatusReport,
+    VenueRejected,
+    VenueReport,
+)
+from trading_strategy.orders.venues.paper_store import (
+    Change,
+    FillRecord,
+    OrderEvent,
+    OrderRecord,
+    PaperStore,
+)
+
+_DAY_NS = 86_400 * 1_000_000_000
+_ANY_TIMEFRAME = Timeframe(1, "m")
+
+
+@dataclass(frozen=True, slots=True)
+class PaperVenueConfig:
+    """How the paper venue fills (the backtester's models) and what cash it starts with."""
+
+    initial_cash: Mapping[str, Decimal] = field(default_factory=lambda: {"USD": Decimal(10**5)})
+    commission: CommissionModel = field(default_factory=lambda: PercentCommission(Decimal(0)))
+    slippage: SlippageModel = field(default_factory=NoSlippage)
+    latency_ms: int = 0
+    volume_participation: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.slippage, AtrSlippage):
+            raise ConfigError("the paper venue supports no, fixed-bps and range slippage; "
+                              "ATR slippage needs bar history it does not keep")
+        if self.latency_ms < 0:
+            raise ConfigError(f"latency in ms must be >= 0, got {self.latency_ms}")
+        vp = self.volume_participation
+        if vp is not None and not 0 < vp <= 1:
+            raise ConfigError(f"volume participation must be in (0, 1], got {vp}")
+        for currency, amount in self.initial_cash.items():
+            if not Decimal(amount).is_finite():
+                raise ConfigError(f"initial cash in {currency} must be a number, got {amount}")
+
+
+class ReportStream:
+    """One consumer's view of the venue's reports (an async iterator over a queue)."""
+
+    def __init__(self, venue: PaperVenue) -> None:
+        self._venue = venue
+        self.queue: asyncio.Queue[VenueReport | None] = asyncio.Queue()
+
+    def __aiter__(self) -> ReportStream:
+        return self
+
+    async def __anext__(self) -> VenueReport:
+        item = await self.queue.get()
+        if item is None:
+            raise StopAsyncIteration
+        return item
+
+    async def aclose(self) -> None:
+        self._venue._streams.discard(self)
+
+
+class PaperVenue:
+    """The in-process paper venue (see the module docstring for every rule)."""
+
+    def __init__(self, instruments: Iterable[Instrument], *,
+                 config: PaperVenueConfig | None = None, store: PaperStore | None = None,
+                 clock: Clock | None = None, name: str = "paper") -> None:
+        self.name = name
+        self.config = cfg = config or PaperVenueConfig()
+        self.instruments: dict[str, Instrument] = {i.symbol: i for i in instruments}
+        if not self.instruments:
+            raise ConfigError("the paper venue needs at least one instrument")
+        self._clock: Clock = clock or LiveClock()
+        self._store = store
+        self._latency_ns = cfg.latency_ms * 1_000_000
+        self._commission: dict[str, CommissionFn] = {
+            s: cfg.commission.bind(i) for s, i in self.instruments.items()}
+        self._slippage: dict[str, SlippageFn] = {}
+        if not isinstance(cfg.slippage, RangeSlippage):
+            for s, i in self.instruments.items():
+                self._slippage[s] = cfg.slippage.bind(i, _one_bar_series(i, None))
+        self._orders: dict[str, OrderRecord] = {}
+        self._open: dict[str, dict[str, OrderRecord]] = {s: {} for s in self.instruments}
+        self._fills: list[FillRecord] = []
+        self._balances: dict[str, Decimal] = {}
+        self._positions: dict[str, Decimal] = {}
+        self._last_ts: dict[str, int] = {}
+        self._volume_used: dict[str, tuple[int, int]] = {}
+        self._streams: set[ReportStream] = set()
+        self._order_seq = 0
+        self._fill_seq = 0
+        self._restore()
+
+    # --- start-up ----------------------------------------------------------------------
+    def _restore(self) -> None:
+        initial = {c: Decimal(a) for c, a in self.config.initial_cash.items()}
+        if self._store is None:
+            self._balances = initial
+            return
+        state = self._store.load()
+        for rec in state.orders:
+            self._orders[rec.client_order_id] = rec
+            if rec.status.is_open and rec.symbol in self._open:
+                self._open[rec.symbol][rec.client_order_id] = rec
+            self._order_seq = max(self._order_seq, rec.seq)
+            self._bump_last_ts(rec.symbol, rec.after_ts)
+            if rec.active_from is not None:
+                self._bump_last_ts(rec.symbol, rec.active_from - self._latency_ns)
+        for fill in state.fills:
+            self._fills.append(fill)
+            self._fill_seq = max(self._fill_seq, fill.seq)
+            self._bump_last_ts(fill.symbol, fill.ts_event)
+        self._positions = dict(state.positions)
+        self._balances = dict(state.balances) or initial
+        if not state.balances:  # a new store: seed it with the starting cash
+            self._store.write(Change(balances=dict(initial)))
+
+    def _bump_last_ts(self, symbol: str, ts: int) -> None:
+        if ts > self._last_ts.get(symbol, -1):
+            self._last_ts[symbol] = ts
+
+    # --- the Venue contract ------------------------------------------------------------
+    async def submit(self, request: OrderRequest) -> OrderAck:
+        return self.submit_now(request)
+
+    def submit_now(self, request: OrderRequest) -> OrderAck:
+        """``submit`` without the coroutine (the hot path of an in-process session)."""
+        existing = self._orders.get(request.client_order_id)
+        if existing is not None:
+            if existing.status is OrderStatus.REJECTED:
+                raise VenueRejected(existing.client_order_id, existing.reason)
+            return existing.ack(existing.ts_updated)
+        now = self._clock.now_ns()
+        reason = self._invalid(request)
+        self._order_seq += 1
+        seq = self._order_seq
+        rec = OrderRecord.from_request(
+            request, seq, OrderStatus.REJECTED if reason else OrderStatus.ACCEPTED, reason,
+            now, self._last_ts.get(request.symbol, -1))
+        event = OrderEvent(rec.client_order_id, now, None, rec.status, "submit", reason)
+        try:
+            self._write(Change(new_orders=[rec], events=[event]))
+        except BaseException:
+            self._order_seq -= 1
+            raise
+        self._orders[rec.client_order_id] = rec
+        if reason:
+            raise VenueRejected(rec.client_order_id, reason)
+        self._open[rec.symbol][rec.client_order_id] = rec
+        return rec.ack(now)
+
+    async def cancel(self, client_order_id: str) -> OrderAck:
+        rec = self._orders.get(client_order_id)
+        if rec is None:
+            raise VenueRejected(client_order_id, "unknown order")
+        now = self._clock.now_ns()
+        if not rec.status.is_open:
+            return OrderAck(rec.client_order_id, rec.venue_order_id, rec.status,
+                            f"order already {rec.status.value}", now)
+        new = self._close(rec, OrderStatus.CANCELLED, "cancelled on request", now, "cancel")
+        return new.ack(now)
+
+    async def fetch_order(self, client_order_id: str) -> OrderState | None:
+        rec = self._orders.get(client_order_id)
+        return None if rec is None else rec.state(self._tick(rec.symbol))
+
+    async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderState]:
+        books = [self._open.get(symbol, {})] if symbol is not None else self._open.values()
+        recs = sorted((r for book in books for r in book.values()), key=lambda r: r.seq)
+        return [r.state(self._tick(r.symbol)) for r in recs]
+
+    async def fetch_fills(self, since_ts: int = 0) -> list[FillReport]:
+        """Fills with ``ts_event >= since_ts`` (market time), oldest first."""
+        return [f.report() for f in self._fills if f.ts_event >= since_ts]
+
+    @property
+    def balances(self) -> dict[str, Decimal]:
+        """Cash per currency now (a copy)."""
+        return dict(self._balances)
+
+    @property
+    def fill_seq(self) -> int:
+        """Sequence number of the newest fill (0: none); trade ids are ``T%08d`` of it."""
+        return self._fill_seq
+
+    def fills_after(self, seq: int) -> list[tuple[int, FillReport]]:
+        """``(seq, fill)`` of every fill newer than ``seq`` (to replay a missed stream)."""
+        return [(f.seq, f.report()) for f in self._fills if f.seq > seq]
+
+    async def fetch_balances(self) -> dict[str, Decimal]:
+        return dict(self._balances)
+
+    async def fetch_positions(self) -> dict[str, Decimal]:
+        return {s: q for s, q in self._positions.items() if q != 0}
+
+    def reports(self) -> ReportStream:
+        stream = ReportStream(self)
+        self._streams.add(stream)
+        return stream
+
+    async def close(self) -> None:
+        for stream in list(self._streams):
+            stream.queue.put_nowait(None)
+        self._streams.clear()
+        if self._store is not None:
+            self._store.close()
+
+    # --- market data -------------------------------------------------------------------
+    def on_bar(self, symbol: str, bar: Bar) -> list[VenueReport]:
+        """Match the symbol's resting orders against ``bar``; returns the reports made."""
+        inst = self.instruments.get(symbol)
+        if inst is None:
+            raise ConfigError(f"unknown symbol {symbol!r}; this venue trades "
+                              f"{', '.join(sorted(self.instruments))}")
+        if bar.ts_event <= self._last_ts.get(symbol, -1):
+            return []
+        self._last_ts[symbol] = ts = bar.ts_event
+        book = self._open[symbol]
+        if not book:
+            return []
+        tick = float(inst.tick_size)
+        o_t, h_t, l_t = round(bar.open / tick), round(bar.high / tick), round(bar.low / tick)
+        slip_fn = self._slippage.get(symbol) or self.config.slippage.bind(
+            inst, _one_bar_series(inst, bar))
+        day = ts // _DAY_NS
+        reports: list[VenueReport] = []
+        pending: list[OrderRecord] = []
+        eligible: list[OrderRecord] = []
+        for rec in book.values():
+            if rec.active_from is None and rec.after_ts < ts:
+                rec = dataclasses.replace(rec, active_from=ts + self._latency_ns)
+                pending.append(rec)
+            if rec.active_from is not None and ts >= rec.active_from:
+                eligible.append(rec)
+        eligible.sort(key=lambda r: self._priority(inst, r, o_t, h_t, l_t))
+        for rec in eligible:
+            before = rec
+            rec = dataclasses.replace(rec)
+            if rec.first_day is None:
+                rec.first_day = day
+            result = self._match_one(inst, rec, bar, (o_t, h_t, l_t), day, slip_fn)
+            if result is None:
+                if rec != before:
+                    pending = [p for p in pending if p.client_order_id != rec.client_order_id]
+                    pending.append(rec)
+            else:
+                pending = [p for p in pending if p.client_order_id != rec.client_order_id]
+                reports.extend(result)
+        if pending:
+            self._write(Change(orders=pending))
+            for rec in pending:
+                self._orders[rec.client_order_id] = rec
+                if rec.client_order_id in book:
+                    book[rec.client_order_id] = rec
+        return reports
+
+    def _match_one(self, inst: Instrument, rec: OrderRecord, bar: Bar,
+                   ohl: tuple[int, int, int], day: int,
+                   slip_fn: SlippageFn) -> list[VenueReport] | None:
+        """Match one eligible order; None when nothing but its mechanics changed."""
+        ts = bar.ts_event
+        if rec.tif is TimeInForce.DAY and day != rec.first_day:
+            return self._close_reports(rec, OrderStatus.EXPIRED, "DAY order expired", ts)
+        sign = rec.side.sign
+        limit_t = None if rec.limit_price is None else inst.to_ticks(rec.limit_price)
+        stop_t = None if rec.stop_price is None else inst.to_ticks(rec.stop_price)
+        o_t, h_t, l_t = ohl
+        price, rec.triggered, taker = match(rec.order_type, sign, limit_t, stop_t,
+                                            rec.triggered, o_t, h_t, l_t)
+        if price is None:
+            if rec.tif is TimeInForce.IOC:
+                return self._close_reports(rec, OrderStatus.CANCELLED,
+                                           "IOC: not filled on its first bar", ts)
+            return None
+        slip = slip_fn(sign, price, 0) if taker else 0
+        fill_t = price + sign * slip
+        if fill_t <= 0:
+            fill_t = price
+        lots = inst.to_lots(rec.quantity - rec.filled_quantity)
+        position = inst.to_lots(self._positions.get(rec.symbol, Decimal(0)))
+        commission = self._commission[rec.symbol]
+        first = rec.filled_quantity == 0
+        if rec.reduce_only:
+            lots = min(lots, abs(position)) if position * sign < 0 else 0
+            if lots <= 0:
+                return self._close_reports(rec, OrderStatus.CANCELLED,
+                                           "nothing left to reduce", ts)
+        elif sign > 0:
+            # covering a short is always allowed; the lots that open a long need the cash
+            # left after covering, commission included (the backtester's rule)
+            covering = min(lots, -position) if position < 0 else 0
+            cash_left = self._balances.get(inst.currency, Decimal(0)) \
+                - inst.money(covering * fill_t)
+            opening = lots - covering
+            if opening and inst.money(opening * fill_t
+                                      + commission(lots, fill_t, first)) > cash_left:
+                return self._close_reports(rec, OrderStatus.REJECTED, "insufficient cash", ts)
+        vp = self.config.volume_participation
+        if vp is not None:
+            used_ts, used = self._volume_used.get(rec.symbol, (-1, 0))
+            used = used if used_ts == ts else 0
+            lots = min(lots, participation_cap(bar.volume, vp, inst.lot_size) - used)
+            if lots <= 0:
+                if rec.tif is TimeInForce.IOC:
+                    return self._close_reports(rec, OrderStatus.CANCELLED,
+                                               "IOC: no volume left in the bar", ts)
+                return None
+            self._volume_used[rec.symbol] = (ts, used + lots)
+        return self._execute(inst, rec, lots, fill_t, commission(lots, fill_t, first), ts,
+                             "taker" if taker else "maker")
+
+    def _execute(self, inst: Instrument, rec: OrderRecord, lots: int, fill_t: int,
+                 commission_units: int, ts: int, liquidity: str) -> list[VenueReport]:
+        qty, price = inst.quantity(lots), inst.price(fill_t)
+        fee = inst.money(commission_units)
+        sign = rec.side.sign
+        cash = self._balances.get(inst.currency, Decimal(0)) - sign * qty * price - fee
+        position = self._positions.get(rec.symbol, Decimal(0)) + sign * qty
+        before = rec.status
+        rec.filled_quantity += qty
+        rec.notional += qty * price
+        rec.commission_charged = True
+        rec.status = (OrderStatus.FILLED if rec.filled_quantity >= rec.quantity
+                      else OrderStatus.PARTIALLY_FILLED)
+        rec.ts_updated = ts
+        seq = self._fill_seq + 1
+        fill = FillRecord(f"T{seq:08d}", seq, rec.client_order_id, rec.venue_order_id,
+                          rec.symbol, rec.side, qty, price, fee, ts, liquidity)
+        events = [OrderEvent(rec.client_order_id, ts, before, rec.status, "fill",
+                             f"{fill.trade_id} {qty} @ {price}")]
+        status_reports: list[VenueReport] = []
+        if rec.status.is_open and rec.tif is TimeInForce.IOC:
+            events.append(OrderEvent(rec.client_order_id, ts, rec.status,
+                                     OrderStatus.CANCELLED, "ioc", "IOC: remainder cancelled"))
+            rec.status, rec.reason = OrderStatus.CANCELLED, "IOC: remainder cancelled"
+            status_reports.append(StatusReport(rec.client_order_id, rec.venue_order_id,
+                                               rec.status, rec.reason, ts))
+        self._write(Change(orders=[rec], fills=[fill], balances={inst.currency: cash},
+                           positions={rec.symbol: position}, events=events))
+        self._fill_seq = seq
+        self._fills.append(fill)
+        self._balances[inst.currency] = cash
+        self._positions[rec.symbol] = position
+        self._remember(rec)
+        reports: list[VenueReport] = [fill.report(), *status_reports]
+        self._publish(reports)
+        return reports
+
+    # --- state changes -----------------------------------------------------------------
+    def _close_reports(self, rec: OrderRecord, status: OrderStatus, reason: str,
+                       ts: int) -> list[VenueReport]:
+        new = self._close(rec, status, reason, ts, status.value)
+        return [StatusReport(new.client_order_id, new.venue_order_id, status, reason, ts)]
+
+    def _close(self, rec: OrderRecord, status: OrderStatus, reason: str, ts: int,
+               cause: str) -> OrderRecord:
+        new = dataclasses.replace(rec, status=status, reason=reason, ts_updated=ts)
+        event = OrderEvent(rec.client_order_id, ts, rec.status, status, cause, reason)
+        self._write(Change(orders=[new], events=[event]))
+        self._remember(new)
+        self._publish([StatusReport(new.client_order_id, new.venue_order_id, status,
+                                    reason, ts)])
+        return new
+
+    def _remember(self, rec: OrderRecord) -> None:
+        self._orders[rec.client_order_id] = rec
+        book = self._open[rec.symbol]
+        if rec.status.is_open:
+            book[rec.client_order_id] = rec
+        else:
+            book.pop(rec.client_order_id, None)
+
+    def _write(self, change: Change) -> None:
+        if self._store is not None:
+            self._store.write(change)
+
+    def _publish(self, reports: list[VenueReport]) -> None:
+        for stream in self._streams:
+            for report in reports:
+                stream.queue.put_nowait(report)
+
+    # --- helpers -----------------------------------------------------------------------
+    def _tick(self, symbol: str) -> Decimal | None:
+        inst = self.instruments.get(symbol)
+        return None if inst is None else inst.tick_size
+
+    @staticmethod
+    def _priority(inst: Instrument, rec: OrderRecord, o_t: int, h_t: int,
+                  l_t: int) -> tuple[int, int, int]:
+        """The backtester's order within a bar: fills at the open first, then stops before
+        limits (pessimistic for a stop and a target in one bar), then oldest first."""
+        limit_t = None if rec.limit_price is None else inst.to_ticks(rec.limit_price)
+        stop_t = None if rec.stop_price is None else inst.to_ticks(rec.stop_price)
+        price = match(rec.order_type, rec.side.sign, limit_t, stop_t, rec.triggered,
+                      o_t, h_t, l_t)[0]
+        return (0 if price == o_t else 1, PRIORITY[rec.order_type], rec.seq)
+
+    def _invalid(self, r: OrderRequest) -> str:
+        """Why the venue refuses ``r`` ("" when it accepts it)."""
+        inst = self.instruments.get(r.symbol)
+        if inst is None:
+            return f"unknown symbol {r.symbol!r}"
+        if not r.client_order_id:
+            return "client_order_id must not be empty"
+        if not r.quantity.is_finite() or r.quantity <= 0:
+            return f"quantity must be > 0, got {r.quantity}"
+        if r.quantity % inst.lot_size != 0:
+            return f"quantity {r.quantity} is not a multiple of the lot size {inst.lot_size}"
+        needs: list[tuple[str, Decimal | None]] = []
+        if r.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT):
+            needs.append(("limit price", r.limit_price))
+        if r.order_type in (OrderType.STOP, OrderType.STOP_LIMIT):
+            needs.append(("stop price", r.stop_price))
+        for what, value in needs:
+            if value is None:
+                return f"a {r.order_type.value} order needs a {what}"
+            if not value.is_finite() or value <= 0:
+                return f"{what} must be > 0, got {value}"
+            if value % inst.tick_size != 0:
+                return f"{what} {value} is not a multiple of the tick size {inst.tick_size}"
+        return ""
+
+
+def _one_bar_series(inst: Instrument, bar: Bar | None) -> BarSeries:
+    """A one-bar (or empty) series so the backtester's slippage models can be bound live."""
+    values = [] if bar is None else [bar.open, bar.high, bar.low, bar.close, bar.volume]
+    cols = [np.array(values[k:k + 1], dtype=np.float64) for k in range(5)]
+    ts = np.array([] if bar is None else [bar.ts_event], dtype=np.int64)
+    return BarSeries(inst, _ANY_TIMEFRAME, ts, *cols)
+

@@ -1,0 +1,24 @@
+"""A fake exchange for adapter tests (ours and users'): a Binance-spot-shaped REST server.
+
+::
+
+    from trading_strategy.testing_exchange import FakeBinance, ServedApp
+
+    exchange = FakeBinance(api_key="k", secret="s")
+    with ServedApp(exchange.app()) as served:
+        ...  # point a ccxt ``binance`` (or ``CcxtVenue(api_url=served.url)``) at it
+        exchange.trade("BTCUSDT", Decimal("49000"))  # fill resting limits
+        exchange.stall_next_order(1.0, create=True)  # an order whose outcome is unknown
+"""
+
+from trading_strategy.testing_exchange.binance import (
+    FakeBinance,
+    FakeMarket,
+    FakeOrder,
+    FakeTrade,
+    default_markets,
+)
+from trading_strategy.testing_exchange.serve import ServedApp
+
+__all__ = ["FakeBinance", "FakeMarket", "FakeOrder", "FakeTrade", "ServedApp",
+           "default_markets"]
