@@ -188,3 +188,20 @@ def test_config_show_error_is_one_line_per_problem(
     err = capsys.readouterr().err
     assert err == (f"error: risk.max_position_pct: must be between 0 and 100, got 150 "
                    f"(in {path})\n")
+
+
+def test_exchange_keys_load_from_env_and_never_print(monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from trading_strategy.cli import main
+    from trading_strategy.config import load_settings
+
+    monkeypatch.setenv("TRADING_STRATEGY_EXCHANGE__API_KEY", "key-123")
+    monkeypatch.setenv("TRADING_STRATEGY_EXCHANGE__SECRET", "secret-456")
+    settings = load_settings()
+    assert settings.exchange.secret is not None
+    assert settings.exchange.secret.get_secret_value() == "secret-456"
+    assert "secret-456" not in repr(settings)
+    assert main(["config", "show", "--json"]) == 0
+    assert main(["config", "show"]) == 0
+    out = capsys.readouterr().out
+    assert "secret-456" not in out and "key-123" not in out

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
 
@@ -50,6 +50,17 @@ def default_data_dir() -> Path:
     return Path(base) / "trading-strategy"
 
 
+class ExchangeSettings(BaseModel):
+    """A real exchange (ccxt). Keys come from the environment only and print as ``***``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    api_key: SecretStr | None = None
+    secret: SecretStr | None = None
+    sandbox: bool = True
+    api_url: str | None = None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -63,6 +74,8 @@ class Settings(BaseSettings):
     log_format: str = "console"
     #: every risk limit (see ``trading_strategy.risk.settings``)
     risk: RiskSettings = Field(default_factory=RiskSettings)
+    #: the real exchange's connection (``orders.venues.ccxt_venue``)
+    exchange: ExchangeSettings = Field(default_factory=ExchangeSettings)
 
     def effective_database_url(self) -> str:
         if self.database_url:

@@ -23,6 +23,8 @@ COMMAND_MODULES = (
     "trading_strategy.cli.db_cmd",
     "trading_strategy.cli.config_cmd",
     "trading_strategy.cli.risk_cmd",
+    "trading_strategy.cli.live_cmd",
+    "trading_strategy.cli.paper_venue_cmd",
 )
 
 
