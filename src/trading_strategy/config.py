@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     log_format: str = "console"
     #: every risk limit (see ``trading_strategy.risk.settings``)
     risk: RiskSettings = Field(default_factory=RiskSettings)
+    #: TimescaleDB only: compress bars older than this (read by the migration, see
+    #: ``storage.timescale``)
+    timescale_compress_after: str = "30 days"
     #: the real exchange's connection (``orders.venues.ccxt_venue``)
     exchange: ExchangeSettings = Field(default_factory=ExchangeSettings)
 

@@ -72,9 +72,10 @@ class StrategyRunner:
         self._commission = commission or (lambda lots, ticks, first: 0)
         self._size = size.strip().lower()
         self._k = 0
+        self._bar_ns = timeframe.nanoseconds
         self.ctx = LiveContext(strategy=name, instrument=instrument, timeframe=timeframe,
                                initial_cash=capital, next_id=self._next_id, sizer=self._sizer,
-                               now_ns=time.time_ns)
+                               now_ns=self._market_now)
         self.strategy = strategy_cls(self.ctx, strategy_cls.parse_params(params))
         self._bars = bus.subscribe(f"market.bars.{self.symbol}", BarEvent, maxsize=4096,
                                    name=f"{name}.bars")
@@ -83,6 +84,11 @@ class StrategyRunner:
         self._started = False
         self._task: asyncio.Task[Any] | None = None
         self.last_bar_ts: int | None = None
+
+    def _market_now(self) -> int:
+        """Decisions happen at the close of the current bar, on the market's clock (a replay
+        at any speed sees the same market hours, day boundaries and order rates)."""
+        return self.ctx.time_ns + self._bar_ns if self.ctx.bar_index >= 0 else time.time_ns()
 
     # --- ids and sizing --------------------------------------------------------------------
     def _next_id(self) -> str:

@@ -109,6 +109,21 @@ def _atomic_write(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
+def _socket_feed(venue: Venue) -> Callable[[BarEvent], Awaitable[list[VenueReport]]]:
+    """Feed a paper venue behind a socket: POST the bar, then take exactly the reports it
+    says the bar produced from its WebSocket stream (so replays stay in lockstep)."""
+    stream: Any = None
+
+    async def feed(event: BarEvent) -> list[VenueReport]:
+        nonlocal stream
+        if stream is None:
+            stream = venue.reports()
+        count = await venue.push_bar(event.symbol, event.bar)  # type: ignore[attr-defined]
+        return [await anext(stream) for _ in range(count)]
+
+    return feed
+
+
 def _window(config: PortfolioConfig, bars: BarSeries) -> BarSeries:
     from datetime import date, datetime
 
@@ -140,25 +155,33 @@ class PaperSession:
         self.metrics = metrics or SessionMetrics()
         self.bus = Bus()
         series: dict[str, BarSeries] = {}
+        #: the config's data reference (symbol or file) → the instrument's symbol
+        symbol_of: dict[str, str] = {}
         for entry in config.strategies:
-            if entry.symbol not in series:
-                loaded = load_bars(entry.symbol, timeframe=entry.timeframe)
-                series[entry.symbol] = _window(config, loaded.bars)
+            if entry.symbol not in symbol_of:
+                loaded = _window(config, load_bars(entry.symbol,
+                                                   timeframe=entry.timeframe).bars)
+                symbol_of[entry.symbol] = loaded.instrument.symbol
+                series[loaded.instrument.symbol] = loaded
         self.series = series
         self.instruments = {sym: s.instrument for sym, s in series.items()}
         capital = sum((e.capital for e in config.strategies), Decimal(0))
+        remote = config.venue.kind == "paper-http"
         if venue_factory is None:
-            venue_factory = self._paper_venue
+            venue_factory = self._http_venue if remote else self._paper_venue
         self.venue = venue_factory(self.instruments, capital)
         if faults.active():
             self.venue = faults.CrashingVenue(self.venue)
+        if bar_feed is None and remote:
+            bar_feed = _socket_feed
         feed = bar_feed(self.venue) if bar_feed is not None else self._in_process_feed()
         self.risk = RiskEngine(config.risk, self.instruments)
         self.execution = Execution(
             risk=self.risk, journal=journal_factory(self.files.root), session_id=self.session_id,
             venue=self.venue, venue_name=getattr(self.venue, "name", "venue"),
             instruments=self.instruments,
-            slots=[StrategySlot(e.name, e.symbol, e.capital) for e in config.strategies],
+            slots=[StrategySlot(e.name, symbol_of[e.symbol], e.capital)
+                   for e in config.strategies],
             metrics=self.metrics, publish=self.bus.publish, feed_venue=feed,
             sink=self.files.event,
         )
@@ -172,11 +195,12 @@ class PaperSession:
         self.runners = [
             StrategyRunner(
                 name=e.name, strategy_cls=registry.get(e.strategy), params=e.params,
-                instrument=self.instruments[e.symbol], timeframe=series[e.symbol].timeframe,
+                instrument=self.instruments[symbol_of[e.symbol]],
+                timeframe=series[symbol_of[e.symbol]].timeframe,
                 capital=e.capital, session_id=self.session_id, bus=self.bus,
                 metrics=self.metrics.strategy(e.name), size=e.size,
-                commission=commission.bind(self.instruments[e.symbol]),
-                warmup_until=checkpoint.get(e.symbol),
+                commission=commission.bind(self.instruments[symbol_of[e.symbol]]),
+                warmup_until=checkpoint.get(symbol_of[e.symbol]),
             )
             for e in config.strategies
         ]
@@ -200,6 +224,11 @@ class PaperSession:
         )
         store = PaperStore(Path(v.db) if v.db else self.files.root / "paper-venue.sqlite3")
         return PaperVenue(instruments.values(), config=cfg, store=store)
+
+    def _http_venue(self, instruments: dict[str, Instrument], capital: Decimal) -> Venue:
+        from trading_strategy.orders.venues.paper_client import PaperVenueClient
+
+        return PaperVenueClient(self.config.venue.url)
 
     def _in_process_feed(self) -> Callable[[BarEvent], Awaitable[list[VenueReport]]] | None:
         on_bar = getattr(self.venue, "on_bar", None)
@@ -284,6 +313,9 @@ class PaperSession:
                 self.execution.mark(event)
             else:
                 await self.execution.on_bar(event)
+            # decision latency runs from here: the bar reaches the strategies (after the paper
+            # venue matched it, which mirrors the backtest's order of work)
+            event = event._replace(ts_init=time.time_ns())
             await self.bus.publish(f"market.bars.{event.symbol}", event)
             waiting = {n for n in by_symbol.get(event.symbol, [])
                        if self.supervisor.state(n) is not LifecycleState.FAILED}

@@ -1,0 +1,202 @@
+"""Orders, their append-only event journal, fills and positions (paper and live trading).
+
+Minimal on purpose: the order manager owns the state machine; this stores its results.
+``record_transition`` writes an order's new state and the journal entry explaining it in
+one transaction, so the orders table never disagrees with its journal.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Connection, Engine
+
+from trading_strategy.core.bars import datetime_to_ns
+from trading_strategy.storage.jsonable import from_json, to_json
+from trading_strategy.storage.records import (
+    FillRecord,
+    OrderEventRecord,
+    OrderRecord,
+    PositionRecord,
+    text_of,
+)
+from trading_strategy.storage.tables import FillRow, OrderEventRow, OrderRow, PositionRow
+from trading_strategy.storage.transactions import reading, writing
+from trading_strategy.storage.types import to_utc
+
+__all__ = ["TradingJournal"]
+
+
+def _order_values(order: OrderRecord) -> dict[str, Any]:
+    return {
+        "venue_order_id": order.venue_order_id, "mode": order.mode,
+        "strategy": order.strategy, "symbol": order.symbol, "venue": order.venue,
+        "side": text_of(order.side), "order_type": text_of(order.order_type),
+        "time_in_force": text_of(order.time_in_force), "quantity": order.quantity,
+        "limit_price": order.limit_price, "stop_price": order.stop_price,
+        "reduce_only": order.reduce_only, "parent_id": order.parent_id,
+        "status": text_of(order.status), "filled_quantity": order.filled_quantity,
+        "updated_at": to_utc(order.ts_last if order.ts_last is not None else order.ts_init),
+    }
+
+
+def _save_order(connection: Connection, order: OrderRecord) -> None:
+    values = _order_values(order)
+    exists = connection.execute(select(OrderRow.id).where(OrderRow.id == order.id)).first()
+    if exists is None:
+        connection.execute(insert(OrderRow).values(
+            id=order.id, created_at=to_utc(order.ts_init), **values))
+    else:
+        connection.execute(update(OrderRow).where(OrderRow.id == order.id).values(**values))
+
+
+def _append_event(connection: Connection, event: OrderEventRecord) -> int:
+    new_id: int = connection.execute(
+        insert(OrderEventRow).values(
+            order_id=event.order_id, ts_event=to_utc(event.ts_event),
+            ts_init=to_utc(event.ts_init),
+            from_status=None if event.from_status is None else text_of(event.from_status),
+            to_status=text_of(event.to_status), cause=event.cause, actor=event.actor,
+            detail=to_json(event.detail),
+        ).returning(OrderEventRow.id)
+    ).scalar_one()
+    return new_id
+
+
+def _record_fill(connection: Connection, fill: FillRecord) -> bool:
+    known = connection.execute(select(FillRow.id).where(FillRow.fill_id == fill.fill_id)).first()
+    if known is not None:
+        return False
+    connection.execute(insert(FillRow).values(
+        fill_id=fill.fill_id, order_id=fill.order_id, strategy=fill.strategy,
+        symbol=fill.symbol, side=text_of(fill.side), quantity=fill.quantity, price=fill.price,
+        commission=fill.commission, liquidity=fill.liquidity, ts_event=to_utc(fill.ts_event),
+        ts_init=to_utc(fill.ts_init if fill.ts_init is not None else fill.ts_event),
+    ))
+    return True
+
+
+def _order(row: Any) -> OrderRecord:
+    return OrderRecord(
+        id=row.id, strategy=row.strategy, symbol=row.symbol, side=row.side,
+        order_type=row.order_type, quantity=row.quantity, status=row.status,
+        ts_init=datetime_to_ns(row.created_at), mode=row.mode, venue=row.venue,
+        time_in_force=row.time_in_force, limit_price=row.limit_price,
+        stop_price=row.stop_price, reduce_only=row.reduce_only, parent_id=row.parent_id,
+        venue_order_id=row.venue_order_id, filled_quantity=row.filled_quantity,
+        ts_last=datetime_to_ns(row.updated_at),
+    )
+
+
+class TradingJournal:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def save_order(self, order: OrderRecord) -> None:
+        """Insert the order, or update its mutable fields if the id exists."""
+        with writing(self._engine) as connection:
+            _save_order(connection, order)
+
+    def record_transition(self, order: OrderRecord, event: OrderEventRecord, *,
+                          fill: FillRecord | None = None) -> int:
+        """Save ``order`` in its new state, journal ``event`` and record the ``fill`` it
+        carries (if any, idempotent on ``fill_id``), atomically; returns the event id."""
+        with writing(self._engine) as connection:
+            _save_order(connection, order)
+            event_id = _append_event(connection, event)
+            if fill is not None:
+                _record_fill(connection, fill)
+            return event_id
+
+    def append_event(self, event: OrderEventRecord) -> int:
+        with writing(self._engine) as connection:
+            return _append_event(connection, event)
+
+    def get_order(self, order_id: str) -> OrderRecord | None:
+        with reading(self._engine) as connection:
+            row = connection.execute(
+                select(OrderRow.__table__).where(OrderRow.id == order_id)
+            ).first()
+        return None if row is None else _order(row)
+
+    def orders(self, *, strategy: str | None = None, status: str | None = None,
+               mode: str | None = None) -> list[OrderRecord]:
+        query = select(OrderRow.__table__).order_by(OrderRow.created_at, OrderRow.id)
+        for column, value in ((OrderRow.strategy, strategy), (OrderRow.status, status),
+                              (OrderRow.mode, mode)):
+            if value is not None:
+                query = query.where(column == value)
+        with reading(self._engine) as connection:
+            return [_order(row) for row in connection.execute(query).all()]
+
+    def order_events(self, order_id: str) -> list[OrderEventRecord]:
+        """The journal of one order, in the order it was written."""
+        with reading(self._engine) as connection:
+            rows = connection.execute(
+                select(OrderEventRow.__table__).where(OrderEventRow.order_id == order_id)
+                .order_by(OrderEventRow.id)
+            ).all()
+        return [
+            OrderEventRecord(
+                order_id=row.order_id, ts_event=datetime_to_ns(row.ts_event),
+                ts_init=datetime_to_ns(row.ts_init), to_status=row.to_status,
+                cause=row.cause, actor=row.actor, from_status=row.from_status,
+                detail=from_json(row.detail), id=row.id,
+            )
+            for row in rows
+        ]
+
+    def record_fill(self, fill: FillRecord) -> bool:
+        """Store a fill; ``False`` (and nothing written) if its ``fill_id`` is known."""
+        with writing(self._engine) as connection:
+            return _record_fill(connection, fill)
+
+    def fills(self, *, order_id: str | None = None, strategy: str | None = None
+              ) -> list[FillRecord]:
+        query = select(FillRow.__table__).order_by(FillRow.ts_event, FillRow.id)
+        if order_id is not None:
+            query = query.where(FillRow.order_id == order_id)
+        if strategy is not None:
+            query = query.where(FillRow.strategy == strategy)
+        with reading(self._engine) as connection:
+            rows = connection.execute(query).all()
+        return [
+            FillRecord(
+                fill_id=row.fill_id, order_id=row.order_id, strategy=row.strategy,
+                symbol=row.symbol, side=row.side, quantity=row.quantity, price=row.price,
+                commission=row.commission, ts_event=datetime_to_ns(row.ts_event),
+                ts_init=datetime_to_ns(row.ts_init), liquidity=row.liquidity,
+            )
+            for row in rows
+        ]
+
+    def save_position(self, position: PositionRecord) -> None:
+        """Insert or replace the position of (mode, strategy, symbol)."""
+        key = (PositionRow.mode == position.mode, PositionRow.strategy == position.strategy,
+               PositionRow.symbol == position.symbol)
+        values = {"quantity": position.quantity, "avg_price": position.avg_price,
+                  "realized_pnl": position.realized_pnl, "updated_at": to_utc(position.ts)}
+        with writing(self._engine) as connection:
+            if connection.execute(select(PositionRow.id).where(*key)).first() is None:
+                connection.execute(insert(PositionRow).values(
+                    mode=position.mode, strategy=position.strategy, symbol=position.symbol,
+                    **values))
+            else:
+                connection.execute(update(PositionRow).where(*key).values(**values))
+
+    def positions(self, *, mode: str | None = None, strategy: str | None = None,
+                  include_flat: bool = False) -> list[PositionRecord]:
+        query = select(PositionRow.__table__).order_by(PositionRow.strategy, PositionRow.symbol)
+        if mode is not None:
+            query = query.where(PositionRow.mode == mode)
+        if strategy is not None:
+            query = query.where(PositionRow.strategy == strategy)
+        with reading(self._engine) as connection:
+            rows = connection.execute(query).all()
+        return [
+            PositionRecord(row.mode, row.strategy, row.symbol, row.quantity, row.avg_price,
+                           row.realized_pnl, datetime_to_ns(row.updated_at))
+            for row in rows if include_flat or row.quantity != Decimal(0)
+        ]

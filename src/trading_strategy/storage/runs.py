@@ -1,0 +1,276 @@
+"""Backtest runs repository: save a backtest report, list runs, read one back in full.
+
+A report (the dict built by ``backtesting.report``) is stored as: one ``backtest_runs`` row
+(params, settings, metrics and any other report keys as JSON, headline metrics as columns
+for sorting and filtering, code version, UTC creation time, status), its trades in
+``backtest_trades`` and its equity curve in ``backtest_equity``, all in one transaction.
+Report numbers are JSON floats; prices and money are stored as the decimal that float
+prints as (``Decimal(repr(x))``), i.e. exactly what the report showed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.engine import Connection, Engine
+
+from trading_strategy.core.errors import DataError
+from trading_strategy.core.timeframe import Timeframe
+from trading_strategy.storage.jsonable import from_json, to_json
+from trading_strategy.storage.tables import BacktestEquityRow, BacktestRunRow, BacktestTradeRow
+from trading_strategy.storage.transactions import reading, writing
+from trading_strategy.storage.types import to_utc
+from trading_strategy.storage.version import code_version
+
+__all__ = ["RunDetail", "RunRepository", "RunSummary", "StoredTrade"]
+
+_KNOWN_KEYS = {"strategy", "params", "data", "settings", "metrics", "trades", "equity_curve",
+               "risk"}
+_HEADLINE = ("total_return", "cagr", "sharpe", "sortino", "max_drawdown", "win_rate",
+             "profit_factor")
+_INSERT_BATCH = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    id: int
+    created_at: datetime
+    status: str
+    strategy: str
+    symbol: str | None
+    timeframe: str | None
+    data_start: datetime | None
+    data_end: datetime | None
+    bars: int | None
+    total_return: float | None
+    cagr: float | None
+    sharpe: float | None
+    sortino: float | None
+    max_drawdown: float | None
+    win_rate: float | None
+    profit_factor: float | None
+    trade_count: int | None
+    code_version: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTrade:
+    side: str
+    quantity: Decimal
+    entry_time: datetime
+    entry_price: Decimal
+    exit_time: datetime | None
+    exit_price: Decimal | None
+    pnl: Decimal | None
+    trade_return: float | None
+    commission: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class RunDetail:
+    summary: RunSummary
+    params: dict[str, Any]
+    settings: dict[str, Any]
+    metrics: dict[str, Any]
+    risk: dict[str, Any] | None
+    extra: dict[str, Any]
+    trades: list[StoredTrade]
+    equity_curve: list[tuple[datetime, Decimal]]
+
+    def to_report(self) -> dict[str, Any]:
+        """The run as a report-shaped, JSON-ready dict (plus ``id`` and ``run``)."""
+        s = self.summary
+        timeframe = Timeframe.parse(s.timeframe) if s.timeframe else None
+        report: dict[str, Any] = {
+            "id": s.id,
+            "strategy": s.strategy,
+            "params": self.params,
+            "data": {"symbol": s.symbol, "timeframe": s.timeframe,
+                     "start": _iso(s.data_start, timeframe), "end": _iso(s.data_end, timeframe),
+                     "bars": s.bars},
+            "settings": self.settings,
+            "metrics": self.metrics,
+            "trades": [
+                {"side": t.side, "quantity": _number(t.quantity),
+                 "entry_time": _iso(t.entry_time, timeframe),
+                 "entry_price": _number(t.entry_price),
+                 "exit_time": _iso(t.exit_time, timeframe), "exit_price": _number(t.exit_price),
+                 "pnl": _number(t.pnl), "return": t.trade_return,
+                 "commission": _number(t.commission)}
+                for t in self.trades
+            ],
+            "equity_curve": [{"time": _iso(time, timeframe), "equity": _number(equity)}
+                             for time, equity in self.equity_curve],
+            **self.extra,
+            "run": {"created_at": _iso(s.created_at, None), "status": s.status,
+                    "code_version": s.code_version},
+        }
+        if self.risk is not None:
+            report["risk"] = self.risk
+        return to_json(report)  # type: ignore[no-any-return]
+
+
+def _iso(moment: datetime | None, timeframe: Timeframe | None) -> str | None:
+    if moment is None:
+        return None
+    midnight = moment.time() == datetime.min.time()
+    if timeframe is not None and not timeframe.is_intraday and midnight:
+        return moment.date().isoformat()
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _number(value: Decimal | None) -> float | int | None:
+    if value is None:
+        return None
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _time(value: Any, what: str) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime | int):
+        return to_utc(value)
+    try:
+        return to_utc(datetime.fromisoformat(str(value)))
+    except ValueError:
+        raise DataError(f"backtest report: {what} {value!r} is not an ISO time") from None
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    if isinstance(value, float):
+        return Decimal(repr(value)) if math.isfinite(value) else None
+    return Decimal(str(value))
+
+
+def _float(value: Any) -> float | None:
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _trade_rows(run_id: int, trades: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for seq, trade in enumerate(trades):
+        rows.append({
+            "run_id": run_id, "seq": seq, "side": str(trade.get("side", "")),
+            "quantity": _decimal(trade.get("quantity", 0)),
+            "entry_time": _time(trade.get("entry_time"), "entry_time"),
+            "entry_price": _decimal(trade.get("entry_price", 0)),
+            "exit_time": _time(trade.get("exit_time"), "exit_time"),
+            "exit_price": _decimal(trade.get("exit_price")),
+            "pnl": _decimal(trade.get("pnl")), "trade_return": _float(trade.get("return")),
+            "commission": _decimal(trade.get("commission")),
+        })
+    return rows
+
+
+def _insert_many(connection: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+    for lo in range(0, len(rows), _INSERT_BATCH):
+        connection.execute(insert(table), rows[lo:lo + _INSERT_BATCH])
+
+
+class RunRepository:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def save_run(self, report: Mapping[str, Any], *, status: str = "completed") -> int:
+        """Store a backtest report; returns the new run id."""
+        strategy = report.get("strategy")
+        if not strategy:
+            raise DataError("backtest report has no 'strategy'")
+        data: Mapping[str, Any] = report.get("data") or {}
+        metrics: Mapping[str, Any] = report.get("metrics") or {}
+        trades = list(report.get("trades") or [])
+        headline = {name: _float(metrics.get(name)) for name in _HEADLINE}
+        trade_count = metrics.get("trades", len(trades))
+        values = {
+            "created_at": datetime.now(UTC), "status": status, "strategy": str(strategy),
+            "symbol": data.get("symbol"), "timeframe": data.get("timeframe"),
+            "data_start": _time(data.get("start"), "data.start"),
+            "data_end": _time(data.get("end"), "data.end"), "bars": data.get("bars"),
+            "params": to_json(report.get("params") or {}),
+            "settings": to_json(report.get("settings") or {}),
+            "metrics": to_json(metrics), "risk": to_json(report.get("risk")),
+            "extra": to_json({k: v for k, v in report.items() if k not in _KNOWN_KEYS}),
+            "trade_count": int(trade_count) if trade_count is not None else None,
+            "code_version": code_version(), **headline,
+        }
+        equity = [
+            {"seq": seq, "ts": _time(point.get("time"), "equity_curve time"),
+             "equity": _decimal(point.get("equity"))}
+            for seq, point in enumerate(report.get("equity_curve") or [])
+        ]
+        with writing(self._engine) as connection:
+            run_id: int = connection.execute(
+                insert(BacktestRunRow).values(**values).returning(BacktestRunRow.id)
+            ).scalar_one()
+            _insert_many(connection, BacktestTradeRow, _trade_rows(run_id, trades))
+            _insert_many(connection, BacktestEquityRow,
+                         [point | {"run_id": run_id} for point in equity])
+        return run_id
+
+    def list_runs(self, *, limit: int = 50, offset: int = 0, strategy: str | None = None,
+                  symbol: str | None = None) -> list[RunSummary]:
+        """Runs, newest first."""
+        query = select(*_SUMMARY_COLUMNS).order_by(BacktestRunRow.id.desc())
+        if strategy is not None:
+            query = query.where(BacktestRunRow.strategy == strategy)
+        if symbol is not None:
+            query = query.where(BacktestRunRow.symbol == symbol)
+        with reading(self._engine) as connection:
+            rows = connection.execute(query.limit(limit).offset(offset)).all()
+        return [RunSummary(*row) for row in rows]
+
+    def get_run(self, run_id: int) -> RunDetail | None:
+        """One run with its trades and equity curve, or ``None``."""
+        with reading(self._engine) as connection:
+            row = connection.execute(
+                select(*_SUMMARY_COLUMNS, BacktestRunRow.params, BacktestRunRow.settings,
+                       BacktestRunRow.metrics, BacktestRunRow.risk, BacktestRunRow.extra)
+                .where(BacktestRunRow.id == run_id)
+            ).first()
+            if row is None:
+                return None
+            trades = connection.execute(
+                select(*_TRADE_COLUMNS).where(BacktestTradeRow.run_id == run_id)
+                .order_by(BacktestTradeRow.seq)
+            ).all()
+            equity = connection.execute(
+                select(BacktestEquityRow.ts, BacktestEquityRow.equity)
+                .where(BacktestEquityRow.run_id == run_id).order_by(BacktestEquityRow.seq)
+            ).all()
+        n = len(_SUMMARY_COLUMNS)
+        params, settings, metrics, risk, extra = row[n:]
+        return RunDetail(
+            RunSummary(*row[:n]), from_json(params), from_json(settings), from_json(metrics),
+            from_json(risk), from_json(extra or {}),
+            [StoredTrade(*trade) for trade in trades],
+            [(time, value) for time, value in equity],
+        )
+
+    def delete_run(self, run_id: int) -> bool:
+        """Delete a run with its trades and equity; whether it existed."""
+        with writing(self._engine) as connection:
+            for table in (BacktestTradeRow, BacktestEquityRow):
+                connection.execute(delete(table).where(table.run_id == run_id))
+            deleted = connection.execute(
+                delete(BacktestRunRow).where(BacktestRunRow.id == run_id)
+            )
+        return bool(deleted.rowcount)
+
+
+_SUMMARY_COLUMNS = tuple(
+    getattr(BacktestRunRow, name) for name in RunSummary.__dataclass_fields__
+)
+_TRADE_COLUMNS = tuple(
+    getattr(BacktestTradeRow, name) for name in StoredTrade.__dataclass_fields__
+)

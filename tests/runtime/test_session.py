@@ -1,0 +1,175 @@
+"""Paper sessions: the backtested strategy code, run live against the paper venue."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from trading_strategy.backtesting import costs
+from trading_strategy.backtesting.runner import run_backtest
+from trading_strategy.backtesting.settings import BacktestSettings, SizeSpec
+from trading_strategy.cli import main
+from trading_strategy.core.errors import ConfigError
+from trading_strategy.market_data.files import load_bars
+from trading_strategy.orders.journal import InMemoryJournal
+from trading_strategy.runtime.lifecycle import Backoff, RestartIntensity
+from trading_strategy.runtime.portfolio_config import parse_portfolio
+from trading_strategy.runtime.session import PaperSession
+from trading_strategy.strategies import registry
+from trading_strategy.strategies.base import Strategy, StrategyParams
+
+
+def _portfolio(name: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "session": {"name": name},
+        "venue": {"commission": 0.001, "slippage_bps": 2},
+        "strategies": [
+            {"name": "sma_goog", "strategy": "sma_crossover", "symbol": "GOOG",
+             "capital": 50000, "size": "10"},
+            {"name": "rsi_msft", "strategy": "rsi_reversion", "symbol": "MSFT",
+             "capital": 50000, "size": "100"},
+        ],
+        **extra,
+    }
+
+
+def _run(raw: dict[str, Any], data_dir: Path) -> Any:
+    session = PaperSession(parse_portfolio(raw), data_dir=data_dir,
+                           journal_factory=lambda root: InMemoryJournal())
+    return session, asyncio.run(session.run())
+
+
+def _backtest(strategy: str, symbol: str, size: str) -> Any:
+    settings = BacktestSettings(initial_cash=Decimal(50000),
+                                commission=costs.PercentCommission(Decimal("0.001")),
+                                slippage=costs.FixedBpsSlippage(Decimal(2)),
+                                size=SizeSpec.parse(size))
+    return run_backtest(strategy, load_bars(symbol).bars, settings)
+
+
+def test_a_paper_session_trades_exactly_like_the_backtest(tmp_path: Path) -> None:
+    session, result = _run(_portfolio("parity"), tmp_path)
+    assert result.failed == []
+    assert result.reconciliation.clean
+    for name, strategy, symbol, size in (("sma_goog", "sma_crossover", "GOOG", "10"),
+                                         ("rsi_msft", "rsi_reversion", "MSFT", "100")):
+        bt = _backtest(strategy, symbol, size)
+        inst = bt.bars.instrument
+        live = session.execution.ledgers[name]
+        assert live.position == bt.engine.ledger.position
+        assert live.cash == bt.engine.ledger.cash  # exact, in money units
+        assert [(t.entry_ts, t.entry_value, t.exit_value) for t in live.trades] == \
+            [(t.entry_ts, t.entry_value, t.exit_value) for t in bt.engine.ledger.trades]
+        assert result.strategies[name]["equity"] == str(inst.money(int(bt.equity_units[-1])))
+
+
+def test_restarting_a_finished_session_places_no_new_order(tmp_path: Path) -> None:
+    from trading_strategy.config import Settings
+    from trading_strategy.runtime.wiring import stored_journal_factory
+
+    config = parse_portfolio(_portfolio("resume"))
+    settings = Settings(data_dir=tmp_path)
+
+    def run_once() -> Any:
+        session = PaperSession(config, data_dir=tmp_path,
+                               journal_factory=stored_journal_factory(settings, config))
+        return session, asyncio.run(session.run())
+
+    first, r1 = run_once()
+    orders = len(first.execution.manager.orders())
+    second, r2 = run_once()
+    assert orders > 10
+    assert len(second.execution.manager.orders()) == orders
+    assert r2.reconciliation.clean
+    assert r2.strategies == r1.strategies
+
+
+class _Flaky(Strategy):
+    """Raises on every bar after the fifth (for the supervisor tests)."""
+
+    name = "flaky_test"
+    Params: ClassVar[type[StrategyParams]] = StrategyParams
+
+    def on_bar(self) -> None:
+        if self.ctx.bar_index >= 5:
+            raise RuntimeError("boom")
+
+
+def test_a_failing_strategy_is_restarted_then_flagged_without_disturbing_others(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    registry.register(_Flaky)
+    import trading_strategy.runtime.session as session_module
+
+    original = session_module.Supervisor
+
+    def fast_supervisor(**kwargs: Any) -> Any:
+        return original(backoff=Backoff(initial=0.001, factor=1.0, max=0.001),
+                        intensity=RestartIntensity(max_restarts=3, within=60.0), **kwargs)
+
+    monkeypatch.setattr(session_module, "Supervisor", fast_supervisor)
+    raw = _portfolio("flaky")
+    raw["strategies"].append({"name": "flaky", "strategy": "flaky_test", "symbol": "GOOG",
+                              "capital": 1000})
+    raw["session"]["end"] = "2006-12-31"
+    session, result = _run(raw, tmp_path)
+    assert result.failed == ["flaky"]
+    events = [json.loads(line) for line in
+              (tmp_path / "sessions" / "flaky" / "events.jsonl").read_text().splitlines()]
+    flaky = [e for e in events if e.get("component") == "flaky"]
+    assert [e["to"] for e in flaky].count("running") == 4  # started, then 3 restarts
+    assert flaky[-1]["to"] == "failed"
+    # the healthy strategy traded through the whole window regardless
+    assert result.strategies["sma_goog"]["trades"] > 0
+    assert session.supervisor.restart_counts()["flaky"] == 3
+
+
+def test_portfolio_config_errors_name_the_field() -> None:
+    with pytest.raises(ConfigError, match=r"strategies.0.capital"):
+        parse_portfolio({"strategies": [{"name": "a", "strategy": "sma_crossover",
+                                         "symbol": "GOOG", "capital": -1}]})
+    with pytest.raises(ConfigError, match="repeated: a"):
+        parse_portfolio({"strategies": [
+            {"name": "a", "strategy": "sma_crossover", "symbol": "GOOG", "capital": 1},
+            {"name": "a", "strategy": "rsi_reversion", "symbol": "MSFT", "capital": 1}]})
+    with pytest.raises(ConfigError, match=r"venue\.nonsense"):
+        parse_portfolio({"venue": {"nonsense": 1}, "strategies": [
+            {"name": "a", "strategy": "sma_crossover", "symbol": "GOOG", "capital": 1}]})
+
+
+def test_cli_run_status_audit_and_reconcile(tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "p.toml"
+    config.write_text("""
+[session]
+name = "cli"
+end = "2007-06-30"
+[venue]
+commission = 0.001
+[[strategies]]
+name = "sma_goog"
+strategy = "sma_crossover"
+symbol = "GOOG"
+capital = 50000
+size = "10"
+""")
+    assert main(["run", "--config", str(config), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "reconciliation: clean" in out and "sma_goog" in out
+    assert main(["status", "--session", "cli", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["counters"]["orders_total"]["all"] > 0
+    assert main(["audit", "--session", "cli", "--strategy", "sma_goog"]) == 0
+    audit = capsys.readouterr().out
+    assert "created → submitted" in audit and "accepted → filled" in audit
+    assert "position sma_goog GOOG → 10" in audit
+    first = next(line.split()[1] for line in audit.splitlines() if line.startswith("order "))
+    assert main(["audit", first, "--session", "cli"]) == 0
+    assert first in capsys.readouterr().out
+    assert main(["reconcile", "--config", str(config)]) == 0
+    assert "clean" in capsys.readouterr().out
+    assert main(["audit", "nope", "--session", "cli"]) == 2

@@ -1,0 +1,105 @@
+"""Orders, the append-only journal, fills, positions, risk and strategy events."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import text
+
+from trading_strategy.core.enums import OrderStatus, OrderType, Side
+from trading_strategy.storage import (
+    FillRecord,
+    OrderEventRecord,
+    OrderRecord,
+    PositionRecord,
+    RiskEventRecord,
+    Store,
+    StrategyEventRecord,
+)
+
+T0 = 1_700_000_000_000_000_000
+
+
+def _order(status: OrderStatus, filled: str = "0", ts: int = T0) -> OrderRecord:
+    return OrderRecord(id="o-1", strategy="sma", symbol="GOOG", side=Side.BUY,
+                       order_type=OrderType.LIMIT, quantity=Decimal("10"), status=status,
+                       ts_init=T0, limit_price=Decimal("101.25"),
+                       filled_quantity=Decimal(filled), ts_last=ts)
+
+
+def test_order_transitions_are_journaled_in_order(store: Store) -> None:
+    journal = store.journal
+    journal.record_transition(_order(OrderStatus.SUBMITTED), OrderEventRecord(
+        "o-1", T0, T0 + 5, OrderStatus.SUBMITTED, "strategy intent", "order_manager"))
+    journal.record_transition(
+        _order(OrderStatus.FILLED, "10", T0 + 1_000_000),
+        OrderEventRecord("o-1", T0 + 1_000_000, T0 + 1_001_000, OrderStatus.FILLED, "fill",
+                         "venue", from_status=OrderStatus.SUBMITTED, detail={"fill": "f-1"}))
+    order = journal.get_order("o-1")
+    assert order is not None
+    assert (order.status, order.filled_quantity, order.limit_price) == (
+        "filled", Decimal("10"), Decimal("101.25"))
+    assert order.ts_init == T0 and order.ts_last == T0 + 1_000_000
+    events = journal.order_events("o-1")
+    assert [(e.from_status, e.to_status, e.actor) for e in events] == [
+        (None, "submitted", "order_manager"), ("submitted", "filled", "venue")]
+    assert events[1].detail == {"fill": "f-1"} and events[1].ts_init == T0 + 1_001_000
+    assert [o.id for o in journal.orders(status="filled")] == ["o-1"]
+
+
+def test_order_events_are_append_only(store: Store) -> None:
+    store.journal.record_transition(_order(OrderStatus.SUBMITTED), OrderEventRecord(
+        "o-1", T0, T0, OrderStatus.SUBMITTED, "intent", "om"))
+    for sql in ("UPDATE order_events SET cause = 'rewritten'", "DELETE FROM order_events"):
+        with pytest.raises(Exception, match="append-only"), store.engine.begin() as connection:
+            connection.execute(text(sql))
+    assert store.journal.order_events("o-1")[0].cause == "intent"
+
+
+def test_fills_are_idempotent_and_positions_upsert(store: Store) -> None:
+    store.journal.save_order(_order(OrderStatus.SUBMITTED))
+    fill = FillRecord("f-1", "o-1", "sma", "GOOG", Side.BUY, Decimal("10"), Decimal("101.2"),
+                      Decimal("0.5"), T0 + 10, T0 + 11)
+    assert store.journal.record_fill(fill) is True
+    assert store.journal.record_fill(fill) is False
+    assert [f.price for f in store.journal.fills(order_id="o-1")] == [Decimal("101.2")]
+
+    position = PositionRecord("paper", "sma", "GOOG", Decimal("10"), Decimal("101.2"),
+                              Decimal("0"), T0 + 10)
+    store.journal.save_position(position)
+    store.journal.save_position(PositionRecord("paper", "sma", "GOOG", Decimal("0"),
+                                               Decimal("0"), Decimal("12.5"), T0 + 20))
+    assert store.journal.positions() == []
+    flat = store.journal.positions(include_flat=True)
+    assert [(p.quantity, p.realized_pnl) for p in flat] == [(Decimal("0"), Decimal("12.5"))]
+
+
+def test_risk_and_strategy_events(store: Store) -> None:
+    events = store.events
+    events.save_risk_event(RiskEventRecord(T0, "sma", "accepted", "within limits", "GOOG"))
+    events.save_risk_event(RiskEventRecord(T0 + 1000, "sma", "rejected", "daily loss limit",
+                                           "GOOG", "o-2", "HALTED", {"loss": "-512.30"}))
+    events.save_risk_event(RiskEventRecord(T0 + 2000, "rsi", "resized", "max position", "IBM"))
+    newest = events.list_risk_events(strategy="sma")
+    assert [(e.verdict, e.reason) for e in newest] == [("rejected", "daily loss limit"),
+                                                       ("accepted", "within limits")]
+    assert newest[0].detail == {"loss": "-512.30"} and newest[0].trading_state == "HALTED"
+    assert [e.strategy for e in events.list_risk_events(since_ns=T0 + 1000)] == ["rsi", "sma"]
+
+    events.save_strategy_event(StrategyEventRecord(T0, "sma", "running", "started",
+                                                   from_state="starting"))
+    events.save_strategy_event(StrategyEventRecord(T0 + 5, "sma", "degraded", "data stale"))
+    listed = events.list_strategy_events(strategy="sma", limit=1)
+    assert [(e.to_state, e.reason) for e in listed] == [("degraded", "data stale")]
+
+
+def test_a_fill_is_recorded_with_its_transition(store: Store) -> None:
+    fill = FillRecord("o-1/t-1", "o-1", "sma", "GOOG", Side.BUY, Decimal("10"),
+                      Decimal("101.2"), Decimal("0"), T0 + 10_000)
+    event = OrderEventRecord("o-1", T0 + 10_000, T0 + 10_000, OrderStatus.FILLED, "fill", "venue")
+    first = store.journal.record_transition(_order(OrderStatus.FILLED, "10"), event, fill=fill)
+    second = store.journal.record_transition(_order(OrderStatus.FILLED, "10"), event, fill=fill)
+    assert second > first
+    fills = store.journal.fills(strategy="sma")
+    assert len(fills) == 1 and fills[0].ts_init == T0 + 10_000
