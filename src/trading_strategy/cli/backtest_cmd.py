@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--html", dest="html_path", default=None, metavar="PATH",
                    help="write a self-contained HTML report")
     p.add_argument("--quiet", action="store_true", help="no summary table")
+    p.add_argument("--no-store", action="store_true",
+                   help="neither read bars from nor save the run to the database")
     p.set_defaults(handler=run)
 
 
@@ -147,22 +150,41 @@ def _parse_time(name: str, text: str | None, end: bool = False) -> int | None:
     return datetime_to_ns(moment)
 
 
-def load_data(args: argparse.Namespace) -> tuple[Any, list[str]]:
+def load_data(args: argparse.Namespace, store: Any) -> tuple[Any, list[str]]:
+    """A file path is read directly; a symbol comes from the store (bundled samples are
+    loaded into it on first use), or, with ``--no-store``, from the bundled samples."""
     from trading_strategy.market_data.files import load_bars
 
     tick = _decimal("--tick-size", args.tick_size) if args.tick_size else None
     lot = _decimal("--lot-size", args.lot_size) if args.lot_size else None
-    loaded = load_bars(args.data, timeframe=args.timeframe, repair=args.repair,
-                       tick_size=tick, lot_size=lot)
-    bars = loaded.bars
     start = _parse_time("--start", args.start)
     end = _parse_time("--end", args.end, end=True)
-    if start is not None or end is not None:
-        bars = bars.between(start, end)
-        if len(bars) == 0:
-            raise ConfigError(f"no bars of {bars.instrument.symbol} between "
-                              f"{args.start or 'the start'} and {args.end or 'the end'}")
-    return bars, list(loaded.warnings)
+    warnings: list[str] = []
+    stored = (store is not None and not Path(args.data).exists() and tick is None
+              and lot is None and store.bars.timeframes(args.data.upper()))
+    if stored:
+        bars = store.bars.read_bars(args.data.upper(), timeframe=args.timeframe,
+                                    start=start, end=end)
+    else:
+        loaded = load_bars(args.data, timeframe=args.timeframe, repair=args.repair,
+                           tick_size=tick, lot_size=lot)
+        bars, warnings = loaded.bars, list(loaded.warnings)
+        if start is not None or end is not None:
+            bars = bars.between(start, end)
+    if len(bars) == 0:
+        raise ConfigError(f"no bars of {args.data} between "
+                          f"{args.start or 'the start'} and {args.end or 'the end'}")
+    return bars, warnings
+
+
+def _open_store(args: argparse.Namespace, settings: Any) -> Any:
+    if args.no_store:
+        return None
+    from trading_strategy.storage import ensure_samples_loaded, open_store
+
+    store = open_store(settings)
+    ensure_samples_loaded(store)
+    return store
 
 
 def run(args: argparse.Namespace) -> int:
@@ -174,15 +196,20 @@ def run(args: argparse.Namespace) -> int:
     settings = build_settings(args)
     app_settings = load_settings(Path(args.risk_config) if args.risk_config else None)
     params = _params(args.param)
-    bars, warnings = load_data(args)
+    store = _open_store(args, app_settings)
+    bars, warnings = load_data(args, store)
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
     progress = progress_bar(len(bars)) if len(bars) > 200_000 and sys.stderr.isatty() else None
     result = run_backtest(args.strategy, bars, settings, params, risk=app_settings.risk,
                           allow_short_history=args.allow_short_history, progress=progress)
     report = build_report(result)
+    # the run id stays out of the report: the same inputs give byte-identical JSON
+    run_id = _save(store, report) if store is not None else None
     if not args.quiet and args.json_path != "-":
         print(format_summary(report))
+        if run_id is not None:
+            print(f"saved as run {run_id} (trading-strategy runs show {run_id})")
     if args.json_path:
         text = dumps(report)
         if args.json_path == "-":
@@ -196,6 +223,23 @@ def run(args: argparse.Namespace) -> int:
                            price_close=bars.close.tolist())
         _write(Path(args.html_path), page)
     return 0
+
+
+def _save(store: Any, report: dict[str, Any]) -> int:
+    """Store the run and, when the risk engine acted, its state changes as risk events."""
+    from trading_strategy.core.bars import datetime_to_ns
+    from trading_strategy.storage import RiskEventRecord
+
+    run_id: int = store.runs.save_run(report)
+    for change in report.get("risk", {}).get("halts", []):
+        moment = datetime.fromisoformat(change["time"].replace("Z", "+00:00"))
+        store.events.save_risk_event(RiskEventRecord(
+            ts_event=datetime_to_ns(moment), strategy=report["strategy"],
+            verdict=change["state"], reason=change["reason"],
+            symbol=report["data"]["symbol"], trading_state=change["state"],
+            detail={"run_id": run_id, "scope": change["scope"], "message": change["message"]},
+        ))
+    return run_id
 
 
 def _write(path: Path, text: str) -> None:
