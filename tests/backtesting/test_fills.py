@@ -215,3 +215,28 @@ def test_latency_must_be_at_least_one_bar() -> None:
         BacktestSettings(latency_bars=0)
     with pytest.raises(ConfigError, match="latency in ms"):
         BacktestSettings(latency_ms=-1)
+
+
+def test_reduce_only_never_flips() -> None:
+    from trading_strategy.backtesting.fills import reduce_only_lots
+
+    assert reduce_only_lots(10, 4, -1) == 4  # sell 10 against a long of 4: only 4
+    assert reduce_only_lots(3, 4, -1) == 3
+    assert reduce_only_lots(5, 4, 1) == 0  # a buy cannot reduce a long
+    assert reduce_only_lots(5, 0, -1) == 0  # nothing to reduce when flat
+    assert reduce_only_lots(5, -2, 1) == 2
+
+
+def test_buy_cash_rule_covers_first_then_pays_for_the_long() -> None:
+    from trading_strategy.backtesting.fills import buy_is_affordable, cash_after_cover
+
+    # flat, cash 1000 units, 10 lots at 99 ticks + 10 commission = 1000: exactly affordable
+    assert buy_is_affordable(10, 0, 99, 1000, 10)
+    assert not buy_is_affordable(10, 0, 99, 999, 10)
+    # short 10 at 100 with cash 11000: covering 10 costs 1000 -> 10000 left; 190 more long
+    # lots would cost 19000: refused; covering alone is always allowed
+    assert cash_after_cover(200, -10, 100, 11000) == 10000
+    assert not buy_is_affordable(200, -10, 100, 11000, 0)
+    assert buy_is_affordable(10, -10, 100, 0, 0)
+    # sells are never limited by cash
+    assert buy_is_affordable(0, 5, 100, 0, 0)

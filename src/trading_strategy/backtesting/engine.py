@@ -20,7 +20,14 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from trading_strategy.backtesting.fills import PRIORITY, match, participation_cap
+from trading_strategy.backtesting.fills import (
+    PRIORITY,
+    buy_is_affordable,
+    cash_after_cover,
+    match,
+    participation_cap,
+    reduce_only_lots,
+)
 from trading_strategy.backtesting.settings import BacktestSettings, IndicatorMode, SizeKind
 from trading_strategy.core.bars import BarSeries
 from trading_strategy.core.enums import OrderStatus, OrderType, Side, TimeInForce
@@ -425,23 +432,21 @@ class BacktestEngine:
         lots = order.remaining_lots
         position = self.ledger.position
         if order.reduce_only:
-            return min(lots, abs(position)) if position * sign < 0 else 0
+            return reduce_only_lots(lots, position, sign)
         first = order.filled_lots == 0
         if order.size_at_fill and first:
             lots = self._affordable_lots(order.side, fill_t)
             if order.max_lots is not None:
                 lots = min(lots, order.max_lots)
             order.lots = lots
-        if sign > 0:
-            # covering a short is always allowed; the lots that open a long need the cash
-            # left after covering, commission included
+        cash = self.ledger.cash
+        if sign > 0 and not buy_is_affordable(lots, position, fill_t, cash,
+                                              self.commission_fn(lots, fill_t, first)):
+            if not order.size_at_fill:
+                return 0
             covering = min(lots, -position) if position < 0 else 0
-            cash_left = self.ledger.cash - covering * fill_t
-            opening = lots - covering
-            if opening and opening * fill_t + self.commission_fn(lots, fill_t, first) > cash_left:
-                if not order.size_at_fill:
-                    return 0
-                return covering + affordable_lots(cash_left, fill_t, self.commission_fn)
+            left = cash_after_cover(lots, position, fill_t, cash)
+            return covering + affordable_lots(left, fill_t, self.commission_fn)
         return lots
 
     def _execute(self, order: Order, i: int, sign: int, lots: int, fill_t: int, slippage: int,

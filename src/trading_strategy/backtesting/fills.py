@@ -97,3 +97,27 @@ def match(
 def participation_cap(volume: float, fraction: Decimal, lot_size: Decimal) -> int:
     """Most lots one bar can fill under a volume participation cap (exact, rounded down)."""
     return int(Decimal(repr(volume)) * fraction / lot_size)
+
+
+def reduce_only_lots(lots: int, position: int, sign: int) -> int:
+    """Lots a reduce-only order may fill: at most the opposite position, never a flip."""
+    return min(lots, abs(position)) if position * sign < 0 else 0
+
+
+def cash_after_cover(lots: int, position: int, fill_ticks: int, cash_units: int) -> int:
+    """Cash left for the opening part of a buy once the short it covers is bought back."""
+    covering = min(lots, -position) if position < 0 else 0
+    return cash_units - covering * fill_ticks
+
+
+def buy_is_affordable(lots: int, position: int, fill_ticks: int, cash_units: int,
+                      commission_units: int) -> bool:
+    """The cash rule for buys (sells are not limited: shorting is allowed).
+
+    Covering a short is always allowed; the lots that open or add to a long must be paid,
+    commission included, from the cash left after covering. Money in units of tick × lot.
+    """
+    covering = min(lots, -position) if position < 0 else 0
+    opening = lots - covering
+    left = cash_units - covering * fill_ticks
+    return not opening or opening * fill_ticks + commission_units <= left

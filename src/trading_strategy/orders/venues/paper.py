@@ -42,7 +42,7 @@ import asyncio
 import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 
 import numpy as np
 
@@ -56,7 +56,13 @@ from trading_strategy.backtesting.costs import (
     SlippageFn,
     SlippageModel,
 )
-from trading_strategy.backtesting.fills import PRIORITY, match, participation_cap
+from trading_strategy.backtesting.fills import (
+    PRIORITY,
+    buy_is_affordable,
+    match,
+    participation_cap,
+    reduce_only_lots,
+)
 from trading_strategy.core.bars import Bar, BarSeries
 from trading_strategy.core.clock import Clock, LiveClock
 from trading_strategy.core.enums import OrderStatus, OrderType, TimeInForce
@@ -350,19 +356,16 @@ class PaperVenue:
         commission = self._commission[rec.symbol]
         first = rec.filled_quantity == 0
         if rec.reduce_only:
-            lots = min(lots, abs(position)) if position * sign < 0 else 0
+            lots = reduce_only_lots(lots, position, sign)
             if lots <= 0:
                 return self._close_reports(rec, OrderStatus.CANCELLED,
                                            "nothing left to reduce", ts)
         elif sign > 0:
-            # covering a short is always allowed; the lots that open a long need the cash
-            # left after covering, commission included (the backtester's rule)
-            covering = min(lots, -position) if position < 0 else 0
-            cash_left = self._balances.get(inst.currency, Decimal(0)) \
-                - inst.money(covering * fill_t)
-            opening = lots - covering
-            if opening and inst.money(opening * fill_t
-                                      + commission(lots, fill_t, first)) > cash_left:
+            # the backtester's cash rule, in money units (cash rounded down to a unit)
+            cash = self._balances.get(inst.currency, Decimal(0))
+            cash_units = int((cash / inst.money_unit).to_integral_value(rounding=ROUND_FLOOR))
+            if not buy_is_affordable(lots, position, fill_t, cash_units,
+                                     commission(lots, fill_t, first)):
                 return self._close_reports(rec, OrderStatus.REJECTED, "insufficient cash", ts)
         vp = self.config.volume_participation
         if vp is not None:
