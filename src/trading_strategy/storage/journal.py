@@ -10,7 +10,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 
 from trading_strategy.core.bars import datetime_to_ns
@@ -42,34 +44,50 @@ def _order_values(order: OrderRecord) -> dict[str, Any]:
     }
 
 
+# Core tables, not ORM entities, on the write path: the statements compile from cache and
+# skip the ORM's bulk-persistence layer (it is on the order placement latency path).
+_ORDERS: Table = OrderRow.__table__  # type: ignore[assignment]
+_EVENTS: Table = OrderEventRow.__table__  # type: ignore[assignment]
+_FILLS: Table = FillRow.__table__  # type: ignore[assignment]
+
+
 def _save_order(connection: Connection, order: OrderRecord) -> None:
+    """Insert or update in one statement (both engines support ``ON CONFLICT``)."""
     values = _order_values(order)
-    exists = connection.execute(select(OrderRow.id).where(OrderRow.id == order.id)).first()
-    if exists is None:
-        connection.execute(insert(OrderRow).values(
-            id=order.id, created_at=to_utc(order.ts_init), **values))
-    else:
-        connection.execute(update(OrderRow).where(OrderRow.id == order.id).values(**values))
+    dialect = connection.dialect.name
+    if dialect not in ("sqlite", "postgresql"):  # pragma: no cover - the engines we support
+        exists = connection.execute(select(_ORDERS.c.id).where(_ORDERS.c.id == order.id)).first()
+        if exists is None:
+            connection.execute(insert(_ORDERS).values(
+                id=order.id, created_at=to_utc(order.ts_init), **values))
+        else:
+            connection.execute(update(_ORDERS).where(_ORDERS.c.id == order.id).values(**values))
+        return
+    upsert = sqlite_insert if dialect == "sqlite" else pg_insert
+    statement = upsert(_ORDERS).values(id=order.id, created_at=to_utc(order.ts_init), **values)
+    connection.execute(statement.on_conflict_do_update(index_elements=[_ORDERS.c.id],
+                                                       set_=values))
 
 
 def _append_event(connection: Connection, event: OrderEventRecord) -> int:
     new_id: int = connection.execute(
-        insert(OrderEventRow).values(
+        insert(_EVENTS).values(
             order_id=event.order_id, ts_event=to_utc(event.ts_event),
             ts_init=to_utc(event.ts_init),
             from_status=None if event.from_status is None else text_of(event.from_status),
             to_status=text_of(event.to_status), cause=event.cause, actor=event.actor,
             detail=to_json(event.detail),
-        ).returning(OrderEventRow.id)
+        ).returning(_EVENTS.c.id)
     ).scalar_one()
     return new_id
 
 
 def _record_fill(connection: Connection, fill: FillRecord) -> bool:
-    known = connection.execute(select(FillRow.id).where(FillRow.fill_id == fill.fill_id)).first()
+    known = connection.execute(
+        select(_FILLS.c.id).where(_FILLS.c.fill_id == fill.fill_id)).first()
     if known is not None:
         return False
-    connection.execute(insert(FillRow).values(
+    connection.execute(insert(_FILLS).values(
         fill_id=fill.fill_id, order_id=fill.order_id, strategy=fill.strategy,
         symbol=fill.symbol, side=text_of(fill.side), quantity=fill.quantity, price=fill.price,
         commission=fill.commission, liquidity=fill.liquidity, ts_event=to_utc(fill.ts_event),
