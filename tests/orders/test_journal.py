@@ -84,7 +84,7 @@ def test_in_memory_journal_is_append_only_and_ordered() -> None:
     assert journal.events("nobody") == []
     # no way to change the past: the only writer is append, and reads are copies
     public = {n for n in dir(InMemoryJournal) if not n.startswith("_")}
-    assert public == {"append", "events", "last_seq"}
+    assert public == {"append", "append_many", "events", "last_seq"}  # no update, no delete
     journal.events().clear()
     assert journal.last_seq() == 3 and len(journal.events()) == 3
 

@@ -255,3 +255,18 @@ def test_explain_through_the_manager() -> None:
     assert lines[0].startswith("2024-01-02T14:30:00.000Z  new → created  buy 10 AAPL limit")
     assert lines[1] == ("2024-01-02T14:30:00.000Z  created → submitted  cause=test  "
                         "actor=venue:test")
+
+
+def test_prepare_sending_to_journals_created_and_submitted_in_one_write() -> None:
+    class Counting(InMemoryJournal):
+        writes = 0
+
+        def append_many(self, entries):  # type: ignore[no-untyped-def]
+            type(self).writes += 1
+            super().append_many(entries)
+
+    journal = Counting()
+    order = manager(journal).prepare(intent(), accepted(10), sending_to="paper")
+    assert order.status.value == "submitted"
+    assert Counting.writes == 1
+    assert [e.to_status.value for e in journal.events()] == ["created", "submitted"]

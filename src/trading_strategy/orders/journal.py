@@ -90,6 +90,12 @@ class Journal(Protocol):
         """Store one event atomically as the next ``seq``, or raise having stored nothing."""
         ...
 
+    def append_many(
+        self, entries: list[tuple[OrderEvent, OrderStatus | None, OrderStatus]]
+    ) -> None:
+        """Store several events atomically (all or none), in order."""
+        ...
+
     def events(self, order_id: str | None = None, since_seq: int = 0) -> list[JournalEntry]:
         """Entries with ``seq > since_seq`` (of one order, or all), in ``seq`` order."""
         ...
@@ -114,6 +120,12 @@ class InMemoryJournal:
         entry = JournalEntry(len(self._entries) + 1, event, from_status, to_status)
         self._entries.append(entry)
         self._by_order.setdefault(event.order_id, []).append(entry)
+
+    def append_many(
+        self, entries: list[tuple[OrderEvent, OrderStatus | None, OrderStatus]]
+    ) -> None:
+        for event, from_status, to_status in entries:
+            self.append(event, from_status, to_status)
 
     def events(self, order_id: str | None = None, since_seq: int = 0) -> list[JournalEntry]:
         entries = self._entries if order_id is None else self._by_order.get(order_id, [])

@@ -237,7 +237,7 @@ class Execution:
             sm.reject(reason)
             return SubmitResult(intent.client_order_id, "denied", verdict.message, 0)
         try:
-            order = self.manager.prepare(intent, verdict)
+            order = self.manager.prepare(intent, verdict, sending_to=self.venue_name)
             order = await self.manager.submit(order, self.venue)
         except RetryableError as exc:
             # the order stays SUBMITTED in the journal; reconciliation settles it

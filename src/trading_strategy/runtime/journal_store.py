@@ -60,8 +60,27 @@ class StoredJournal:
     # --- the Journal protocol ---------------------------------------------------------------
     def append(self, event: OrderEvent, from_status: OrderStatus | None,
                to_status: OrderStatus) -> None:
+        self.append_many([(event, from_status, to_status)])
+
+    def append_many(self, batch: list[tuple[OrderEvent, OrderStatus | None,
+                                             OrderStatus]]) -> None:
         entries = self._load()
-        after = evolve(self._orders.get(event.order_id), event)
+        staged: dict[str, ManagedOrder] = {}
+        rows = []
+        for event, from_status, to_status in batch:
+            before = staged.get(event.order_id) or self._orders.get(event.order_id)
+            after = evolve(before, event)
+            staged[event.order_id] = after
+            rows.append(self._rows(event, after, from_status, to_status))
+        seqs = self._db.record_transitions(rows)
+        self._orders.update(staged)
+        for (event, from_status, to_status), seq in zip(batch, seqs, strict=True):
+            entries.append(JournalEntry(seq, event, from_status, to_status))
+            self._seq = seq
+
+    def _rows(self, event: OrderEvent, after: ManagedOrder, from_status: OrderStatus | None,
+              to_status: OrderStatus) -> tuple[OrderRecord, OrderEventRecord,
+                                                FillRecord | None]:
         record = OrderRecord(
             id=after.id, strategy=after.strategy, symbol=after.symbol, side=after.side,
             order_type=after.order_type, quantity=after.quantity, status=after.status,
@@ -84,10 +103,7 @@ class StoredJournal:
                 quantity=event.quantity, price=event.price, commission=event.commission,
                 ts_event=event.ts_event, ts_init=event.ts_init, liquidity=event.liquidity,
             )
-        seq = self._db.record_transition(record, entry, fill=fill)
-        self._orders[event.order_id] = after
-        self._seq = seq
-        entries.append(JournalEntry(seq, event, from_status, to_status))
+        return record, entry, fill
 
     def events(self, order_id: str | None = None, since_seq: int = 0) -> list[JournalEntry]:
         return [e for e in self._load() if e.seq > since_seq

@@ -36,6 +36,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    bindparam,
     create_engine,
     event,
     insert,
@@ -289,11 +290,9 @@ class PaperStore:
         with self._engine.begin() as conn:
             if change.new_orders:
                 conn.execute(insert(orders_table), [o.to_row() for o in change.new_orders])
-            for order in change.orders:
-                row = order.to_row()
-                conn.execute(orders_table.update()
-                             .where(orders_table.c.client_order_id == order.client_order_id)
-                             .values(**row))
+            if change.orders:
+                conn.execute(_UPDATE_ORDER, [{"key": o.client_order_id, **o.to_row()}
+                                             for o in change.orders])
             if change.fills:
                 conn.execute(insert(fills_table), [_fill_to_row(f) for f in change.fills])
             _upsert(conn, balances_table, "currency", "amount", change.balances)
@@ -323,14 +322,25 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# Built once, executed with parameters: statement construction costs far more than the
+# SQLite write itself on the order placement path.
+_UPDATE_ORDER = orders_table.update().where(
+    orders_table.c.client_order_id == bindparam("key"))
+_UPSERTS: dict[str, Any] = {}
+
+
 def _upsert(conn: Connection, table: Table, key: str, value: str,
             items: Mapping[str, Decimal]) -> None:
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+    if not items:
+        return
+    stmt = _UPSERTS.get(table.name)
+    if stmt is None:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-    for k, v in items.items():
-        stmt = sqlite_insert(table).values({key: k, value: str(v)})
-        conn.execute(stmt.on_conflict_do_update(index_elements=[key],
-                                                set_={value: str(v)}))
+        ins = sqlite_insert(table)
+        stmt = _UPSERTS[table.name] = ins.on_conflict_do_update(
+            index_elements=[key], set_={value: ins.excluded[value]})
+    conn.execute(stmt, [{key: k, value: str(v)} for k, v in items.items()])
 
 
 def _opt_str(value: Decimal | None) -> str | None:
