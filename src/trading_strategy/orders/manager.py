@@ -134,6 +134,8 @@ class OrderManager:
         self.retry_delay = retry_delay
         self.actor = actor
         self._orders = replay(journal.events())
+        # the open ones, kept apart: looked up on every placement, so never a full scan
+        self._open = {oid: o for oid, o in self._orders.items() if o.is_open}
         seqs = [o.id_seq for o in self._orders.values() if o.id_seq is not None]
         self._next_seq = max(seqs, default=0) + 1
 
@@ -161,9 +163,8 @@ class OrderManager:
     ) -> list[ManagedOrder]:
         """Orders not yet in a terminal status, optionally of one strategy and/or symbol."""
         return [
-            o for o in self._orders.values()
-            if o.is_open
-            and (strategy is None or o.strategy == strategy)
+            o for o in self._open.values()
+            if (strategy is None or o.strategy == strategy)
             and (symbol is None or o.symbol == symbol)
         ]
 
@@ -198,6 +199,10 @@ class OrderManager:
 
     def _remember(self, after: ManagedOrder) -> None:
         self._orders[after.id] = after
+        if after.is_open:
+            self._open[after.id] = after
+        else:
+            self._open.pop(after.id, None)
         if after.id_seq is not None and after.id_seq >= self._next_seq:
             self._next_seq = after.id_seq + 1
 

@@ -93,6 +93,8 @@ class Execution:
     ) -> None:
         self.risk = risk
         self.venue = venue
+        #: when the venue's answer to each submit arrived (perf_counter ns), by client id
+        self._acked: dict[str, int] = {}
         self.venue_name = venue_name
         self.instruments = dict(instruments)
         self.metrics = metrics
@@ -110,6 +112,7 @@ class Execution:
         self.last_ticks: dict[str, int] = {}
         self._journal = journal
         self._pending_cancels: list[str] = []
+        self._realized: dict[str, tuple[int, int]] = {}
         #: strategies stopped by reconciliation: only an operator may let them trade again
         self.operator_halts: set[str] = set()
         self._bar_daily: dict[str, bool] = {}
@@ -187,6 +190,17 @@ class Execution:
         for oid in pending:
             await self.manager.cancel(oid, self.venue, cause="risk state change", actor="risk")
 
+    def _realized_units(self, strategy: str) -> int:
+        """Realised P&L of closed trades, summed incrementally (only the last trade of a
+        ledger can still be open)."""
+        trades = self.ledgers[strategy].trades
+        total, counted = self._realized.get(strategy, (0, 0))
+        while counted < len(trades) and not trades[counted].is_open:
+            total += trades[counted].pnl()
+            counted += 1
+        self._realized[strategy] = (total, counted)
+        return total
+
     async def on_report(self, report: VenueReport) -> None:
         if isinstance(report, FillReport):
             faults.crash_point("before_fill_journal")
@@ -207,8 +221,7 @@ class Execution:
             if order.decision_price:
                 slip = (report.price - order.decision_price) / order.decision_price * 10_000
                 sm.slippage_bps.set(float(slip if report.side is Side.BUY else -slip))
-            trades = self.ledgers[order.strategy].trades
-            realized = sum(t.pnl() for t in trades if not t.is_open)
+            realized = self._realized_units(order.strategy)
             sm.realized_pnl.set(float(self.instruments[order.symbol].money(realized)))
             await self._publish(f"strategy.{order.strategy}", FillMessage(
                 order.id, report.side, lots, ticks, units, report.ts_event))
@@ -238,7 +251,7 @@ class Execution:
             return SubmitResult(intent.client_order_id, "denied", verdict.message, 0)
         try:
             order = self.manager.prepare(intent, verdict, sending_to=self.venue_name)
-            order = await self.manager.submit(order, self.venue)
+            order = await self.manager.submit(order, _AckTimer(self.venue, self._acked))
         except RetryableError as exc:
             # the order stays SUBMITTED in the journal; reconciliation settles it
             return SubmitResult(intent.client_order_id, "submitted", str(exc), verdict.lots)
@@ -246,7 +259,10 @@ class Execution:
             sm.reject("venue")
             return SubmitResult(intent.client_order_id, "rejected", str(exc), 0)
         sm.orders.inc()
-        sm.observe_placement_ns(time.perf_counter_ns() - t0, venue=self.venue_name)
+        # placement latency ends when the venue's acknowledgement arrives (journaling the
+        # ack afterwards is bookkeeping, not placement)
+        acked = self._acked.pop(order.id, None) or time.perf_counter_ns()
+        sm.observe_placement_ns(acked - t0, venue=self.venue_name)
         if order.status is OrderStatus.REJECTED:
             sm.reject("venue")
         return SubmitResult(order.id, order.status.value, order.reason, verdict.lots)
@@ -275,6 +291,23 @@ class Execution:
             inst = self.instruments[slot.symbol]
             out[name] = {slot.symbol: inst.quantity(self.ledgers[name].position)}
         return out
+
+
+class _AckTimer:
+    """Passes a submit through to the venue and notes when its answer arrived."""
+
+    def __init__(self, venue: Venue, acked: dict[str, int]) -> None:
+        self._venue = venue
+        self._acked = acked
+        self.name = venue.name
+
+    async def submit(self, request: Any) -> Any:
+        ack = await self._venue.submit(request)
+        self._acked[request.client_order_id] = time.perf_counter_ns()
+        return ack
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._venue, name)
 
 
 class _Clock:
