@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 REPORTS := reports
 
-.PHONY: run test lint bench clean
+.PHONY: run test paper lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -34,12 +34,18 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -p no:cacheprovider \
 		--cov=trading_strategy --cov-report=term:skip-covered
 
+paper: $(STAMP)
+	$(BIN)/trading-strategy run --config examples/portfolio.toml --quiet
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python bench/backtest_throughput.py
+	$(BIN)/python bench/risk_gate.py
+	$(BIN)/python bench/latency.py
+	$(BIN)/python bench/ingest.py
 
 clean:
 	rm -rf $(VENV) $(REPORTS) .pytest_cache .coverage
