@@ -16,9 +16,10 @@ Errors are translated at the adapter edge into this tree (all from ``core.errors
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from decimal import Decimal
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from trading_strategy.core.enums import OrderStatus, OrderType, Side, TimeInForce
 from trading_strategy.core.errors import RetryableError, TradingStrategyError
@@ -105,6 +106,27 @@ class StatusReport(NamedTuple):
 
 
 VenueReport = FillReport | StatusReport
+
+
+class QueuedReportStream:
+    """One consumer's reports through a queue (``None`` ends it): the async iterator every
+    adapter's ``reports()`` returns. ``registry`` is the adapter's set of live streams."""
+
+    def __init__(self, registry: set[Any]) -> None:
+        self._registry = registry
+        self.queue: asyncio.Queue[VenueReport | None] = asyncio.Queue()
+
+    def __aiter__(self) -> QueuedReportStream:
+        return self
+
+    async def __anext__(self) -> VenueReport:
+        item = await self.queue.get()
+        if item is None:
+            raise StopAsyncIteration
+        return item
+
+    async def aclose(self) -> None:
+        self._registry.discard(self)
 
 
 class Venue(Protocol):

@@ -56,6 +56,7 @@ from trading_strategy.orders.venues.base import (
     OrderOutcomeUnknown,
     OrderRequest,
     OrderState,
+    QueuedReportStream,
     StatusReport,
     VenueRejected,
     VenueReport,
@@ -454,23 +455,10 @@ class CcxtVenue:
         raise VenueUnavailable(self._text(exc)) from None
 
 
-class _PolledStream:
+class _PolledStream(QueuedReportStream):
     def __init__(self, venue: CcxtVenue, start_ms: int) -> None:
-        self._venue = venue
+        super().__init__(venue._streams)
         self.start_ms = start_ms
-        self.queue: asyncio.Queue[VenueReport | None] = asyncio.Queue()
-
-    def __aiter__(self) -> _PolledStream:
-        return self
-
-    async def __anext__(self) -> VenueReport:
-        item = await self.queue.get()
-        if item is None:
-            raise StopAsyncIteration
-        return item
-
-    async def aclose(self) -> None:
-        self._venue._streams.discard(self)
 
 
 def _dec(value: Any) -> Decimal:

@@ -38,7 +38,6 @@ backtest of the same bars fill at the same prices:
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -74,6 +73,7 @@ from trading_strategy.orders.venues.base import (
     OrderAck,
     OrderRequest,
     OrderState,
+    QueuedReportStream,
     StatusReport,
     VenueRejected,
     VenueReport,
@@ -114,24 +114,11 @@ class PaperVenueConfig:
                 raise ConfigError(f"initial cash in {currency} must be a number, got {amount}")
 
 
-class ReportStream:
+class ReportStream(QueuedReportStream):
     """One consumer's view of the venue's reports (an async iterator over a queue)."""
 
     def __init__(self, venue: PaperVenue) -> None:
-        self._venue = venue
-        self.queue: asyncio.Queue[VenueReport | None] = asyncio.Queue()
-
-    def __aiter__(self) -> ReportStream:
-        return self
-
-    async def __anext__(self) -> VenueReport:
-        item = await self.queue.get()
-        if item is None:
-            raise StopAsyncIteration
-        return item
-
-    async def aclose(self) -> None:
-        self._venue._streams.discard(self)
+        super().__init__(venue._streams)
 
 
 class PaperVenue:

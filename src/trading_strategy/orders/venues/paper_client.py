@@ -42,9 +42,9 @@ from trading_strategy.orders.venues.base import (
     OrderOutcomeUnknown,
     OrderRequest,
     OrderState,
+    QueuedReportStream,
     StatusReport,
     VenueRejected,
-    VenueReport,
     VenueUnavailable,
 )
 
@@ -170,27 +170,18 @@ class PaperVenueClient:
         return response.json()
 
 
-class WebSocketReportStream:
+class WebSocketReportStream(QueuedReportStream):
     """Reports from ``WS /stream``; reconnects with backoff and replays missed fills."""
 
     def __init__(self, client: PaperVenueClient, after: int | None) -> None:
+        super().__init__(client._streams)
         self._client = client
         self._after = after
-        self.queue: asyncio.Queue[VenueReport | None] = asyncio.Queue()
         self.connected = asyncio.Event()
         self._task = asyncio.get_running_loop().create_task(self._run())
 
-    def __aiter__(self) -> WebSocketReportStream:
-        return self
-
-    async def __anext__(self) -> VenueReport:
-        item = await self.queue.get()
-        if item is None:
-            raise StopAsyncIteration
-        return item
-
     async def aclose(self) -> None:
-        self._client._streams.discard(self)
+        await super().aclose()
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
