@@ -75,7 +75,7 @@ def run_session(raw: dict, data_dir: Path) -> tuple[list[int], list[int], int]:
     from trading_strategy.observability import metrics as m
     from trading_strategy.runtime.portfolio_config import parse_portfolio
     from trading_strategy.runtime.session import PaperSession
-    from trading_strategy.runtime.wiring import stored_journal_factory
+    from trading_strategy.runtime.wiring import open_session_store, stored_journal_factory
 
     decisions: list[int] = []
     placements: list[int] = []
@@ -93,9 +93,10 @@ def run_session(raw: dict, data_dir: Path) -> tuple[list[int], list[int], int]:
     m.StrategyMetrics.observe_placement_ns = obs_p  # type: ignore[method-assign]
     try:
         config = parse_portfolio(raw)
-        settings = Settings(data_dir=data_dir)
+        store = open_session_store(Settings(data_dir=data_dir))
         session = PaperSession(config, data_dir=data_dir,
-                               journal_factory=stored_journal_factory(settings, config))
+                               journal_factory=stored_journal_factory(store),
+                               event_repository=store.events)
         result = asyncio.run(session.run())
     finally:
         m.StrategyMetrics.observe_decision_ns = orig_d  # type: ignore[method-assign]

@@ -70,14 +70,15 @@ def test_a_paper_session_trades_exactly_like_the_backtest(tmp_path: Path) -> Non
 
 def test_restarting_a_finished_session_places_no_new_order(tmp_path: Path) -> None:
     from trading_strategy.config import Settings
-    from trading_strategy.runtime.wiring import stored_journal_factory
+    from trading_strategy.runtime.wiring import open_session_store, stored_journal_factory
 
     config = parse_portfolio(_portfolio("resume"))
-    settings = Settings(data_dir=tmp_path)
+    store = open_session_store(Settings(data_dir=tmp_path))
 
     def run_once() -> Any:
         session = PaperSession(config, data_dir=tmp_path,
-                               journal_factory=stored_journal_factory(settings, config))
+                               journal_factory=stored_journal_factory(store),
+                               event_repository=store.events)
         return session, asyncio.run(session.run())
 
     first, r1 = run_once()
@@ -173,3 +174,39 @@ size = "10"
     assert main(["reconcile", "--config", str(config)]) == 0
     assert "clean" in capsys.readouterr().out
     assert main(["audit", "nope", "--session", "cli"]) == 2
+
+
+def test_a_drawdown_halt_survives_a_restart_until_an_operator_rearms(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from trading_strategy.config import Settings
+    from trading_strategy.runtime.wiring import open_session_store, stored_journal_factory
+
+    monkeypatch.setenv("TRADING_STRATEGY_DATA_DIR", str(tmp_path))
+    raw = _portfolio("halting", risk={"max_drawdown_pct": 2})
+    raw["strategies"][0]["size"] = "200"
+    raw["strategies"][1]["size"] = "1500"
+    raw["session"]["end"] = "2006-06-30"
+    config = parse_portfolio(raw)
+    store = open_session_store(Settings(data_dir=tmp_path))
+
+    def run_once() -> Any:
+        session = PaperSession(config, data_dir=tmp_path,
+                               journal_factory=stored_journal_factory(store),
+                               event_repository=store.events)
+        asyncio.run(session.run())
+        return session
+
+    first = run_once()
+    assert first.execution.risk.state(None).value == "halted"
+    stored = store.events.list_risk_events()
+    assert any(e.trading_state == "halted" for e in stored)
+    assert any(e.verdict == "accepted" for e in stored)  # every verdict is stored
+    # a restart does not lift the kill switch ...
+    second = run_once()
+    assert second.execution.risk.state(None).value == "halted"
+    # ... an operator does
+    assert main(["risk", "rearm", "--portfolio", "--actor", "alice"]) == 0
+    third = run_once()
+    assert third.execution.risk.state(None).value == "active"
+    assert not (tmp_path / "sessions" / "halting" / "halts.json").read_text().count("portfolio")

@@ -51,15 +51,17 @@ def _session(args: argparse.Namespace, *, speed: float | None = None) -> Any:
     from trading_strategy.config import load_settings
     from trading_strategy.runtime.portfolio_config import load_portfolio
     from trading_strategy.runtime.session import PaperSession
-    from trading_strategy.runtime.wiring import stored_journal_factory
+    from trading_strategy.runtime.wiring import open_session_store, stored_journal_factory
 
     config = load_portfolio(args.config)
     if speed is not None:
         config = config.model_copy(update={"session": config.session.model_copy(
             update={"speed": speed})})
     settings = load_settings()
+    store = open_session_store(settings)
     return PaperSession(config, data_dir=settings.data_dir,
-                        journal_factory=stored_journal_factory(settings, config))
+                        journal_factory=stored_journal_factory(store),
+                        event_repository=store.events)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -156,10 +158,10 @@ def _status(args: argparse.Namespace) -> int:
 def _audit(args: argparse.Namespace) -> int:
     from trading_strategy.config import load_settings
     from trading_strategy.orders.journal import explain
-    from trading_strategy.runtime.wiring import open_session_journal
+    from trading_strategy.runtime.wiring import open_session_store, session_journal
 
     root = _session_root(args)
-    journal = open_session_journal(load_settings(), root)
+    journal = session_journal(open_session_store(load_settings()), root)
     entries = journal.events()
     order_ids: list[str] = []
     for entry in entries:

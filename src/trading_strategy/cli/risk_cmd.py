@@ -1,9 +1,8 @@
 """``trading-strategy risk rearm``: an operator's request to lift a risk HALT.
 
-No live runtime exists yet, so nothing can be re-armed directly: the command appends a
-``RearmRequest`` to ``DATA_DIR/risk/rearm-requests.jsonl``, which the runtime will read and
-apply with ``RiskEngine.rearm`` (``read_rearm_requests`` decodes the file). Backtests never
-need it: a halt in a backtest lasts to the end of the run.
+The command appends a ``RearmRequest`` to ``DATA_DIR/risk/rearm-requests.jsonl``; a paper or
+live session applies new requests when it starts and while it runs (``runtime.rearm``).
+Backtests never need it: a halt in a backtest lasts to the end of the run.
 """
 
 from __future__ import annotations
@@ -15,11 +14,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from trading_strategy.core.errors import ConfigError, UserError
+from trading_strategy.core.errors import UserError
 from trading_strategy.risk.commands import RearmRequest
+from trading_strategy.runtime.rearm import (
+    read_rearm_requests,
+    rearm_requests_path,
+    record_rearm_request,
+)
 
-#: where re-arm requests wait, relative to the data folder
-REARM_REQUESTS = Path("risk") / "rearm-requests.jsonl"
+__all__ = ["read_rearm_requests", "rearm_requests_path", "record_rearm_request", "register"]
+
 _NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
 
 
@@ -30,11 +34,12 @@ def register(subparsers: Any) -> None:
     actions = parser.add_subparsers(dest="risk_action", metavar="ACTION",
                                     parser_class=type(parser))
     rearm = actions.add_parser(
-        "rearm", help="request lifting a HALT (recorded for the live runtime)",
+        "rearm", help="lift a HALT of a paper or live session",
         description="Record an operator's request to re-arm a strategy or the portfolio "
-        "after a max-drawdown HALT. There is no live runtime yet: the request is appended to "
-        "DATA_DIR/risk/rearm-requests.jsonl and takes effect only when a running engine "
-        "reads it. Backtests need no re-arm: a halt lasts to the end of the run.")
+        "after a max-drawdown HALT (or a reconciliation stop). The request is appended to "
+        "DATA_DIR/risk/rearm-requests.jsonl; a session applies it when it starts and within "
+        "a few hundred bars while it runs. Backtests need no re-arm: a halt lasts to the end "
+        "of the run.")
     scope = rearm.add_mutually_exclusive_group(required=True)
     scope.add_argument("--strategy", metavar="NAME", help="re-arm this strategy")
     scope.add_argument("--portfolio", action="store_true", help="re-arm the whole portfolio")
@@ -50,38 +55,6 @@ def register(subparsers: Any) -> None:
 def _usage(parser: argparse.ArgumentParser) -> int:
     parser.print_help()
     return 2
-
-
-def rearm_requests_path(data_dir: Path) -> Path:
-    return data_dir / REARM_REQUESTS
-
-
-def record_rearm_request(data_dir: Path, request: RearmRequest) -> Path:
-    """Append ``request`` to the data folder's request file; returns the file's path."""
-    path = rearm_requests_path(data_dir)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as handle:
-            handle.write(request.to_json() + "\n")
-    except OSError as exc:
-        raise ConfigError(f"data_dir: cannot write {path} ({exc.strerror})") from None
-    return path
-
-
-def read_rearm_requests(data_dir: Path) -> list[RearmRequest]:
-    """Every recorded request, oldest first (for the runtime; it tracks which it applied)."""
-    path = rearm_requests_path(data_dir)
-    if not path.exists():
-        return []
-    requests = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            requests.append(RearmRequest.from_json(line))
-        except ValueError as exc:
-            raise ConfigError(f"{path}:{number}: {exc}") from None
-    return requests
 
 
 def _actor(given: str | None) -> str:

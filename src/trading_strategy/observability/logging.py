@@ -168,6 +168,19 @@ def _parse_level(level: str | int) -> int:
                           f"{', '.join(_LEVELS)}") from None
 
 
+class _Stderr:
+    """Whatever ``sys.stderr`` is at write time (test runners and daemons swap it)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
 def configure_logging(fmt: LogFormat = "auto", level: str | int = "info", *,
                       stream: TextIO | None = None, cache_loggers: bool = True) -> None:
     """Configure structlog and the standard library root logger (module docstring).
@@ -175,7 +188,7 @@ def configure_logging(fmt: LogFormat = "auto", level: str | int = "info", *,
     ``cache_loggers=False`` keeps loggers re-reading the configuration (for tests that
     reconfigure); the default caches each logger on first use, which is faster.
     """
-    out = stream if stream is not None else sys.stderr
+    out: TextIO = stream if stream is not None else _Stderr()  # type: ignore[assignment]
     if fmt not in ("json", "console", "auto"):
         raise ConfigError(f"invalid log format {fmt!r}: use json, console or auto")
     isatty = bool(getattr(out, "isatty", lambda: False)())

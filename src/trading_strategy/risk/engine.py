@@ -216,6 +216,11 @@ class RiskEngine:
         scope = self._portfolio if strategy is None else self._scopes.get(strategy)
         return None if scope is None else scope.rearm(actor, ts_ns)
 
+    def restore_halt(self, strategy: str | None, *, ts_ns: int,
+                     message: str) -> TradingStateChange | None:
+        """Re-impose a HALT recorded before a restart (``None`` if already halted)."""
+        return self._scope(strategy).restore_halt(message, ts_ns)
+
     def drain_events(self) -> list[TradingStateChange]:
         """State changes made inside ``check`` (day rollovers) not yet returned."""
         events, self._pending = self._pending, []

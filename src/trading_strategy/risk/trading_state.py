@@ -168,6 +168,12 @@ class ScopeState:
                 equity=equity, threshold=self.peak))
         return events
 
+    def restore_halt(self, message: str, ts_ns: int) -> TradingStateChange | None:
+        """Put back a HALT recorded before a restart: a kill switch survives the process."""
+        if self.state is HALTED:
+            return None
+        return self._move(HALTED, StateReason.DRAWDOWN, message, ts_ns)
+
     def rearm(self, actor: str, ts_ns: int) -> TradingStateChange | None:
         """HALTED → ACTIVE (or REDUCING for the rest of a day whose loss limit was reached);
         ``None`` when the scope is not halted (nothing to re-arm)."""

@@ -49,6 +49,7 @@ from trading_strategy.runtime.execution import Execution, StrategySlot
 from trading_strategy.runtime.lifecycle import LifecycleEvent, LifecycleState
 from trading_strategy.runtime.portfolio_config import PortfolioConfig
 from trading_strategy.runtime.reconcile import ReconciliationReport, reconcile
+from trading_strategy.runtime.recorder import EventRecorder
 from trading_strategy.runtime.runner import BarDone, StrategyRunner
 from trading_strategy.runtime.supervisor import Supervisor
 from trading_strategy.strategies import registry
@@ -148,9 +149,12 @@ class PaperSession:
         bar_feed: Callable[[Venue], Callable[[BarEvent], Awaitable[list[VenueReport]]]]
         | None = None,
         metrics: SessionMetrics | None = None,
+        event_repository: Any | None = None,
     ) -> None:
         self.config = config
+        self.data_dir = data_dir
         self.files = SessionFiles(session_dir(data_dir, config.session.name))
+        self.recorder = EventRecorder(self.files, event_repository)
         self.session_id = self.files.session_id(config.session.name)
         self.metrics = metrics or SessionMetrics()
         self.bus = Bus()
@@ -183,7 +187,7 @@ class PaperSession:
             slots=[StrategySlot(e.name, symbol_of[e.symbol], e.capital)
                    for e in config.strategies],
             metrics=self.metrics, publish=self.bus.publish, feed_venue=feed,
-            sink=self.files.event,
+            sink=self.recorder,
         )
         self.execution.set_timeframes({sym: not s.timeframe.is_intraday
                                        for sym, s in series.items()})
@@ -244,7 +248,7 @@ class PaperSession:
     def _lifecycle(self, event: LifecycleEvent) -> None:
         data = {"component": event.component, "from": event.from_state.value,
                 "to": event.to_state.value, "reason": event.reason, "cause": event.cause}
-        self.files.event("strategy_event", data)
+        self.recorder("strategy_event", data)
         if event.is_restart:
             self.metrics.strategy(event.component).restart(event.cause or "exit")
         if event.to_state is LifecycleState.FAILED:
@@ -256,12 +260,42 @@ class PaperSession:
                     runner.close()
 
     # --- running -------------------------------------------------------------------------
+    # --- operator state that outlives the process -------------------------------------------
+    def _restore_halts(self) -> None:
+        for key, halt in self.recorder.halts().items():
+            strategy = None if key == "portfolio" else key
+            change = self.execution.risk.restore_halt(
+                strategy, ts_ns=time.time_ns(),
+                message=f"{key}: still HALTED from before the restart "
+                        f"({halt.get('message', '')}); re-arm to trade again")
+            if change is not None:
+                log.warning("halt_restored", scope=key)
+
+    def _apply_rearms(self) -> None:
+        from trading_strategy.runtime.rearm import read_rearm_requests
+
+        marker = self.files.root / "rearm-applied.json"
+        applied = int(json.loads(marker.read_text())) if marker.exists() else 0
+        requests = read_rearm_requests(self.data_dir)
+        for request in requests[applied:]:
+            if request.strategy is not None:
+                self.execution.operator_halts.discard(request.strategy)
+            change = self.execution.risk.rearm(request.strategy, actor=request.actor,
+                                               ts_ns=time.time_ns())
+            if change is not None:
+                self.recorder("risk_state", change.to_dict())
+                log.warning("rearmed", scope=request.scope_label, actor=request.actor)
+        if len(requests) != applied:
+            _atomic_write(marker, json.dumps(len(requests)))
+
     async def run(self) -> SessionResult:
+        self._restore_halts()
         report = await reconcile(self.execution, now_ns=time.time_ns())
         self.result.reconciliation = report
         self.files.event("reconciliation", report.as_dict())
         for line in report.lines():
             log.info("reconcile", line=line)
+        self._apply_rearms()
         server = self._serve_metrics()
         for runner in self.runners:
             self.supervisor.add(runner)
@@ -270,6 +304,7 @@ class PaperSession:
             await self._feed()
         finally:
             await self.supervisor.stop(timeout=10)
+            self.recorder.flush()
             self.files.save_metrics(self.metrics.render())
             if server is not None:
                 server.shutdown()
@@ -330,6 +365,9 @@ class PaperSession:
                 waiting = {n for n in waiting
                            if self.supervisor.state(n) is not LifecycleState.FAILED}
             self.result.bars += 1
+            self.recorder.flush()
+            if self.result.bars % 500 == 0:
+                self._apply_rearms()
             if not warm:
                 checkpoint[event.symbol] = ts
                 self.files.save_checkpoint(checkpoint)

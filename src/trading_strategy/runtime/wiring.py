@@ -5,27 +5,31 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from trading_strategy.config import Settings
 from trading_strategy.orders.journal import Journal
 from trading_strategy.runtime.journal_store import StoredJournal
-from trading_strategy.runtime.portfolio_config import PortfolioConfig
 
 
 def _session_id(root: Path) -> str:
     return str(json.loads((root / "session.json").read_text())["session_id"])
 
 
-def open_session_journal(settings: Settings, root: Path) -> StoredJournal:
+def open_session_store(settings: Settings) -> Any:
+    """The application database (migrated on first use)."""
     from trading_strategy.storage import open_store
 
-    store = open_store(settings)
+    return open_store(settings)
+
+
+def session_journal(store: Any, root: Path) -> StoredJournal:
+    """The order journal of the session whose folder is ``root``."""
     return StoredJournal(store.journal, session_id=_session_id(root))
 
 
-def stored_journal_factory(settings: Settings,
-                           config: PortfolioConfig) -> Callable[[Path], Journal]:
+def stored_journal_factory(store: Any) -> Callable[[Path], Journal]:
     def make(root: Path) -> Journal:
-        return open_session_journal(settings, root)
+        return session_journal(store, root)
 
     return make

@@ -1,0 +1,48 @@
+"""Operator re-arm requests: recorded by ``trading-strategy risk rearm``, applied by sessions.
+
+Requests are JSON lines in ``DATA_DIR/risk/rearm-requests.jsonl`` (append-only). A session
+remembers how many it has applied (in its own folder) and applies the new ones on start and
+periodically while running.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from trading_strategy.core.errors import ConfigError
+from trading_strategy.risk.commands import RearmRequest
+
+#: where re-arm requests wait, relative to the data folder
+REARM_REQUESTS = Path("risk") / "rearm-requests.jsonl"
+
+
+def rearm_requests_path(data_dir: Path) -> Path:
+    return data_dir / REARM_REQUESTS
+
+
+def record_rearm_request(data_dir: Path, request: RearmRequest) -> Path:
+    """Append ``request`` to the data folder's request file; returns the file's path."""
+    path = rearm_requests_path(data_dir)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(request.to_json() + "\n")
+    except OSError as exc:
+        raise ConfigError(f"data_dir: cannot write {path} ({exc.strerror})") from None
+    return path
+
+
+def read_rearm_requests(data_dir: Path) -> list[RearmRequest]:
+    """Every recorded request, oldest first (for the runtime; it tracks which it applied)."""
+    path = rearm_requests_path(data_dir)
+    if not path.exists():
+        return []
+    requests = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            requests.append(RearmRequest.from_json(line))
+        except ValueError as exc:
+            raise ConfigError(f"{path}:{number}: {exc}") from None
+    return requests
