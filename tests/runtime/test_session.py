@@ -210,3 +210,33 @@ def test_a_drawdown_halt_survives_a_restart_until_an_operator_rearms(
     third = run_once()
     assert third.execution.risk.state(None).value == "active"
     assert not (tmp_path / "sessions" / "halting" / "halts.json").read_text().count("portfolio")
+
+
+def test_bracket_stops_are_placed_at_the_venue_and_match_the_backtest(tmp_path: Path) -> None:
+    raw = {"session": {"name": "brackets"}, "venue": {"commission": 0.001},
+           "strategies": [{"name": "don_goog", "strategy": "donchian_breakout",
+                           "symbol": "GOOG", "capital": 50000, "size": "10"}]}
+    session, result = _run(raw, tmp_path)
+    stops = [o for o in session.execution.manager.orders() if o.id.endswith("-sl")]
+    assert stops and all(o.reduce_only and o.order_type.value == "stop" for o in stops)
+    assert any(o.status.value == "filled" for o in stops)  # some trades ended at their stop
+    assert sum(o.is_open for o in stops) <= 1  # only the open position's stop is live
+    settings = BacktestSettings(initial_cash=Decimal(50000),
+                                commission=costs.PercentCommission(Decimal("0.001")),
+                                size=SizeSpec.parse("10"))
+    bt = run_backtest("donchian_breakout", load_bars("GOOG").bars, settings)
+    assert session.execution.ledgers["don_goog"].cash == bt.engine.ledger.cash
+    assert result.strategies["don_goog"]["trades"] == len(bt.engine.ledger.trades)
+
+
+def test_risk_percentage_stops_protect_live_entries(tmp_path: Path) -> None:
+    raw = _portfolio("riskstops", risk={"stop_loss_pct": 5})
+    session, _ = _run(raw, tmp_path)
+    stops = [o for o in session.execution.manager.orders() if o.id.endswith("-sl")]
+    assert stops
+    first = stops[0]
+    entry = session.execution.manager.get(first.id.removesuffix("-sl"))
+    # 5% below the entry's fill price, rounded toward the entry to a tick
+    assert entry.avg_price is not None and first.stop_price is not None
+    assert first.stop_price >= entry.avg_price * Decimal("0.95")
+    assert first.stop_price < entry.avg_price

@@ -21,10 +21,10 @@ from typing import Any, NamedTuple
 
 import structlog
 
-from trading_strategy.core.enums import OrderStatus, Side
+from trading_strategy.core.enums import OrderStatus, OrderType, Side
 from trading_strategy.core.errors import RetryableError, TradingStrategyError
 from trading_strategy.core.instrument import Instrument
-from trading_strategy.core.orders import OrderIntent
+from trading_strategy.core.orders import Bracket, OrderIntent
 from trading_strategy.market_data.providers.base import BarEvent
 from trading_strategy.observability.metrics import SessionMetrics
 from trading_strategy.orders.events import OrderFilled
@@ -33,7 +33,14 @@ from trading_strategy.orders.manager import OrderManager
 from trading_strategy.orders.state import UnknownOrder
 from trading_strategy.orders.venues.base import FillReport, StatusReport, Venue, VenueReport
 from trading_strategy.portfolio.ledger import Ledger
-from trading_strategy.risk import RiskEngine, TradingState, TradingStateChange, VerdictStatus
+from trading_strategy.risk import (
+    RiskEngine,
+    StopRules,
+    TradingState,
+    TradingStateChange,
+    VerdictStatus,
+    bracket_for_entry,
+)
 from trading_strategy.runtime import faults
 from trading_strategy.runtime.live_context import CancelRequest
 
@@ -113,6 +120,10 @@ class Execution:
         self._journal = journal
         self._pending_cancels: list[str] = []
         self._realized: dict[str, tuple[int, int]] = {}
+        #: brackets asked for by strategies, until their entry fills
+        self._brackets: dict[str, Bracket] = {}
+        #: per strategy: open exit order id → its one-cancels-other sibling ("" if none)
+        self._exits: dict[str, dict[str, str]] = {}
         #: strategies stopped by reconciliation: only an operator may let them trade again
         self.operator_halts: set[str] = set()
         self._bar_daily: dict[str, bool] = {}
@@ -225,9 +236,67 @@ class Execution:
             sm.realized_pnl.set(float(self.instruments[order.symbol].money(realized)))
             await self._publish(f"strategy.{order.strategy}", FillMessage(
                 order.id, report.side, lots, ticks, units, report.ts_event))
+            await self._protect(order, lots, ticks, report.ts_event)
         elif isinstance(report, StatusReport):
             await self._publish(f"strategy.{order.strategy}",
                                 StatusMessage(order.id, report.status, report.reason))
+
+    # --- protective exits ------------------------------------------------------------------
+    async def _protect(self, order: Any, lots: int, ticks: int, ts: int) -> None:
+        """Exits of an entry, placed at the venue as reduce-only orders once it fills.
+
+        The strategy's own bracket (``stop_loss``/``take_profit``) or, failing that, the
+        risk settings' percentage stops, computed from the fill price. The stop and the
+        target cancel each other; both go when the strategy is flat again. Ids derive from
+        the entry's (``<entry>-sl``/``-tp``), so re-placing after a crash is idempotent.
+        """
+        strategy = order.strategy
+        ledger = self.ledgers[strategy]
+        exits = self._exits.setdefault(strategy, {})
+        if order.id in exits:  # an exit filled: its sibling is cancelled, or both if flat
+            sibling = exits.pop(order.id)
+            if sibling:
+                exits.pop(sibling, None)
+                await self.manager.cancel(sibling, self.venue, cause="one-cancels-other",
+                                          actor="execution")
+        if ledger.position == 0:
+            for oid in list(exits):
+                exits.pop(oid, None)
+                if self.manager.get(oid).is_open:
+                    await self.manager.cancel(oid, self.venue, cause="position closed",
+                                              actor="execution")
+            return
+        if order.reduce_only:
+            return
+        bracket = self._brackets.pop(order.id, None)
+        if bracket is None:
+            rules = self.risk.stop_rules(strategy)
+            if rules.stop_loss_pct is None and rules.take_profit_pct is None:
+                return
+            bracket = bracket_for_entry(
+                StopRules(stop_loss_pct=rules.stop_loss_pct,
+                          take_profit_pct=rules.take_profit_pct), order.side, ticks)
+            if bracket is None:
+                return
+        exit_side = Side.SELL if order.side is Side.BUY else Side.BUY
+        placed: list[str] = []
+        for suffix, kind, price in (("sl", OrderType.STOP, bracket.stop_loss),
+                                    ("tp", OrderType.LIMIT, bracket.take_profit)):
+            if price is None:
+                continue
+            intent = OrderIntent(
+                client_order_id=f"{order.id}-{suffix}", strategy=strategy,
+                symbol=order.symbol, side=exit_side, lots=lots, order_type=kind,
+                limit_ticks=price if kind is OrderType.LIMIT else None,
+                stop_ticks=price if kind is OrderType.STOP else None,
+                reduce_only=True, ts_init=ts, decision_ticks=ticks)
+            result = await self.submit(intent)
+            if result.status not in ("denied", "rejected"):
+                placed.append(result.client_order_id)
+        if len(placed) == 2:
+            exits[placed[0]], exits[placed[1]] = placed[1], placed[0]
+        elif placed:
+            exits[placed[0]] = ""
 
     # --- requests from strategy runners ----------------------------------------------------
     async def submit(self, intent: OrderIntent) -> SubmitResult:
@@ -249,6 +318,8 @@ class Execution:
             reason = verdict.reason.value if verdict.reason is not None else "rejected"
             sm.reject(reason)
             return SubmitResult(intent.client_order_id, "denied", verdict.message, 0)
+        if intent.bracket is not None:
+            self._brackets[intent.client_order_id] = intent.bracket
         try:
             order = self.manager.prepare(intent, verdict, sending_to=self.venue_name)
             order = await self.manager.submit(order, _AckTimer(self.venue, self._acked))
