@@ -122,6 +122,9 @@ def test_bad_csv_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture
         (["--start", "2012-01-01"], "at least 2 years"),
         (["--start", "yesterday"], "--start must be a date"),
         (["--latency-bars", "0"], "latency must be at least 1 bar"),
+        (["--periods-per-year", "nan"], "periods per year must be a number"),
+        (["--risk-free-rate", "nan"], "risk-free rate must be a number"),
+        (["--cash", "1e20"], "too large"),
     ],
 )
 def test_bad_options_are_one_line_errors(capsys: pytest.CaptureFixture[str], argv: list[str],

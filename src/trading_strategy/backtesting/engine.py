@@ -31,7 +31,7 @@ from trading_strategy.backtesting.fills import (
 from trading_strategy.backtesting.settings import BacktestSettings, IndicatorMode, SizeKind
 from trading_strategy.core.bars import BarSeries
 from trading_strategy.core.enums import OrderStatus, OrderType, Side, TimeInForce
-from trading_strategy.core.errors import StrategyError
+from trading_strategy.core.errors import ConfigError, StrategyError
 from trading_strategy.core.orders import Bracket, Fill, Order, OrderIntent
 from trading_strategy.orders.intents import affordable_lots, order_prices, quantity_lots
 from trading_strategy.portfolio.ledger import Ledger
@@ -124,7 +124,12 @@ class BacktestEngine:
         self.high_t: IntArray = np.rint(bars.high / tick).astype(np.int64)
         self.low_t: IntArray = np.rint(bars.low / tick).astype(np.int64)
         self.close_t: IntArray = np.rint(bars.close / tick).astype(np.int64)
-        self.ledger = Ledger(int((settings.initial_cash / inst.money_unit).to_integral_value()))
+        cash_units = int((settings.initial_cash / inst.money_unit).to_integral_value())
+        if cash_units >= 2**62:
+            raise ConfigError(f"initial cash {settings.initial_cash} is too large for "
+                              f"{inst.symbol}'s precision (tick {inst.tick_size} × lot "
+                              f"{inst.lot_size}); use less cash or a coarser tick")
+        self.ledger = Ledger(cash_units)
         self.initial_cash_units = self.ledger.cash
         self.commission_fn = settings.commission.bind(inst)
         self.slippage_fn = settings.slippage.bind(inst, bars)
@@ -191,10 +196,10 @@ class BacktestEngine:
                     if orders:
                         self._match_bar(i)
                     cursor.i = i
-                    if gate_on_bar is not None:
-                        gate_on_bar(self, i)
                     if advance is not None:
                         advance()
+                    if gate_on_bar is not None:
+                        gate_on_bar(self, i)
                     try:
                         on_bar()
                     except StrategyError:
@@ -247,6 +252,12 @@ class BacktestEngine:
     ) -> str:
         inst = self.instrument
         i = self.cursor.i
+        if i < 0:
+            raise ValueError("orders can be placed from the first on_bar on (on_start has "
+                             "seen no price yet)")
+        # a callback during bar i's matching decides at bar i (eligibility, DAY orders),
+        # but only knows prices up to bar i-1's close (sizing)
+        decided = self._event_i if self._event_i >= 0 else i
         self._seq += 1
         oid = f"{self.strategy_name}-{self._seq:06d}"
         limit_t, stop_t, bracket = order_prices(inst, order_type, limit=limit, stop=stop,
@@ -266,8 +277,8 @@ class BacktestEngine:
         order = Order(
             id=oid, strategy=self.strategy_name, symbol=inst.symbol, side=side, lots=lots,
             order_type=order_type, limit_ticks=limit_t, stop_ticks=stop_t, tif=tif,
-            reduce_only=reduce_only, bracket=bracket, created_index=i,
-            eligible_index=self._eligible(i), ts_init=ts, decision_ticks=close_t,
+            reduce_only=reduce_only, bracket=bracket, created_index=decided,
+            eligible_index=self._eligible(decided), ts_init=ts, decision_ticks=close_t,
             size_at_fill=size_at_fill,
         )
         order.tag = tag
@@ -279,7 +290,8 @@ class BacktestEngine:
         if decision.lots is None:
             self._reject(order, decision.code, decision.message)
             return oid
-        if decision.lots != lots:
+        if decision.lots != lots or getattr(self.gate, "caps_positions", False):
+            # an all-in order re-sized at its fill must stay within what the gate allowed
             order.lots = decision.lots
             order.max_lots = decision.lots
         if self.record_decisions:
@@ -474,15 +486,20 @@ class BacktestEngine:
             st.closed_orders.append(order)
         else:
             order.status = OrderStatus.PARTIALLY_FILLED
-        if order.oco_id is not None:
+        if order.oco_id is not None and order.status is OrderStatus.FILLED:
+            # a partly filled exit leaves its sibling on: both are reduce-only, so together
+            # they can never close more than the position
             self.cancel(order.oco_id, reason="one-cancels-other sibling filled")
         if ledger.position == 0 or ledger.open_trade is not was_open_trade:
             self._cancel_orphan_exits()
-        if order.bracket is None and self._gate_brackets and not order.reduce_only \
-                and abs(ledger.position) > abs(before) and order.parent_id is None:
-            order.bracket = self.gate.entry_bracket(order, fill_t, i)
-        if order.bracket is not None and ledger.position != 0:
-            self._protect(order, lots, i, at_open)
+        position = ledger.position
+        reversed_ = before != 0 and (position > 0) != (before > 0) and position != 0
+        opened = abs(position) if reversed_ else max(0, abs(position) - abs(before))
+        if opened and not order.reduce_only and order.parent_id is None:
+            if order.bracket is None and self._gate_brackets:
+                order.bracket = self.gate.entry_bracket(order, fill_t, i)
+            if order.bracket is not None:
+                self._protect(order, opened, i, at_open)
         if self._wants_fills:
             inst = self.instrument
             event = FillEvent(order.id, order.side, inst.quantity(lots), inst.price(fill_t),
@@ -492,10 +509,14 @@ class BacktestEngine:
             self._order_event(order)
 
     def _cancel_orphan_exits(self) -> None:
-        """Exits of a trade that ended, and reduce-only orders once flat, must not linger."""
+        """Exits of a trade that ended, reduce-only orders once flat, and the unfilled rest
+        of entries whose trade was closed (it would reopen a position with no stop)."""
         flat = self.ledger.position == 0
         for o in self.orders:
-            if o.is_open and (o.parent_id is not None or (flat and o.reduce_only)):
+            if not o.is_open:
+                continue
+            if o.parent_id is not None or (flat and o.reduce_only) or (
+                    flat and o.status is OrderStatus.PARTIALLY_FILLED):
                 self._close(o, OrderStatus.CANCELLED, "position closed")
 
     def _protect(self, entry: Order, lots: int, i: int, at_open: bool) -> None:

@@ -72,6 +72,14 @@ class RiskGate:
             getattr(eff, key) is not None
             for eff in (self.risk.settings_for(None), self.risk.settings_for(strategy))
             for key in ("max_daily_loss", "max_daily_loss_pct", "max_drawdown_pct"))
+        caps = ("max_position_pct", "max_strategy_exposure_pct", "max_order_notional")
+        top = settings
+        #: any limit on a position's size: all-in orders then keep the size checked here
+        self.caps_positions = any(getattr(eff, key, None) is not None
+                                  for eff in (self.risk.settings_for(None),
+                                              self.risk.settings_for(strategy))
+                                  for key in caps) or top.max_gross_exposure is not None \
+            or top.max_leverage is not None
         #: per-bar work is needed only for loss limits, trailing stops and time exits
         self.needs_bar_updates = (has_loss_limits or self.stops.has_trailing
                                   or self.stops.has_time_exit)
@@ -88,11 +96,18 @@ class RiskGate:
         close_t = int(engine.close_t[i])
         account = self.account
         account.equity = ledger.cash + ledger.position * close_t
-        account.set_position(self.strategy, self.symbol, ledger.position)
+        # judged against the position once the orders already working have filled: a
+        # close followed by a sell is an entry, not a reduction
+        position = self.projected_position(engine)
+        account.set_position(self.strategy, self.symbol, position)
         account.set_last_price(self.symbol, close_t)
         account.set_open_orders(self.strategy, sum(1 for o in engine.orders if o.is_open))
-        position = ledger.position
         increases = position == 0 or (position > 0) == (intent.side is Side.BUY)
+        if increases and not intent.reduce_only and self.stops.needs_atr \
+                and self._atr_ticks(i) is None:
+            return self._count(GateDecision(
+                None, "atr_warmup", "an ATR-based stop is configured and the ATR is not "
+                "available yet: the entry would go out unprotected"))
         if self.sizing.method != "strategy" and increases and not intent.reduce_only:
             stop_distance = None
             if intent.bracket is not None and intent.bracket.stop_loss is not None:
@@ -120,6 +135,20 @@ class RiskGate:
         if verdict.status is VerdictStatus.RESIZED:
             code = f"resized:{verdict.reason.value}" if verdict.reason is not None else "resized"
         return self._count(GateDecision(verdict.lots, code, verdict.message))
+
+    @staticmethod
+    def projected_position(engine: BacktestEngine) -> int:
+        """The position after every working order fills (reduce-only ones capped)."""
+        position = engine.ledger.position
+        for order in engine.orders:
+            if not order.is_open:
+                continue
+            sign = 1 if order.side is Side.BUY else -1
+            lots = order.remaining_lots
+            if order.reduce_only:
+                lots = min(lots, abs(position)) if position * sign < 0 else 0
+            position += sign * lots
+        return position
 
     def _count(self, decision: GateDecision) -> GateDecision:
         key = decision.code if decision.lots is not None else f"rejected:{decision.code}"
@@ -162,10 +191,14 @@ class RiskGate:
     def _act(self, engine: BacktestEngine, change: TradingStateChange) -> None:
         if change.current is TradingState.ACTIVE:
             return
+        position = engine.ledger.position
         for order in list(engine.orders):
             if not order.is_open:
                 continue
-            exit_order = order.reduce_only or order.parent_id is not None
+            # an exit by its effect: it shrinks the position (whatever its flags say)
+            shrinks = position != 0 and (order.side is Side.SELL) == (position > 0) \
+                and order.remaining_lots <= abs(position)
+            exit_order = order.reduce_only or order.parent_id is not None or shrinks
             if (change.cancel_entry_orders and not exit_order) or \
                     (change.cancel_exit_orders and exit_order):
                 engine.cancel(order.id, reason=f"risk: {change.current.value} "
@@ -180,6 +213,8 @@ class RiskGate:
             if order.parent_id is None or order.order_type is not OrderType.STOP \
                     or order.status not in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED):
                 continue
+            if order.created_index >= i:
+                continue  # the entry filled during this bar: its high may predate the fill
             entry_side = Side.BUY if order.side is Side.SELL else Side.SELL
             moved = update_trailing(self.stops, entry_side, order.stop_ticks, high, low,
                                     self._atr_ticks(i))

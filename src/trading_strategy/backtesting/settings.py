@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -99,5 +100,11 @@ class BacktestSettings:
         vp = self.volume_participation
         if vp is not None and not 0 < vp <= 1:
             raise ConfigError(f"volume participation must be in (0, 1], got {vp}")
-        if self.periods_per_year is not None and self.periods_per_year <= 0:
-            raise ConfigError(f"periods per year must be > 0, got {self.periods_per_year}")
+        ppy = self.periods_per_year
+        if ppy is not None and not (math.isfinite(ppy) and ppy > 0):
+            raise ConfigError(f"periods per year must be a number > 0, got {ppy}")
+        if not math.isfinite(self.risk_free_rate) or self.risk_free_rate <= -1:
+            raise ConfigError(f"risk-free rate must be a number > -1 (0.02 = 2%), "
+                              f"got {self.risk_free_rate}")
+        if not self.initial_cash.is_finite():
+            raise ConfigError(f"initial cash must be a finite number, got {self.initial_cash}")
