@@ -240,3 +240,59 @@ def test_risk_percentage_stops_protect_live_entries(tmp_path: Path) -> None:
     assert entry.avg_price is not None and first.stop_price is not None
     assert first.stop_price >= entry.avg_price * Decimal("0.95")
     assert first.stop_price < entry.avg_price
+
+
+def test_one_session_cannot_be_driven_by_two_processes(tmp_path: Path) -> None:
+    config = parse_portfolio(_portfolio("locked"))
+    first = PaperSession(config, data_dir=tmp_path, journal_factory=lambda r: InMemoryJournal())
+    with pytest.raises(ConfigError, match="in use by another process"):
+        PaperSession(config, data_dir=tmp_path, journal_factory=lambda r: InMemoryJournal())
+    first.files.release()
+    PaperSession(config, data_dir=tmp_path,
+                 journal_factory=lambda r: InMemoryJournal()).files.release()
+
+
+def test_live_strategies_get_fill_and_order_callbacks_like_in_a_backtest(
+        tmp_path: Path) -> None:
+    seen: list[str] = []
+
+    class Recorder(Strategy):
+        name = "callback_recorder"
+        Params: ClassVar[type[StrategyParams]] = StrategyParams
+
+        def on_bar(self) -> None:
+            if self.ctx.bar_index == 0:
+                self.ctx.buy(1)
+
+        def on_fill(self, fill: Any) -> None:
+            seen.append(f"fill {fill.quantity}")
+
+        def on_order_event(self, event: Any) -> None:
+            seen.append(f"event {event.status.value}")
+
+    registry.register(Recorder)
+    raw = {"session": {"name": "callbacks", "end": "2004-09-30"},
+           "strategies": [{"name": "rec", "strategy": "callback_recorder", "symbol": "GOOG",
+                           "capital": 10000}]}
+    _run(raw, tmp_path)
+    assert seen == ["fill 1", "event filled"]
+
+
+def test_reduce_only_exits_belong_to_their_own_strategy(tmp_path: Path) -> None:
+    # two strategies on one symbol: one's close never touches the other's position
+    raw = {"session": {"name": "shared", "end": "2006-12-31"},
+           "venue": {"commission": 0.001},
+           "strategies": [
+               {"name": "fast", "strategy": "sma_crossover", "symbol": "GOOG",
+                "capital": 50000, "size": "10", "params": {"fast": 5, "slow": 20}},
+               {"name": "slow", "strategy": "sma_crossover", "symbol": "GOOG",
+                "capital": 50000, "size": "10", "params": {"fast": 20, "slow": 60}}]}
+    session, result = _run(raw, tmp_path)
+    assert result.reconciliation.clean
+    ledgers = session.execution.ledgers
+    assert result.strategies["fast"]["trades"] != result.strategies["slow"]["trades"]
+    for name in ("fast", "slow"):
+        assert ledgers[name].position in (0, 10)
+    net = sum(ledger.position for ledger in ledgers.values())
+    venue = asyncio.run(session.venue.fetch_positions())
+    assert venue.get("GOOG", Decimal(0)) == net

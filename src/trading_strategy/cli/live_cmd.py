@@ -99,6 +99,7 @@ def _reconcile(args: argparse.Namespace) -> int:
             close = getattr(session.venue, "close", None)
             if close is not None:
                 await close()
+            session.files.release()
 
     report = asyncio.run(go())
     if args.json:

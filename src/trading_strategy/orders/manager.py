@@ -147,6 +147,10 @@ class OrderManager:
         seq, self._next_seq = self._next_seq, self._next_seq + 1
         return make_client_order_id(strategy, self.session_id, seq)
 
+    def find(self, order_id: str) -> ManagedOrder | None:
+        """The order with this id, or ``None``."""
+        return self._orders.get(order_id)
+
     def get(self, order_id: str) -> ManagedOrder:
         """The current snapshot of one order; ``UnknownOrder`` if there is none."""
         order = self._orders.get(order_id)

@@ -128,6 +128,7 @@ class Execution:
         self.operator_halts: set[str] = set()
         self._bar_daily: dict[str, bool] = {}
         self._rebuild_ledgers()
+        self._rebuild_exits()
 
     # --- recovery --------------------------------------------------------------------------
     def _rebuild_ledgers(self) -> None:
@@ -199,7 +200,12 @@ class Execution:
     async def flush_cancels(self) -> None:
         pending, self._pending_cancels = self._pending_cancels, []
         for oid in pending:
-            await self.manager.cancel(oid, self.venue, cause="risk state change", actor="risk")
+            try:
+                await self.manager.cancel(oid, self.venue, cause="risk state change",
+                                          actor="risk")
+            except RetryableError as exc:  # the venue is unreachable: try again next bar
+                log.warning("cancel_retry", order_id=oid, error=str(exc))
+                self._pending_cancels.append(oid)
 
     def _realized_units(self, strategy: str) -> int:
         """Realised P&L of closed trades, summed incrementally (only the last trade of a
@@ -219,6 +225,14 @@ class Execution:
             changed = self.manager.on_report(report, venue=self.venue_name)
         except UnknownOrder:
             self._sink("unknown_report", {"client_order_id": report.client_order_id})
+            return
+        except TradingStrategyError as exc:
+            # e.g. a fill after we saw the order end: recorded for the reconciler and the
+            # operator, never fatal to the other strategies
+            self._sink("report_conflict", {"client_order_id": report.client_order_id,
+                                           "error": str(exc)})
+            log.error("report_conflict", client_order_id=report.client_order_id,
+                      error=str(exc))
             return
         if not changed:
             return
@@ -240,6 +254,18 @@ class Execution:
         elif isinstance(report, StatusReport):
             await self._publish(f"strategy.{order.strategy}",
                                 StatusMessage(order.id, report.status, report.reason))
+
+    def _rebuild_exits(self) -> None:
+        """Open ``-sl``/``-tp`` orders from before a restart keep their one-cancels-other
+        pairing and are cancelled with the position, like the ones placed this run."""
+        for order in self.manager.open_orders():
+            base, _, suffix = order.id.rpartition("-")
+            if suffix not in ("sl", "tp") or not order.reduce_only:
+                continue
+            sibling = f"{base}-{'tp' if suffix == 'sl' else 'sl'}"
+            known = self.manager.find(sibling)
+            self._exits.setdefault(order.strategy, {})[order.id] = (
+                sibling if known is not None and known.is_open else "")
 
     # --- protective exits ------------------------------------------------------------------
     async def _protect(self, order: Any, lots: int, ticks: int, ts: int) -> None:
@@ -304,6 +330,26 @@ class Execution:
         strategy = intent.strategy
         sm = self.metrics.strategy(strategy)
         account = self.account
+        known = self.manager.find(intent.client_order_id)
+        if known is not None:  # the same decision again (after a restart): never re-checked
+            order = await self.manager.submit(known, self.venue)
+            return SubmitResult(order.id, order.status.value, order.reason, 0)
+        ledger = self.ledgers[strategy]
+        sign = 1 if intent.side is Side.BUY else -1
+        if intent.reduce_only:
+            # reduce-only is this strategy's business: other strategies may trade the symbol
+            lots = min(intent.lots, abs(ledger.position)) if ledger.position * sign < 0 else 0
+            if lots <= 0:
+                return SubmitResult(intent.client_order_id, "denied",
+                                    "reduce-only: the strategy has nothing to reduce", 0)
+            intent = intent._replace(lots=lots)
+        elif sign > 0 and ledger.position >= 0 and intent.decision_ticks:
+            # a strategy trades within its own capital (the backtester's cash rule)
+            cost = intent.lots * intent.decision_ticks
+            if cost > ledger.cash:
+                sm.reject("insufficient_cash")
+                return SubmitResult(intent.client_order_id, "denied",
+                                    "insufficient cash in the strategy's allocation", 0)
         if strategy in self.operator_halts:
             sm.reject("operator_halt")
             return SubmitResult(intent.client_order_id, "denied",

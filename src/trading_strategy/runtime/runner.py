@@ -19,6 +19,7 @@ import asyncio
 import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal
+from functools import partial
 from typing import Any, NamedTuple
 
 import structlog
@@ -36,6 +37,7 @@ from trading_strategy.runtime.bus import Bus, Overflow
 from trading_strategy.runtime.execution import FillMessage, StatusMessage, SubmitResult
 from trading_strategy.runtime.live_context import CancelRequest, LiveContext
 from trading_strategy.strategies.base import Strategy
+from trading_strategy.strategies.context import FillEvent, OrderEvent
 
 log = structlog.get_logger("trading_strategy.decisions")
 
@@ -118,8 +120,8 @@ class StrategyRunner:
         while True:
             envelope = await self._bars.get()
             event = envelope.message
-            self._drain()
             try:
+                self._drain()
                 await self.on_bar(event)
             finally:
                 await self.bus.publish("runtime.bar_done",
@@ -143,12 +145,24 @@ class StrategyRunner:
         """Apply the fills and status changes published before this bar."""
         while self._mine.qsize():
             message = self._mine.get_nowait().message
+            ctx = self.ctx
             if isinstance(message, FillMessage):
-                self.ctx.apply_fill(message.client_order_id, message.side, message.lots,
-                                    message.price_ticks, message.commission_units,
-                                    message.ts_event)
+                ctx.apply_fill(message.client_order_id, message.side, message.lots,
+                               message.price_ticks, message.commission_units, message.ts_event)
+                inst = ctx.instrument
+                fill = FillEvent(message.client_order_id, message.side,
+                                 inst.quantity(message.lots), inst.price(message.price_ticks),
+                                 inst.money(message.commission_units), message.ts_event)
+                self._guard("on_fill", partial(self.strategy.on_fill, fill))
+                order = ctx.orders.get(message.client_order_id)
+                if order is not None:
+                    status = OrderEvent(order.id, order.status, "", message.ts_event)
+                    self._guard("on_order_event", partial(self.strategy.on_order_event, status))
             elif isinstance(message, StatusMessage):
-                self.ctx.apply_status(message.client_order_id, message.status, message.reason)
+                ctx.apply_status(message.client_order_id, message.status, message.reason)
+                event = OrderEvent(message.client_order_id, message.status, message.reason,
+                                   ctx.time_ns if ctx.bar_index >= 0 else 0)
+                self._guard("on_order_event", partial(self.strategy.on_order_event, event))
 
     def _guard(self, callback: str, fn: Callable[[], None]) -> None:
         try:
@@ -163,14 +177,19 @@ class StrategyRunner:
         ctx.push_bar(event.bar)
         self.last_bar_ts = event.bar.ts_event
         self._k = 0
-        self._guard(f"on_bar at {event.bar.ts_event}", self.strategy.on_bar)
+        try:
+            self._guard(f"on_bar at {event.bar.ts_event}", self.strategy.on_bar)
+        except StrategyError:
+            ctx.outbox = []  # a failed decision sends nothing (as a backtest would stop)
+            raise
         outbox = ctx.outbox
         if not outbox:
             return
-        decided = time.time_ns()
-        self.metrics.observe_decision_ns(decided - event.ts_init)
+        warm = self.warmup_until is not None and event.bar.ts_event <= self.warmup_until
+        if not warm:
+            self.metrics.observe_decision_ns(time.time_ns() - event.ts_init)
         items, ctx.outbox = list(outbox), []
-        if self.warmup_until is not None and event.bar.ts_event <= self.warmup_until:
+        if warm:
             for item in items:  # replaying history after a restart: those bars are done
                 if isinstance(item, OrderIntent):
                     ctx.orders.pop(item.client_order_id, None)

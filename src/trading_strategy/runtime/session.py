@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import fcntl
 import json
 import secrets
 import time
@@ -35,6 +36,7 @@ import structlog
 
 from trading_strategy.backtesting.costs import FixedBpsSlippage, PercentCommission
 from trading_strategy.core.bars import BarSeries, datetime_to_ns
+from trading_strategy.core.errors import ConfigError
 from trading_strategy.core.instrument import Instrument
 from trading_strategy.market_data.files import load_bars
 from trading_strategy.market_data.providers.base import BarEvent
@@ -72,11 +74,28 @@ def session_dir(data_dir: Path, name: str) -> Path:
 
 
 class SessionFiles:
-    """The session's own small files (identity, checkpoint, events, metrics snapshot)."""
+    """The session's own small files (identity, checkpoint, events, metrics snapshot).
+
+    Opening them takes an exclusive lock on the folder: two processes driving one session
+    would race on its journal and checkpoint.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
+        self._lock = (root / ".lock").open("a")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock.close()
+            raise ConfigError(f"session {root.name!r} is in use by another process "
+                              f"(lock {root / '.lock'})") from None
+
+    def release(self) -> None:
+        """Give the folder up (the lock also goes with the process)."""
+        if not self._lock.closed:
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+            self._lock.close()
 
     def session_id(self, name: str) -> str:
         """Stable across restarts of one session; new for a fresh session folder."""
@@ -111,16 +130,14 @@ def _atomic_write(path: Path, text: str) -> None:
 
 
 def _socket_feed(venue: Venue) -> Callable[[BarEvent], Awaitable[list[VenueReport]]]:
-    """Feed a paper venue behind a socket: POST the bar, then take exactly the reports it
-    says the bar produced from its WebSocket stream (so replays stay in lockstep)."""
-    stream: Any = None
+    """Feed a paper venue behind a socket: POST the bar; its answer carries the reports the
+    bar produced, so a replay stays in lockstep (duplicates from the stream are harmless:
+    the order manager ignores a fill it already has)."""
 
     async def feed(event: BarEvent) -> list[VenueReport]:
-        nonlocal stream
-        if stream is None:
-            stream = venue.reports()
-        count = await venue.push_bar(event.symbol, event.bar)  # type: ignore[attr-defined]
-        return [await anext(stream) for _ in range(count)]
+        push = venue.push_bars_reports  # type: ignore[attr-defined]
+        reports: list[VenueReport] = await push([(event.symbol, event.bar)])
+        return reports
 
     return feed
 
@@ -167,6 +184,11 @@ class PaperSession:
                                                    timeframe=entry.timeframe).bars)
                 symbol_of[entry.symbol] = loaded.instrument.symbol
                 series[loaded.instrument.symbol] = loaded
+            elif entry.timeframe is not None and \
+                    str(series[symbol_of[entry.symbol]].timeframe) != entry.timeframe:
+                raise ConfigError(f"strategy {entry.name}: {entry.symbol} is already "
+                                  f"replayed at {series[symbol_of[entry.symbol]].timeframe}; "
+                                  "one timeframe per symbol in a session")
         self.series = series
         self.instruments = {sym: s.instrument for sym, s in series.items()}
         capital = sum((e.capital for e in config.strategies), Decimal(0))
@@ -289,18 +311,19 @@ class PaperSession:
             _atomic_write(marker, json.dumps(len(requests)))
 
     async def run(self) -> SessionResult:
-        self._restore_halts()
-        report = await reconcile(self.execution, now_ns=time.time_ns())
-        self.result.reconciliation = report
-        self.files.event("reconciliation", report.as_dict())
-        for line in report.lines():
-            log.info("reconcile", line=line)
-        self._apply_rearms()
-        server = self._serve_metrics()
-        for runner in self.runners:
-            self.supervisor.add(runner)
-        await self.supervisor.start()
+        server = None
         try:
+            server = self._serve_metrics()
+            self._restore_halts()
+            report = await reconcile(self.execution, now_ns=time.time_ns())
+            self.result.reconciliation = report
+            self.files.event("reconciliation", report.as_dict())
+            for line in report.lines():
+                log.info("reconcile", line=line)
+            self._apply_rearms()
+            for runner in self.runners:
+                self.supervisor.add(runner)
+            await self.supervisor.start()
             await self._feed()
         finally:
             await self.supervisor.stop(timeout=10)
@@ -308,9 +331,11 @@ class PaperSession:
             self.files.save_metrics(self.metrics.render())
             if server is not None:
                 server.shutdown()
+                server.server_close()
             close = getattr(self.venue, "close", None)
             if close is not None:
                 await close()
+            self.files.release()
         for runner in self.runners:
             ledger = self.execution.ledgers[runner.name]
             inst = self.instruments[runner.symbol]
@@ -330,8 +355,12 @@ class PaperSession:
             return None
         from prometheus_client import start_http_server
 
-        server, _thread = start_http_server(port, addr="127.0.0.1",
-                                            registry=self.metrics.registry)
+        try:
+            server, _thread = start_http_server(port, addr="127.0.0.1",
+                                                registry=self.metrics.registry)
+        except OSError as exc:
+            raise ConfigError(f"session.metrics_port {port}: cannot serve metrics there "
+                              f"({exc.strerror}); choose another port or 0") from None
         return server
 
     async def _feed(self) -> None:

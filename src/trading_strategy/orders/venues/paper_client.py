@@ -45,6 +45,7 @@ from trading_strategy.orders.venues.base import (
     QueuedReportStream,
     StatusReport,
     VenueRejected,
+    VenueReport,
     VenueUnavailable,
 )
 
@@ -130,9 +131,14 @@ class PaperVenueClient:
         return await self.push_bars([(symbol, bar)])
 
     async def push_bars(self, bars: Iterable[tuple[str, Bar]]) -> int:
+        return len(await self.push_bars_reports(bars))
+
+    async def push_bars_reports(self, bars: Iterable[tuple[str, Bar]]) -> list[VenueReport]:
+        """Feed bars; returns the fills and status changes they caused, in order."""
         body = [{"symbol": s, "ts_event": b.ts_event, "open": b.open, "high": b.high,
                  "low": b.low, "close": b.close, "volume": b.volume} for s, b in bars]
-        return int(self._ok(await self._call("POST", "/bars", json=body), "")["reports"])
+        answer = self._ok(await self._call("POST", "/bars", json=body), "")
+        return [_report(item) for item in answer.get("items", [])]
 
     # --- plumbing ----------------------------------------------------------------------
     async def _call(self, method: str, path: str, *, json: Any = None,
@@ -220,6 +226,14 @@ class WebSocketReportStream(QueuedReportStream):
             self.queue.put_nowait(StatusReport(
                 message["client_order_id"], message["venue_order_id"],
                 OrderStatus(message["status"]), message["reason"], int(message["ts_event"])))
+
+
+def _report(message: Mapping[str, Any]) -> VenueReport:
+    if message.get("type") == "fill":
+        return _fill(message)
+    return StatusReport(message["client_order_id"], message["venue_order_id"],
+                        OrderStatus(message["status"]), message["reason"],
+                        int(message["ts_event"]))
 
 
 def _opt(value: Decimal | None) -> str | None:

@@ -196,16 +196,18 @@ def create_app(venue: PaperVenue) -> FastAPI:
         return {k: str(v) for k, v in (await venue.fetch_positions()).items()}
 
     @app.post("/bars")
-    async def bars(body: BarIn | list[BarIn]) -> dict[str, int]:
+    async def bars(body: BarIn | list[BarIn]) -> dict[str, Any]:
         items = body if isinstance(body, list) else [body]
         unknown = sorted({b.symbol for b in items} - set(venue.instruments))
         if unknown:
             raise HTTPException(422, f"unknown symbol(s) {', '.join(unknown)}; this venue "
                                      f"trades {', '.join(sorted(venue.instruments))}")
-        count = 0
+        produced: list[VenueReport] = []
         for item in items:
-            count += len(venue.on_bar(item.symbol, item.to_domain()))
-        return {"reports": count}
+            produced.extend(venue.on_bar(item.symbol, item.to_domain()))
+        # the reports come back in the answer too: a replaying client stays in lockstep
+        # without depending on the stream (which also carries cancels and reconnects)
+        return {"reports": len(produced), "items": [report_json(r) for r in produced]}
 
     @app.websocket("/stream")
     async def stream(websocket: WebSocket, after: int | None = None) -> None:
