@@ -82,3 +82,18 @@ def test_a_partly_filled_target_keeps_the_stop() -> None:
     fills = [(f.bar_index, f.side.value, f.lots, f.price_ticks) for f in engine.state.fills]
     assert fills == [(1, "buy", 100, 1000), (2, "sell", 50, 1050), (3, "sell", 50, 900)]
     assert engine.ledger.position == 0
+
+
+def test_a_resting_stop_does_not_make_a_close_look_like_nothing_to_reduce() -> None:
+    # long 100 with a configured 8% stop resting below; close() must still be accepted
+    def on_bar(ctx: Context, i: int) -> None:
+        if i == 0:
+            ctx.buy(100)
+        if i == 2:
+            ctx.close()
+
+    result = run_backtest(scripted(on_bar), make_bars([10.0] * 5), BacktestSettings(),
+                          risk=RiskSettings(stop_loss_pct=8), allow_short_history=True)
+    assert result.engine.ledger.position == 0
+    verdicts = build_report(result)["risk"]["verdicts"]
+    assert verdicts == {"accepted": 2}

@@ -138,10 +138,14 @@ class RiskGate:
 
     @staticmethod
     def projected_position(engine: BacktestEngine) -> int:
-        """The position after every working order fills (reduce-only ones capped)."""
+        """The position once the working orders have filled: every entry (for the caps, as
+        if it filled) and every reduce-only *market* order (certain to fill), but not the
+        contingent exits — a stop-loss waiting below the price reduces nothing yet."""
         position = engine.ledger.position
         for order in engine.orders:
             if not order.is_open:
+                continue
+            if order.reduce_only and order.order_type is not OrderType.MARKET:
                 continue
             sign = 1 if order.side is Side.BUY else -1
             lots = order.remaining_lots

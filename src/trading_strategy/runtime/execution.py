@@ -356,8 +356,15 @@ class Execution:
                                 "halted: reconciliation found a position mismatch; "
                                 "an operator must act", 0)
         account.set_open_orders(strategy, len(self.manager.open_orders(strategy=strategy)))
-        verdict = self.risk.check(intent, account, intent.ts_init or self._now(),
-                                  session_open=True if self._daily(intent.symbol) else None)
+        # judged against the position once working orders fill (a close then a sell is an
+        # entry, as in the backtester's gate); restored to the booked position afterwards
+        account.set_position(strategy, intent.symbol, self._projected(strategy, intent.symbol))
+        try:
+            verdict = self.risk.check(intent, account, intent.ts_init or self._now(),
+                                      session_open=True if self._daily(intent.symbol)
+                                      else None)
+        finally:
+            account.set_position(strategy, intent.symbol, ledger.position)
         self._sink("risk_verdict", {"strategy": strategy, "order_id": intent.client_order_id,
                                     **verdict.to_dict()})
         if verdict.status is VerdictStatus.REJECTED:
@@ -392,6 +399,21 @@ class Execution:
         except UnknownOrder:
             return SubmitResult(request.client_order_id, "unknown", "no such order", 0)
         return SubmitResult(order.id, order.status.value, order.reason, 0)
+
+    def _projected(self, strategy: str, symbol: str) -> int:
+        """Booked position plus working entries and reduce-only market orders (resting
+        stop and target exits are contingent: they reduce nothing yet)."""
+        lots = self.ledgers[strategy].position
+        inst = self.instruments[symbol]
+        for order in self.manager.open_orders(strategy=strategy, symbol=symbol):
+            if order.reduce_only and order.order_type is not OrderType.MARKET:
+                continue
+            sign = 1 if order.side is Side.BUY else -1
+            remaining = inst.to_lots(order.quantity - order.filled_quantity)
+            if order.reduce_only:
+                remaining = min(remaining, abs(lots)) if lots * sign < 0 else 0
+            lots += sign * remaining
+        return lots
 
     def _daily(self, symbol: str) -> bool:
         return self._bar_daily.get(symbol, False)
