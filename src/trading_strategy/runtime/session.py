@@ -283,17 +283,21 @@ class PaperSession:
 
     # --- running -------------------------------------------------------------------------
     # --- operator state that outlives the process -------------------------------------------
+    def _market_now(self) -> int:
+        """The session's clock: the last bar processed (replays run on market time)."""
+        return max(self.checkpoint.values(), default=0) or time.time_ns()
+
     def _restore_halts(self) -> None:
         for key, halt in self.recorder.halts().items():
             strategy = None if key == "portfolio" else key
             change = self.execution.risk.restore_halt(
-                strategy, ts_ns=time.time_ns(),
+                strategy, ts_ns=self._market_now(),
                 message=f"{key}: still HALTED from before the restart "
                         f"({halt.get('message', '')}); re-arm to trade again")
             if change is not None:
                 log.warning("halt_restored", scope=key)
 
-    def _apply_rearms(self) -> None:
+    def _apply_rearms(self, now_ns: int | None = None) -> None:
         from trading_strategy.runtime.rearm import read_rearm_requests
 
         marker = self.files.root / "rearm-applied.json"
@@ -303,7 +307,7 @@ class PaperSession:
             if request.strategy is not None:
                 self.execution.operator_halts.discard(request.strategy)
             change = self.execution.risk.rearm(request.strategy, actor=request.actor,
-                                               ts_ns=time.time_ns())
+                                               ts_ns=now_ns or self._market_now())
             if change is not None:
                 self.recorder("risk_state", change.to_dict())
                 log.warning("rearmed", scope=request.scope_label, actor=request.actor)
@@ -396,7 +400,7 @@ class PaperSession:
             self.result.bars += 1
             self.recorder.flush()
             if self.result.bars % 500 == 0:
-                self._apply_rearms()
+                self._apply_rearms(ts)
             if not warm:
                 checkpoint[event.symbol] = ts
                 self.files.save_checkpoint(checkpoint)
