@@ -296,3 +296,35 @@ def test_reduce_only_exits_belong_to_their_own_strategy(tmp_path: Path) -> None:
     net = sum(ledger.position for ledger in ledgers.values())
     venue = asyncio.run(session.venue.fetch_positions())
     assert venue.get("GOOG", Decimal(0)) == net
+
+
+def test_a_resumed_session_keeps_its_drawdown_peak(tmp_path: Path) -> None:
+    from trading_strategy.config import Settings
+    from trading_strategy.runtime.wiring import open_session_store, stored_journal_factory
+
+    store = open_session_store(Settings(data_dir=tmp_path))
+
+    def raw(name: str, end: str) -> dict[str, Any]:
+        portfolio = _portfolio(name, risk={"max_drawdown_pct": 2})
+        portfolio["strategies"][0]["size"] = "200"
+        portfolio["strategies"][1]["size"] = "1500"
+        portfolio["session"]["end"] = end
+        return portfolio
+
+    def run(portfolio: dict[str, Any]) -> None:
+        session = PaperSession(parse_portfolio(portfolio), data_dir=tmp_path,
+                               journal_factory=stored_journal_factory(store),
+                               event_repository=store.events)
+        asyncio.run(session.run())
+
+    def halts(name: str) -> list[int]:
+        lines = (tmp_path / "sessions" / name / "events.jsonl").read_text().splitlines()
+        events = [json.loads(line) for line in lines]
+        return [e["ts_ns"] for e in events
+                if e["kind"] == "risk_state" and e.get("current") == "halted"]
+
+    run(raw("reference", "2000-12-31"))
+    run(raw("resumed", "2000-05-03"))  # stopped before the halt ...
+    run(raw("resumed", "2000-12-31"))  # ... and resumed: the peak is remembered
+    assert halts("reference")
+    assert halts("resumed") == halts("reference")

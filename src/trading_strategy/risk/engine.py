@@ -216,6 +216,17 @@ class RiskEngine:
         scope = self._portfolio if strategy is None else self._scopes.get(strategy)
         return None if scope is None else scope.rearm(actor, ts_ns)
 
+    def snapshot(self) -> dict[str, dict[str, object]]:
+        """The loss-limit state of the portfolio and every strategy seen (plain data)."""
+        data = {"": self._portfolio.snapshot()}
+        data.update({name: scope.snapshot() for name, scope in self._scopes.items()})
+        return data
+
+    def restore(self, snapshot: dict[str, dict[str, object]]) -> None:
+        """Continue from a ``snapshot`` taken before a restart (key "" is the portfolio)."""
+        for name, data in snapshot.items():
+            self._scope(None if name == "" else name).restore(data)
+
     def restore_halt(self, strategy: str | None, *, ts_ns: int,
                      message: str) -> TradingStateChange | None:
         """Re-impose a HALT recorded before a restart (``None`` if already halted)."""

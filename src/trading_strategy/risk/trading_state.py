@@ -103,6 +103,22 @@ class ScopeState:
         #: when REDUCING (or HALTED after a daily loss): the end of that trading day
         self.reducing_until = 0
 
+    _PERSISTED = ("day_start", "day_end", "start_of_day", "last_equity", "peak",
+                  "loss_hit_today", "reducing_until")
+
+    def snapshot(self) -> dict[str, object]:
+        """Everything the scope has learnt (plain data, for a process that restarts)."""
+        data: dict[str, object] = {k: getattr(self, k) for k in self._PERSISTED}
+        data["state"] = self.state.value
+        return data
+
+    def restore(self, data: dict[str, object]) -> None:
+        """Take back a ``snapshot``: the peak, the trading day and the state carry on."""
+        for key in self._PERSISTED:
+            if key in data:
+                setattr(self, key, data[key])
+        self.state = TradingState(str(data.get("state", self.state.value)))
+
     def _money(self, units: int) -> str:
         return str(units * self._money_unit)
 

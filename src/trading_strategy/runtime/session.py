@@ -287,6 +287,15 @@ class PaperSession:
         """The session's clock: the last bar processed (replays run on market time)."""
         return max(self.checkpoint.values(), default=0) or time.time_ns()
 
+    def _restore_risk_state(self) -> None:
+        path = self.files.root / "risk_state.json"
+        if path.exists():
+            self.execution.risk.restore(json.loads(path.read_text()))
+
+    def _save_risk_state(self) -> None:
+        _atomic_write(self.files.root / "risk_state.json",
+                      json.dumps(self.execution.risk.snapshot()))
+
     def _restore_halts(self) -> None:
         for key, halt in self.recorder.halts().items():
             strategy = None if key == "portfolio" else key
@@ -318,6 +327,7 @@ class PaperSession:
         server = None
         try:
             server = self._serve_metrics()
+            self._restore_risk_state()
             self._restore_halts()
             report = await reconcile(self.execution, now_ns=time.time_ns())
             self.result.reconciliation = report
@@ -402,6 +412,7 @@ class PaperSession:
             if self.result.bars % 500 == 0:
                 self._apply_rearms(ts)
             if not warm:
+                self._save_risk_state()
                 checkpoint[event.symbol] = ts
                 self.files.save_checkpoint(checkpoint)
         with contextlib.suppress(Exception):
