@@ -1,11 +1,10 @@
 """Snapshots of the risk engine's loss-limit state (what a restarted session continues from)."""
 
+from trading_strategy.core.instrument import Instrument
+from trading_strategy.risk import RiskEngine, RiskSettings
 
 
 def test_snapshot_and_restore_carry_the_peak_and_the_state_across_engines() -> None:
-    from trading_strategy.core.instrument import Instrument
-    from trading_strategy.risk import RiskEngine, RiskSettings
-
     inst = {"X": Instrument("X")}
     first = RiskEngine(RiskSettings(max_drawdown_pct=10), inst)
     day = 86_400 * 10**9
