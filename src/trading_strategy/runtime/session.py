@@ -36,7 +36,7 @@ import structlog
 
 from trading_strategy.backtesting.costs import FixedBpsSlippage, PercentCommission
 from trading_strategy.core.bars import BarSeries, datetime_to_ns
-from trading_strategy.core.errors import ConfigError
+from trading_strategy.core.errors import ConfigError, OperatorActionRequired
 from trading_strategy.core.instrument import Instrument
 from trading_strategy.market_data.files import load_bars
 from trading_strategy.market_data.providers.base import BarEvent
@@ -401,8 +401,13 @@ class PaperSession:
                 try:
                     envelope = await asyncio.wait_for(done.get(), _DONE_TIMEOUT_S)
                 except TimeoutError:
+                    # never checkpoint a bar a strategy did not finish: stop here, and a
+                    # restart resumes from the last bar every strategy completed
                     log.error("runner_timeout", waiting=sorted(waiting), bar_ts=ts)
-                    break
+                    raise OperatorActionRequired(
+                        f"strategies {', '.join(sorted(waiting))} did not finish the bar of "
+                        f"{ts} within {_DONE_TIMEOUT_S:g} s; the session stopped before "
+                        "checkpointing it (run it again to resume)") from None
                 if envelope.message.ts_event == ts:
                     waiting.discard(envelope.message.strategy)
                 waiting = {n for n in waiting
