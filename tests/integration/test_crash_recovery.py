@@ -45,6 +45,13 @@ strategy = "rsi_reversion"
 symbol = "MSFT"
 capital = 50000
 size = "500"
+
+[[strategies]]
+name = "don_ibm"
+strategy = "donchian_breakout"
+symbol = "IBM"
+capital = 50000
+size = "100"
 """
 
 
@@ -119,11 +126,12 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("crash_at", ["after_venue_ack:7", "before_fill_journal:5"])
+@pytest.mark.parametrize("crash_at", ["after_venue_ack:7", "before_fill_journal:5",
+                                      "after_venue_ack:40", "before_fill_journal:33"])
 def test_sigkill_between_venue_and_journal_is_recovered(reference: tuple[Path, Path],
                                                         crash_at: str) -> None:
     tmp, data_dir = reference
-    name = "crash_" + crash_at.split(":")[0]
+    name = "crash_" + crash_at.replace(":", "_")
     config = _config(tmp, name)
     assert _run(config, data_dir, crash_at=crash_at) == -signal.SIGKILL
     _run(config, data_dir)

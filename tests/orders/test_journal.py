@@ -113,6 +113,7 @@ def test_codec_format_is_the_documented_one() -> None:
         "strategy": "sma_crossover", "symbol": "AAPL", "side": "buy", "order_type": "limit",
         "quantity": "10", "limit_price": "100.50", "stop_price": None, "tif": "DAY",
         "reduce_only": False, "decision_price": "100.40", "id_seq": 1,
+        "stop_loss": None, "take_profit": None,
     }
     assert CODEC_VERSION == 1
     kinds = {encode(e)["kind"] for e in ALL_KINDS}
@@ -188,3 +189,11 @@ def test_explain_is_the_audit_trail_of_one_order() -> None:
         "cause=venue cancelled the order  actor=venue:paper",
     ]
     assert explain("nobody", journal) == []
+
+
+def test_records_written_before_brackets_were_journaled_still_decode() -> None:
+    data = encode(CREATED)
+    del data["stop_loss"], data["take_profit"]
+    back = decode(data)
+    assert isinstance(back, OrderCreated)
+    assert (back.stop_loss, back.take_profit) == (None, None)

@@ -73,7 +73,8 @@ class OrderCreated(_Envelope):
     ``id_seq`` is the sequence number inside a manager-minted client order id
     (``<strategy>-<session>-<seq>``), ``None`` for ids minted elsewhere; the manager recovers
     its id sequence from it after a restart. ``decision_price`` is the price the strategy
-    decided on (slippage attribution).
+    decided on (slippage attribution). ``stop_loss``/``take_profit`` are the exits the
+    strategy asked to attach once the order fills (kept here so they survive a restart).
     """
 
     kind: ClassVar[str] = "created"
@@ -88,6 +89,8 @@ class OrderCreated(_Envelope):
     reduce_only: bool = False
     decision_price: Decimal | None = None
     id_seq: int | None = None
+    stop_loss: Decimal | None = None
+    take_profit: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -176,10 +176,12 @@ _READERS: dict[str, Callable[[object], object]] = {
     "ts_event": _int, "ts_init": _int, "id_seq": _int, "reduce_only": _bool,
     "quantity": _decimal, "limit_price": _decimal, "stop_price": _decimal,
     "decision_price": _decimal, "price": _decimal, "commission": _decimal,
+    "stop_loss": _decimal, "take_profit": _decimal,
     "side": _enum(Side), "order_type": _enum(OrderType), "tif": _enum(TimeInForce),
 }
 #: the fields that may be ``null``
-_NULLABLE = frozenset({"limit_price", "stop_price", "decision_price", "id_seq"})
+_NULLABLE = frozenset({"limit_price", "stop_price", "decision_price", "id_seq", "stop_loss",
+                       "take_profit"})
 
 
 def encode(event: OrderEvent) -> dict[str, Any]:

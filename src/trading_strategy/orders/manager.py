@@ -250,6 +250,8 @@ class OrderManager:
             tif=intent.tif, reduce_only=intent.reduce_only,
             decision_price=_price(inst, intent.decision_ticks),
             id_seq=self._own_seq(order_id, intent.strategy),
+            stop_loss=_price(inst, intent.bracket.stop_loss) if intent.bracket else None,
+            take_profit=_price(inst, intent.bracket.take_profit) if intent.bracket else None,
         )
         existing = self._orders.get(order_id)
         if existing is not None:

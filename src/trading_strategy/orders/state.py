@@ -159,6 +159,8 @@ class ManagedOrder:
     trade_ids: frozenset[str] = frozenset()
     reason: str = ""
     event_count: int = 1
+    stop_loss: Decimal | None = None
+    take_profit: Decimal | None = None
 
     @property
     def remaining_quantity(self) -> Decimal:
@@ -237,6 +239,7 @@ def _created(event: OrderCreated) -> ManagedOrder:
         stop_price=event.stop_price, tif=event.tif, reduce_only=event.reduce_only,
         decision_price=event.decision_price, id_seq=event.id_seq,
         ts_created=event.ts_event, ts_last=event.ts_event,
+        stop_loss=event.stop_loss, take_profit=event.take_profit,
     )
 
 

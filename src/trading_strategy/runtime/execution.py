@@ -120,8 +120,6 @@ class Execution:
         self._journal = journal
         self._pending_cancels: list[str] = []
         self._realized: dict[str, tuple[int, int]] = {}
-        #: brackets asked for by strategies, until their entry fills
-        self._brackets: dict[str, Bracket] = {}
         #: per strategy: open exit order id → its one-cancels-other sibling ("" if none)
         self._exits: dict[str, dict[str, str]] = {}
         #: strategies stopped by reconciliation: only an operator may let them trade again
@@ -294,7 +292,13 @@ class Execution:
             return
         if order.reduce_only:
             return
-        bracket = self._brackets.pop(order.id, None)
+        inst = self.instruments[order.symbol]
+        bracket = None
+        if order.stop_loss is not None or order.take_profit is not None:
+            # journaled with the order: survives a restart between submit and fill
+            bracket = Bracket(
+                None if order.stop_loss is None else inst.to_ticks(order.stop_loss),
+                None if order.take_profit is None else inst.to_ticks(order.take_profit))
         if bracket is None:
             rules = self.risk.stop_rules(strategy)
             if rules.stop_loss_pct is None and rules.take_profit_pct is None:
@@ -371,8 +375,6 @@ class Execution:
             reason = verdict.reason.value if verdict.reason is not None else "rejected"
             sm.reject(reason)
             return SubmitResult(intent.client_order_id, "denied", verdict.message, 0)
-        if intent.bracket is not None:
-            self._brackets[intent.client_order_id] = intent.bracket
         try:
             order = self.manager.prepare(intent, verdict, sending_to=self.venue_name)
             order = await self.manager.submit(order, _AckTimer(self.venue, self._acked))
