@@ -29,7 +29,7 @@ def test_rearm_records_requests(data_dir: Path, capsys: pytest.CaptureFixture[st
     assert main(["risk", "rearm", "--portfolio", "--actor", "bob"]) == 0
     out = capsys.readouterr().out
     assert "re-arm strategy sma_crossover, requested by alice" in out
-    assert "no live runtime exists yet" in out
+    assert "sessions apply it when they start" in out
     first, second = read_rearm_requests(data_dir)
     assert (first.strategy, first.actor, first.note) == ("sma_crossover", "alice",
                                                          "checked the feed")

@@ -78,6 +78,6 @@ def run_rearm(args: argparse.Namespace) -> int:
     request = RearmRequest(strategy, _actor(args.actor), time.time_ns(), args.note)
     path = record_rearm_request(settings.data_dir, request)
     print(f"recorded: re-arm {request.scope_label}, requested by {request.actor}, in {path}")
-    print("note: no live runtime exists yet; a running engine will apply the request when "
-          "it reads that file. Backtests need no re-arm.")
+    print("paper and live sessions apply it when they start, and within a few hundred bars "
+          "while running. Backtests need no re-arm.")
     return 0
