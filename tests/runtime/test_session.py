@@ -328,3 +328,26 @@ def test_a_resumed_session_keeps_its_drawdown_peak(tmp_path: Path) -> None:
     run(raw("resumed", "2000-12-31"))  # ... and resumed: the peak is remembered
     assert halts("reference")
     assert halts("resumed") == halts("reference")
+
+
+def test_a_session_replays_bars_imported_into_the_database(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import numpy as np
+
+    days = np.arange(np.datetime64("2019-01-01"), np.datetime64("2021-01-01"))
+    close = 100 + np.cumsum(np.sin(np.arange(len(days)) / 7.0))
+    lines = ["timestamp,open,high,low,close,volume"] + [
+        f"{d},{c:.2f},{c + 1:.2f},{c - 1:.2f},{c:.2f},100"
+        for d, c in zip(days.astype(str), close, strict=True)]
+    csv = tmp_path / "wave.csv"
+    csv.write_text("\n".join(lines) + "\n")
+    assert main(["data", "import", str(csv), "--symbol", "WAVE", "--timeframe", "1d"]) == 0
+    config = tmp_path / "p.toml"
+    config.write_text('[session]\nname = "stored"\n[[strategies]]\nname = "w"\n'
+                      'strategy = "sma_crossover"\nsymbol = "WAVE"\ncapital = 10000\n'
+                      'size = "10"\n')
+    capsys.readouterr()
+    assert main(["run", "--config", str(config), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert f"{len(days)} bars processed" in out
+    assert "w                WAVE" in out

@@ -51,7 +51,11 @@ def _session(args: argparse.Namespace, *, speed: float | None = None) -> Any:
     from trading_strategy.config import load_settings
     from trading_strategy.runtime.portfolio_config import load_portfolio
     from trading_strategy.runtime.session import PaperSession
-    from trading_strategy.runtime.wiring import open_session_store, stored_journal_factory
+    from trading_strategy.runtime.wiring import (
+        open_session_store,
+        stored_bars,
+        stored_journal_factory,
+    )
 
     config = load_portfolio(args.config)
     if speed is not None:
@@ -61,7 +65,7 @@ def _session(args: argparse.Namespace, *, speed: float | None = None) -> Any:
     store = open_session_store(settings)
     return PaperSession(config, data_dir=settings.data_dir,
                         journal_factory=stored_journal_factory(store),
-                        event_repository=store.events)
+                        event_repository=store.events, bar_source=stored_bars(store))
 
 
 def _run(args: argparse.Namespace) -> int:

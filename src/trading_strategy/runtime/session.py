@@ -129,6 +129,11 @@ def _atomic_write(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
+def _file_bars(symbol: str, timeframe: str | None) -> BarSeries:
+    """A bundled sample or a CSV/Parquet file."""
+    return load_bars(symbol, timeframe=timeframe).bars
+
+
 def _socket_feed(venue: Venue) -> Callable[[BarEvent], Awaitable[list[VenueReport]]]:
     """Feed a paper venue behind a socket: POST the bar; its answer carries the reports the
     bar produced, so a replay stays in lockstep (duplicates from the stream are harmless:
@@ -167,6 +172,7 @@ class PaperSession:
         | None = None,
         metrics: SessionMetrics | None = None,
         event_repository: Any | None = None,
+        bar_source: Callable[[str, str | None], BarSeries] | None = None,
     ) -> None:
         self.config = config
         self.data_dir = data_dir
@@ -180,8 +186,8 @@ class PaperSession:
         symbol_of: dict[str, str] = {}
         for entry in config.strategies:
             if entry.symbol not in symbol_of:
-                loaded = _window(config, load_bars(entry.symbol,
-                                                   timeframe=entry.timeframe).bars)
+                source = bar_source or _file_bars
+                loaded = _window(config, source(entry.symbol, entry.timeframe))
                 symbol_of[entry.symbol] = loaded.instrument.symbol
                 series[loaded.instrument.symbol] = loaded
             elif entry.timeframe is not None and \

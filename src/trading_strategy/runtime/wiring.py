@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from trading_strategy.config import Settings
+from trading_strategy.core.bars import BarSeries
 from trading_strategy.orders.journal import Journal
 from trading_strategy.runtime.journal_store import StoredJournal
 
@@ -26,6 +27,19 @@ def open_session_store(settings: Settings) -> Any:
 def session_journal(store: Any, root: Path) -> StoredJournal:
     """The order journal of the session whose folder is ``root``."""
     return StoredJournal(store.journal, session_id=_session_id(root))
+
+
+def stored_bars(store: Any) -> Callable[[str, str | None], BarSeries]:
+    """Bars for a session: stored ones first (``data import``), else a sample or a file."""
+    from trading_strategy.market_data.files import load_bars
+
+    def read(symbol: str, timeframe: str | None) -> BarSeries:
+        if not Path(symbol).exists() and store.bars.timeframes(symbol.upper()):
+            bars: BarSeries = store.bars.read_bars(symbol.upper(), timeframe=timeframe)
+            return bars
+        return load_bars(symbol, timeframe=timeframe).bars
+
+    return read
 
 
 def stored_journal_factory(store: Any) -> Callable[[Path], Journal]:
