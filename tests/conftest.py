@@ -6,6 +6,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
+
+
+@pytest.fixture(autouse=True)
+def _default_logging() -> Iterator[None]:
+    """A test that configured logging (e.g. through the CLI) must not leak it."""
+    yield
+    structlog.reset_defaults()
 
 
 @pytest.fixture(autouse=True)

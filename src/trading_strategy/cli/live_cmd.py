@@ -73,7 +73,10 @@ def _run(args: argparse.Namespace) -> int:
 
     from trading_strategy.observability.logging import configure_logging
 
-    configure_logging(args.log_format, "warning" if args.quiet else "info")
+    # loggers stay uncached: the CLI may run inside a longer process (tests, notebooks)
+    # whose later logging set-up must still take effect
+    configure_logging(args.log_format, "warning" if args.quiet else "info",
+                      cache_loggers=False)
     session = _session(args, speed=args.speed)
     result = asyncio.run(session.run())
     print(f"session {session.config.session.name} ({session.session_id}): "
