@@ -5,9 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from trading_strategy.core.enums import OrderType, Side, TimeInForce
 from trading_strategy.core.orders import Order
-from trading_strategy.strategies.context import Bars, Context, Cursor, Price, SeriesBuilder
+from trading_strategy.strategies.context import Bars, Context, Cursor, OrderSpec, SeriesBuilder
 
 if TYPE_CHECKING:
     from trading_strategy.backtesting.engine import BacktestEngine
@@ -38,24 +37,8 @@ class BacktestContext(Context):
     def equity(self) -> Decimal:
         return self.instrument.money(self._engine.equity_units(self._cursor.i))
 
-    def submit_order(
-        self,
-        side: Side,
-        quantity: Price | None = None,
-        *,
-        order_type: OrderType = OrderType.MARKET,
-        limit: Price | None = None,
-        stop: Price | None = None,
-        tif: TimeInForce = TimeInForce.GTC,
-        stop_loss: Price | None = None,
-        take_profit: Price | None = None,
-        reduce_only: bool = False,
-        tag: str = "",
-    ) -> str:
-        return self._engine.submit(
-            side, quantity, order_type=order_type, limit=limit, stop=stop, tif=tif,
-            stop_loss=stop_loss, take_profit=take_profit, reduce_only=reduce_only, tag=tag,
-        )
+    def _place(self, spec: OrderSpec) -> str:
+        return self._engine.submit(spec)
 
     def cancel(self, order_id: str) -> bool:
         return self._engine.cancel(order_id, reason="cancelled by strategy")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, Protocol
 
 import numpy as np
@@ -43,6 +42,7 @@ from trading_strategy.strategies.context import (
     FillEvent,
     IncrementalBuilder,
     OrderEvent,
+    OrderSpec,
     Series,
     VectorizedBuilder,
 )
@@ -236,20 +236,9 @@ class BacktestEngine:
         return cash + pos * self.close_t
 
     # --- orders ----------------------------------------------------------------------------
-    def submit(
-        self,
-        side: Side,
-        quantity: float | int | Decimal | None,
-        *,
-        order_type: OrderType,
-        limit: float | int | Decimal | None,
-        stop: float | int | Decimal | None,
-        tif: TimeInForce,
-        stop_loss: float | int | Decimal | None,
-        take_profit: float | int | Decimal | None,
-        reduce_only: bool,
-        tag: str,
-    ) -> str:
+    def submit(self, spec: OrderSpec) -> str:
+        side, quantity, order_type, tif = spec.side, spec.quantity, spec.order_type, spec.tif
+        reduce_only, tag = spec.reduce_only, spec.tag
         inst = self.instrument
         i = self.cursor.i
         if i < 0:
@@ -260,8 +249,9 @@ class BacktestEngine:
         decided = self._event_i if self._event_i >= 0 else i
         self._seq += 1
         oid = f"{self.strategy_name}-{self._seq:06d}"
-        limit_t, stop_t, bracket = order_prices(inst, order_type, limit=limit, stop=stop,
-                                                stop_loss=stop_loss, take_profit=take_profit)
+        limit_t, stop_t, bracket = order_prices(inst, order_type, limit=spec.limit,
+                                                stop=spec.stop, stop_loss=spec.stop_loss,
+                                                take_profit=spec.take_profit)
         close_t = int(self.close_t[i])
         size_at_fill = False
         if quantity is None:

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import structlog
 
 from trading_strategy.core.bars import Bar
-from trading_strategy.core.enums import OrderStatus, OrderType, Side, TimeInForce
+from trading_strategy.core.enums import OrderStatus, Side
 from trading_strategy.core.instrument import Instrument
 from trading_strategy.core.orders import Order, OrderIntent
 from trading_strategy.core.timeframe import Timeframe
@@ -28,7 +28,7 @@ from trading_strategy.strategies.context import (
     Context,
     Cursor,
     IncrementalBuilder,
-    Price,
+    OrderSpec,
     Series,
 )
 
@@ -118,23 +118,13 @@ class LiveContext(Context):
     def equity(self) -> Decimal:
         return self.instrument.money(self.equity_units())
 
-    def submit_order(
-        self,
-        side: Side,
-        quantity: Price | None = None,
-        *,
-        order_type: OrderType = OrderType.MARKET,
-        limit: Price | None = None,
-        stop: Price | None = None,
-        tif: TimeInForce = TimeInForce.GTC,
-        stop_loss: Price | None = None,
-        take_profit: Price | None = None,
-        reduce_only: bool = False,
-        tag: str = "",
-    ) -> str:
+    def _place(self, spec: OrderSpec) -> str:
+        side, quantity, order_type = spec.side, spec.quantity, spec.order_type
+        tif, reduce_only, tag = spec.tif, spec.reduce_only, spec.tag
         inst = self.instrument
-        limit_t, stop_t, bracket = order_prices(inst, order_type, limit=limit, stop=stop,
-                                                stop_loss=stop_loss, take_profit=take_profit)
+        limit_t, stop_t, bracket = order_prices(inst, order_type, limit=spec.limit,
+                                                stop=spec.stop, stop_loss=spec.stop_loss,
+                                                take_profit=spec.take_profit)
         decision_t = self.last_close_ticks()
         size_at_fill = False
         if quantity is None:

@@ -21,7 +21,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -108,6 +108,21 @@ class Series:
 
     def __repr__(self) -> str:
         return f"Series({self.name!r}, len={len(self)})"
+
+
+class OrderSpec(NamedTuple):
+    """An order as the strategy asked for it (prices and quantity not yet normalised)."""
+
+    side: Side
+    quantity: Price | None
+    order_type: OrderType
+    limit: Price | None
+    stop: Price | None
+    tif: TimeInForce
+    stop_loss: Price | None
+    take_profit: Price | None
+    reduce_only: bool
+    tag: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,7 +358,6 @@ class Context(ABC):
         """Cash plus the position marked at the current close."""
 
     # --- orders ----------------------------------------------------------------------------
-    @abstractmethod
     def submit_order(
         self,
         side: Side,
@@ -359,6 +373,12 @@ class Context(ABC):
         tag: str = "",
     ) -> str:
         """Place an order; returns its id (a refused order gets a ``rejected`` event)."""
+        return self._place(OrderSpec(side, quantity, order_type, limit, stop, tif, stop_loss,
+                                     take_profit, reduce_only, tag))
+
+    @abstractmethod
+    def _place(self, spec: OrderSpec) -> str:
+        """The driver's part of ``submit_order``."""
 
     def buy(self, quantity: Price | None = None, *, limit: Price | None = None,
             stop: Price | None = None, tif: TimeInForce = TimeInForce.GTC,
