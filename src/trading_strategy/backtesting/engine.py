@@ -32,7 +32,12 @@ from trading_strategy.core.bars import BarSeries
 from trading_strategy.core.enums import OrderStatus, OrderType, Side, TimeInForce
 from trading_strategy.core.errors import ConfigError, StrategyError
 from trading_strategy.core.orders import Bracket, Fill, Order, OrderIntent
-from trading_strategy.orders.intents import affordable_lots, order_prices, quantity_lots
+from trading_strategy.orders.intents import (
+    affordable_lots,
+    all_in_lots,
+    order_prices,
+    quantity_lots,
+)
 from trading_strategy.portfolio.ledger import Ledger
 from trading_strategy.risk.position_sizing import size_fixed_fraction, size_fixed_quantity
 from trading_strategy.strategies.base import Strategy
@@ -314,12 +319,8 @@ class BacktestEngine:
 
         Equity is marked at ``price_t`` itself, never at a later close.
         """
-        position = self.ledger.position
-        if position and (position > 0) != (side is Side.BUY):
-            return abs(position)  # all-in on the other side first closes the position
-        cash = self.ledger.cash
-        budget = cash if side is Side.BUY else cash + position * price_t
-        return affordable_lots(budget, price_t, self.commission_fn)
+        return all_in_lots(side is Side.BUY, self.ledger.position, self.ledger.cash, price_t,
+                           self.commission_fn)
 
     def cancel(self, order_id: str, reason: str) -> bool:
         order = self._by_id.get(order_id)

@@ -76,3 +76,13 @@ def affordable_lots(budget: int, price_ticks: int,
     while lots > 0 and lots * price_ticks + commission(lots, price_ticks, True) > budget:
         lots -= 1
     return lots
+
+
+def all_in_lots(buy: bool, position: int, cash: int, price_ticks: int,
+                commission: Callable[[int, int, bool], int]) -> int:
+    """The all-in size at ``price_ticks``: an opposite position is closed first (its size);
+    otherwise what cash pays for a long, or equity marked at that price for a short."""
+    if position and (position > 0) != buy:
+        return abs(position)
+    budget = cash if buy else cash + position * price_ticks
+    return affordable_lots(budget, price_ticks, commission)

@@ -163,12 +163,9 @@ class Execution:
         if self._feed_venue is not None:
             for report in await self._feed_venue(event):
                 await self.on_report(report)
-        inst = self.instruments.get(event.symbol)
-        if inst is None:
+        if event.symbol not in self.instruments:
             return
-        ticks = inst.to_ticks(event.bar.close)
-        self.last_ticks[event.symbol] = ticks
-        self.account.set_last_price(event.symbol, ticks)
+        self.mark(event)
         total = 0
         for name, slot in self.slots.items():
             ledger = self.ledgers[name]

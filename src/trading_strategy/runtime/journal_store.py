@@ -11,8 +11,6 @@ orders whose client id carries its session id.
 
 from __future__ import annotations
 
-from typing import Any
-
 from trading_strategy.core.enums import OrderStatus
 from trading_strategy.orders.events import OrderEvent, OrderFilled
 from trading_strategy.orders.journal import JournalEntry, decode, encode
@@ -113,7 +111,3 @@ class StoredJournal:
         self._load()
         return self._seq
 
-
-def describe(journal: StoredJournal) -> dict[str, Any]:
-    entries = journal.events()
-    return {"entries": len(entries), "orders": len({e.event.order_id for e in entries})}

@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 
 import structlog
 
+from trading_strategy.backtesting.settings import SizeKind, SizeSpec
 from trading_strategy.core.enums import OrderStatus, Side
 from trading_strategy.core.errors import StrategyError
 from trading_strategy.core.instrument import Instrument
@@ -31,7 +32,7 @@ from trading_strategy.core.orders import OrderIntent
 from trading_strategy.core.timeframe import Timeframe
 from trading_strategy.market_data.providers.base import BarEvent
 from trading_strategy.observability.metrics import StrategyMetrics
-from trading_strategy.orders.intents import affordable_lots
+from trading_strategy.orders.intents import all_in_lots
 from trading_strategy.risk.position_sizing import size_fixed_fraction, size_fixed_quantity
 from trading_strategy.runtime.bus import Bus, Overflow
 from trading_strategy.runtime.execution import FillMessage, StatusMessage, SubmitResult
@@ -72,7 +73,7 @@ class StrategyRunner:
         self.session_id = session_id
         self.warmup_until = warmup_until
         self._commission = commission or (lambda lots, ticks, first: 0)
-        self._size = size.strip().lower()
+        self._size = SizeSpec.parse(size)
         self._k = 0
         self._bar_ns = timeframe.nanoseconds
         self.ctx = LiveContext(strategy=name, instrument=instrument, timeframe=timeframe,
@@ -98,18 +99,16 @@ class StrategyRunner:
         return f"{self.name}-{self.session_id}-{self.ctx.bar_index:08d}-{self._k}"
 
     def _sizer(self, side: Side, price_ticks: int, ctx: LiveContext) -> tuple[int, bool]:
-        inst = ctx.instrument
-        if self._size in ("all-in", "all_in"):
-            position = ctx.ledger.position
-            if position and (position > 0) != (side is Side.BUY):
-                return abs(position), False
-            cash = ctx.ledger.cash
-            budget = cash if side is Side.BUY else cash + position * price_ticks
-            return affordable_lots(budget, price_ticks, self._commission), False
-        if self._size.endswith("%"):
+        """The run's default size, as in backtests (sized at the decision price: a live
+        order cannot be re-sized at its fill)."""
+        spec = self._size
+        if spec.kind is SizeKind.ALL_IN:
+            return all_in_lots(side is Side.BUY, ctx.ledger.position, ctx.ledger.cash,
+                               price_ticks, self._commission), False
+        if spec.kind is SizeKind.PERCENT:
             return size_fixed_fraction(equity_units=ctx.equity_units(), price_ticks=price_ticks,
-                                       fraction_pct=float(self._size[:-1])), False
-        return size_fixed_quantity(Decimal(self._size), inst), False
+                                       fraction_pct=float(spec.value * 100)), False
+        return size_fixed_quantity(spec.value, ctx.instrument), False
 
     # --- the component ---------------------------------------------------------------------
     async def run(self) -> None:

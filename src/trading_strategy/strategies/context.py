@@ -171,6 +171,10 @@ class SeriesBuilder(ABC):
         """Called by the driver after the base series moved to a new bar."""
 
 
+def _output_names(name: str, outputs: int) -> list[str]:
+    return [name] if outputs == 1 else [f"{name}.{k}" for k in range(outputs)]
+
+
 class VectorizedBuilder(SeriesBuilder):
     """Computes each indicator over the whole history at declaration (backtests)."""
 
@@ -192,7 +196,7 @@ class VectorizedBuilder(SeriesBuilder):
             arrays.append(s._array)
         result = vectorized(*arrays)
         columns = list(result) if outputs > 1 else [result]
-        names = [name] if outputs == 1 else [f"{name}.{k}" for k in range(outputs)]
+        names = _output_names(name, outputs)
         return [Series(n, None, self._cursor, np.asarray(c))
                 for n, c in zip(names, columns, strict=True)]
 
@@ -203,7 +207,6 @@ class IncrementalBuilder(SeriesBuilder):
     def __init__(self, cursor: Cursor) -> None:
         self._cursor = cursor
         self._nodes: list[tuple[Any, Sequence[Series], list[list[float]]]] = []
-        self._done = -1
 
     def derive(
         self,
@@ -215,7 +218,7 @@ class IncrementalBuilder(SeriesBuilder):
     ) -> list[Series]:
         lists: list[list[float]] = [[] for _ in range(outputs)]
         self._nodes.append((incremental(), inputs, lists))
-        names = [name] if outputs == 1 else [f"{name}.{k}" for k in range(outputs)]
+        names = _output_names(name, outputs)
         series = [Series(n, values, self._cursor) for n, values in zip(names, lists, strict=True)]
         # catch up with bars already seen (an indicator declared mid-run)
         node = self._nodes[-1]
