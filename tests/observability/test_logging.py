@@ -19,6 +19,7 @@ from trading_strategy.observability.logging import (
     configure_logging,
     decision_logger,
     redact_secrets,
+    utc_iso,
 )
 
 
@@ -166,3 +167,36 @@ def test_reconfiguring_replaces_the_stdlib_handler() -> None:
     stream = setup_json()
     logging.getLogger("lib").warning("once")
     assert len(json_lines(stream)) == 1
+
+
+def test_decision_logs_show_readable_utc_times() -> None:
+    """Issue 8 item 10: decision logs printed nanosecond epochs."""
+    stream = setup_json()
+    inputs = {"bar_ts": 1_362_096_000_000_000_000, "close": 801.2, "position": 50}
+    # the runtime's decision event, as runtime/runner.py logs it
+    structlog.get_logger("trading_strategy.decisions").info(
+        "decision", strategy="sma", instrument="GOOG", inputs=inputs,
+        intent={"side": "buy", "lots": 50}, verdict="accepted",
+        ts_event=1_796_038_553_398_720_525, latency_ns=250_000, ts_ns=None)
+    (line,) = json_lines(stream)
+    assert line["inputs"]["bar_ts"] == "2013-03-01T00:00:00Z"
+    assert line["ts_event"] == "2026-11-30T11:35:53.398720525Z"     # exact nanoseconds
+    assert line["latency_ns"] == 250_000 and line["inputs"]["position"] == 50
+    assert line["ts_ns"] is None
+    assert inputs["bar_ts"] == 1_362_096_000_000_000_000            # caller's dict untouched
+
+
+def test_console_logs_show_readable_utc_times() -> None:
+    stream = io.StringIO()
+    configure_logging("console", "info", stream=stream, cache_loggers=False)
+    structlog.get_logger("x").info("runner_timeout", bar_ts=1_362_096_000_500_000_000)
+    assert "bar_ts=2013-03-01T00:00:00.5Z" in stream.getvalue()
+    assert "1362096000500000000" not in stream.getvalue()
+
+
+@pytest.mark.parametrize(("ns", "text"), [
+    (10**17, "1973-03-03T09:46:40Z"),
+    (1_700_000_000_000_000_001, "2023-11-14T22:13:20.000000001Z"),
+])
+def test_utc_iso_is_exact(ns: int, text: str) -> None:
+    assert utc_iso(ns) == text  # expected values from `date -u -d @SECONDS`

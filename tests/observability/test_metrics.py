@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+from decimal import Decimal as D
 
 import prometheus_client
 import pytest
 
+from trading_strategy.core.enums import OrderType, Side
 from trading_strategy.observability.metrics import (
     LATENCY_BUCKETS,
     SessionMetrics,
@@ -14,6 +16,7 @@ from trading_strategy.observability.metrics import (
     render,
     summarize,
 )
+from trading_strategy.observability.order_stats import OrderTally
 
 
 def test_sessions_have_their_own_registries() -> None:
@@ -95,3 +98,77 @@ def test_summarize_reads_the_text_back() -> None:
     assert summary["gauges"]["realized_pnl"]["strategy=rsi"] == 7.5
     assert not any(name.endswith("_created") for name in summary["gauges"])
     assert summarize(metrics.render().decode()) == summary
+
+
+# --- fill rate and slippage (issue 8 item 10, issue 9 item 4) ------------------------------
+def _gauge(metrics: SessionMetrics, name: str, **labels: str) -> float | None:
+    return metrics.registry.get_sample_value(name, labels)
+
+
+def test_fill_rate_is_set_from_submissions_and_completed_orders() -> None:
+    metrics = SessionMetrics()
+    sma = metrics.strategy("sma")
+    for _ in range(4):
+        sma.record_submitted(order_type=OrderType.MARKET)
+    sma.record_fill(order_type=OrderType.MARKET, side=Side.BUY, quantity=D(2),
+                    fill_price=D(100), reference_price=D(100), order_filled=False)
+    assert _gauge(metrics, "fill_rate", strategy="sma") == 0.0   # a partial is not filled
+    sma.record_fill(order_type=OrderType.MARKET, side=Side.BUY, quantity=D(2),
+                    fill_price=D(100), reference_price=D(100), order_filled=True)
+    sma.record_fill(order_type="market", side="sell", quantity=D(1),
+                    fill_price=D(100), reference_price=D(100), order_filled=True)
+    assert _gauge(metrics, "fill_rate", strategy="sma") == 0.5
+    assert _gauge(metrics, "fill_rate_by_type", strategy="sma", order_type="market") == 0.5
+    assert _gauge(metrics, "orders_total", strategy="sma") == 4
+    assert _gauge(metrics, "fills_total", strategy="sma") == 3
+
+
+def test_slippage_gauges_use_each_orders_reference_price() -> None:
+    metrics = SessionMetrics()
+    sma = metrics.strategy("sma")
+    sma.record_submitted(order_type=OrderType.STOP)
+    # a stop-loss sell at 96 filled at 95.9 after an entry at 100.02: 10.42 bps, not 412
+    sma.record_fill(order_type=OrderType.STOP, side=Side.SELL, quantity=D(10),
+                    fill_price=D("95.9"), reference_price=D(96), order_filled=True)
+    stop_bps = float((D(96) - D("95.9")) / D(96) * 10_000)
+    assert _gauge(metrics, "slippage_bps_by_type", strategy="sma",
+                  order_type="stop") == pytest.approx(stop_bps)
+    sma.record_submitted(order_type=OrderType.LIMIT)
+    sma.record_fill(order_type=OrderType.LIMIT, side=Side.SELL, quantity=D(10),
+                    fill_price=D(107), reference_price=D(106), order_filled=True)
+    limit_bps = float((D(106) - D(107)) / D(106) * 10_000)          # better: negative
+    assert _gauge(metrics, "slippage_bps_by_type", strategy="sma",
+                  order_type="limit") == pytest.approx(limit_bps)
+    # the strategy's figure: notional-weighted at the reference prices
+    mean = (960 * stop_bps + 1060 * limit_bps) / (960 + 1060)
+    assert _gauge(metrics, "slippage_bps", strategy="sma") == pytest.approx(mean)
+    sma.record_fill(order_type=OrderType.MARKET, side=Side.BUY, quantity=D(1),
+                    fill_price=D(5), reference_price=None, order_filled=True)
+    assert _gauge(metrics, "slippage_bps", strategy="sma") == pytest.approx(mean)
+
+
+def test_resume_starts_from_the_sessions_history() -> None:
+    past = OrderTally(sent=10, filled=7, cancelled=3, fills=8, filled_quantity=D(70),
+                      reference_notional=D(7000), weighted_bps=D(14000),
+                      worst_bps=D(9))
+    metrics = SessionMetrics()
+    metrics.resume({"sma": {"market": past, "all": past}})
+    assert _gauge(metrics, "orders_total", strategy="sma") == 10   # not counted twice
+    assert _gauge(metrics, "fill_rate", strategy="sma") == 0.7
+    assert _gauge(metrics, "slippage_bps", strategy="sma") == pytest.approx(2.0)
+    sma = metrics.strategy("sma")
+    sma.record_fill(order_type=OrderType.MARKET, side=Side.BUY, quantity=D(10),
+                    fill_price=D(100), reference_price=D(100), order_filled=True)
+    assert _gauge(metrics, "fill_rate", strategy="sma") == 0.8     # 8 of the same 10
+    assert _gauge(metrics, "fills_total", strategy="sma") == 9
+    with pytest.raises(RuntimeError):
+        metrics.resume({})
+
+
+def test_the_old_call_sites_still_work() -> None:
+    metrics = SessionMetrics()
+    sma = metrics.strategy("sma")
+    sma.orders.inc()
+    sma.fills.inc()
+    sma.slippage_bps.set(1.5)
+    assert _gauge(metrics, "slippage_bps", strategy="sma") == 1.5

@@ -12,6 +12,13 @@ Records from the standard ``logging`` module (third-party libraries) go through 
 processors and renderer. Logs go to ``stderr`` unless another stream is given, so the
 standard output of commands stays clean.
 
+Timestamps (:func:`readable_times`, always on): integer nanosecond epochs under a
+timestamp key — ``ts``, ``ts_<word>`` (``ts_event``, ``ts_init``, ``ts_ns``), ``<name>_ts``
+or ``<name>_ts_ns`` (``bar_ts``), at any depth in dicts — are written as UTC ISO 8601 with
+``Z`` and the exact nanoseconds as a fraction (``2013-03-01T00:00:00Z``,
+``2026-11-30T11:35:40.123456789Z``). Other keys (durations such as ``latency_ns``) and
+integers outside 1973–2262 are left alone.
+
 Redaction (:func:`redact_secrets`, always on, before rendering): the value of any key whose
 name contains password / passwd / pwd / passphrase / secret / api_key / apikey / api-key /
 token / authorization / credential / private_key (case-insensitive, at any depth in dicts,
@@ -49,7 +56,9 @@ __all__ = [
     "DecisionLogger",
     "configure_logging",
     "decision_logger",
+    "readable_times",
     "redact_secrets",
+    "utc_iso",
 ]
 
 LogFormat = Literal["json", "console", "auto"]
@@ -66,6 +75,10 @@ _QUERY_SECRET = re.compile(
     r"(?P<head>[?&;](?:[\w.-]*?(?:passw(?:or)?d|secret|api[-_]?key|token|signature)[\w.-]*)=)"
     r"[^&;#\s]+", re.IGNORECASE)
 _BEARER = re.compile(r"(?P<head>\b[Bb]earer\s+)[A-Za-z0-9._~+/=-]+")
+#: keys holding a point in time: ts, ts_event, ts_init, ts_ns, bar_ts, last_ts_ns …
+_TIME_KEY = re.compile(r"^(?:ts|ts_[a-z]+|[a-z_]*_ts(?:_ns)?)$")
+#: nanosecond epochs from 1973 to 2262 (smaller integers are not nanosecond times)
+_NS_MIN, _NS_MAX = 10**17, 2**63 - 1
 
 
 class _HandlerTag(logging.StreamHandler[TextIO]):
@@ -140,6 +153,39 @@ def redact_secrets(logger: WrappedLogger, method_name: str,
     return event_dict
 
 
+def utc_iso(ns: int) -> str:
+    """A nanosecond epoch as UTC ISO 8601, exact: ``2013-03-01T00:00:00.5Z``."""
+    seconds, fraction = divmod(ns, 1_000_000_000)
+    text = dt.datetime.fromtimestamp(seconds, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    if fraction:
+        text += "." + f"{fraction:09d}".rstrip("0")
+    return text + "Z"
+
+
+def _is_time(key: object, value: object) -> bool:
+    return (type(value) is int and _NS_MIN <= value <= _NS_MAX and isinstance(key, str)
+            and _TIME_KEY.match(key) is not None)
+
+
+def _times(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: utc_iso(v) if _is_time(k, v) else _times(v) for k, v in value.items()}
+    return value
+
+
+def readable_times(logger: WrappedLogger, method_name: str,
+                   event_dict: EventDict) -> EventDict:
+    """structlog processor: nanosecond timestamps as UTC ISO 8601 (module docstring).
+
+    Nested dicts are copied, never mutated (they may belong to the caller)."""
+    for key, value in event_dict.items():
+        if _is_time(key, value):
+            event_dict[key] = utc_iso(value)
+        elif isinstance(value, dict):
+            event_dict[key] = _times(value)
+    return event_dict
+
+
 def _json_default(obj: Any) -> Any:
     if isinstance(obj, Decimal | enum.Enum):
         return str(obj.value if isinstance(obj, enum.Enum) else obj)
@@ -201,6 +247,7 @@ def configure_logging(fmt: LogFormat = "auto", level: str | int = "info", *,
         _add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.StackInfoRenderer(),
+        readable_times,
     ]
     renderer: Processor
     if as_json:

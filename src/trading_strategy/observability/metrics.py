@@ -16,10 +16,19 @@ name                                   type       meaning
 ``rejects_total``                      counter    risk denials and venue rejects (``reason``)
 ``restarts_total``                     counter    supervisor restarts (``reason``: the error)
 ``fill_rate``                          gauge      filled orders / orders sent, 0..1
-``slippage_bps``                       gauge      fill price vs. decision price, basis points
+``fill_rate_by_type``                  gauge      the same per ``order_type``
+``slippage_bps``                       gauge      mean slippage vs. each order's reference, bps
+``slippage_bps_by_type``               gauge      the same per ``order_type``
 ``realized_pnl``                       gauge      realised P&L, quote currency
 ``unrealized_pnl``                     gauge      unrealised (mark-to-market) P&L, quote ccy
 =====================================  =========  ============================================
+
+Fill rate and slippage follow the definitions of :mod:`.order_stats` (slippage against
+the order's own reference price, adverse positive, notional-weighted mean). They are fed by
+:meth:`StrategyMetrics.record_submitted` and :meth:`StrategyMetrics.record_fill`, and a
+resumed session first calls :meth:`SessionMetrics.resume` with the tallies of its journal,
+so ``orders_total``, ``fills_total`` and the gauges cover the whole session, not only the
+current process (the counters then continue where the previous process left them).
 
 Latency buckets (:data:`LATENCY_BUCKETS`) run from 50 µs to 1 s, dense below 1 ms where the
 latency budget is.
@@ -35,6 +44,8 @@ the ``+Inf`` bucket the highest finite bound (1 s) is returned, so a p99 of ``1.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from decimal import Decimal
 from typing import TypedDict
 
 from prometheus_client import (
@@ -46,6 +57,13 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.parser import text_string_to_metric_families
+
+from trading_strategy.core.enums import OrderType, Side
+from trading_strategy.observability.order_stats import (
+    ALL_TYPES,
+    OrderTally,
+    totals,
+)
 
 __all__ = [
     "CONTENT_TYPE",
@@ -82,6 +100,63 @@ class StrategyMetrics:
         self.realized_pnl = session.realized_pnl.labels(strategy=strategy)
         self.unrealized_pnl = session.unrealized_pnl.labels(strategy=strategy)
         self._placement: dict[str, Histogram] = {}
+        #: this session's orders by type (whole session once resumed), feeding the gauges
+        self.tallies: dict[str, OrderTally] = {}
+
+    # --- orders and fills (fill rate, slippage) -------------------------------------------
+    def record_submitted(self, *, order_type: OrderType | str) -> None:
+        """An order was sent to the venue (journaled ``submitted``): count it once."""
+        kind = OrderType(order_type).value
+        self._tally(kind).sent += 1
+        self.orders.inc()
+        self._update_gauges(kind)
+
+    def record_fill(self, *, order_type: OrderType | str, side: Side | str,
+                    quantity: Decimal, fill_price: Decimal, reference_price: Decimal | None,
+                    order_filled: bool) -> None:
+        """One fill of an order; ``reference_price`` as in
+        :func:`~.order_stats.reference_price` (None: counted, but not in the slippage);
+        ``order_filled`` when this fill completed the order (it counts for the fill rate)."""
+        kind = OrderType(order_type).value
+        tally = self._tally(kind)
+        tally.add_fill(quantity, fill_price, side=side, reference=reference_price)
+        if order_filled:
+            tally.filled += 1
+        self.fills.inc()
+        self._update_gauges(kind)
+
+    def _tally(self, kind: str) -> OrderTally:
+        tally = self.tallies.get(kind)
+        if tally is None:
+            tally = self.tallies[kind] = OrderTally()
+        return tally
+
+    def _update_gauges(self, kind: str) -> None:
+        session, name = self._session, self.strategy
+        for tally, rate, slip in (
+            (self.tallies[kind], session.fill_rate_by_type.labels(strategy=name,
+                                                                  order_type=kind),
+             session.slippage_bps_by_type.labels(strategy=name, order_type=kind)),
+            (totals(self.tallies.values()), self.fill_rate, self.slippage_bps),
+        ):
+            if tally.fill_rate is not None:
+                rate.set(tally.fill_rate)
+            if tally.mean_slippage_bps is not None:
+                slip.set(tally.mean_slippage_bps)
+
+    def _resume(self, by_type: Mapping[str, OrderTally]) -> None:
+        for kind, past in by_type.items():
+            if kind == ALL_TYPES:
+                continue
+            # only what record_* maintains: outcomes other than "filled" are not tracked live
+            self.tallies[kind] = OrderTally(
+                sent=past.sent, filled=past.filled, fills=past.fills,
+                filled_quantity=past.filled_quantity,
+                reference_notional=past.reference_notional,
+                weighted_bps=past.weighted_bps, worst_bps=past.worst_bps)
+            self.orders.inc(past.sent)
+            self.fills.inc(past.fills)
+            self._update_gauges(kind)
 
     def observe_decision_ns(self, nanoseconds: int) -> None:
         self.decision_latency.observe(nanoseconds / 1e9)
@@ -121,13 +196,32 @@ class SessionMetrics:
                                 ["strategy", "reason"], registry=reg)
         self.fill_rate = Gauge("fill_rate", "Filled orders / orders sent (0..1).",
                                ["strategy"], registry=reg)
-        self.slippage_bps = Gauge("slippage_bps", "Fill price vs decision price, bps.",
-                                  ["strategy"], registry=reg)
+        self.fill_rate_by_type = Gauge(
+            "fill_rate_by_type", "Filled orders / orders sent (0..1), by order type.",
+            ["strategy", "order_type"], registry=reg)
+        self.slippage_bps = Gauge(
+            "slippage_bps", "Mean fill slippage vs the order's reference price, bps, "
+            "adverse positive (notional-weighted).", ["strategy"], registry=reg)
+        self.slippage_bps_by_type = Gauge(
+            "slippage_bps_by_type", "Mean fill slippage vs the order's reference price, "
+            "bps, adverse positive, by order type.", ["strategy", "order_type"], registry=reg)
         self.realized_pnl = Gauge("realized_pnl", "Realised P&L, quote currency.",
                                   ["strategy"], registry=reg)
         self.unrealized_pnl = Gauge("unrealized_pnl", "Unrealised P&L, quote currency.",
                                     ["strategy"], registry=reg)
         self._strategies: dict[str, StrategyMetrics] = {}
+        self._resumed = False
+
+    def resume(self, stats: Mapping[str, Mapping[str, OrderTally]]) -> None:
+        """Start from the session's history (:func:`~.order_stats.order_stats` of its
+        journal), before this process records anything, so the counters and gauges cover
+        the whole session. Only once, and only before the first ``record_*`` call."""
+        recorded = any(sm.tallies for sm in self._strategies.values())
+        if self._resumed or recorded:
+            raise RuntimeError("SessionMetrics.resume must come first, and only once")
+        self._resumed = True
+        for name, by_type in stats.items():
+            self.strategy(name)._resume(by_type)
 
     def strategy(self, name: str) -> StrategyMetrics:
         """The (cached) per-strategy view; creating it makes the strategy's series appear."""
