@@ -38,7 +38,8 @@ def _only_shrinks(before: int, after: int) -> bool:
     return abs(after) <= abs(before) and before * after >= 0
 
 
-pcts = st.floats(min_value=0, max_value=100, allow_nan=False)
+# 0 % is refused by the settings (a cap that allows no position cannot size any order)
+pcts = st.floats(min_value=0, max_value=100, allow_nan=False, exclude_min=True)
 
 
 @settings(max_examples=400, deadline=None)

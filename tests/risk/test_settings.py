@@ -23,21 +23,23 @@ def test_defaults_are_documented_ones() -> None:
     assert eff.max_position_pct is None and eff.max_drawdown_pct is None
     assert s.check_buying_power and s.initial_margin_pct == 100
     assert s.enforce_market_hours and s.resize_to_fit and s.day_calendar == "auto"
-    assert not eff.flatten_on_halt
+    assert eff.flatten_on_halt  # a drawdown halt closes positions unless told otherwise
+    assert eff.kelly_min_trades == 20
 
 
 @pytest.mark.parametrize(
     ("key", "value", "text"),
     [
-        ("max_position_pct", 150, "must be between 0 and 100, got 150"),
-        ("max_position_pct", -1, "must be between 0 and 100, got -1"),
+        ("max_position_pct", 150, "must be greater than 0 and at most 100, got 150"),
+        ("max_position_pct", -1, "must be greater than 0 and at most 100, got -1"),
+        ("max_position_pct", 0, "must be greater than 0 and at most 100, got 0"),
         ("max_drawdown_pct", 0, "must be greater than 0 and at most 100, got 0"),
-        ("max_leverage", -2, "must be greater than 0, got -2"),
+        ("max_leverage", -2, "must be greater than 0 and at most 100, got -2"),
         ("kelly_fraction", 1.5, "must be greater than 0 and at most 1, got 1.5"),
-        ("max_order_notional", Decimal("-5"), "money amount greater than 0, got -5"),
+        ("max_order_notional", Decimal("-5"), "money amount greater than 0 and at most 1E+15, got -5"),
         ("time_exit_after", "5 days", "must be a duration such as 90m, 4h or 3d"),
-        ("max_open_orders", 0, "greater than 0"),
-        ("max_position_pct", float("nan"), "finite number"),
+        ("max_open_orders", 0, "must be a whole number from 1 to 1,000,000, got 0"),
+        ("max_position_pct", float("nan"), "must be greater than 0 and at most 100, got nan"),
     ],
 )
 def test_bad_values_name_the_key(key: str, value: object, text: str) -> None:

@@ -129,7 +129,7 @@ def test_daily_bars_each_bar_its_own_day() -> None:
 
 
 def test_drawdown_halts_until_rearm() -> None:
-    engine, account = make(max_drawdown_pct=10)
+    engine, account = make(max_drawdown_pct=10, flatten_on_halt=False)
     t = ns(2024, 1, 9, 10)
     engine.on_equity(t, None, 1_000_000)
     engine.on_equity(t + H, None, 1_100_000)  # peak 1 100 000
@@ -139,6 +139,11 @@ def test_drawdown_halts_until_rearm() -> None:
                                                                     StateReason.DRAWDOWN,
                                                                     1_100_000)
     assert event.cancel_entry_orders and not event.cancel_exit_orders and not event.flatten
+    # by default a halt flattens: exits are cancelled and the position is closed
+    default, _ = make(max_drawdown_pct=10)
+    default.on_equity(t, None, 1_000_000)
+    [flat] = default.on_equity(t + H, None, 900_000)
+    assert flat.current is HALTED and flat.cancel_exit_orders and flat.flatten
     # the halt outlives the day
     assert engine.on_equity(ns(2024, 1, 12), None, 1_000_000) == []
     assert engine.check(buy(), account, ns(2024, 1, 12)).reason is ReasonCode.HALTED

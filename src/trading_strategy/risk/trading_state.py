@@ -54,7 +54,7 @@ class LossLimits:
     daily_loss_units: int | None = None
     daily_loss_ppm: int | None = None
     drawdown_ppm: int | None = None
-    flatten_on_halt: bool = False
+    flatten_on_halt: bool = True
 
     @classmethod
     def compile(cls, eff: EffectiveRisk, money_unit: Decimal) -> LossLimits:
