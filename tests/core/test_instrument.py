@@ -9,6 +9,7 @@ import pytest
 
 from trading_strategy.core.errors import ConfigError
 from trading_strategy.core.instrument import Calendar, Instrument, infer_tick_size
+from trading_strategy.core.timeframe import Timeframe
 
 D = Decimal
 EQUITY = Instrument("AAPL")  # tick 0.01, lot 1
@@ -101,5 +102,30 @@ def test_infer_tick_size(decimals: int, tick: Decimal) -> None:
 
 def test_calendar_annualisation() -> None:
     assert Calendar.XNYS.periods_per_year_daily == 252
-    assert Calendar.FX.periods_per_year_daily == 252
+    # FX trades 24/5 with no exchange holidays: 52 weeks x 5 days (was 252, the NYSE count)
+    assert Calendar.FX.periods_per_year_daily == 260
     assert Calendar.ALWAYS.periods_per_year_daily == 365
+
+
+@pytest.mark.parametrize(("calendar", "timeframe", "bars"), [
+    (Calendar.XNYS, "1d", 252), (Calendar.FX, "1d", 260), (Calendar.ALWAYS, "1d", 365),
+    # hourly FX runs through the day: 24 x 260 (the old rule gave 6.5 x 252 = 1,638)
+    (Calendar.FX, "1h", 6_240), (Calendar.FX, "4h", 1_560), (Calendar.FX, "1m", 374_400),
+    (Calendar.ALWAYS, "1h", 8_760), (Calendar.ALWAYS, "1m", 525_600),
+    # an NYSE session of 390 minutes: 390 one-minute bars, 7 hourly bars (the last 30 min)
+    (Calendar.XNYS, "1m", 98_280), (Calendar.XNYS, "30m", 13 * 252),
+    (Calendar.XNYS, "1h", 7 * 252), (Calendar.XNYS, "4h", 2 * 252),
+    # weekly bars: 52 whatever the calendar (the old rule gave 252 / 7 = 36)
+    (Calendar.XNYS, "1w", 52), (Calendar.ALWAYS, "1w", 52),
+])
+def test_calendar_bars_per_year(calendar: Calendar, timeframe: str, bars: float) -> None:
+    assert calendar.periods_per_year(Timeframe.parse(timeframe)) == bars
+
+
+def test_calendar_states_its_rule() -> None:
+    assert Calendar.FX.annualisation_rule(Timeframe.parse("1h")) == "FX 24h × 260 days, 1h bars"
+    assert Calendar.XNYS.annualisation_rule(Timeframe.parse("1h")) == (
+        "XNYS 252 days × 7 bars (6.5h session, last bar partial), 1h bars")
+    assert Calendar.XNYS.annualisation_rule(Timeframe.parse("1d")) == (
+        "XNYS 252 trading days, 1d bars")
+    assert Calendar.ALWAYS.annualisation_rule(Timeframe.parse("1w")) == "24/7 52 weeks, 1w bars"

@@ -34,10 +34,11 @@ Let ``E_0 .. E_{n-1}`` be the equity curve and ``n = len(equity)``.
   there are none; ``average_loss`` is negative).
 - ``exposure = bars_in_market / len(equity)``; ``turnover = traded_notional / mean(equity)``.
 
-``periods_per_year`` is the number of bars in a year and the caller passes it: 252 for
-daily bars of exchange-traded equities, 365 for daily bars of 24/7 markets (crypto);
-scale it for intraday bars (hourly crypto: 365 * 24 = 8760; US equity minute bars:
-252 * 390 = 98280).
+``periods_per_year`` is the number of bars in a year and the caller passes it (the
+backtest derives it from the instrument's calendar, ``Calendar.periods_per_year``): 252
+for daily bars of US equities, 260 for daily FX (24/5), 365 for daily bars of 24/7
+markets; intraday: hourly FX 260 * 24 = 6240, hourly crypto 365 * 24 = 8760, US equity
+minute bars 252 * 390 = 98280 (see docs/backtesting.md).
 
 Undefined values and bad input
 ------------------------------

@@ -13,6 +13,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 
 from trading_strategy.core.errors import ConfigError
+from trading_strategy.core.timeframe import Timeframe
 
 
 class AssetClass(StrEnum):
@@ -23,15 +24,74 @@ class AssetClass(StrEnum):
 
 
 class Calendar(StrEnum):
-    """Trading calendar: decides day boundaries and annualisation (252 vs 365)."""
+    """Trading calendar: decides day boundaries and annualisation (bars per year).
+
+    ======== ============ ============== =========================================
+    calendar trading days hours a day    why
+    ======== ============ ============== =========================================
+    XNYS     252          6.5 (session)  NYSE sessions 09:30-16:00 New York, ~9 holidays
+    FX       260          24 (24/5)      Sunday 22:00 to Friday 22:00 UTC: 52 weeks × 5 days
+    24/7     365          24             crypto never closes
+    ======== ============ ============== =========================================
+
+    FX counts 260 days, not 252: it has no exchange holidays, and its hourly bars run
+    through midnight, so a year of 1h bars is 260 × 24 = 6,240 (the bundled EURUSD_1h
+    sample has 6,206 bars per calendar year: 5,000 bars over 294 days).
+    """
 
     XNYS = "XNYS"  # US equities: weekdays, session dates, America/New_York
     FX = "FX"  # 24/5
     ALWAYS = "24/7"  # crypto
 
     @property
+    def trading_days_per_year(self) -> int:
+        return _TRADING_DAYS[self]
+
+    @property
+    def session_hours(self) -> float:
+        """Trading hours in one day (6.5 for an NYSE session, 24 for FX and crypto)."""
+        return _SESSION_HOURS[self]
+
+    @property
+    def continuous(self) -> bool:
+        """True when bars run on through midnight instead of restarting at a session open."""
+        return self is not Calendar.XNYS
+
+    @property
     def periods_per_year_daily(self) -> int:
-        return 252 if self in (Calendar.XNYS, Calendar.FX) else 365
+        return self.trading_days_per_year
+
+    def periods_per_year(self, timeframe: Timeframe) -> float:
+        """Bars of ``timeframe`` in a year of this calendar (see ``Timeframe.bars_per_year``)."""
+        return timeframe.bars_per_year(trading_days=self.trading_days_per_year,
+                                       session_hours=self.session_hours,
+                                       continuous=self.continuous)
+
+    def annualisation_rule(self, timeframe: Timeframe) -> str:
+        """How ``periods_per_year(timeframe)`` is made, in words for reports."""
+        days = self.trading_days_per_year
+        if timeframe.unit == "w":
+            how = f"52 weeks / {timeframe.count}" if timeframe.count > 1 else "52 weeks"
+        elif not timeframe.is_intraday:
+            how = f"{days} trading days"
+            if timeframe.count > 1:
+                how += f" / {timeframe.count}"
+        elif self.continuous:
+            how = f"{_hours(self.session_hours)} × {days} days"
+        else:
+            per_day = round(self.periods_per_year(timeframe) / days)
+            session_ns = self.session_hours * 3_600_000_000_000
+            last = ", last bar partial" if per_day * timeframe.nanoseconds > session_ns else ""
+            how = f"{days} days × {per_day} bars ({_hours(self.session_hours)} session{last})"
+        return f"{self.value} {how}, {timeframe} bars"
+
+
+_TRADING_DAYS = {Calendar.XNYS: 252, Calendar.FX: 260, Calendar.ALWAYS: 365}
+_SESSION_HOURS = {Calendar.XNYS: 6.5, Calendar.FX: 24.0, Calendar.ALWAYS: 24.0}
+
+
+def _hours(value: float) -> str:
+    return f"{value:g}h"
 
 
 @dataclass(frozen=True, slots=True)

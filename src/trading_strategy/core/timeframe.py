@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -42,14 +43,28 @@ class Timeframe:
     def is_intraday(self) -> bool:
         return self.nanoseconds < _UNIT_NS["d"]
 
-    def periods_per_year(self, trading_days: int) -> float:
-        """Bars per year given trading days per year (252 equities, 365 for 24/7 markets).
+    def bars_per_year(
+        self, *, trading_days: int, session_hours: float, continuous: bool
+    ) -> float:
+        """Bars in a year of a market with ``trading_days`` days of ``session_hours`` each.
 
-        Intraday bars of a 24/7 market count every hour of the day; for session markets
-        intraday figures assume 6.5 trading hours a day.
+        * weekly bars: 52 a year whatever the calendar (a week has a bar even with a holiday);
+        * daily and longer bars: ``trading_days / days per bar``;
+        * intraday bars of a ``continuous`` market (FX 24/5, crypto 24/7), whose bars run
+          on through midnight: ``trading_days x session_hours / bar length``;
+        * intraday bars of a session market (XNYS 09:30-16:00) restart at every open, so a
+          session has ``ceil(session / bar)`` bars, the last one partial: 1h bars of a 6.5 h
+          session are 7 a day (9:30, 10:30, ... 15:30), not 6.5.
         """
+        if trading_days <= 0 or session_hours <= 0:
+            raise ConfigError(f"a calendar needs trading days and hours > 0, got "
+                              f"{trading_days} days of {session_hours} h")
+        if self.unit == "w":
+            return 52 / self.count
         day = _UNIT_NS["d"]
         if self.nanoseconds >= day:
             return trading_days * day / self.nanoseconds
-        hours_per_day = 24.0 if trading_days >= 365 else 6.5
-        return trading_days * hours_per_day * 3600 * 1_000_000_000 / self.nanoseconds
+        session_ns = session_hours * _UNIT_NS["h"]
+        if continuous:
+            return trading_days * session_ns / self.nanoseconds
+        return float(trading_days * math.ceil(session_ns / self.nanoseconds - 1e-9))
