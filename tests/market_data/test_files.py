@@ -237,8 +237,8 @@ def test_good_file_round_trip(tmp_path: Path) -> None:
 
 
 def test_header_is_flexible(tmp_path: Path) -> None:
-    text = "\ufeff Date ,Close,HIGH,Low,Open,Adj Close\n2024-01-02,10.5,11,9,10,10.4\n"
-    text += "2024-01-03,11,12,10,10.5,10.9\n"
+    text = "\ufeff Date ,Close,HIGH,Low,Open,Extra\n2024-01-02,10.5,11,9,10,x\n"
+    text += "2024-01-03,11,12,10,10.5,y\n"
     bars = load(write(tmp_path, text, name="x.csv")).bars
     assert bars.open.tolist() == [10.0, 10.5]
     assert bars.close.tolist() == [10.5, 11.0]
@@ -465,3 +465,45 @@ def test_parquet_missing_column_and_bad_file(tmp_path: Path) -> None:
         load(_parquet(tmp_path, _ohlcv(3)))
     with pytest.raises(DataError, match="not a readable Parquet file"):
         load(write(tmp_path, GOOD, name="fake.parquet"))
+
+
+# --- prices as whole ticks (rule 7) -----------------------------------------------------
+# Regression: "2024-01-03,1e-9,..." made the inferred tick 1e-8 and the bar 0 ticks, which
+# was stored and traded; 1e308 passed the loader and overflowed int64 in the engine.
+
+
+@pytest.mark.parametrize(
+    ("row", "options", "reason"),
+    [
+        ("2024-01-03,1e-9,1e-9,1e-9,1e-9,1\n", {},
+         "open 1e-09 rounds to 0 at tick size 0.00000001"),
+        ("2024-01-03,10.5,12,0.004,11,1\n", {"tick_size": Decimal("0.01")},
+         "low 0.004 rounds to 0 at tick size 0.01"),
+        ("2024-01-03,1e308,1e308,1e308,1e308,1\n", {},
+         "open 1e+308 is too large: at tick size 0.1 prices must be below 9.007e+14"),
+        ("2024-01-03,10.5,12,10,11,1e300\n", {},
+         "volume 1e+300 is too large"),
+    ],
+)
+def test_prices_that_cannot_be_whole_ticks_are_rejected_with_their_line(
+    tmp_path: Path, row: str, options: dict[str, object], reason: str
+) -> None:
+    path = write(tmp_path, HEADER + R1 + row + R3)
+    with pytest.raises(DataError) as caught:
+        load(path, **options)
+    assert str(caught.value).startswith(f"{path}:3: {reason}")
+
+
+def test_a_sample_with_a_coarser_tick_that_zeroes_prices_is_rejected() -> None:
+    with pytest.raises(DataError) as caught:
+        load_bars("EURUSD", tick_size=Decimal("100"))
+    assert "rounds to 0 at tick size 100" in str(caught.value)
+    assert ":2: " in str(caught.value)
+
+
+def test_an_invalid_tick_size_is_a_config_error(tmp_path: Path) -> None:
+    from trading_strategy.core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="tick_size must be > 0, got 0"):
+        load(write(tmp_path, GOOD), tick_size=Decimal("0"))
+

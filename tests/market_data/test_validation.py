@@ -247,3 +247,67 @@ def test_guess_market() -> None:
     # Daily bars stamped on Sunday only (an Asian session in UTC) are not FX.
     sunday_to_thursday = np.array([(4 + d) * DAY for d in (6, 7, 8, 9, 10)], dtype=np.int64)
     assert guess_market(sunday_to_thursday, daily) == (AssetClass.EQUITY, Calendar.XNYS)
+
+
+# --- rule 7: prices as whole ticks ------------------------------------------------------
+# Regression: a bar at 1e-9 made the inferred tick 1e-8 and the price 0 ticks, stored and
+# traded; 1e308 passed and overflowed int64 in the engine.
+
+
+@pytest.mark.parametrize(
+    ("price", "tick", "reason"),
+    [
+        (1e-9, "0.00000001", "open 1e-09 rounds to 0 at tick size 0.00000001"),
+        (0.004, "0.01", "open 0.004 rounds to 0 at tick size 0.01"),
+        (0.005, "0.01", "open 0.005 rounds to 0 at tick size 0.01"),  # half-even: 0 ticks
+        (1e308, "0.01", "open 1e+308 is too large: at tick size 0.01 prices must be below "
+                        "9.007e+13"),
+        (float(2**53), "1", "open 9007199254740992.0 is too large: at tick size 1"),
+        (1e17, "0.0001", "open 1e+17 is too large: at tick size 0.0001 prices must be "
+                         "below 9.007e+11"),
+    ],
+)
+def test_prices_must_be_whole_ticks_within_range(price: float, tick: str, reason: str) -> None:
+    from decimal import Decimal
+
+    row = (price, price, price, price, 1.0)
+    problem = find_problem(*columns([GOOD, row, GOOD]), tick=Decimal(tick))
+    assert problem is not None
+    assert (problem.index, problem.kind) == (1, ProblemKind.TICK)
+    assert problem.reason.startswith(reason)
+    # Without a tick the rule is not checked (callers that know no instrument).
+    assert find_problem(*columns([GOOD, row, GOOD])) is None
+
+
+def test_prices_at_the_edges_of_the_tick_range_pass() -> None:
+    from decimal import Decimal
+
+    smallest = (0.006, 0.006, 0.006, 0.006, 1.0)  # rounds to 1 tick of 0.01
+    largest = (float(2**53 - 1),) * 4 + (1.0,)
+    assert find_problem(*columns([smallest]), tick=Decimal("0.01")) is None
+    assert find_problem(*columns([largest]), tick=Decimal("1")) is None
+
+
+def test_tick_rule_reports_the_earliest_row_among_all_rules() -> None:
+    from decimal import Decimal
+
+    tiny = (1e-9, 1e-9, 1e-9, 1e-9, 1.0)
+    bad_ohlc = (10.0, 9.0, 11.0, 10.0, 1.0)
+    problem = find_problem(*columns([GOOD, tiny, bad_ohlc]), tick=Decimal("0.00000001"))
+    assert problem is not None and problem.index == 1
+
+
+def test_volume_must_be_held_exactly() -> None:
+    row = (10.0, 11.0, 9.0, 10.5, float(2**53))
+    problem = find_problem(*columns([GOOD, row]))
+    assert problem is not None
+    assert (problem.index, problem.kind) == (1, ProblemKind.VOLUME)
+    assert problem.reason.startswith("volume 9007199254740992.0 is too large")
+
+
+def test_no_numpy_warnings_for_absurd_values(recwarn: pytest.WarningsRecorder) -> None:
+    from decimal import Decimal
+
+    rows = [GOOD, (1e308, 1e308, 1e308, 1e308, 1e308), (NAN, INF, -INF, 0.0, NAN)]
+    assert find_problem(*columns(rows), tick=Decimal("0.00000001")) is not None
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]

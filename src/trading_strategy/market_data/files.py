@@ -65,12 +65,14 @@ from typing import Any, TextIO
 import numpy as np
 
 from trading_strategy.core.bars import BarSeries, FloatArray, IntArray, datetime_to_ns
-from trading_strategy.core.errors import DataError
+from trading_strategy.core.errors import ConfigError, DataError
 from trading_strategy.core.instrument import AssetClass, Instrument, infer_tick_size
 from trading_strategy.core.timeframe import Timeframe
 from trading_strategy.market_data import samples
 from trading_strategy.market_data.validation import (
     ProblemKind,
+    adjust_by_close,
+    find_adjusted_problem,
     find_problem,
     guess_market,
     median_spacing,
@@ -84,6 +86,14 @@ __all__ = ["LoadResult", "load_bars"]
 
 _TIMESTAMP_ALIASES = ("timestamp", "datetime", "date", "time")
 _PRICES = ("open", "high", "low", "close")
+# Adjusted prices, as Yahoo ("Adj Close"), Alpha Vantage ("adjusted_close"), Quandl
+# ("Adj. Open" ...) and Tiingo ("adjOpen" ...) name them; matched after _normalized().
+_ADJUSTED_ALIASES = {
+    f"{prefix}{base}": f"adj_{base}"
+    for prefix in ("adj", "adjusted")
+    for base in (*_PRICES, "volume")
+}
+_ADJUSTED_PRICES = tuple(f"adj_{name}" for name in _PRICES)
 _EXAMPLE_HEADER = "timestamp,open,high,low,close,volume"
 _CSV_SUFFIXES = (".csv", ".csv.gz")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -124,6 +134,9 @@ class _Columns:
     close: FloatArray
     volume: FloatArray
     lines: IntArray | None  # 1-based file line of each row; None for Parquet (no lines)
+    # Adjusted-price columns found in the file (role -> values), see _ADJUSTED_ALIASES.
+    adjusted: dict[str, FloatArray] = field(default_factory=dict)
+    header: dict[str, str] = field(default_factory=dict)  # role -> name in the file
 
 
 class _BadValue(Exception):
@@ -214,8 +227,6 @@ def _load_sample(
     # Traversable.open has no newline argument; the csv module wants newline="".
     with io.TextIOWrapper(entry.open("rb"), encoding="utf-8", newline="") as stream:
         columns = _read_csv(stream, source)
-    columns, notes = _validate(columns, source, repair=repair)
-    frame = _resolve_timeframe(columns.ts, timeframe or samples.sample_timeframe(name), source)
     instrument = samples.sample_instrument(name)
     changes: dict[str, Any] = {}
     if symbol is not None:
@@ -226,6 +237,10 @@ def _load_sample(
         changes["lot_size"] = Decimal(str(lot_size))
     if changes:
         instrument = replace(instrument, **changes)  # re-validated by Instrument
+    columns, notes = _adjust(columns, source, repair=repair)
+    columns, repaired = _validate(columns, source, repair=repair, tick=instrument.tick_size)
+    notes.extend(repaired)
+    frame = _resolve_timeframe(columns.ts, timeframe or samples.sample_timeframe(name), source)
     if tick_size is not None:
         notes.extend(_precision_notes(columns, instrument))
     return LoadResult(_series(instrument, frame, columns), notes, source)
@@ -251,15 +266,18 @@ def _load_file(
             f"unsupported file type {path.suffix!r}; use .csv, .csv.gz or .parquet",
             path=source,
         )
-    columns, notes = _validate(columns, source, repair=repair)
+    columns, notes = _adjust(columns, source, repair=repair)
+    if tick_size is None:
+        # NaN and infinite prices do not count here; the row rules report them below.
+        prices = (columns.open, columns.high, columns.low, columns.close)
+        tick = infer_tick_size(price_decimals(*prices))
+    else:
+        tick = _checked_tick(tick_size)
+    columns, repaired = _validate(columns, source, repair=repair, tick=tick)
+    notes.extend(repaired)
     frame = _resolve_timeframe(columns.ts, timeframe, source)
 
     name = symbol if symbol is not None else _symbol_from_name(path.name)
-    prices = (columns.open, columns.high, columns.low, columns.close)
-    if tick_size is None:
-        tick = infer_tick_size(price_decimals(*prices))
-    else:
-        tick = Decimal(str(tick_size))  # str(): a float 0.1 must not become 0.1000000000000000055
     asset_class, calendar = guess_market(columns.ts, frame)
     instrument = Instrument(
         symbol=name,
@@ -272,6 +290,15 @@ def _load_file(
     if tick_size is not None:
         notes.extend(_precision_notes(columns, instrument))
     return LoadResult(_series(instrument, frame, columns), notes, source)
+
+
+def _checked_tick(tick_size: Decimal) -> Decimal:
+    # str(): a float 0.1 must not become 0.1000000000000000055.
+    tick = Decimal(str(tick_size))
+    if not tick.is_finite() or tick <= 0:
+        # Checked before the rows: every price is measured in ticks.
+        raise ConfigError(f"tick_size must be > 0, got {tick_size}")
+    return tick
 
 
 def _series(instrument: Instrument, frame: Timeframe, columns: _Columns) -> BarSeries:
@@ -327,10 +354,15 @@ def _precision_notes(columns: _Columns, instrument: Instrument) -> list[str]:
 # --- validation, repair and timeframe -------------------------------------------------
 
 
-def _validate(columns: _Columns, source: str, *, repair: bool) -> tuple[_Columns, list[str]]:
-    """Apply the row rules; with ``repair``, sort and de-duplicate after the value rules."""
+def _validate(
+    columns: _Columns, source: str, *, repair: bool, tick: Decimal | None
+) -> tuple[_Columns, list[str]]:
+    """Apply the row rules (rule 7 at ``tick``); with ``repair``, sort and de-duplicate
+    after the value rules."""
     c = columns
-    problem = find_problem(c.ts, c.open, c.high, c.low, c.close, c.volume, check_order=not repair)
+    problem = find_problem(
+        c.ts, c.open, c.high, c.low, c.close, c.volume, check_order=not repair, tick=tick
+    )
     if problem is not None:
         reason = problem.reason
         if problem.kind in (ProblemKind.DUPLICATE, ProblemKind.ORDER):
@@ -341,6 +373,47 @@ def _validate(columns: _Columns, source: str, *, repair: bool) -> tuple[_Columns
     ts, (o, h, lo, cl, v), notes = repair_order(c.ts, c.open, c.high, c.low, c.close, c.volume)
     # Line numbers refer to the original order and mean nothing after a sort.
     return _Columns(ts, o, h, lo, cl, v, None), notes
+
+
+def _adjust(columns: _Columns, source: str, *, repair: bool) -> tuple[_Columns, list[str]]:
+    """Replace the prices by adjusted ones when the file has adjusted columns.
+
+    The file's own prices are checked first (rules 1-6, so a bad row is reported as the
+    file wrote it), then the adjusted column. A full set (adjusted open, high, low and
+    close) is used as it is; an adjusted close alone scales open, high and low by
+    ``adjusted close / close`` (:func:`.validation.adjust_by_close`). An adjusted volume
+    replaces the volume; otherwise the volume stays as traded.
+    """
+    adjusted = columns.adjusted
+    if not adjusted:
+        return columns, []
+    c = columns
+    problem = find_problem(c.ts, c.open, c.high, c.low, c.close, c.volume, check_order=not repair)
+    if problem is None:
+        problem = find_adjusted_problem(adjusted, c.header)
+    if problem is not None:
+        raise _row_error(c, source, problem.index, problem.reason)
+    volume = adjusted.get("adj_volume", c.volume)
+    names = c.header
+    if all(role in adjusted for role in _ADJUSTED_PRICES):
+        o, h, lo, cl = (adjusted[role] for role in _ADJUSTED_PRICES)
+        how = (f"{', '.join(names[role] for role in _ADJUSTED_PRICES)} used as the prices "
+               "(adjusted for splits and dividends)")
+    else:
+        o, h, lo, cl = adjust_by_close(c.open, c.high, c.low, c.close, adjusted["adj_close"])
+        how = (f"open, high, low and close scaled by {names['adj_close']} / "
+               f"{names['close']} (adjusted for splits and dividends)")
+    if "adj_volume" in adjusted:
+        how += f", volume from {names['adj_volume']}"
+    # Rounding to the file's decimals can take a tiny adjusted price to zero.
+    problem = find_problem(c.ts, o, h, lo, cl, volume, check_order=False)
+    if problem is not None:
+        raise _row_error(c, source, problem.index, f"after adjusting ({how}): {problem.reason}")
+    changed = int(np.count_nonzero((o != c.open) | (h != c.high) | (lo != c.low)
+                                   | (cl != c.close)))
+    note = (f"adjusted prices: {how}; {changed} of {len(c.ts)} bars differ from the "
+            "prices as traded; remove the adjusted columns to use those instead")
+    return replace(c, open=o, high=h, low=lo, close=cl, volume=volume, adjusted={}), [note]
 
 
 def _row_error(columns: _Columns, source: str, index: int, reason: str) -> DataError:
@@ -401,11 +474,22 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+def _normalized(name: str) -> str:
+    # "Adj Close", "adj_close", "Adj. Close", "adjClose" and "Adj Close**" (Yahoo's web
+    # table) all read "adjclose".
+    return re.sub(r"[\s._*-]", "", name).lower()
+
+
 def _header_layout(names: Sequence[str], source: str, line: int | None) -> dict[str, int]:
-    """Map each role (timestamp, open, ..., volume) to its column index."""
-    lowered = [name.strip().lower() for name in names]
+    """Map each role (timestamp, open, ..., volume, adj_close, ...) to its column index.
+
+    A column that looks like a price adjustment but is not one we apply (``adj factor``,
+    an adjusted open without an adjusted close) is refused: the prices next to it are
+    probably not the ones to trade on, and guessing would be silently wrong.
+    """
+    normalized = [_normalized(name) for name in names]
     positions: dict[str, int] = {}
-    for index, name in enumerate(lowered):
+    for index, name in enumerate(normalized):
         positions.setdefault(name, index)  # the first of repeated names wins
     layout: dict[str, int] = {}
     for alias in _TIMESTAMP_ALIASES:
@@ -415,6 +499,10 @@ def _header_layout(names: Sequence[str], source: str, line: int | None) -> dict[
     for role in (*_PRICES, "volume"):
         if role in positions:
             layout[role] = positions[role]
+    for alias, role in _ADJUSTED_ALIASES.items():
+        if alias in positions and role not in layout:
+            layout[role] = positions[alias]
+    _check_adjustment_columns(names, normalized, layout, source, line)
     missing = [role for role in ("timestamp", *_PRICES) if role not in layout]
     if missing:
         found = ", ".join(name.strip() for name in names if name.strip()) or "none"
@@ -427,6 +515,32 @@ def _header_layout(names: Sequence[str], source: str, line: int | None) -> dict[
             reason += " (the first line looks like data: a header line is required)"
         raise DataError(reason, path=source, line=line)
     return layout
+
+
+def _check_adjustment_columns(
+    names: Sequence[str],
+    normalized: list[str],
+    layout: dict[str, int],
+    source: str,
+    line: int | None,
+) -> None:
+    unknown = [
+        name.strip()
+        for name, key in zip(names, normalized, strict=True)
+        if key.startswith("adj") and key not in _ADJUSTED_ALIASES
+    ]
+    adjusted = [role for role in layout if role.startswith("adj_")]
+    if adjusted and "adj_close" not in layout:
+        unknown += [names[layout[role]].strip() for role in adjusted]
+    if unknown:
+        raise DataError(
+            f"column{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} "
+            "look like a price adjustment that cannot be applied: give an adjusted close "
+            "column (Adj Close), or all of adjusted open, high, low and close, or remove "
+            "the column to use the prices as they are",
+            path=source,
+            line=line,
+        )
 
 
 def _is_blank(row: list[str]) -> bool:
@@ -460,7 +574,10 @@ def _parse_csv(reader: Any, source: str) -> _Columns:
     width = len(header)
     epoch: bool | None = None  # decided by the first data row, then held for the column
     ts_parts: list[IntArray] = []
-    value_parts: dict[str, list[FloatArray]] = {role: [] for role in (*_PRICES, "volume")}
+    extra = [role for role in layout if role.startswith("adj_")]
+    value_parts: dict[str, list[FloatArray]] = {
+        role: [] for role in (*_PRICES, "volume", *extra)
+    }
     line_parts: list[IntArray] = []
     last_line = header_line
 
@@ -479,7 +596,7 @@ def _parse_csv(reader: Any, source: str) -> _Columns:
                 ts_parts.append(_parse_timestamps(ts_text, epoch=epoch))
             except _BadValue as bad:
                 errors.append((bad.index, f"bad timestamp {bad.value!r}: {bad.why}"))
-            for role in (*_PRICES, "volume"):
+            for role in value_parts:
                 if role not in layout:
                     value_parts[role].append(np.zeros(len(rows), dtype=np.float64))
                     continue
@@ -507,7 +624,15 @@ def _parse_csv(reader: Any, source: str) -> _Columns:
             ) from None
     merged = {role: np.concatenate(parts) for role, parts in value_parts.items()}
     return _Columns(
-        ts, merged["open"], merged["high"], merged["low"], merged["close"], merged["volume"], lines
+        ts,
+        merged["open"],
+        merged["high"],
+        merged["low"],
+        merged["close"],
+        merged["volume"],
+        lines,
+        {role: merged[role] for role in extra},
+        {role: header[index].strip() for role, index in layout.items()},
     )
 
 
@@ -709,13 +834,22 @@ def _read_parquet(path: Path, source: str) -> _Columns:
 
     ts = _parquet_timestamps(pa, table.column(names["timestamp"]), names["timestamp"], source)
     values: dict[str, FloatArray] = {}
-    for role in (*_PRICES, "volume"):
+    extra = [role for role in names if role.startswith("adj_")]
+    for role in (*_PRICES, "volume", *extra):
         if role not in names:
             values[role] = np.zeros(table.num_rows, dtype=np.float64)
             continue
         values[role] = _parquet_floats(pa, table.column(names[role]), names[role], source)
     return _Columns(
-        ts, values["open"], values["high"], values["low"], values["close"], values["volume"], None
+        ts,
+        values["open"],
+        values["high"],
+        values["low"],
+        values["close"],
+        values["volume"],
+        None,
+        {role: values[role] for role in extra},
+        names,
     )
 
 

@@ -6,11 +6,18 @@ every path into the system accepts and rejects the same bars.
 Row rules, checked by :func:`find_problem` (row *i* is bad when ...):
 
 1. a price (open, high, low, close) is NaN, infinite, zero or negative;
-2. the volume is NaN, infinite or negative (zero volume is fine);
+2. the volume is NaN, infinite, negative or not below 2**53 (zero volume is fine);
 3. ``high < low``;
 4. ``high < max(open, close)``;
 5. ``low > min(open, close)``;
-6. its timestamp equals the previous row's (duplicate) or is earlier (out of order).
+6. its timestamp equals the previous row's (duplicate) or is earlier (out of order);
+7. with a ``tick`` given: a price rounds to zero ticks, or is too large for the exact
+   integer representation (see :func:`price_limit`).
+
+Rule 7 exists because prices live as integers of the tick everywhere money is computed
+and stored: a price of 1e-9 at a tick of 1e-8 would silently become 0, and 1e308 would
+overflow int64. The volume bound of rule 2 is the same kind of limit: volumes are stored
+as exact integers and read back through float64, which holds every integer below 2**53.
 
 The *first bad row in row order* is reported, so a caller can point at one line of a file;
 when that row breaks several rules the lowest-numbered rule above names it. Prices are never
@@ -22,8 +29,9 @@ Everything is vectorized: a million rows validate in a few tens of milliseconds.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -37,10 +45,13 @@ from trading_strategy.core.timeframe import Timeframe
 __all__ = [
     "Problem",
     "ProblemKind",
+    "adjust_by_close",
+    "find_adjusted_problem",
     "find_problem",
     "guess_market",
     "median_spacing",
     "price_decimals",
+    "price_limit",
     "repair_order",
     "timeframe_for_spacing",
     "timeframe_mismatch",
@@ -58,6 +69,9 @@ _UNITS_NS: tuple[tuple[str, int], ...] = (
 )
 _SATURDAY, _SUNDAY = 5, 6  # Monday = 0
 _DECIMALS_SAMPLE = 10_000
+# float64 holds every integer below 2**53: the bound on exact integer prices (in units of
+# the tick's last decimal) and volumes, shared with the storage codec.
+EXACT_LIMIT = 2**53
 
 
 class ProblemKind(StrEnum):
@@ -68,6 +82,7 @@ class ProblemKind(StrEnum):
     OHLC = "ohlc"
     DUPLICATE = "duplicate"
     ORDER = "order"
+    TICK = "tick"
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +143,140 @@ def _not_positive_reason(name: str, col: FloatArray) -> Callable[[int], str]:
     return reason
 
 
+def _price_rules(found: _Earliest, name: str, col: FloatArray) -> None:
+    found.consider(np.isnan(col), ProblemKind.PRICE, _nan_reason(name))
+    found.consider(np.isinf(col), ProblemKind.PRICE, _inf_reason(name, col))
+    # NaN compares False here, so NaN rows are left to the check above.
+    found.consider(col <= 0, ProblemKind.PRICE, _not_positive_reason(name, col))
+
+
+def _volume_rules(found: _Earliest, name: str, volume: FloatArray) -> None:
+    found.consider(np.isnan(volume), ProblemKind.VOLUME, _nan_reason(name))
+    found.consider(np.isinf(volume), ProblemKind.VOLUME, _inf_reason(name, volume))
+    found.consider(
+        volume < 0, ProblemKind.VOLUME, lambda i: f"{name} is negative ({_num(volume[i])})"
+    )
+    found.consider(
+        np.isfinite(volume) & (volume >= EXACT_LIMIT),
+        ProblemKind.VOLUME,
+        lambda i: f"{name} {_num(volume[i])} is too large: volumes must be below 2**53 "
+        f"({float(EXACT_LIMIT):.4g}) to be held exactly",
+    )
+
+
+def _ohlc_rules(
+    found: _Earliest,
+    names: tuple[str, str, str, str],
+    open: FloatArray,
+    high: FloatArray,
+    low: FloatArray,
+    close: FloatArray,
+) -> None:
+    o_name, h_name, l_name, c_name = names
+    found.consider(
+        high < low,
+        ProblemKind.OHLC,
+        lambda i: f"{h_name} {_num(high[i])} is below {l_name} {_num(low[i])}",
+    )
+
+    def above_high(i: int) -> str:
+        name, value = (o_name, open[i]) if open[i] > close[i] else (c_name, close[i])
+        return f"{h_name} {_num(high[i])} is below {name} {_num(value)}"
+
+    def below_low(i: int) -> str:
+        name, value = (o_name, open[i]) if open[i] < close[i] else (c_name, close[i])
+        return f"{l_name} {_num(low[i])} is above {name} {_num(value)}"
+
+    found.consider(high < np.maximum(open, close), ProblemKind.OHLC, above_high)
+    found.consider(low > np.minimum(open, close), ProblemKind.OHLC, below_low)
+
+
+def find_adjusted_problem(
+    adjusted: Mapping[str, FloatArray], names: Mapping[str, str] | None = None
+) -> Problem | None:
+    """The first bad row of a file's adjusted columns (``adj_open`` ... ``adj_volume``).
+
+    Adjusted prices follow rule 1 and an adjusted volume rule 2; a full set of adjusted
+    open, high, low and close also rules 3-5. ``names`` gives each role's name in the file
+    for the reasons (default: the role).
+    """
+    shown = dict(names or {})
+    found = _Earliest()
+    for role, col in adjusted.items():
+        if role == "adj_volume":
+            _volume_rules(found, shown.get(role, role), col)
+        else:
+            _price_rules(found, shown.get(role, role), col)
+    full = ("adj_open", "adj_high", "adj_low", "adj_close")
+    if all(role in adjusted for role in full):
+        o, h, lo, c = (adjusted[role] for role in full)
+        labels = tuple(shown.get(role, role) for role in full)
+        _ohlc_rules(found, (labels[0], labels[1], labels[2], labels[3]), o, h, lo, c)
+    return found.problem
+
+
+def adjust_by_close(
+    open: FloatArray, high: FloatArray, low: FloatArray, close: FloatArray, adj_close: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Open, high and low scaled by ``adj_close / close``; the close becomes ``adj_close``.
+
+    This is how Yahoo's adjusted close is defined (one factor per day for splits and
+    dividends), so applying it to the whole bar gives the adjusted bar. The results are
+    rounded to the decimals of the inputs (the most of the adjusted close and the prices):
+    more would be float noise and would push the inferred tick to 1e-8. Rounding is
+    monotonic, so a valid bar stays valid (high >= open, close >= low). All inputs must
+    be finite and positive (check with :func:`find_problem` first).
+    """
+    decimals = max(price_decimals(adj_close), price_decimals(open, high, low, close))
+    ratio = adj_close / close
+    o, h, lo = (np.round(column * ratio, decimals) for column in (open, high, low))
+    return o, h, lo, np.array(adj_close, dtype=np.float64)
+
+
+def price_limit(tick: Decimal) -> Decimal:
+    """The smallest price too large to hold exactly at ``tick`` (rule 7).
+
+    A price is stored as an integer count of the tick's last decimal place (``0.25`` →
+    hundredths) and read back through float64, so that count must stay below 2**53:
+    about 9.0e13 at a tick of 0.01, 9.0e7 at 1e-8. Far above any real market price, far
+    below where int64 ticks overflow.
+    """
+    return Decimal(EXACT_LIMIT).scaleb(_tick_scale(tick))
+
+
+def _tick_scale(tick: Decimal) -> int:
+    # Decimal places of the tick as a (non-positive) power of ten: 0.25 -> -2, 5 -> 0.
+    return min(0, int(tick.normalize().as_tuple().exponent))
+
+
+def _tick_rules(found: _Earliest, tick: Decimal, prices: tuple[tuple[str, FloatArray], ...]
+                ) -> None:
+    """Rule 7: each price as whole ticks must be at least one and exactly representable."""
+    scale = _tick_scale(tick)
+    units_per_tick = int(tick.scaleb(-scale))
+    limit = price_limit(tick)
+    step = float(tick)
+    for name, col in prices:
+        # The same rounding as the storage codec and the backtest engine (rint(p / tick)),
+        # so what passes here is exactly what they hold. NaN/inf rows are already reported
+        # by rule 1; errstate keeps numpy's warnings about them off stderr.
+        with np.errstate(over="ignore", invalid="ignore"):
+            ticks = np.rint(col / step)
+            zero = ticks < 1
+            too_big = ticks * units_per_tick >= EXACT_LIMIT
+
+        def rounds_to_zero(i: int, name: str = name, col: FloatArray = col) -> str:
+            return (f"{name} {_num(col[i])} rounds to 0 at tick size {tick:f}; every price "
+                    "must round to at least one tick")
+
+        def too_large(i: int, name: str = name, col: FloatArray = col) -> str:
+            return (f"{name} {_num(col[i])} is too large: at tick size {tick:f} prices must "
+                    f"be below {limit:.4g} to be held exactly")
+
+        found.consider(zero, ProblemKind.TICK, rounds_to_zero)
+        found.consider(too_big, ProblemKind.TICK, too_large)
+
+
 def find_problem(
     ts: IntArray,
     open: FloatArray,
@@ -137,11 +286,13 @@ def find_problem(
     volume: FloatArray,
     *,
     check_order: bool = True,
+    tick: Decimal | None = None,
 ) -> Problem | None:
     """The first row breaking a rule of the module docstring, or ``None`` if all are good.
 
     ``ts`` is int64 nanoseconds. With ``check_order=False`` rule 6 is skipped (for callers
-    that sort and de-duplicate afterwards with :func:`repair_order`).
+    that sort and de-duplicate afterwards with :func:`repair_order`). Rule 7 is checked
+    only when ``tick`` (the instrument's tick size) is given.
     """
     n = len(ts)
     for name, column in (("open", open), ("high", high), ("low", low), ("close", close)):
@@ -152,31 +303,12 @@ def find_problem(
 
     found = _Earliest()
     for name, col in (("open", open), ("high", high), ("low", low), ("close", close)):
-        found.consider(np.isnan(col), ProblemKind.PRICE, _nan_reason(name))
-        found.consider(np.isinf(col), ProblemKind.PRICE, _inf_reason(name, col))
-        # NaN compares False here, so NaN rows are left to the check above.
-        found.consider(col <= 0, ProblemKind.PRICE, _not_positive_reason(name, col))
-    found.consider(np.isnan(volume), ProblemKind.VOLUME, _nan_reason("volume"))
-    found.consider(np.isinf(volume), ProblemKind.VOLUME, _inf_reason("volume", volume))
-    found.consider(
-        volume < 0, ProblemKind.VOLUME, lambda i: f"volume is negative ({_num(volume[i])})"
-    )
-    found.consider(
-        high < low,
-        ProblemKind.OHLC,
-        lambda i: f"high {_num(high[i])} is below low {_num(low[i])}",
-    )
-
-    def above_high(i: int) -> str:
-        name, value = ("open", open[i]) if open[i] > close[i] else ("close", close[i])
-        return f"high {_num(high[i])} is below {name} {_num(value)}"
-
-    def below_low(i: int) -> str:
-        name, value = ("open", open[i]) if open[i] < close[i] else ("close", close[i])
-        return f"low {_num(low[i])} is above {name} {_num(value)}"
-
-    found.consider(high < np.maximum(open, close), ProblemKind.OHLC, above_high)
-    found.consider(low > np.minimum(open, close), ProblemKind.OHLC, below_low)
+        _price_rules(found, name, col)
+    _volume_rules(found, "volume", volume)
+    _ohlc_rules(found, ("open", "high", "low", "close"), open, high, low, close)
+    if tick is not None:
+        _tick_rules(found, tick, (("open", open), ("high", high), ("low", low),
+                                  ("close", close)))
 
     if check_order and n > 1:
         step = np.diff(ts)
