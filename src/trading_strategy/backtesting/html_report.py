@@ -44,6 +44,7 @@ _FORMATS: dict[str, Callable[[float], str]] = {
     "exposure": _PCT,
     "max_drawdown_duration": "{:,.0f} bars".format,
     "trades": "{:,.0f}".format,
+    "open_trades": "{:,.0f}".format,
     "turnover": "{:,.2f}×".format,
 }
 # Metric keys read well as labels once underscores go; only these need a hand.
@@ -51,6 +52,8 @@ _LABELS = {
     "cagr": "CAGR",
     "volatility": "Volatility (ann.)",
     "max_drawdown_duration": "Max DD duration",
+    # metrics.trades counts closed round trips only; the trades table lists the open one too
+    "trades": "Closed trades",
 }
 
 
@@ -381,6 +384,13 @@ def _metrics_table(metrics: Mapping[str, Any], bench: Mapping[str, Any] | None) 
     return f'<table class="kv metrics">{"".join(rows)}</table>'
 
 
+def _kpi_extra(key: str, trades: Sequence[Mapping[str, Any]]) -> str:
+    open_count = sum(1 for t in trades if t.get("exit_time") is None)
+    if key != "trades" or not open_count:
+        return ""
+    return f"<small> + {open_count:,} open</small>"
+
+
 def _trades_table(trades: Sequence[Mapping[str, Any]]) -> str:
     if not trades:
         return '<p class="empty">No trades.</p>'
@@ -417,6 +427,33 @@ def _trades_table(trades: Sequence[Mapping[str, Any]]) -> str:
         else ""
     )
     return note + _table(cols.split("|"), body, sortable=True, numeric=_NUMERIC_COLS)
+
+
+def _trades_heading(trades: Sequence[Mapping[str, Any]]) -> str:
+    """"Trades (33: 32 closed, 1 open)": the table's count next to the KPI's closed count."""
+    open_count = sum(1 for t in trades if t.get("exit_time") is None)
+    if not open_count:
+        return f"Trades ({len(trades):,}, all closed)" if trades else "Trades (0)"
+    return f"Trades ({len(trades):,}: {len(trades) - open_count:,} closed, {open_count:,} open)"
+
+
+def _annualisation_note(settings: Mapping[str, Any]) -> str:
+    annual = settings.get("annualisation")
+    text = annual.get("text") if isinstance(annual, Mapping) else None
+    if not text:
+        return ""
+    return f'<p class="note">CAGR, volatility and ratios {_esc(text)}.</p>'
+
+
+def _orders_table(orders: Mapping[str, Any]) -> str:
+    """Submitted, filled and refused orders; refusals by reason (zero_size: size rounded to
+    zero lots), so a run that never traded says why."""
+    if not orders:
+        return ""
+    rows = {k: orders[k] for k in ("submitted", "filled", "fills") if k in orders}
+    for reason, count in (orders.get("rejections") or {}).items():
+        rows[f"rejected: {reason}"] = count
+    return _kv_table("Orders", rows)
 
 
 def _risk_section(risk: Mapping[str, Any]) -> str:
@@ -481,7 +518,7 @@ def render_html(
     kpis = "".join(
         f'<div class="kpi"><span>{_esc(_label(k))}</span>'
         f'<b class="{_sign_class(metrics.get(k)) if k in ("total_return", "cagr") else ""}">'
-        f"{_esc(_fmt_metric(k, metrics.get(k)))}</b></div>"
+        f"{_esc(_fmt_metric(k, metrics.get(k)))}</b>{_kpi_extra(k, trades)}</div>"
         for k in _KPIS
     )
     legend = '<i class="sw strategy"></i>Strategy <i class="sw bench"></i>Buy &amp; hold'
@@ -489,7 +526,8 @@ def render_html(
     body = [
         f'<header><h1>{_esc(strategy)}</h1><p class="sub">{_esc(data.get("symbol", "?"))} · '
         f"{_esc(data.get('timeframe', ''))} · {_esc(period)} · {_esc(_fmt_num(data.get('bars')))}"
-        f' bars</p></header><div class="kpis">{kpis}</div>',
+        f' bars</p></header><div class="kpis">{kpis}</div>'
+        + _annualisation_note(report.get("settings") or {}),
         f"<section><h2>Equity</h2>{legend}"
         + _chart("Equity curve", eq_time, eq_lines, fmt=_TWO)
         + "</section>",
@@ -517,9 +555,10 @@ def render_html(
         + _kv_table("Parameters", report.get("params") or {})
         + _kv_table("Settings", report.get("settings") or {})
         + _kv_table("Data", data)
+        + _orders_table(report.get("orders") or {})
         + "</div></section>",
         _risk_section(report["risk"]) if report.get("risk") else "",
-        f"<section><h2>Trades ({len(trades):,})</h2>{_trades_table(trades)}</section>",
+        f"<section><h2>{_esc(_trades_heading(trades))}</h2>{_trades_table(trades)}</section>",
     ]
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
@@ -542,7 +581,7 @@ h3{font-size:12px;margin:14px 0 6px;color:var(--mute);text-transform:uppercase;l
 section,.kpi{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:16px}
 section{margin:16px 0}.kpi{padding:10px 14px}
 .kpi span{display:block;color:var(--mute);font-size:12px}
-.kpi b{font-size:20px}.kpis{display:grid;gap:12px;margin-top:16px;
+.kpi b{font-size:20px}.kpi small{color:var(--mute)}.kpis{display:grid;gap:12px;margin-top:16px;
 grid-template-columns:repeat(auto-fit,minmax(140px,1fr))}
 .cols{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:24px}
 svg.chart{width:100%;height:auto;display:block;font-size:11px}.grid{stroke:var(--line)}

@@ -3,6 +3,13 @@
 Keys: ``strategy``, ``params``, ``data``, ``settings``, ``metrics``, ``trades``,
 ``equity_curve`` (and ``buy_and_hold``, ``orders``, ``risk``). Money and prices are exact
 decimals rendered as JSON numbers (the shortest float that reads back to the same decimal).
+
+``trades`` lists every trade, the one still open at the end included (``exit_time`` null,
+P&L marked at the last close); ``metrics.trades`` counts the closed ones the statistics
+use and ``metrics.open_trades`` the open ones, so the two always add up to ``len(trades)``.
+``settings.annualisation`` says how many bars make a year and why (calendar rule or
+override); ``orders.rejections`` counts refused orders by reason (``zero_size``: the size
+rounded to zero lots).
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from trading_strategy import __version__
-from trading_strategy.backtesting.runner import BacktestResult
+from trading_strategy.backtesting.runner import BacktestResult, annualisation
 from trading_strategy.core.bars import format_ts
 from trading_strategy.core.enums import OrderStatus
 
@@ -38,6 +45,7 @@ def build_report(result: BacktestResult) -> dict[str, Any]:
     settings = engine.settings
     ledger = engine.ledger
     last_close = int(engine.close_t[-1])
+    annual = result.annualisation or annualisation(bars, settings)
 
     trades = []
     for t in ledger.trades:
@@ -58,7 +66,11 @@ def build_report(result: BacktestResult) -> dict[str, Any]:
     times = [format_ts(int(ts), tf) for ts in bars.ts.tolist()]
     equity_curve = [{"time": t, "equity": e}
                     for t, e in zip(times, result.equity.tolist(), strict=True)]
-    metrics = result.metrics.as_dict()
+    metrics: dict[str, Any] = {}
+    for key, value in result.metrics.as_dict().items():
+        metrics[key] = value
+        if key == "trades":  # right after the closed count, so the two read together
+            metrics["open_trades"] = sum(1 for t in ledger.trades if t.is_open)
     metrics["final_equity"] = _num(inst.money(int(result.equity_units[-1])))
     first_close, last = float(bars.close[0]), float(bars.close[-1])
     statuses: dict[str, int] = {}
@@ -88,6 +100,7 @@ def build_report(result: BacktestResult) -> dict[str, Any]:
                 else float(settings.volume_participation),
             },
             "periods_per_year": result.periods_per_year,
+            "annualisation": annual.as_dict(),
             "risk_free_rate": settings.risk_free_rate,
             "tick_size": _num(inst.tick_size),
             "lot_size": _num(inst.lot_size),

@@ -28,6 +28,41 @@ class InsufficientHistoryError(UserError):
 
 
 @dataclass(frozen=True, slots=True)
+class Annualisation:
+    """Bars per year behind CAGR, volatility and the ratios, and where the number came from.
+
+    ``rule`` is the calendar's rule for these bars (e.g. "FX 24h × 260 days, 1h bars") even
+    when ``overridden``, so a report shows what the override replaced.
+    """
+
+    periods_per_year: float
+    overridden: bool
+    calendar: str
+    rule: str
+    #: what the calendar rule gives (equal to periods_per_year unless overridden)
+    calendar_periods_per_year: float
+
+    def describe(self) -> str:
+        """One line for every report: "annualised with 6,240 bars/year: FX 24h × ..."."""
+        head = f"annualised with {_count(self.periods_per_year)} bars/year"
+        if self.overridden:
+            return (f"{head}: overridden by --periods-per-year (the calendar rule gives "
+                    f"{_count(self.calendar_periods_per_year)}: {self.rule})")
+        return f"{head}: {self.rule}"
+
+    def as_dict(self) -> dict[str, object]:
+        return {"periods_per_year": self.periods_per_year,
+                "source": "override" if self.overridden else "calendar",
+                "calendar": self.calendar, "rule": self.rule,
+                "calendar_periods_per_year": self.calendar_periods_per_year,
+                "text": self.describe()}
+
+
+def _count(value: float) -> str:
+    return f"{value:,.0f}" if value == round(value) else f"{value:,.2f}"
+
+
+@dataclass(frozen=True, slots=True)
 class BacktestResult:
     engine: BacktestEngine
     equity_units: npt.NDArray[np.int64]
@@ -35,17 +70,26 @@ class BacktestResult:
     metrics: Metrics
     periods_per_year: float
     risk: RiskGate | None = None
+    annualisation: Annualisation | None = None
 
     @property
     def bars(self) -> BarSeries:
         return self.engine.bars
 
 
-def periods_per_year(bars: BarSeries, settings: BacktestSettings) -> float:
+def annualisation(bars: BarSeries, settings: BacktestSettings) -> Annualisation:
+    """The instrument's calendar and the bar length decide bars per year, unless the
+    settings override it (see ``Calendar`` and ``Timeframe.bars_per_year``)."""
+    calendar = bars.instrument.calendar
+    rule = calendar.annualisation_rule(bars.timeframe)
+    derived = calendar.periods_per_year(bars.timeframe)
     if settings.periods_per_year is not None:
-        return settings.periods_per_year
-    days = bars.instrument.calendar.periods_per_year_daily
-    return bars.timeframe.periods_per_year(days)
+        return Annualisation(settings.periods_per_year, True, calendar.value, rule, derived)
+    return Annualisation(derived, False, calendar.value, rule, derived)
+
+
+def periods_per_year(bars: BarSeries, settings: BacktestSettings) -> float:
+    return annualisation(bars, settings).periods_per_year
 
 
 def check_history(bars: BarSeries, settings: BacktestSettings, allow_short: bool) -> None:
@@ -74,6 +118,7 @@ def run_backtest(
     settings = settings or BacktestSettings()
     strategy_cls = registry.get(strategy) if isinstance(strategy, str) else strategy
     check_history(bars, settings, allow_short_history)
+    settings.size.check_lots(bars.instrument)
     engine = BacktestEngine(strategy_cls, params, bars, settings, gate=gate,
                             record_decisions=record_decisions)
     risk_gate = None
@@ -85,7 +130,8 @@ def run_backtest(
     engine.run(progress)
     units = engine.equity_curve_units()
     equity = money_array(units, bars)
-    ppy = periods_per_year(bars, settings)
+    annual = annualisation(bars, settings)
+    ppy = annual.periods_per_year
     inst = bars.instrument
     ledger = engine.ledger
     outcomes = []
@@ -104,7 +150,7 @@ def run_backtest(
         slippage=float(inst.money(ledger.slippage)),
         risk_free_rate=settings.risk_free_rate,
     )
-    return BacktestResult(engine, units, equity, metrics, ppy, risk_gate)
+    return BacktestResult(engine, units, equity, metrics, ppy, risk_gate, annual)
 
 
 def money_array(units: npt.NDArray[np.int64], bars: BarSeries) -> npt.NDArray[np.float64]:

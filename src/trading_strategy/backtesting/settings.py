@@ -15,6 +15,7 @@ from trading_strategy.backtesting.costs import (
     SlippageModel,
 )
 from trading_strategy.core.errors import ConfigError
+from trading_strategy.core.instrument import Instrument
 
 
 class SizeKind(StrEnum):
@@ -27,8 +28,11 @@ class SizeKind(StrEnum):
 class SizeSpec:
     """Default order size when a strategy passes no quantity.
 
-    ``fixed``: that many units; ``percent``: that share of equity at the decision bar's
-    close; ``all_in``: whole lots from all available cash *at the fill price*, after costs.
+    ``fixed``: that many units, a whole number of the instrument's lots (``check_lots``);
+    ``percent``: that share of equity at the decision bar's close, rounded down to whole
+    lots; ``all_in``: whole lots from all available cash *at the fill price*, after costs.
+    A bare number is always a quantity, never a fraction of equity: half of equity is
+    written ``50%``.
     """
 
     kind: SizeKind
@@ -57,12 +61,35 @@ class SizeSpec:
             raise ConfigError(f"invalid --size {text!r}: a quantity must be > 0")
         return cls(SizeKind.FIXED, value)
 
+    def check_lots(self, instrument: Instrument) -> None:
+        """Refuse a fixed quantity that is not a whole number of ``instrument``'s lots.
+
+        Rounding it would trade silently less than asked: 2.5 shares in lots of 1 would
+        become 2 and 0.5 would become 0, every order then refused as ``zero_size``.
+        """
+        if self.kind is not SizeKind.FIXED:
+            return
+        lot = instrument.lot_size
+        if self.value % lot != 0:
+            lots = self.value / lot
+            nearest = ", ".join(str((n * lot).normalize())
+                                for n in sorted({max(int(lots), 1), int(lots) + 1}))
+            raise ConfigError(
+                f"--size {self.value.normalize()} is not a whole number of lots: "
+                f"{instrument.symbol} trades in lots of {lot.normalize()}; use a multiple "
+                f"(e.g. {nearest}) or a share of equity such as {_pct_hint(self.value)}")
+
     def __str__(self) -> str:
         if self.kind is SizeKind.ALL_IN:
             return "all-in"
         if self.kind is SizeKind.PERCENT:
             return f"{(self.value * 100).normalize()}%"
         return str(self.value.normalize())
+
+
+def _pct_hint(value: Decimal) -> str:
+    # 0.5 was probably meant as half of equity; anything else gets a neutral example
+    return f"{(value * 100).normalize():f}%" if value < 1 else "25%"
 
 
 class IndicatorMode(StrEnum):

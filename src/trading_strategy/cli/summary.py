@@ -11,7 +11,8 @@ _ROWS = [
     ("total_return", "Total return"), ("cagr", "CAGR"), ("volatility", "Volatility (ann.)"),
     ("sharpe", "Sharpe"), ("sortino", "Sortino"), ("calmar", "Calmar"),
     ("max_drawdown", "Max drawdown"), ("max_drawdown_duration", "Max DD duration (bars)"),
-    ("trades", "Trades"), ("win_rate", "Win rate"), ("profit_factor", "Profit factor"),
+    ("trades", "Closed trades"), ("open_trades", "Open trades"), ("win_rate", "Win rate"),
+    ("profit_factor", "Profit factor"),
     ("expectancy", "Expectancy"), ("exposure", "Exposure"), ("turnover", "Turnover"),
     ("commission", "Commission"), ("slippage", "Slippage"), ("final_equity", "Final equity"),
 ]
@@ -43,6 +44,7 @@ def format_summary(report: dict[str, Any]) -> str:
     bh = report.get("buy_and_hold", {}).get("total_return")
     if bh is not None:
         lines.append(f"{'Buy & hold return':<{width}}  {_fmt('total_return', bh):>15}")
+    lines.extend(_rejected_lines(report.get("orders", {}).get("rejections") or {}, width))
     risk = report.get("risk")
     if risk:
         verdicts = risk.get("verdicts", {})
@@ -62,7 +64,25 @@ def format_summary(report: dict[str, Any]) -> str:
                 lines.append(f"{'Trading halted':<{width}}  {e['time']} ({e['reason']}, "
                              f"{e['scope']})")
     lines.append("-" * (width + 18))
+    annual = report.get("settings", {}).get("annualisation", {}).get("text")
+    if annual:
+        lines.append(f"CAGR, volatility and ratios {annual}")
     return "\n".join(lines)
+
+
+def _rejected_lines(rejections: dict[str, int], width: int) -> list[str]:
+    """Refused orders by reason; a size that rounds to zero lots gets a hint, since it
+    otherwise looks like a strategy that never traded."""
+    total = sum(rejections.values())
+    if not total:
+        return []
+    counted = ", ".join(f"{k}: {v:,}" for k, v in rejections.items())
+    lines = [f"{'Orders rejected':<{width}}  {total:,} ({counted})"]
+    zero = rejections.get("zero_size", 0)
+    if zero:
+        lines.append(f"{'':<{width}}  {zero:,} for size: rounded to zero lots "
+                     "(raise --size or --cash)")
+    return lines
 
 
 def progress_bar(total: int) -> Callable[[int, int], None]:
