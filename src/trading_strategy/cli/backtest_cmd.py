@@ -30,17 +30,20 @@ def register(subparsers: Any) -> None:
     p.add_argument("--param", action="append", default=[], metavar="K=V",
                    help="strategy parameter, repeatable")
     p.add_argument("--cash", default="10000", help="initial cash (default 10000)")
-    p.add_argument("--commission", default="0", help="commission: a rate of notional for "
-                   "percent (0.001 = 0.1%%), money per unit for per-unit, money per order "
-                   "for fixed")
+    p.add_argument("--commission", default=None, help="commission: a rate of notional for "
+                   "percent (0.001 = 0.1%%; default 0), money per unit for per-unit, money "
+                   "per order for fixed (required by those two)")
     p.add_argument("--commission-model", choices=_COMMISSION_MODELS, default="percent")
-    p.add_argument("--commission-min", default="0",
-                   help="minimum commission per fill (per-unit model)")
-    p.add_argument("--slippage-bps", default=None, help="fixed slippage in basis points")
+    p.add_argument("--commission-min", default=None,
+                   help="minimum commission per fill (per-unit model only; default 0)")
+    p.add_argument("--slippage-bps", default=None,
+                   help="fixed slippage in basis points (default: no slippage)")
     p.add_argument("--slippage-model", choices=_SLIPPAGE_MODELS, default=None,
-                   help="bps (default), range: --slippage-value × bar range, "
-                   "atr: --slippage-value × ATR(14)")
-    p.add_argument("--slippage-value", default=None, help="parameter of --slippage-model")
+                   help="bps: --slippage-value (or --slippage-bps) basis points, range: "
+                   "--slippage-value × bar range, atr: --slippage-value × ATR(14); the "
+                   "value is required")
+    p.add_argument("--slippage-value", default=None,
+                   help="parameter of --slippage-model (required with it)")
     p.add_argument("--volume-cap", default=None,
                    help="fill at most this fraction of each bar's volume (e.g. 0.1)")
     p.add_argument("--latency-bars", type=int, default=1,
@@ -48,11 +51,13 @@ def register(subparsers: Any) -> None:
     p.add_argument("--latency-ms", type=int, default=None,
                    help="intraday: order reaches the venue this many ms after the bar close")
     p.add_argument("--size", default="all-in",
-                   help="default order size: a quantity (1), a percent of equity (25%%) "
-                   "or all-in (default)")
+                   help="default order size: a quantity in whole lots (1), a percent of "
+                   "equity (25%%) or all-in (default); 0.5 is a quantity, never half of "
+                   "equity")
     p.add_argument("--periods-per-year", type=float, default=None,
-                   help="annualisation factor (default: 252 for equities' daily bars, 365 "
-                   "for 24/7 markets, scaled for intraday)")
+                   help="bars per year for CAGR, volatility and ratios (default: from the "
+                   "instrument's calendar and the bar length: XNYS 252 days of 6.5 h, FX "
+                   "260 days of 24 h, crypto 365 days of 24 h; see docs/backtesting.md)")
     p.add_argument("--risk-free-rate", type=float, default=0.0)
     p.add_argument("--indicators", choices=("vectorized", "incremental"), default="vectorized",
                    help="indicator engine (incremental = the live code path)")
@@ -95,32 +100,72 @@ def _params(pairs: list[str]) -> dict[str, str]:
     return params
 
 
-def build_settings(args: argparse.Namespace) -> Any:
+def build_commission(args: argparse.Namespace) -> Any:
+    """The commission model; a model whose fee would silently be zero is refused.
+
+    percent defaults to no commission (the documented default); per-unit and fixed read
+    ``--commission`` as money, so they need it; ``--commission-min`` belongs to per-unit.
+    """
     from trading_strategy.backtesting import costs
+
+    model = args.commission_model
+    if args.commission is None and model != "percent":
+        raise ConfigError(f"--commission-model {model} needs --commission (money per "
+                          f"{'unit' if model == 'per-unit' else 'order'}, e.g. "
+                          f"{'0.005' if model == 'per-unit' else '1'})")
+    if args.commission_min is not None and model != "per-unit":
+        raise ConfigError(f"--commission-min applies to --commission-model per-unit only, "
+                          f"not {model}")
+    rate = _decimal("--commission", args.commission or "0")
+    if model == "percent":
+        return costs.PercentCommission(rate)
+    if model == "per-unit":
+        return costs.PerUnitCommission(rate, _decimal("--commission-min",
+                                                      args.commission_min or "0"))
+    return costs.FixedCommission(rate)
+
+
+_SLIPPAGE_EXAMPLE = {"bps": "--slippage-value 2 (2 bps of the price)",
+                     "range": "--slippage-value 0.1 (a tenth of the bar's high - low)",
+                     "atr": "--slippage-value 0.1 (a tenth of ATR(14))"}
+
+
+def build_slippage(args: argparse.Namespace) -> Any:
+    """The slippage model; a model without its value (which used to mean zero) is refused,
+    and so are values that would be ignored."""
+    from trading_strategy.backtesting import costs
+
+    model, bps, value = args.slippage_model, args.slippage_bps, args.slippage_value
+    if model is None:
+        if value is not None:
+            raise ConfigError("--slippage-value needs --slippage-model bps, range or atr")
+        return (costs.NoSlippage() if bps is None
+                else costs.FixedBpsSlippage(_decimal("--slippage-bps", bps)))
+    if bps is not None and model != "bps":
+        raise ConfigError(f"--slippage-bps conflicts with --slippage-model {model}: "
+                          f"give its size with --slippage-value")
+    if bps is not None and value is not None:
+        raise ConfigError("give the bps either as --slippage-bps or as --slippage-value, "
+                          "not both")
+    if model == "bps" and bps is not None:
+        return costs.FixedBpsSlippage(_decimal("--slippage-bps", bps))
+    if value is None:
+        raise ConfigError(f"--slippage-model {model} needs {_SLIPPAGE_EXAMPLE[model]}")
+    amount = _decimal("--slippage-value", value)
+    if model == "bps":
+        return costs.FixedBpsSlippage(amount)
+    if model == "range":
+        return costs.RangeSlippage(amount)
+    return costs.AtrSlippage(amount)
+
+
+def build_settings(args: argparse.Namespace) -> Any:
     from trading_strategy.backtesting.settings import BacktestSettings, IndicatorMode, SizeSpec
 
-    rate = _decimal("--commission", args.commission)
-    commission: costs.CommissionModel
-    if args.commission_model == "percent":
-        commission = costs.PercentCommission(rate)
-    elif args.commission_model == "per-unit":
-        commission = costs.PerUnitCommission(rate, _decimal("--commission-min",
-                                                            args.commission_min))
-    else:
-        commission = costs.FixedCommission(rate)
-    model = args.slippage_model or ("bps" if args.slippage_bps is not None else None)
-    slippage: costs.SlippageModel = costs.NoSlippage()
-    if model == "bps":
-        raw = args.slippage_bps if args.slippage_bps is not None else args.slippage_value
-        slippage = costs.FixedBpsSlippage(_decimal("--slippage-bps", raw or "0"))
-    elif model == "range":
-        slippage = costs.RangeSlippage(_decimal("--slippage-value", args.slippage_value or "0"))
-    elif model == "atr":
-        slippage = costs.AtrSlippage(_decimal("--slippage-value", args.slippage_value or "0"))
     return BacktestSettings(
         initial_cash=_decimal("--cash", args.cash),
-        commission=commission,
-        slippage=slippage,
+        commission=build_commission(args),
+        slippage=build_slippage(args),
         size=SizeSpec.parse(args.size),
         latency_bars=args.latency_bars,
         latency_ms=args.latency_ms,
