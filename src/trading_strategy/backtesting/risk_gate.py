@@ -5,7 +5,9 @@ bar's close, position, last price, open orders) and ``RiskEngine.check`` returns
 a configured sizing method replaces the strategy's size for entries. Per bar (after that bar's
 fills): equity goes to ``on_equity`` for the strategy and the portfolio, and trading-state
 changes act — REDUCING and HALTED cancel open entry orders; a halt with ``flatten_on_halt``
-also cancels exits and closes the position. Configured stops are attached to every entry at
+(the default) also cancels exits and closes the position with a market order, which fills at
+the next bar's open. ``halt_outcomes`` measures each halt: the drawdown when it fired and the
+deepest one from the same peak afterwards (the report's ``risk.halts``). Configured stops are attached to every entry at
 its fill price, trailing stops follow each bar's high or low, and time exits close positions.
 
 A backtest has no operator: once HALTED it stays halted to the end of the run.
@@ -47,6 +49,22 @@ if TYPE_CHECKING:
 class RiskLog:
     verdicts: dict[str, int] = field(default_factory=dict)
     changes: list[TradingStateChange] = field(default_factory=list)
+    #: the bar of each change in ``changes`` (same order)
+    change_bars: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class HaltOutcome:
+    """What a drawdown halt led to: the drawdown from the peak when it fired, the deepest
+    drawdown from that same peak afterwards (to the end of the run: a backtest has no operator
+    to re-arm it), and when the position was flat again (``None``: never)."""
+
+    bar: int
+    peak_units: int
+    equity_units: int
+    drawdown: float
+    max_drawdown_after: float
+    flat_bar: int | None
 
 
 class RiskGate:
@@ -177,6 +195,7 @@ class RiskGate:
         changes += self.risk.on_equity(ts, None, equity)
         for change in changes:
             self.log.changes.append(change)
+            self.log.change_bars.append(i)
             self._act(engine, change)
         ledger = engine.ledger
         if ledger.position == 0:
@@ -226,16 +245,51 @@ class RiskGate:
                 order.stop_ticks = moved
 
     # --- report ----------------------------------------------------------------------------
+    def halt_outcomes(self, engine: BacktestEngine) -> dict[int, HaltOutcome]:
+        """Per drawdown halt (by its index in ``log.changes``): see ``HaltOutcome``.
+
+        The equity is the one the halt watched: the portfolio's (the engine's single ledger
+        in a backtest, which is also the strategy's). Exact integers until the two ratios."""
+        equity = engine.equity_curve_units()
+        positions = engine.position_curve
+        out: dict[int, HaltOutcome] = {}
+        for k, (change, bar) in enumerate(zip(self.log.changes, self.log.change_bars,
+                                              strict=True)):
+            if change.current is not TradingState.HALTED or change.threshold_units is None \
+                    or change.equity_units is None:
+                continue
+            peak = change.threshold_units
+            low = int(equity[bar:].min())
+            flat = np.flatnonzero(positions[bar:] == 0)
+            out[k] = HaltOutcome(
+                bar=bar, peak_units=peak, equity_units=change.equity_units,
+                drawdown=(peak - change.equity_units) / peak,
+                max_drawdown_after=max(peak - low, 0) / peak,
+                flat_bar=bar + int(flat[0]) if flat.size else None)
+        return out
+
     def report(self, engine: BacktestEngine) -> dict[str, Any]:
         tf = engine.bars.timeframe
+        times = engine.bars.ts
         used = self.settings.model_dump(mode="json", exclude_none=True)
-        halts = [{
-            "time": format_ts(c.ts_ns, tf),
-            "scope": c.scope or "portfolio",
-            "state": c.current.value,
-            "reason": c.reason.value,
-            "message": c.message,
-        } for c in self.log.changes]
+        outcomes = self.halt_outcomes(engine)
+        halts = []
+        for k, c in enumerate(self.log.changes):
+            event: dict[str, Any] = {
+                "time": format_ts(c.ts_ns, tf),
+                "scope": c.scope or "portfolio",
+                "state": c.current.value,
+                "reason": c.reason.value,
+                "message": c.message,
+            }
+            outcome = outcomes.get(k)
+            if outcome is not None:
+                event["flatten"] = c.flatten
+                event["drawdown"] = outcome.drawdown
+                event["max_drawdown_after"] = outcome.max_drawdown_after
+                event["flat_time"] = (None if outcome.flat_bar is None
+                                      else format_ts(int(times[outcome.flat_bar]), tf))
+            halts.append(event)
         return {
             "settings": used,
             "verdicts": dict(sorted(self.log.verdicts.items())),
