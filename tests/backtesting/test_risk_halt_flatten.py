@@ -41,7 +41,8 @@ def test_the_default_halt_flattens_at_the_next_open() -> None:
     assert halt["flat_time"] == report["equity_curve"][i + 1]["time"]
     assert report["risk"]["verdicts"].get("accepted", 0) > 0
     fills = result.engine.state.fills
-    assert [f.bar_index for f in fills if f.bar_index > i] == [i + 1]  # the flattening sell, nothing else
+    # the flattening sell is the only fill after the halt
+    assert [f.bar_index for f in fills if f.bar_index > i] == [i + 1]
 
 
 def test_the_report_shows_the_drawdown_reached_after_the_halt() -> None:

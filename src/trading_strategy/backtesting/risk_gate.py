@@ -7,8 +7,9 @@ fills): equity goes to ``on_equity`` for the strategy and the portfolio, and tra
 changes act — REDUCING and HALTED cancel open entry orders; a halt with ``flatten_on_halt``
 (the default) also cancels exits and closes the position with a market order, which fills at
 the next bar's open. ``halt_outcomes`` measures each halt: the drawdown when it fired and the
-deepest one from the same peak afterwards (the report's ``risk.halts``). Configured stops are attached to every entry at
-its fill price, trailing stops follow each bar's high or low, and time exits close positions.
+deepest one from the same peak afterwards (the report's ``risk.halts``). Configured stops are
+attached to every entry at its fill price, trailing stops follow each bar's high or low, and
+time exits close positions.
 
 A backtest has no operator: once HALTED it stays halted to the end of the run.
 """
