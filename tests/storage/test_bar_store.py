@@ -101,6 +101,43 @@ def test_invalid_bars_are_rejected_before_any_write(kit: SimpleNamespace, store:
     assert store.instruments.get("TEST") is None
 
 
+@pytest.mark.parametrize(
+    ("price", "reason"),
+    [
+        (0.004, "bar 2 (2024-01-03) of TEST 1d: open 0.004 rounds to 0 at tick size 0.01"),
+        (1e308, "bar 2 (2024-01-03) of TEST 1d: open 1e+308 is too large"),
+    ],
+)
+def test_prices_that_cannot_be_whole_ticks_are_rejected_before_any_write(
+        kit: SimpleNamespace, store: Store, price: float, reason: str) -> None:
+    # Regression: a price rounding to 0 ticks was stored as 0; 1e308 failed without a bar.
+    bars = kit.bars_from_rows([("2024-01-02", 1, 1, 1, 1, 1),
+                               ("2024-01-03", price, price, price, price, 1)], timeframe="1d")
+    with pytest.raises(DataError) as caught:
+        store.bars.write_bars(bars.instrument, "1d", bars)
+    assert str(caught.value).startswith(reason)
+    assert _count(store) == 0
+
+
+def test_a_price_that_rounds_to_zero_at_the_stored_tick_changes_nothing(
+        kit: SimpleNamespace, store: Store) -> None:
+    # The stored tick (0.25) is kept: 0.1 does not divide it. 0.1 is 0.4 of its ticks, which
+    # used to be stored as 0.
+    quarter = kit.instrument(tick="0.25")
+    first = kit.bars_from_rows([("2024-01-02", 10, 10, 10, 10, 1)], timeframe="1d",
+                               inst=quarter)
+    store.bars.write_bars(quarter, "1d", first)
+    tenth = kit.instrument(tick="0.1")
+    more = kit.bars_from_rows([("2024-01-03", 10, 10, 10, 10, 1),
+                               ("2024-01-04", 0.1, 0.1, 0.1, 0.1, 1)], timeframe="1d",
+                              inst=tenth)
+    with pytest.raises(DataError, match=r"bar 2 \(2024-01-04\) of TEST 1d: open 0.1 rounds to "
+                                        r"0 at tick size 0.25"):
+        store.bars.write_bars(tenth, "1d", more)
+    assert _count(store) == 1
+    assert store.bars.read_bars("TEST", "1d").instrument.tick_size == Decimal("0.25")
+
+
 def test_a_failure_mid_write_leaves_the_database_as_it_was(
         kit: SimpleNamespace, store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     first = kit.random_bars(100)
@@ -174,3 +211,14 @@ def test_large_read_uses_the_bulk_path(kit: SimpleNamespace, store: Store) -> No
     _same(store.bars.read_bars("TEST", "1m"), bars)
     part = store.bars.read_bars("TEST", "1m", start=int(bars.ts[1000]), end=int(bars.ts[1999]))
     _same(part, bars.between(int(bars.ts[1000]), int(bars.ts[1999])))
+
+
+def test_the_codec_refuses_what_it_cannot_hold_without_numpy_warnings(
+        recwarn: pytest.WarningsRecorder) -> None:
+    from trading_strategy.storage.bar_codec import PriceGrid
+
+    grid = PriceGrid.for_tick(Decimal("0.01"))
+    for value in (1e308, float("nan"), float("inf")):
+        with pytest.raises(DataError, match=r"too large to store exactly at tick size 0\.01"):
+            grid.to_ticks(np.array([1.0, value]))
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]

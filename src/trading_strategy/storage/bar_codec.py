@@ -20,12 +20,13 @@ import numpy.typing as npt
 
 from trading_strategy.core.bars import FloatArray, IntArray
 from trading_strategy.core.errors import DataError
+from trading_strategy.market_data.validation import EXACT_LIMIT
 
 __all__ = ["ExactBars", "PriceGrid", "WritePlan", "plan_write", "volume_decimals"]
 
 BoolArray = npt.NDArray[np.bool_]
 MAX_VOLUME_DECIMALS = 8
-_SAFE_INT = 2**53  # beyond this a float64 no longer holds every integer
+_SAFE_INT = EXACT_LIMIT  # beyond 2**53 a float64 no longer holds every integer
 PRICE_FIELDS = ("open", "high", "low", "close")
 
 
@@ -44,9 +45,16 @@ class PriceGrid:
         return cls(tick, scale, int(tick.scaleb(scale)))
 
     def to_ticks(self, prices: FloatArray, *, what: str = "price") -> IntArray:
-        ticks = np.rint(prices / float(self.tick))
-        if ticks.size and float(np.max(np.abs(ticks))) * self.units_per_tick >= _SAFE_INT:
-            raise DataError(f"{what} too large to store exactly at tick size {self.tick}")
+        """Whole ticks; a last line of defence, as callers check the rows first
+        (``validation.find_problem`` with the tick names the bad row)."""
+        # errstate: an overflowing price is reported below, not as a numpy warning on stderr.
+        with np.errstate(over="ignore", invalid="ignore"):
+            ticks = np.rint(prices / float(self.tick))
+            if ticks.size and not (
+                np.all(np.isfinite(ticks))
+                and float(np.max(np.abs(ticks))) * self.units_per_tick < _SAFE_INT
+            ):
+                raise DataError(f"{what} too large to store exactly at tick size {self.tick:f}")
         return ticks.astype(np.int64)
 
     def units(self, ticks: IntArray) -> IntArray:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 import numpy as np
 from sqlalchemy import func, select, text
@@ -91,24 +92,23 @@ class BarStore:
 
         Prices are stored exactly, rounded to the instrument's tick (the stored tick if
         the instrument exists and is finer). Each changed bar is logged (old → new).
-        Raises ``DataError`` for invalid bars, before anything is written.
+        Raises ``DataError`` for invalid bars (the rules of ``market_data.validation``,
+        including a price that rounds to zero ticks or is too large to hold exactly at
+        the tick it is stored with); nothing is written then.
         """
         frame = _timeframe(timeframe)
         if bars.timeframe != frame:
             raise ConfigError(f"bars are {bars.timeframe} but timeframe {frame} was given")
         if len(bars) == 0:
             return WriteResult(0, 0, 0)
-        problem = find_problem(bars.ts, bars.open, bars.high, bars.low, bars.close, bars.volume)
-        if problem is not None:
-            when = format_ts(int(bars.ts[problem.index]), frame)
-            raise DataError(f"bar {problem.index + 1} ({when}) of {instrument.symbol} {frame}: "
-                            f"{problem.reason}")
+        _check(instrument, frame, bars, instrument.tick_size)
         postgres = is_postgresql(self._engine)
         with writing(self._engine) as connection:
             stored = ensure(connection, instrument)
             if postgres:
                 _pg_bars.lock_series(connection, stored.id)
-            result, changes = self._write(connection, stored, frame, bars, postgres)
+            result, changes = self._write(connection, stored, frame, bars, postgres,
+                                          checked=instrument.tick_size)
         for message in changes:  # after the commit: only changes that happened
             log.info("bar changed: %s", message)
         log.info("stored %s %s: %d inserted, %d updated, %d unchanged",
@@ -117,10 +117,16 @@ class BarStore:
         return result
 
     def _write(self, connection: Connection, stored: StoredInstrument, frame: Timeframe,
-               bars: BarSeries, postgres: bool) -> tuple[WriteResult, list[str]]:
+               bars: BarSeries, postgres: bool, *, checked: Decimal
+               ) -> tuple[WriteResult, list[str]]:
         backend = _pg_bars if postgres else _sqlite_bars
         existing = backend.read(connection, stored.id, str(frame), bars.start, bars.end)
-        grid = PriceGrid.for_tick(stored.instrument.tick_size)
+        tick = stored.instrument.tick_size
+        if tick != checked:
+            # The stored tick can differ (see instruments.ensure): a price must not round to
+            # zero there either. Raising here rolls the whole write back.
+            _check(stored.instrument, frame, bars, tick)
+        grid = PriceGrid.for_tick(tick)
         incoming = ExactBars.from_floats(
             grid, bars.ts, (bars.open, bars.high, bars.low, bars.close), bars.volume)
         old = ExactBars.from_floats(
@@ -240,6 +246,15 @@ class BarStore:
                 f"no {frame} bars stored for {name} (stored timeframes: {listed}); import "
                 f"with: trading-strategy data import FILE --symbol {name} --timeframe {frame}")
         return stored, frame
+
+
+def _check(instrument: Instrument, frame: Timeframe, bars: BarSeries, tick: Decimal) -> None:
+    problem = find_problem(bars.ts, bars.open, bars.high, bars.low, bars.close, bars.volume,
+                           tick=tick)
+    if problem is not None:
+        when = format_ts(int(bars.ts[problem.index]), frame)
+        raise DataError(f"bar {problem.index + 1} ({when}) of {instrument.symbol} {frame}: "
+                        f"{problem.reason}")
 
 
 def _require_instrument(connection: Connection, symbol: str) -> StoredInstrument:
