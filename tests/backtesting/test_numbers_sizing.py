@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from trading_strategy.backtesting.html_report import render_html
 from trading_strategy.backtesting.report import build_report
 from trading_strategy.backtesting.runner import run_backtest
 from trading_strategy.backtesting.settings import BacktestSettings, SizeSpec
@@ -83,3 +84,11 @@ def test_the_summary_counts_orders_refused_for_size() -> None:
 
 def test_no_rejection_line_when_nothing_was_refused() -> None:
     assert "Orders rejected" not in format_summary(_goog("all-in"))
+
+
+def test_the_html_report_counts_them_too() -> None:
+    rep = _goog("1%", cash="1000")
+    times = [p["time"] for p in rep["equity_curve"]]
+    page = render_html(rep, price_time=times, price_close=[1.0] * len(times))
+    refused = rep["orders"]["rejections"]["zero_size"]
+    assert f"<tr><th>rejected: zero_size</th><td>{refused}</td></tr>" in page
