@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +30,16 @@ def register(subparsers: Any) -> None:
     rec.add_argument("--json", action="store_true")
     rec.set_defaults(handler=_reconcile)
 
-    status = subparsers.add_parser("status", help="summarise a running or finished session")
+    status = subparsers.add_parser(
+        "status", help="summarise a running or finished session",
+        description="Orders, fill rate, slippage, risk denials and restarts over the "
+        "session's whole history (its journal and events file, every process), readable "
+        "while it runs; latency and P&L from --url or the last process's metrics snapshot.")
     status.add_argument("--config", type=Path, default=None)
     status.add_argument("--session", default=None, help="session name (instead of --config)")
     status.add_argument("--url", default=None,
-                        help="read live metrics from http://127.0.0.1:PORT/metrics")
+                        help="read live metrics from http://127.0.0.1:PORT/metrics "
+                        "(session.metrics_port); alone, prints only those")
     status.add_argument("--json", action="store_true")
     status.set_defaults(handler=_status)
 
@@ -134,33 +140,83 @@ def _session_root(args: argparse.Namespace) -> Path:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from trading_strategy.observability.metrics import summarize
+    """The session's whole history (journal, events file, checkpoint), readable while it
+    runs; latency and P&L from ``--url`` or the last process's metrics snapshot."""
+    from datetime import UTC, datetime
 
+    from trading_strategy.observability.status import (
+        metrics_lines,
+        metrics_view,
+        parse_events,
+        session_status,
+        status_lines,
+    )
+
+    metrics = None
     if args.url:
         import httpx
 
         try:
-            text = httpx.get(args.url, timeout=5).text
+            response = httpx.get(args.url, timeout=5)
+            response.raise_for_status()
         except httpx.HTTPError as exc:
             raise ConfigError(f"cannot read metrics from {args.url}: {exc}") from None
-        root = None
-    else:
-        root = _session_root(args)
-        path = root / "metrics.prom"
-        if not path.exists():
-            raise ConfigError(f"session {root.name} has no metrics snapshot yet")
-        text = path.read_text()
-    summary: dict[str, Any] = dict(summarize(text))
-    if root is not None:
-        checkpoint = root / "checkpoint.json"
-        if checkpoint.exists():
-            summary["checkpoint"] = json.loads(checkpoint.read_text())
-    if args.json:
-        print(json.dumps(summary, indent=2, default=str))
-        return 0
-    for key, value in summary.items():
-        print(f"{key}: {json.dumps(value, default=str)}")
+        metrics = metrics_view(response.text, source=f"live, {args.url}")
+        if args.session is None and args.config is None:
+            _print(metrics, args.json, metrics_lines)
+            return 0
+    root = _session_root(args)
+    snapshot = root / "metrics.prom"
+    if metrics is None and snapshot.exists():
+        written = datetime.fromtimestamp(snapshot.stat().st_mtime, tz=UTC)
+        metrics = metrics_view(snapshot.read_text(), source=(
+            "snapshot of the last process, written "
+            f"{written.strftime('%Y-%m-%dT%H:%M:%SZ')} when it stopped"))
+    events_file = root / "events.jsonl"
+    events, unreadable = parse_events(
+        events_file.read_text(encoding="utf-8") if events_file.exists() else "")
+    session_id = _session_id(root)
+    journal = _stored_journal(root)
+    report = session_status(name=root.name, session_id=session_id,
+                            entries=journal.events(), events=events,
+                            unreadable_events=unreadable, checkpoint=_checkpoint(root),
+                            metrics=metrics)
+    _print(report, args.json, status_lines)
     return 0
+
+
+def _print(data: dict[str, Any], as_json: bool,
+           lines: Callable[[dict[str, Any]], list[str]]) -> None:
+    if as_json:
+        print(json.dumps(data, indent=2))
+    else:
+        print("\n".join(lines(data)))
+
+
+def _session_id(root: Path) -> str:
+    path = root / "session.json"
+    try:
+        return str(json.loads(path.read_text())["session_id"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ConfigError(f"session {root.name}: {path} is missing or unreadable; "
+                          "the session never started") from None
+
+
+def _checkpoint(root: Path) -> dict[str, int]:
+    path = root / "checkpoint.json"
+    if not path.exists():
+        return {}
+    try:
+        return {str(k): int(v) for k, v in json.loads(path.read_text()).items()}
+    except (OSError, ValueError, AttributeError, TypeError):
+        raise ConfigError(f"session {root.name}: {path} is unreadable") from None
+
+
+def _stored_journal(root: Path) -> Any:
+    from trading_strategy.config import load_settings
+    from trading_strategy.runtime.wiring import open_session_store, session_journal
+
+    return session_journal(open_session_store(load_settings()), root)
 
 
 def _audit(args: argparse.Namespace) -> int:
