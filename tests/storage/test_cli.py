@@ -82,6 +82,44 @@ def test_bad_row_at_the_end_of_a_big_file_changes_nothing(
     assert _bar_count(cli_db) == 1000
 
 
+def test_a_price_that_rounds_to_zero_is_refused_and_changes_nothing(
+        cli_db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Regression: a bar at 1e-9 made the tick 1e-8 and was imported at price 0 (exit 0).
+    good = _csv(tmp_path / "good.csv", 100)
+    assert main(["data", "import", str(good), "--symbol", "X", "--timeframe", "1m"]) == 0
+    lines = good.read_text().splitlines(keepends=True)
+    fields = lines[50].split(",")
+    fields[1:5] = ["1e-9"] * 4
+    lines[50] = ",".join(fields)
+    tiny = tmp_path / "tiny.csv"
+    tiny.write_text("".join(lines))
+    capsys.readouterr()
+    assert main(["data", "import", str(tiny), "--symbol", "X", "--timeframe", "1m"]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: {tiny}:51: open 1e-09 rounds to 0 at tick size 0.00000001; every " \
+                  "price must round to at least one tick\n"
+    assert _bar_count(cli_db) == 100
+
+
+def test_a_yahoo_export_is_imported_adjusted(
+        cli_db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Real AAPL bars around the 2000-06-21 2:1 split; Adj Close as Yahoo writes it.
+    source = tmp_path / "AAPL_1d.csv"
+    source.write_text("Date,Open,High,Low,Close,Adj Close,Volume\n"
+                      "2000-06-20,98.5,103.94,98.37,101.25,3.253,4476700\n"
+                      "2000-06-21,50.5,56.94,50.31,55.63,3.5746,4375000\n")
+    assert main(["data", "import", str(source)]) == 0
+    captured = capsys.readouterr()
+    assert "warning: adjusted prices: open, high, low and close scaled by Adj Close / Close" \
+        in captured.err
+    assert main(["data", "export", "--symbol", "AAPL"]) == 0
+    exported = capsys.readouterr().out.splitlines()
+    # Decimal(price) * Decimal(adj close) / Decimal(close) to 4 decimals (the adjusted
+    # close's), computed independently: 98.5 * 3.253 / 101.25 = 3.16463... -> 3.1646.
+    assert exported[1:] == ["2000-06-20,3.1646,3.3394,3.1605,3.2530,4476700",
+                            "2000-06-21,3.2450,3.6588,3.2328,3.5746,4375000"]
+
+
 def test_unknown_symbol_and_bad_times_are_user_errors(
         cli_db: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["data", "export", "--symbol", "NOPE"]) == 2
