@@ -84,15 +84,17 @@ def test_config_file_from_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 
 def test_bad_value_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write(tmp_path, "[risk]\nmax_position_pct = 150\n")
-    assert error_of(path) == (
-        f"risk.max_position_pct: must be between 0 and 100, got 150 (in {path})")
+    message = error_of(path)  # the bound's wording belongs to risk.settings
+    assert message.startswith("risk.max_position_pct: must be ")
+    assert message.endswith(f"at most 100, got 150 (in {path})")
     monkeypatch.setenv("TRADING_STRATEGY_RISK__MAX_DAILY_LOSS_PCT", "-2")
     monkeypatch.setenv("TRADING_STRATEGY_RISK__MAX_DRAWDOWN_PCT", "abc")
     lines = error_of(path).splitlines()  # every problem, one line each
     assert len(lines) == 3
-    assert ("risk.max_daily_loss_pct: must be greater than 0 and at most 100, got -2 "
-            "(from TRADING_STRATEGY_RISK__MAX_DAILY_LOSS_PCT)") in lines
-    assert any(line.startswith("risk.max_drawdown_pct: Input should be a valid number")
+    assert any(line.startswith("risk.max_daily_loss_pct: must be ") and "-2" in line
+               and line.endswith("(from TRADING_STRATEGY_RISK__MAX_DAILY_LOSS_PCT)")
+               for line in lines)
+    assert any(line.startswith("risk.max_drawdown_pct: ") and "number" in line
                and "got 'abc'" in line for line in lines)
 
 
@@ -186,8 +188,8 @@ def test_config_show_error_is_one_line_per_problem(
     path = write(tmp_path, "[risk]\nmax_position_pct = 150\n")
     assert main(["config", "show", "--config", str(path)]) == 2
     err = capsys.readouterr().err
-    assert err == (f"error: risk.max_position_pct: must be between 0 and 100, got 150 "
-                   f"(in {path})\n")
+    assert err.startswith("error: risk.max_position_pct: must be ")
+    assert err.endswith(f"got 150 (in {path})\n") and err.count("\n") == 1
 
 
 def test_exchange_keys_load_from_env_and_never_print(monkeypatch: pytest.MonkeyPatch,

@@ -4,9 +4,13 @@ Environment variables use the prefix ``TRADING_STRATEGY_`` and ``__`` between ne
 e.g. ``TRADING_STRATEGY_DATABASE_URL`` or ``TRADING_STRATEGY_RISK__MAX_POSITION_PCT=10``
 (per strategy: ``TRADING_STRATEGY_RISK__STRATEGIES__SMA_CROSSOVER__MAX_POSITION_PCT=5``).
 Lists may be JSON (``["AAPL","MSFT"]``) or comma-separated. Precedence, highest first:
-environment, the TOML file, defaults. The file is the one passed to ``load_settings``, else
-the one named by ``TRADING_STRATEGY_CONFIG_FILE``, else none. Its keys are the same as the
-variables', as TOML tables::
+environment, a portfolio file's ``[risk]`` table, the settings file, defaults. The settings
+file is the one passed to ``load_settings``, else the one named by
+``TRADING_STRATEGY_CONFIG_FILE``, else none. A *portfolio* file (``run --config``; one with
+``[session]``, ``[venue]`` or ``[[strategies]]``) may be passed instead: its ``[risk]`` table
+then sits between the settings file and the environment, so every command (``run``,
+``backtest --risk-config``, ``config show --config``) resolves risk the same way. The settings
+file's keys are the same as the variables', as TOML tables::
 
     log_format = "json"
     [risk]
@@ -16,28 +20,40 @@ variables', as TOML tables::
 
 Problems are reported together, one line each, naming the key and where the value came from
 (checks between keys, such as a sizing method missing its parameter, run once every key is
-valid on its own). Secrets come only from the environment and are never logged (see
-``redact_url``).
+valid on its own). Secrets (exchange keys, a database password) come only from the
+environment and are never printed: a file holding one is refused, and every value shown
+goes through ``core.errors.redact_url``.
 """
 
 from __future__ import annotations
 
 import difflib
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import parse_qsl, unquote, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
 
-from trading_strategy.core.errors import ConfigError
+from trading_strategy.core.errors import ConfigError, redact_url
 from trading_strategy.risk.settings import RiskOverrides, RiskSettings
+
+if TYPE_CHECKING:
+    # imported when a portfolio file is read: the runtime package is not needed otherwise
+    from trading_strategy.runtime.portfolio_config import PortfolioConfig
+
+__all__ = [
+    "CONFIG_FILE_ENV", "ENV_PREFIX", "ExchangeSettings", "LoadedSettings", "SettingValue",
+    "Settings", "ValueSource", "default_data_dir", "load_settings", "load_settings_report",
+    "redact_url", "secret_values",
+]
 
 ENV_PREFIX = "TRADING_STRATEGY_"
 #: names the settings file when ``load_settings`` gets none
@@ -60,6 +76,22 @@ class ExchangeSettings(BaseModel):
     sandbox: bool = True
     api_url: str | None = None
 
+    @field_validator("api_url")
+    @classmethod
+    def _api_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"(?i)https?://[^\s/]+(/\S*)?", value):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+
+#: keys whose values are secrets: environment only, never echoed in an error
+SECRET_KEYS = ("exchange.api_key", "exchange.secret")
+#: database URL schemes the storage layer accepts (see ``storage.engine``)
+_URL_SCHEME = re.compile(r"(sqlite|postgres|postgresql)(\+[a-z0-9_]+)?://", re.IGNORECASE)
+#: a PostgreSQL interval as TimescaleDB takes it: "30 days", "12 hours", "2 weeks"
+_INTERVAL = re.compile(
+    r"[1-9][0-9]{0,5} ?(second|minute|hour|day|week|month|year)s?", re.IGNORECASE)
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -71,7 +103,7 @@ class Settings(BaseSettings):
     data_dir: Path = default_data_dir()
     #: SQLAlchemy URL; empty means the embedded SQLite file in ``data_dir``.
     database_url: str = ""
-    log_format: str = "console"
+    log_format: Literal["console", "json"] = "console"
     #: every risk limit (see ``trading_strategy.risk.settings``)
     risk: RiskSettings = Field(default_factory=RiskSettings)
     #: TimescaleDB only: compress bars older than this (read by the migration, see
@@ -80,25 +112,44 @@ class Settings(BaseSettings):
     #: the real exchange's connection (``orders.venues.ccxt_venue``)
     exchange: ExchangeSettings = Field(default_factory=ExchangeSettings)
 
+    @field_validator("data_dir", mode="before")
+    @classmethod
+    def _data_dir(cls, value: object) -> object:
+        # Path("") is "." : an empty variable would silently mean the current folder
+        if isinstance(value, str | Path) and not str(value).strip():
+            raise ValueError("must not be empty (unset it to use the default "
+                             f"{default_data_dir()})")
+        if isinstance(value, str | Path) and "\x00" in str(value):
+            raise ValueError("must be a folder path")
+        return Path(value).expanduser() if isinstance(value, str | Path) else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if value and not _URL_SCHEME.match(value):
+            raise ValueError(
+                f"must be sqlite:///PATH or postgresql+psycopg://USER@HOST/DATABASE, got "
+                f"{redact_url(value)!r}")
+        return value
+
+    @field_validator("timescale_compress_after")
+    @classmethod
+    def _interval(cls, value: str) -> str:
+        if not _INTERVAL.fullmatch(value.strip()):
+            raise ValueError(f"must be an interval such as '30 days' or '12 hours', got "
+                             f"{value!r}")
+        return value
+
     def effective_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'trading-strategy.sqlite3'}"
 
 
-def redact_url(url: str) -> str:
-    """A URL with its password replaced by ``***`` (safe to print or log)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[-1]}"))
-
-
 class ValueSource(StrEnum):
     DEFAULT = "default"
     FILE = "file"
+    PORTFOLIO = "portfolio"
     ENV = "env"
 
 
@@ -115,9 +166,14 @@ class SettingValue:
 
 @dataclass(frozen=True, slots=True)
 class LoadedSettings:
+    """The settings, the files they came from and each value's source. With a portfolio
+    file, ``portfolio`` is that file validated, its ``risk`` the merged one a session uses."""
+
     settings: Settings
     config_file: Path | None
     values: tuple[SettingValue, ...]
+    portfolio: PortfolioConfig | None = None
+    portfolio_file: Path | None = None
 
 
 def load_settings(config_file: Path | None = None) -> Settings:
@@ -128,39 +184,141 @@ def load_settings(config_file: Path | None = None) -> Settings:
     return load_settings_report(config_file).settings
 
 
-def load_settings_report(config_file: Path | None = None) -> LoadedSettings:
-    """Like ``load_settings``, with the source of each general and risk value."""
-    if config_file is None and os.environ.get(CONFIG_FILE_ENV):
-        config_file = Path(os.environ[CONFIG_FILE_ENV])
-    file_data = _read_file(config_file) if config_file is not None else {}
+#: top-level tables that make a TOML file a portfolio file rather than a settings file
+PORTFOLIO_TABLES = frozenset({"session", "venue", "strategies"})
+
+
+@dataclass(frozen=True, slots=True)
+class _Layer:
+    """One source of values below the environment: its kind, where it is, its tables."""
+
+    source: ValueSource
+    origin: str
+    data: dict[str, Any]
+    keys: dict[str, Any]
+
+
+def load_settings_report(config_file: Path | None = None, *,
+                         portfolio: bool | None = None) -> LoadedSettings:
+    """Like ``load_settings``, with the source of each value.
+
+    ``config_file`` is a settings file or a portfolio file (``portfolio=None``: told apart
+    by its tables; ``True``: must be one). A portfolio file is validated whole and its
+    ``[risk]`` table layered over the settings file named by
+    ``TRADING_STRATEGY_CONFIG_FILE``; the environment still has the last word.
+    """
+    settings_file = config_file
+    settings_raw: dict[str, Any] | None = None
+    portfolio_raw: dict[str, Any] | None = None
+    if config_file is not None:
+        settings_raw = read_toml(config_file, "portfolio file" if portfolio else "config file")
+        if portfolio or (portfolio is None and PORTFOLIO_TABLES & settings_raw.keys()):
+            portfolio_raw, settings_raw, settings_file = settings_raw, None, None
+    if settings_file is None and os.environ.get(CONFIG_FILE_ENV):
+        settings_file = Path(os.environ[CONFIG_FILE_ENV])
+    layers: list[_Layer] = []
+    problems: list[str] = []
+    if settings_file is not None:
+        data = settings_raw if settings_raw is not None else \
+            read_toml(settings_file, "config file")
+        problems += _secrets_in_file(data, settings_file)
+        layers.append(_Layer(ValueSource.FILE, str(settings_file), data, _flatten(data)))
+    if portfolio_raw is not None:
+        assert config_file is not None
+        risk = portfolio_raw.get("risk", {})
+        data = {"risk": risk} if isinstance(risk, Mapping) else {}
+        layers.append(_Layer(ValueSource.PORTFOLIO, str(config_file), data, _flatten(data)))
     env_data = _read_env()
-    problems = _unknown_env_vars()
-    merged = _deep_merge(file_data, env_data)
-    file_keys, env_keys = _flatten(file_data), _flatten(env_data)
+    problems += _unknown_env_vars()
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        merged = _deep_merge(merged, layer.data)
+    merged = _deep_merge(merged, env_data)
+    env_keys = _flatten(env_data)
+    settings: Settings | None = None
     try:
         settings = Settings(**merged)
     except ValidationError as exc:
-        problems.extend(_describe(exc, config_file, file_keys, env_keys))
-        settings = None
+        problems.extend(_describe(exc, layers, env_keys))
+    config: PortfolioConfig | None = None
+    if portfolio_raw is not None:
+        from trading_strategy.runtime.portfolio_config import (
+            PortfolioConfig,
+            describe_errors,
+            parse_portfolio,
+        )
+
+        assert config_file is not None
+        try:
+            # the file alone first: its own mistakes are named with the file
+            parse_portfolio(portfolio_raw, source=str(config_file))
+            if settings is not None:
+                config = PortfolioConfig.model_validate({**portfolio_raw,
+                                                         "risk": settings.risk})
+        except ConfigError as exc:
+            problems.append(str(exc))
+        except ValidationError as exc:
+            problems.append(f"{config_file}: " + "; ".join(describe_errors(exc)))
     if problems or settings is None:
         raise ConfigError("\n".join(problems))
-    values = _report(settings, config_file, file_keys, env_keys)
-    return LoadedSettings(settings, config_file, values)
+    values = _report(settings, layers, env_keys, config)
+    return LoadedSettings(settings, settings_file, values, config,
+                          config_file if portfolio_raw is not None else None)
+
+
+def secret_values(environ: Mapping[str, str] | None = None) -> list[str]:
+    """The secret values the environment holds (exchange keys, the database password,
+    decoded and as typed), longest first: the command line masks them in any message."""
+    env = os.environ if environ is None else environ
+    found = [env.get(f"{ENV_PREFIX}EXCHANGE__API_KEY", ""),
+             env.get(f"{ENV_PREFIX}EXCHANGE__SECRET", "")]
+    url = env.get(f"{ENV_PREFIX}DATABASE_URL", "")
+    if url:
+        try:
+            parts = urlsplit(url)
+            if parts.password:
+                found += [parts.password, unquote(parts.password)]
+            found += [v for k, v in parse_qsl(parts.query) if "pass" in k.lower()]
+        except ValueError:  # not a URL: the redaction of key=value pairs still applies
+            pass
+        found += re.findall(r"(?i)password\s*=\s*'?([^'\s&;]+)", url)
+    return sorted({v for v in found if v}, key=len, reverse=True)
 
 
 # --- reading ------------------------------------------------------------------------------
-def _read_file(path: Path) -> dict[str, Any]:
+def read_toml(path: Path, what: str) -> dict[str, Any]:
+    """A TOML file's tables; every way it can be unreadable is one ``ConfigError``."""
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        data = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(f"config file {path}: not found") from None
+        raise ConfigError(f"{what} {path}: not found") from None
     except OSError as exc:
-        raise ConfigError(f"config file {path}: cannot be read ({exc.strerror})") from None
+        raise ConfigError(f"{what} {path}: cannot be read ({exc.strerror})") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{what} {path}: line {line}: not UTF-8 (byte "
+                          f"0x{data[exc.start]:02x}); save the file as UTF-8") from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {path}: invalid TOML: {exc}") from None
+        raise ConfigError(f"{what} {path}: invalid TOML: {exc}") from None
 
 
+def _secrets_in_file(data: Mapping[str, Any], path: Path) -> list[str]:
+    """Secrets belong in the environment: a file is copied, committed and shared."""
+    problems = []
+    exchange = data.get("exchange")
+    for key in ("api_key", "secret"):
+        if isinstance(exchange, Mapping) and key in exchange:
+            problems.append(f"exchange.{key}: a secret is read from the environment only "
+                            f"({_env_name(f'exchange.{key}')}), not from a file (in {path})")
+    url = data.get("database_url")
+    if isinstance(url, str) and redact_url(url) != url:
+        problems.append(f"database_url: a password is read from the environment only: put "
+                        f"the URL in {_env_name('database_url')} (in {path})")
+    return problems
 def _read_env() -> dict[str, Any]:
     try:
         return dict(EnvSettingsSource(Settings)())
@@ -213,16 +371,18 @@ def _env_name(key: str) -> str:
     return ENV_PREFIX + "__".join(key.split(".")).upper()
 
 
-def _origin(key: str, config_file: Path | None, file_keys: Mapping[str, Any],
+def _origin(key: str, layers: list[_Layer],
             env_keys: Mapping[str, Any]) -> tuple[ValueSource, str]:
-    """Where ``key`` (or the table holding it) came from."""
+    """Where ``key`` (or the table holding it) came from: the highest source naming it."""
     parts = key.split(".")
     for end in range(len(parts), 0, -1):
         candidate = ".".join(parts[:end])
         if candidate in env_keys:
             return ValueSource.ENV, _env_name(candidate)
-        if candidate in file_keys:
-            return ValueSource.FILE, str(config_file)
+    for layer in reversed(layers):
+        for end in range(len(parts), 0, -1):
+            if ".".join(parts[:end]) in layer.keys:
+                return layer.source, layer.origin
     return ValueSource.DEFAULT, ""
 
 
@@ -243,7 +403,7 @@ def _allowed_keys(loc: tuple[str, ...]) -> set[str]:
     return set()
 
 
-def _describe(exc: ValidationError, config_file: Path | None, file_keys: Mapping[str, Any],
+def _describe(exc: ValidationError, layers: list[_Layer],
               env_keys: Mapping[str, Any]) -> list[str]:
     lines = []
     for error in exc.errors():
@@ -257,26 +417,34 @@ def _describe(exc: ValidationError, config_file: Path | None, file_keys: Mapping
             for line in message.split("\n"):
                 field, _, text = line.partition(": ")
                 items.append(((*loc, *field.split(".")), text))
+        elif ".".join(loc) in SECRET_KEYS:
+            items = [(loc, message.split(", got ")[0])]  # never echo a secret
         else:
             if "got " not in message and not isinstance(error["input"], Mapping | list):
-                message = f"{message}, got {error['input']!r}"
+                message = f"{message}, got {_shown(error['input'])}"
             items = [(loc, message)]
         for key_parts, text in items:
             key = ".".join(key_parts)
-            source, origin = _origin(key, config_file, file_keys, env_keys)
+            source, origin = _origin(key, layers, env_keys)
             where = f" (from {origin})" if source is ValueSource.ENV else (
-                f" (in {origin})" if source is ValueSource.FILE else "")
+                f" (in {origin})" if origin else "")
             lines.append(f"{key}: {text}{where}")
     return lines
 
 
+def _shown(value: Any) -> str:
+    """An offending value for a message: short, printable, secrets masked."""
+    text = redact_url(repr(value)) if isinstance(value, str) else repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 # --- the source report ------------------------------------------------------------------
-def _report(settings: Settings, config_file: Path | None, file_keys: Mapping[str, Any],
-            env_keys: Mapping[str, Any]) -> tuple[SettingValue, ...]:
+def _report(settings: Settings, layers: list[_Layer], env_keys: Mapping[str, Any],
+            portfolio: PortfolioConfig | None) -> tuple[SettingValue, ...]:
     values: list[SettingValue] = []
 
     def add(key: str, value: Any) -> None:
-        source, origin = _origin(key, config_file, file_keys, env_keys)
+        source, origin = _origin(key, layers, env_keys)
         values.append(SettingValue(key, value, source, origin))
 
     add("data_dir", settings.data_dir)
@@ -291,4 +459,23 @@ def _report(settings: Settings, config_file: Path | None, file_keys: Mapping[str
     for strategy, override in sorted(risk.strategies.items()):
         for name in sorted(override.model_fields_set):
             add(f"risk.strategies.{strategy}.{name}", getattr(override, name))
+    if portfolio is not None:
+        values.extend(_portfolio_values(portfolio, layers[-1].origin))
     return tuple(values)
+
+
+def _portfolio_values(config: PortfolioConfig, origin: str) -> list[SettingValue]:
+    """What the session itself will use from the portfolio file (no environment here)."""
+    values = []
+    for section in (config.session, config.venue):
+        prefix = "session" if section is config.session else "venue"
+        for name in type(section).model_fields:
+            given = name in section.model_fields_set
+            values.append(SettingValue(
+                f"{prefix}.{name}", getattr(section, name),
+                ValueSource.PORTFOLIO if given else ValueSource.DEFAULT, origin if given else ""))
+    for entry in config.strategies:
+        for name in ("strategy", "symbol", "timeframe", "capital", "size", "params"):
+            values.append(SettingValue(f"strategies.{entry.name}.{name}", getattr(entry, name),
+                                       ValueSource.PORTFOLIO, origin))
+    return values

@@ -3,6 +3,7 @@
 Each sub-command lives in its own module exposing ``register(subparsers)``, which adds a
 parser whose ``handler`` default is a function ``(args) -> int``. User errors
 (``core.errors.UserError``) print one line on stderr and exit 2; no traceback reaches the user.
+Every error message is scrubbed of secrets on the way out (``_scrub``), whatever raised it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from trading_strategy.core.errors import TradingStrategyError, UserError
+from trading_strategy.core.errors import TradingStrategyError, UserError, redact_secrets
 
 #: sub-command modules, in help order; each must define ``register``.
 COMMAND_MODULES = (
@@ -50,6 +51,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _scrub(message: str) -> str:
+    """``message`` without secrets: URL and ``password=`` forms masked, and any secret value
+    the environment holds replaced wherever it appears (a driver may echo it bare)."""
+    from trading_strategy.config import secret_values
+
+    message = redact_secrets(message)
+    for secret in secret_values():
+        message = message.replace(secret, "***")
+    return message
+
+
+def _say_error(exc: BaseException) -> None:
+    text = f"error: {_scrub(str(exc))}\n"
+    # a file name or variable may hold bytes that are not valid in the terminal's encoding
+    encoding = getattr(sys.stderr, "encoding", None) or "utf-8"
+    sys.stderr.write(text.encode(encoding, "backslashreplace").decode(encoding))
+
+
+def _tolerant_output() -> None:
+    """Paths and values from the environment may hold undecodable bytes (surrogates):
+    print them escaped rather than fail half-way through the output."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -57,13 +85,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return 2
+    _tolerant_output()
     try:
         return int(handler(args))
     except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _say_error(exc)
         return 2
     except TradingStrategyError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _say_error(exc)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -60,14 +60,18 @@ def run_show(args: argparse.Namespace) -> int:
     from trading_strategy.config import load_settings_report
 
     loaded = load_settings_report(args.config)
+    portfolio = loaded.portfolio_file
     if args.json:
         print(json.dumps({
             "config_file": None if loaded.config_file is None else str(loaded.config_file),
+            "portfolio_file": None if portfolio is None else str(portfolio),
             "values": [{"key": v.key, "value": _plain(v.value), "source": v.source.value,
                         "origin": v.origin or None} for v in loaded.values],
         }, indent=2))
         return 0
     print(f"config file: {loaded.config_file or '(none)'}")
+    if portfolio is not None:
+        print(f"portfolio file: {portfolio} (what `run --config {portfolio}` will use)")
     width = max(len(v.key) for v in loaded.values)
     texts = [_text(v.value) for v in loaded.values]
     value_width = min(max(len(t) for t in texts), 40)

@@ -37,9 +37,12 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def _engine() -> Any:
-    from trading_strategy.storage import make_engine, settings_from_environment
+    # the one settings path of every command: defaults, $TRADING_STRATEGY_CONFIG_FILE,
+    # environment, with every problem reported
+    from trading_strategy.config import load_settings
+    from trading_strategy.storage import make_engine
 
-    return make_engine(settings_from_environment().effective_database_url())
+    return make_engine(load_settings().effective_database_url())
 
 
 def _upgrade(args: argparse.Namespace) -> int:

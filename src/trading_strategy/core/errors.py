@@ -11,10 +11,65 @@
     ├── RetryableError            transient (network, venue busy): retry with backoff
     └── OperatorActionRequired    state only a person may resolve (halt, reconciliation mismatch)
 
-Vendor and network errors are translated into this tree at the adapter edge.
+Vendor and network errors are translated into this tree at the adapter edge. Messages must
+never carry a secret: ``redact_secrets`` is the one scrubber for passwords in URLs and
+``key=value`` strings (``redact_url`` for a database URL alone), used by the storage
+errors, the settings report and the command line's error printer.
 """
 
 from __future__ import annotations
+
+import re
+
+_MASK = "***"
+# key=value pairs whose key names a secret: URL query strings (?password=...), libpq
+# connection strings (password=... sslpassword=...), ccxt-style api_key=... in messages.
+_SECRET_PAIR = re.compile(
+    r"(?i)(\b[\w.-]*(?:pass(?:word|wd)?|pwd|secret|token|api[_-]?key)[\w.-]*\s*=\s*)"
+    r"('[^']*'|\"[^\"]*\"|[^\s&;,'\"]*)")
+# scheme://... up to whitespace or a quote: one URL inside a longer text
+_URL = re.compile(r"(?i)\b[a-z][a-z0-9+.-]*://[^\s'\"<>]*")
+
+
+def redact_secrets(text: str) -> str:
+    """``text`` with every password it carries replaced by ``***``; safe to print or log.
+
+    Covers ``scheme://user:secret@host`` (the secret may contain ``@`` or ``/``, as typed by
+    hand, or be %-encoded), ``?password=secret`` and other secret-named query keys
+    (``sslpassword``, ``token``, ``api_key``, ...), and libpq ``password=secret``, anywhere
+    in ``text``. It cannot know secrets that appear with no such marker: callers who hold
+    the secret value itself also replace it (see ``cli.main``).
+    """
+    # a value already masked keeps what follows it: scrubbing twice changes nothing
+    text = _SECRET_PAIR.sub(
+        lambda m: m.group(1) + _MASK + m.group(2).removeprefix(_MASK)
+        if m.group(2).startswith(_MASK) else m.group(1) + _MASK, text)
+    return _URL.sub(lambda m: _redact_userinfo(m.group(0)), text)
+
+
+def redact_url(url: str) -> str:
+    """A database URL (or libpq connection string) with its password replaced by ``***``.
+
+    Like ``redact_secrets``; a string that is not a URL cannot have its user-info told
+    apart from the host, so everything before its last ``@`` is hidden as well.
+    """
+    text = redact_secrets(url)
+    at = text.rfind("@")
+    if "://" in text or at < 0 or text != url:
+        return text
+    return _MASK + text[at:]
+
+
+def _redact_userinfo(url: str) -> str:
+    rest_start = url.find("://") + 3
+    # The user-info ends at the last "@" before the query string: passwords typed by hand
+    # may contain "/" or "@", which a strict parser would misread as the host.
+    query = url.find("?", rest_start)
+    at = url.rfind("@", rest_start, len(url) if query < 0 else query)
+    colon = url.find(":", rest_start, at) if at >= 0 else -1
+    if colon < 0:
+        return url
+    return f"{url[: colon + 1]}{_MASK}{url[at:]}"
 
 
 class TradingStrategyError(Exception):

@@ -3,9 +3,10 @@
 ::
 
     [session]
-    name = "demo"              # letters, digits, '_', '.'; names the journal and checkpoints
+    name = "demo"              # letters, digits, '_', '.' (not only dots); names its folder
     speed = 0                  # replay speed: 0 = as fast as possible, 60 = a minute per second
-    start = "2010-01-01"       # optional replay window
+    start = "2010-01-01"       # optional replay window (UTC dates or ISO-8601 date-times)
+    end = "2015-01-01"         # after start; start no later than today
     metrics_port = 0           # serve /metrics on this port (0 = off)
 
     [venue]
@@ -23,21 +24,108 @@
 
     [risk]                     # the same keys as the risk settings (see `config show`)
     max_drawdown_pct = 20
+
+Numbers must be TOML numbers (a string or a boolean where a number belongs is an error, not
+a guess), finite and within the bounds below. ``load_portfolio`` reads a file and merges
+the risk settings of the environment over its ``[risk]`` table (see
+``trading_strategy.config``, docs/configuration.md); ``parse_portfolio`` validates a mapping
+alone.
 """
 
 from __future__ import annotations
 
-import tomllib
+import math
+import os
+import re
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from trading_strategy.core.errors import ConfigError
 from trading_strategy.risk.settings import RiskSettings
 
-_NAME = r"^[A-Za-z0-9_.]+$"
+_NAME = re.compile(r"[A-Za-z0-9_.]{1,64}")
+#: bounds: beyond them a value is a typo, not a plan
+MAX_SPEED = 1e9  # already far faster than any replay can run; 0 means "no pacing" anyway
+MAX_CAPITAL = Decimal(10) ** 12
+MIN_CAPITAL = Decimal(1)
+MAX_SLIPPAGE_BPS = Decimal(10_000)  # 100 % of the price
+MAX_LATENCY_MS = 86_400_000  # one day
+_SQLITE_HEADER = b"SQLite format 3\x00"
+_FIELD_PREFIX = re.compile(r"[a-z_][a-z0-9_.]*: ")
+
+
+def check_name(value: str, what: str = "name") -> str:
+    """``value`` if it is one safe path component (it names a folder or file), else a
+    ``ValueError`` saying what is allowed. ``.`` and ``..`` match the character set but
+    would name the data folder itself or its parent."""
+    if not isinstance(value, str) or not _NAME.fullmatch(value) or set(value) == {"."}:
+        raise ValueError(f"{what} must be 1-64 letters, digits, '_' or '.' and not only "
+                         f"dots, got {value!r}")
+    return value
+
+
+def _number(value: object) -> object:
+    """A TOML number for a Decimal field: exact from ints, from floats by their shortest
+    repr (0.1 stays 0.1); strings, booleans, NaN and infinities are refused."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise ValueError(f"must be a number, got {value!r}")
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"must be a finite number, got {value!r}")
+        return Decimal(repr(value))
+    return value
+
+
+def _finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError(f"must be a finite number, got {value!r}")
+    return value
+
+
+def _moment_text(value: object) -> object:
+    """A replay bound as the canonical text the session parses: ``YYYY-MM-DD`` for a date,
+    ``YYYY-MM-DDTHH:MM:SS[.ffffff]`` in UTC for a date-time (TOML dates accepted too)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        return value.isoformat()
+    elif isinstance(value, str):
+        try:
+            if "T" not in value and " " not in value.strip():
+                return date.fromisoformat(value.strip()).isoformat()
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"must be a date (YYYY-MM-DD) or an ISO-8601 date-time, got "
+                             f"{value!r}") from None
+    else:
+        raise ValueError(f"must be a date (YYYY-MM-DD), got {value!r}")
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.isoformat()
+
+
+def moment(text: str) -> datetime:
+    """The UTC instant of a canonical bound (see ``_moment_text``), naive."""
+    return datetime.fromisoformat(text)
+
+
+Money = Annotated[Decimal, BeforeValidator(_number)]
+Bound = Annotated[str | None, BeforeValidator(_moment_text)]
 
 
 class _Model(BaseModel):
@@ -45,30 +133,129 @@ class _Model(BaseModel):
 
 
 class SessionSection(_Model):
-    name: str = Field("paper", pattern=_NAME)
-    speed: float = Field(0.0, ge=0)
-    start: str | None = None
-    end: str | None = None
-    metrics_port: int = Field(0, ge=0, le=65535)
+    name: str = "paper"
+    speed: float = Field(0.0, ge=0, le=MAX_SPEED, strict=True)
+    start: Bound = None
+    end: Bound = None
+    metrics_port: int = Field(0, ge=0, le=65535, strict=True)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return check_name(value, "session name")
+
+    @field_validator("speed")
+    @classmethod
+    def _speed(cls, value: float) -> float:
+        return _finite(value)
+
+    @model_validator(mode="after")
+    def _window(self) -> SessionSection:
+        today = datetime.now(UTC).replace(tzinfo=None)
+        if self.start is not None and moment(self.start) > today:
+            raise ValueError(f"start: {self.start} is in the future: there are no bars to "
+                             "replay yet")
+        if self.start is not None and self.end is not None and \
+                moment(self.end) <= moment(self.start):
+            raise ValueError(f"end: {self.end} must be after start {self.start}")
+        return self
 
 
 class VenueSection(_Model):
     kind: Literal["paper", "paper-http"] = "paper"
     url: str = "http://127.0.0.1:8765"
-    commission: Decimal = Field(Decimal(0), ge=0, lt=1)
-    slippage_bps: Decimal = Field(Decimal(0), ge=0)
-    latency_ms: int = Field(0, ge=0)
+    commission: Money = Field(Decimal(0), ge=0, lt=1)
+    slippage_bps: Money = Field(Decimal(0), ge=0, le=MAX_SLIPPAGE_BPS)
+    latency_ms: int = Field(0, ge=0, le=MAX_LATENCY_MS, strict=True)
     db: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        try:
+            parts = urlsplit(value)
+            port = parts.port
+        except ValueError as exc:
+            raise ValueError(f"not a valid URL ({exc}), got {value!r}") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"must be an http:// or https:// URL with a host, got {value!r}")
+        del port
+        return value
+
+    @field_validator("db")
+    @classmethod
+    def _db(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        problem = _unusable_db(value)
+        if problem:
+            raise ValueError(f"{problem}, got {value!r}")
+        return value
+
+
+def _unusable_db(text: str) -> str:
+    """Why the paper venue could not open a SQLite file at ``text`` ('' if it could)."""
+    if not text.strip() or "\x00" in text:
+        return "must be a file path"
+    path = Path(text).expanduser()
+    try:
+        if path.is_dir():
+            return "is a folder, not a file"
+        if path.exists():
+            if not os.access(path, os.R_OK | os.W_OK):
+                return "cannot be read and written"
+            with path.open("rb") as handle:
+                head = handle.read(len(_SQLITE_HEADER))
+            if head and head != _SQLITE_HEADER:
+                return "is not a SQLite database"
+            return ""
+        # the venue creates missing folders: the nearest existing one must be writable
+        parent = path.absolute().parent
+        while not parent.exists():
+            parent = parent.parent
+        if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+            return f"cannot be created ({parent} is not a writable folder)"
+    except OSError as exc:
+        return f"cannot be opened ({exc.strerror})"
+    return ""
 
 
 class StrategyEntry(_Model):
-    name: str = Field(pattern=_NAME)
-    strategy: str
-    symbol: str
+    name: str
+    strategy: str = Field(min_length=1)
+    symbol: str = Field(min_length=1)
     timeframe: str | None = None
-    capital: Decimal = Field(gt=0)
+    capital: Money = Field(ge=MIN_CAPITAL, le=MAX_CAPITAL)
     size: str = "all-in"
     params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return check_name(value, "strategy name")
+
+    @field_validator("timeframe")
+    @classmethod
+    def _timeframe(cls, value: str | None) -> str | None:
+        from trading_strategy.core.timeframe import Timeframe
+
+        if value is not None:
+            try:
+                Timeframe.parse(value)
+            except ConfigError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("size")
+    @classmethod
+    def _size(cls, value: str) -> str:
+        from trading_strategy.backtesting.settings import SizeSpec
+
+        try:
+            SizeSpec.parse(value)
+        except ConfigError as exc:
+            raise ValueError(str(exc).replace("--size ", "")) from None
+        return value
 
 
 class PortfolioConfig(_Model):
@@ -87,21 +274,39 @@ class PortfolioConfig(_Model):
 
 
 def load_portfolio(path: Path) -> PortfolioConfig:
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such portfolio file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return parse_portfolio(raw, source=str(path))
+    """The portfolio file with the risk settings a session uses: defaults, the settings
+    file's ``[risk]``, this file's ``[risk]``, then ``TRADING_STRATEGY_RISK__*`` variables
+    (highest last; see ``config.load_settings_report``)."""
+    # config is the one settings path (environment, settings file, precedence); imported
+    # here because it imports this module to read portfolio files
+    from trading_strategy.config import load_settings_report
+
+    loaded = load_settings_report(path, portfolio=True)
+    assert loaded.portfolio is not None  # portfolio=True guarantees it
+    return loaded.portfolio
 
 
 def parse_portfolio(raw: dict[str, Any], *, source: str = "portfolio") -> PortfolioConfig:
+    """Validate a portfolio mapping (no environment: see ``load_portfolio``)."""
     try:
         return PortfolioConfig.model_validate(raw)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            where = ".".join(str(p) for p in err["loc"]) or "portfolio"
-            problems.append(f"{where}: {err['msg'].removeprefix('Value error, ')}")
-        raise ConfigError(f"{source}: " + "; ".join(problems)) from None
+        raise ConfigError(f"{source}: " + "; ".join(describe_errors(exc))) from None
+
+
+def describe_errors(exc: ValidationError) -> list[str]:
+    """One ``key: problem`` per error, naming the value (portfolio files hold no secrets)."""
+    problems = []
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"]]
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "value_error" and _FIELD_PREFIX.match(message):
+            # a model check: each line is "field: problem" relative to ``loc``
+            for line in message.split("\n"):
+                field, _, text = line.partition(": ")
+                problems.append(f"{'.'.join([*loc, *field.split('.')])}: {text}")
+            continue
+        if "got " not in message and not isinstance(err["input"], dict | list):
+            message = f"{message}, got {err['input']!r}"
+        problems.append(f"{'.'.join(loc) or 'portfolio'}: {message}")
+    return problems

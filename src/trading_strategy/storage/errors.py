@@ -12,11 +12,17 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import quote
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, make_url
 
-from trading_strategy.core.errors import ConfigError, RetryableError, TradingStrategyError
+from trading_strategy.core.errors import (
+    ConfigError,
+    RetryableError,
+    TradingStrategyError,
+    redact_secrets,
+)
 from trading_strategy.storage.urls import redact_url
 
 __all__ = ["DatabaseError", "translate_error", "translate_errors"]
@@ -36,19 +42,27 @@ class DatabaseError(TradingStrategyError):
     """A database operation failed in a way the caller cannot fix by changing its input."""
 
 
-def _password(url: str | URL) -> str | None:
+def _passwords(url: str | URL) -> list[str]:
+    """The URL's passwords as a driver might echo them: decoded and %-encoded, from the
+    user-info and from a ``?password=`` query key."""
     try:
         parsed = url if isinstance(url, URL) else make_url(url)
-    except sa_exc.ArgumentError:
-        return None
-    return parsed.password if isinstance(parsed.password, str) else None
+    except (sa_exc.ArgumentError, ValueError):
+        return []
+    found = [parsed.password] if isinstance(parsed.password, str) else []
+    for key, value in parsed.query.items():
+        if "pass" in key.lower():
+            found.extend([value] if isinstance(value, str) else value)
+    variants = {v for secret in found if secret for v in (secret, quote(secret, safe=""))}
+    # longest first, so a secret containing another is replaced whole
+    return sorted(variants, key=len, reverse=True)
 
 
-def _first_line(text: str, secret: str | None) -> str:
+def _first_line(text: str, secrets: list[str]) -> str:
     line = next((part.strip() for part in text.splitlines() if part.strip()), "")
-    if secret:
+    for secret in secrets:
         line = line.replace(secret, "***")
-    return line[:300]
+    return redact_secrets(line)[:300]
 
 
 def translate_error(exc: BaseException, url: str | URL) -> TradingStrategyError | None:
@@ -60,7 +74,7 @@ def translate_error(exc: BaseException, url: str | URL) -> TradingStrategyError 
         return None
     where = redact_url(url)
     orig = getattr(exc, "orig", None) or exc
-    message = _first_line(str(orig), _password(url)) or type(orig).__name__
+    message = _first_line(str(orig), _passwords(url)) or type(orig).__name__
     code = getattr(orig, "sqlstate", None) or ""
     lowered = message.lower()
     # SQLAlchemy sets no statement when the failure happened while connecting.
