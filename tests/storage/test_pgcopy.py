@@ -49,3 +49,49 @@ def test_decimals_and_timestamps_round_trip(pg_database: str, scale: int) -> Non
 def test_values_beyond_int64_are_refused() -> None:
     with pytest.raises(OverflowError):
         list(iter_copy_data([DecimalColumn(np.array([2**62], dtype=np.int64), 1)], 1))
+
+
+def test_a_killed_copy_leaves_only_the_error(
+        pg_database: str, kit: object, caplog: pytest.LogCaptureFixture) -> None:
+    """Regression: psycopg's "error ignored terminating <psycopg.Copy [BAD]>" reached stderr
+    after the server ended the connection during an import's COPY."""
+    import logging
+    import threading
+    import time
+
+    from trading_strategy.core.errors import TradingStrategyError
+    from trading_strategy.storage import Store, make_engine
+
+    bars = kit.random_bars(1_000_000, timeframe="1m", symbol="KILLED")  # type: ignore[attr-defined]
+    plain_url = pg_database.replace("postgresql+psycopg", "postgresql")
+    killed = threading.Event()
+
+    def kill_the_copy() -> None:
+        # Waits until the import's COPY is streaming, then ends that backend.
+        with psycopg.connect(plain_url, autocommit=True) as admin:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not killed.is_set():
+                row = admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                    "datname = current_database() AND pid <> pg_backend_pid() AND "
+                    "query LIKE 'COPY bars %%' AND state = 'active'").fetchone()
+                if row is not None and row[0]:
+                    killed.set()
+                time.sleep(0.005)
+
+    engine = make_engine(pg_database)
+    killer = threading.Thread(target=kill_the_copy)
+    caplog.set_level(logging.WARNING)
+    try:
+        killer.start()
+        with pytest.raises(TradingStrategyError):
+            Store(engine).bars.write_bars(bars.instrument, "1m", bars)
+    finally:
+        killed.set()
+        killer.join()
+        engine.dispose()
+    assert not [r for r in caplog.records if "error ignored terminating" in r.getMessage()]
+    # Nothing of the killed transaction is visible.
+    with psycopg.connect(plain_url) as connection:
+        assert connection.execute(
+            "SELECT count(*) FROM instruments WHERE symbol = 'KILLED'").fetchone() == (0,)
