@@ -112,10 +112,15 @@ class Execution:
         self.slots = {s.name: s for s in slots}
         self.manager = OrderManager(journal, session_id=session_id, clock=_Clock(clock),
                                     instruments=instruments)
-        money = risk.money_unit
-        self.ledgers = {s.name: Ledger(int((s.capital / money).to_integral_value()))
-                        for s in slots}
-        self.account = risk.new_account(equity=sum(x.cash for x in self.ledgers.values()))
+        # each strategy's ledger counts money in its own instrument's units (tick × lot),
+        # the units its fills are booked in; the risk account adds them up in the risk
+        # engine's common unit (``_risk_units``), so one instrument never rescales another
+        self.ledgers = {
+            s.name: Ledger(int((s.capital / self.instruments[s.symbol].money_unit)
+                               .to_integral_value()))
+            for s in slots}
+        self.account = risk.new_account(equity=sum(
+            self._risk_units(s.symbol, self.ledgers[s.name].cash) for s in slots))
         self.last_ticks: dict[str, int] = {}
         self._journal = journal
         self._pending_cancels: list[str] = []
@@ -169,7 +174,8 @@ class Execution:
         total = 0
         for name, slot in self.slots.items():
             ledger = self.ledgers[name]
-            equity = ledger.cash + ledger.position * self.last_ticks.get(slot.symbol, 0)
+            equity = self._risk_units(
+                slot.symbol, ledger.equity(self.last_ticks.get(slot.symbol, 0)))
             total += equity
             self._handle(self.risk.on_equity(event.bar.ts_event, name, equity))
             trade = ledger.open_trade
@@ -180,6 +186,10 @@ class Execution:
         self.account.equity = total
         self._handle(self.risk.on_equity(event.bar.ts_event, None, total))
         await self.flush_cancels()
+
+    def _risk_units(self, symbol: str, units: int) -> int:
+        """An amount in ``symbol``'s money units (its ledger's) in the risk engine's."""
+        return units * self.risk.value_factor(symbol)
 
     def _handle(self, changes: list[TradingStateChange]) -> None:
         for change in changes:

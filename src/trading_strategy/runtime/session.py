@@ -197,6 +197,12 @@ class PaperSession:
                                   "one timeframe per symbol in a session")
         self.series = series
         self.instruments = {sym: s.instrument for sym, s in series.items()}
+        #: the venue's starting cash: each strategy's capital in its instrument's currency
+        self.capital_by_currency: dict[str, Decimal] = {}
+        for entry in config.strategies:
+            currency = self.instruments[symbol_of[entry.symbol]].currency
+            self.capital_by_currency[currency] = \
+                self.capital_by_currency.get(currency, Decimal(0)) + entry.capital
         capital = sum((e.capital for e in config.strategies), Decimal(0))
         remote = config.venue.kind == "paper-http"
         if venue_factory is None:
@@ -249,7 +255,7 @@ class PaperSession:
 
         v = self.config.venue
         cfg = PaperVenueConfig(
-            initial_cash={"USD": capital},
+            initial_cash=dict(self.capital_by_currency),
             commission=PercentCommission(v.commission),
             slippage=FixedBpsSlippage(v.slippage_bps),
             latency_ms=v.latency_ms,
