@@ -72,9 +72,10 @@ def test_max_position_pct_from_the_environment_caps_entries(
     equity = {p["time"]: p["equity"] for p in report["equity_curve"]}
     times = [p["time"] for p in report["equity_curve"]]
     for trade in report["trades"]:
-        # the position is sized on the previous close's equity: value <= 10% (+ the gap)
+        # entered from flat (equity = the previous close's) and capped again at the fill
+        # price: value <= 10 %, no allowance for the gap
         decided = times[times.index(trade["entry_time"]) - 1]
-        assert trade["quantity"] * trade["entry_price"] <= 0.1 * equity[decided] * 1.2
+        assert trade["quantity"] * trade["entry_price"] <= 0.1 * equity[decided] * (1 + 1e-12)
 
 
 def test_configured_stop_loss_is_attached_and_executed_intrabar() -> None:

@@ -75,6 +75,12 @@ class PreTradeGate(Protocol):
         """Exits the risk settings attach to an entry filled at ``fill_t`` (or None)."""
         ...
 
+    def fill_cap(self, engine: BacktestEngine, order: Order, lots: int,
+                 fill_t: int) -> tuple[int, str] | None:
+        """The most lots a fill of ``lots`` of ``order`` at ``fill_t`` may have under the size
+        caps, and the cap's reason code; ``None`` when no cap is set."""
+        ...
+
 
 class OpenGate:
     """No limits configured: every well-formed order passes."""
@@ -88,6 +94,10 @@ class OpenGate:
         return None
 
     def entry_bracket(self, order: Order, fill_t: int, i: int) -> Bracket | None:
+        return None
+
+    def fill_cap(self, engine: BacktestEngine, order: Order, lots: int,
+                 fill_t: int) -> tuple[int, str] | None:
         return None
 
 
@@ -170,6 +180,8 @@ class BacktestEngine:
         """Install the pre-trade gate (before ``run``; a gate may need the engine to exist)."""
         self.gate = gate
         self._gate_brackets = not isinstance(gate, OpenGate)
+        #: re-check size caps at each entry fill (only when the gate has caps: a fast path)
+        self._fill_caps = bool(getattr(gate, "caps_positions", False))
 
     # --- the loop --------------------------------------------------------------------------
     def run(self, progress: Callable[[int, int], None] | None = None) -> None:
@@ -405,6 +417,10 @@ class BacktestEngine:
         if fill_t <= 0:
             fill_t, slip = price, 0
         lots = self._fill_lots(order, sign, fill_t)
+        if lots > 0 and self._fill_caps and not order.reduce_only:
+            lots = self._cap_fill(order, lots, fill_t)
+            if lots <= 0:
+                return
         if lots <= 0:
             why = ("insufficient cash" if not order.reduce_only else "nothing left to reduce")
             self._close(order, OrderStatus.CANCELLED if order.reduce_only else OrderStatus.REJECTED,
@@ -430,6 +446,25 @@ class BacktestEngine:
                       at_open=price == o_t)
         if order.is_open and order.tif is TimeInForce.IOC:
             self._close(order, OrderStatus.CANCELLED, "IOC: remainder cancelled")
+
+    def _cap_fill(self, order: Order, lots: int, fill_t: int) -> int:
+        """The size caps re-checked at the fill price (the gate checked the decision close;
+        a market order fills at the next open, which may have gapped). A cut fill shrinks the
+        order, so it ends FILLED at the size the caps allow; nothing allowed ends it."""
+        capped = self.gate.fill_cap(self, order, lots, fill_t)
+        if capped is None or capped[0] >= lots:
+            return lots
+        allowed, code = capped
+        if allowed <= 0:
+            message = (f"the size caps allow no more lots at the fill price "
+                       f"{self.instrument.price(fill_t)}")
+            if order.filled_lots:
+                self._close(order, OrderStatus.CANCELLED, f"{code}_at_fill: {message}")
+            else:
+                self._reject(order, f"{code}_at_fill", message)
+            return 0
+        order.lots = order.filled_lots + allowed
+        return allowed
 
     def _fill_lots(self, order: Order, sign: int, fill_t: int) -> int:
         lots = order.remaining_lots

@@ -173,6 +173,28 @@ class RiskGate:
             position += sign * lots
         return position
 
+    def fill_cap(self, engine: BacktestEngine, order: Order, lots: int,
+                 fill_t: int) -> tuple[int, str] | None:
+        """The size caps at the fill price, with equity marked at that price: an entry
+        decided at a close and filled at a gapped open still keeps ``max_position_pct`` (and
+        every other size cap) at the price it was bought at.
+
+        The equity is taken net of this fill's commission (for ``lots``; a cut fill pays no
+        more), so right after the fill ``|position| × price <= pct × equity`` holds exactly."""
+        ledger = engine.ledger
+        account = self.account
+        commission = engine.commission_fn(lots, fill_t, order.filled_lots == 0)
+        account.equity = ledger.cash + ledger.position * fill_t - commission
+        account.set_position(self.strategy, self.symbol, ledger.position)
+        account.set_last_price(self.symbol, fill_t)
+        cap, code = self.risk.fill_cap(self.strategy, self.symbol, order.side, account, fill_t)
+        if cap is None or code is None or cap >= lots:
+            return None
+        kind = "resized_at_fill" if cap > 0 else "rejected_at_fill"
+        key = f"{kind}:{code.value}"
+        self.log.verdicts[key] = self.log.verdicts.get(key, 0) + 1
+        return max(cap, 0), code.value
+
     def _count(self, decision: GateDecision) -> GateDecision:
         key = decision.code if decision.lots is not None else f"rejected:{decision.code}"
         self.log.verdicts[key] = self.log.verdicts.get(key, 0) + 1

@@ -337,55 +337,14 @@ class RiskEngine:
         if price is None or price <= 0:
             return rejected(_R.NO_PRICE, f"no price to value {intent.symbol}: no last price, "
                             "decision, limit or stop price")
-        per_lot = price * inst.factor  # money units per lot
-        equity = account.equity
+        cap, code, portfolio_wide = self._size_cap(strategy, intent.symbol, inst, lim, sign,
+                                                   pos, price, account)
         allowed = lots
-        code: ReasonCode | None = None
-        if lim.order_notional_units is not None:
-            m = lim.order_notional_units // per_lot
-            if m < allowed:
-                allowed, code = m, _R.MAX_ORDER_NOTIONAL
-        if lim.position_ppm is not None:
-            m = max_order_lots(pos, sign, position_cap_lots(equity, lim.position_ppm, per_lot))
-            if m < allowed:
-                allowed, code = m, _R.MAX_POSITION
-        if lim.exposure_ppm is not None:
-            held = pos if pos >= 0 else -pos
-            other = account.strategy_exposure(strategy) - held * per_lot
-            cap = equity * lim.exposure_ppm // PPM if equity > 0 else 0
-            m = max_order_lots(pos, sign, exposure_cap_lots(cap, other, per_lot))
-            if m < allowed:
-                allowed, code = m, _R.MAX_STRATEGY_EXPOSURE
+        if cap is not None and cap < lots:
+            allowed = cap
+        else:
+            code = None
         pl = self._portfolio_limits
-        portfolio_wide = False
-        if pl.symbol_position_ppm is not None or pl.has_gross_caps:
-            # portfolio caps see every strategy's |position|; only this strategy's term moves,
-            # so each cap becomes a cap on |pos + order| after the other strategies' share
-            held = pos if pos >= 0 else -pos
-            if pl.symbol_position_ppm is not None:
-                others = account.gross_position(intent.symbol) - held
-                cap_lots = position_cap_lots(equity, pl.symbol_position_ppm, per_lot) - others
-                m = max_order_lots(pos, sign, cap_lots)
-                if m < allowed:
-                    allowed, code, portfolio_wide = m, _R.MAX_POSITION, True
-            if pl.has_gross_caps:
-                other = account.gross_exposure() - held * per_lot
-                e = equity if equity > 0 else 0
-                if pl.gross_units is not None:
-                    m = max_order_lots(pos, sign, exposure_cap_lots(pl.gross_units, other,
-                                                                    per_lot))
-                    if m < allowed:
-                        allowed, code = m, _R.MAX_GROSS_EXPOSURE
-                if pl.leverage_ppm is not None:
-                    cap = e * pl.leverage_ppm // PPM
-                    m = max_order_lots(pos, sign, exposure_cap_lots(cap, other, per_lot))
-                    if m < allowed:
-                        allowed, code = m, _R.MAX_LEVERAGE
-                if pl.margin_ppm is not None:
-                    cap = e * PPM // pl.margin_ppm
-                    m = max_order_lots(pos, sign, exposure_cap_lots(cap, other, per_lot))
-                    if m < allowed:
-                        allowed, code = m, _R.INSUFFICIENT_MARGIN
         if code is None:
             self._record(strategy, lim, ts_ns)
             return accepted(lots)
@@ -394,6 +353,78 @@ class RiskEngine:
             return rejected(code, message)
         self._record(strategy, lim, ts_ns)
         return resized(allowed, code, message)
+
+    def _size_cap(self, strategy: str, symbol: str, inst: _Instrument, lim: StrategyLimits,
+                  sign: int, pos: int, price: int,
+                  account: AccountView) -> tuple[int | None, ReasonCode | None, bool]:
+        """The largest order (lots) the size caps allow at ``price``, the cap that binds and
+        whether it is portfolio-wide; ``(None, None, False)`` when no size cap is set. The
+        smallest cap wins; on a tie the first in rule order."""
+        per_lot = price * inst.factor  # money units per lot
+        equity = account.equity
+        best: int | None = None
+        code: ReasonCode | None = None
+        portfolio_wide = False
+
+        def take(m: int, reason: ReasonCode, wide: bool = False) -> None:
+            nonlocal best, code, portfolio_wide
+            if best is None or m < best:
+                best, code, portfolio_wide = m, reason, wide
+
+        if lim.order_notional_units is not None:
+            take(lim.order_notional_units // per_lot, _R.MAX_ORDER_NOTIONAL)
+        if lim.position_ppm is not None:
+            take(max_order_lots(pos, sign, position_cap_lots(equity, lim.position_ppm,
+                                                             per_lot)), _R.MAX_POSITION)
+        held = pos if pos >= 0 else -pos
+        if lim.exposure_ppm is not None:
+            other = account.strategy_exposure(strategy) - held * per_lot
+            cap = equity * lim.exposure_ppm // PPM if equity > 0 else 0
+            take(max_order_lots(pos, sign, exposure_cap_lots(cap, other, per_lot)),
+                 _R.MAX_STRATEGY_EXPOSURE)
+        pl = self._portfolio_limits
+        # portfolio caps see every strategy's |position|; only this strategy's term moves, so
+        # each cap becomes a cap on |pos + order| after the other strategies' share
+        if pl.symbol_position_ppm is not None:
+            others = account.gross_position(symbol) - held
+            cap_lots = position_cap_lots(equity, pl.symbol_position_ppm, per_lot) - others
+            take(max_order_lots(pos, sign, cap_lots), _R.MAX_POSITION, True)
+        if pl.has_gross_caps:
+            other = account.gross_exposure() - held * per_lot
+            e = equity if equity > 0 else 0
+            if pl.gross_units is not None:
+                take(max_order_lots(pos, sign, exposure_cap_lots(pl.gross_units, other,
+                                                                 per_lot)),
+                     _R.MAX_GROSS_EXPOSURE)
+            if pl.leverage_ppm is not None:
+                cap = e * pl.leverage_ppm // PPM
+                take(max_order_lots(pos, sign, exposure_cap_lots(cap, other, per_lot)),
+                     _R.MAX_LEVERAGE)
+            if pl.margin_ppm is not None:
+                cap = e * PPM // pl.margin_ppm
+                take(max_order_lots(pos, sign, exposure_cap_lots(cap, other, per_lot)),
+                     _R.INSUFFICIENT_MARGIN)
+        return best, code, portfolio_wide
+
+    def fill_cap(self, strategy: str, symbol: str, side: Side, account: AccountView,
+                 price_ticks: int) -> tuple[int | None, ReasonCode | None]:
+        """The size caps again, at the price a fill is about to happen at: the largest number
+        of lots the fill may have (``None``: no size cap is set) and the cap that binds.
+
+        ``check`` values an order at the last price when it is decided; a market order fills
+        later, at a price that may have gapped, so a driver that knows the fill price before
+        booking the fill (the backtest's simulated venue) cuts it here. ``account`` must hold
+        the position *before* the fill and the equity marked at ``price_ticks``. An order that
+        only shrinks the position is never capped (reducing risk is always allowed)."""
+        inst = self._instruments.get(symbol)
+        if inst is None or price_ticks <= 0:
+            return None, None
+        lim = self._limits.get(strategy, self._default_limits)
+        sign = 1 if side is _BUY else -1
+        pos = account.position(strategy, symbol)
+        cap, code, _ = self._size_cap(strategy, symbol, inst, lim, sign, pos, price_ticks,
+                                      account)
+        return cap, code
 
     def _cap_message(self, intent: OrderIntent, code: ReasonCode, allowed: int,
                      portfolio_wide: bool) -> str:
