@@ -86,6 +86,8 @@ class ExchangeSettings(BaseModel):
 
 #: keys whose values are secrets: environment only, never echoed in an error
 SECRET_KEYS = ("exchange.api_key", "exchange.secret")
+#: a model-level check's message: "field: problem" lines
+_FIELD_PREFIX = re.compile(r"[a-z_][a-z0-9_.]*: ")
 #: database URL schemes the storage layer accepts (see ``storage.engine``)
 _URL_SCHEME = re.compile(r"(sqlite|postgres|postgresql)(\+[a-z0-9_]+)?://", re.IGNORECASE)
 #: a PostgreSQL interval as TimescaleDB takes it: "30 days", "12 hours", "2 weeks"
@@ -411,7 +413,7 @@ def _describe(exc: ValidationError, layers: list[_Layer],
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             items = [(loc, f"unknown key{_suggest(loc[-1], _allowed_keys(loc[:-1]))}")]
-        elif error["type"] == "value_error" and ":" in message.split("\n")[0]:
+        elif error["type"] == "value_error" and _FIELD_PREFIX.match(message):
             # a model-level check: each line is "field: problem" relative to ``loc``
             items = []
             for line in message.split("\n"):

@@ -117,3 +117,21 @@ def test_store_url_property_hides_the_password(pg_database: str) -> None:
     url = pg_database.replace("postgres@", f"postgres:{SECRET}@")
     with open_store(url=url) as store:
         assert SECRET not in store.url and "***" in store.url
+
+
+@pytest.mark.parametrize("form", ["userinfo", "query"])
+def test_succeeding_commands_print_no_password(pg_database: str, form: str,
+                                               monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from trading_strategy.cli import main
+
+    # trust auth accepts any password, so the commands succeed with the secret in the URL
+    url = (pg_database.replace("postgres@", f"postgres:{SECRET}@") if form == "userinfo"
+           else f"{pg_database}?password={SECRET}")
+    monkeypatch.setenv("TRADING_STRATEGY_DATABASE_URL", url)
+    for command in (["db", "current"], ["db", "upgrade"], ["runs", "list"],
+                    ["config", "show"], ["config", "show", "--json"]):
+        assert main(command) == 0, command
+        out, err = capsys.readouterr()
+        assert SECRET not in out + err, command
+        assert "***" in out or command[0] == "runs", command  # the URL is shown, masked
