@@ -84,7 +84,9 @@ def test_size_order_dispatch() -> None:
     assert missing.lots == 0 and "stop distance" in missing.note
     assert size_order(vol, stop_distance_ticks=250, **base).lots == 40
     kelly = rules(sizing_method="kelly", kelly_fraction=0.5, kelly_max_pct=10)
-    assert size_order(kelly, **base).lots == 0  # no statistics yet
+    # no statistics yet: the warm-up sizes at kelly_fraction × kelly_max_pct = 5 % of equity,
+    # 50 000 / 15 000 → 3 (it used to be 0 lots: a Kelly strategy never traded)
+    assert size_order(kelly, **base).lots == 3
     # 0.10 × 1 000 000 / 15 000 = 6.67 → 6
     assert size_order(kelly, win_rate=0.55, payoff_ratio=1.5, **base).lots == 6
     tiny = size_order(rules(sizing_method="fixed_fraction", fixed_fraction_pct=1),

@@ -79,6 +79,7 @@ class RiskGate:
         self.stops: StopRules = self.risk.stop_rules(strategy)
         self.sizing: SizingRules = self.risk.sizing_rules(strategy)
         self.log = RiskLog()
+        self._returns: list[float] = []
         bars = engine.bars
         # daily bars are whole sessions: the market-hours rule applies to intraday data only
         self._session_open: bool | None = None if bars.timeframe.is_intraday else True
@@ -141,7 +142,8 @@ class RiskGate:
                     stop_distance = abs(close_t - planned.stop_loss)
             sized = size_order(self.sizing, instrument=engine.instrument,
                                equity_units=account.equity, price_ticks=close_t,
-                               requested_lots=intent.lots, stop_distance_ticks=stop_distance)
+                               requested_lots=intent.lots, stop_distance_ticks=stop_distance,
+                               trade_returns=self._closed_returns(engine))
             if sized.lots <= 0:
                 return self._count(GateDecision(None, "zero_size", sized.note))
             intent = intent._replace(lots=sized.lots)
@@ -154,6 +156,19 @@ class RiskGate:
         if verdict.status is VerdictStatus.RESIZED:
             code = f"resized:{verdict.reason.value}" if verdict.reason is not None else "resized"
         return self._count(GateDecision(verdict.lots, code, verdict.message))
+
+    def _closed_returns(self, engine: BacktestEngine) -> list[float]:
+        """Returns (P&L / entry value) of the strategy's closed trades, oldest first: what a
+        Kelly sizer learns its win rate and payoff ratio from. Extended as trades close (only
+        the ledger's last trade can still be open)."""
+        if self.sizing.method != "kelly":
+            return self._returns
+        trades = engine.ledger.trades
+        done = self._returns
+        while len(done) < len(trades) and not trades[len(done)].is_open:
+            trade = trades[len(done)]
+            done.append(trade.pnl() / trade.entry_value if trade.entry_value else 0.0)
+        return done
 
     @staticmethod
     def projected_position(engine: BacktestEngine) -> int:

@@ -150,6 +150,8 @@ class RiskEngine:
         self._default_limits = StrategyLimits.compile(top, self.money_unit)
         self._limits = {name: StrategyLimits.compile(self.settings_for(name), self.money_unit)
                         for name in settings.strategies}
+        _refuse_unsizable([self.settings_for(None)] + [
+            self.settings_for(name) for name in settings.strategies], instruments)
         self._portfolio = ScopeState(None, LossLimits.compile(top, self.money_unit),
                                      self.day_calendar, self.money_unit)
         self._scopes: dict[str, ScopeState] = {}
@@ -453,6 +455,32 @@ class RiskEngine:
             if sent is None:
                 sent = self._sent[strategy] = deque(maxlen=lim.orders_per_minute)
             sent.append(ts_ns)
+
+
+def _refuse_unsizable(effective: list[EffectiveRisk],
+                     instruments: Mapping[str, Instrument]) -> None:
+    """Settings under which no entry could ever pass are refused at start-up: every order
+    would be rejected while the run looks healthy (exit 0, no trades). Checks that need the
+    instruments; the settings model checks the rest (e.g. a Kelly prior with no edge)."""
+    if not instruments:
+        return
+    problems = []
+    for eff in effective:
+        key = "risk." if eff.strategy is None else f"risk.strategies.{eff.strategy}."
+        usable = [sym for sym in instruments if sym not in eff.blocked_symbols and (
+            eff.tradable_symbols is None or sym in eff.tradable_symbols)]
+        names = ", ".join(sorted(instruments))
+        if not usable:
+            which = "tradable_symbols" if eff.tradable_symbols is not None else "blocked_symbols"
+            problems.append(f"{key}{which}: no configured instrument ({names}) may be traded; "
+                            "every order would be refused")
+        elif eff.sizing_method == "fixed_quantity" and eff.fixed_quantity is not None and all(
+                instruments[sym].to_lots(eff.fixed_quantity) <= 0 for sym in usable):
+            lots = ", ".join(f"{sym} {instruments[sym].lot_size}" for sym in sorted(usable))
+            problems.append(f"{key}fixed_quantity: {eff.fixed_quantity} is less than one lot "
+                            f"({lots}); every order would be 0 lots")
+    if problems:
+        raise ConfigError("\n".join(problems))
 
 
 def _restriction(blocking: ScopeState | None) -> tuple[ReasonCode, str]:

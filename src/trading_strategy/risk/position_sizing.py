@@ -14,12 +14,13 @@ distance <= 0, a non-positive Kelly edge) give 0 rather than an exception.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from trading_strategy.core.instrument import Instrument
 from trading_strategy.risk._units import PPM, pct_to_ppm
-from trading_strategy.risk.settings import EffectiveRisk, SizingMethod
+from trading_strategy.risk.settings import KELLY_MIN_TRADES, EffectiveRisk, SizingMethod
 
 
 def size_fixed_quantity(quantity: Decimal, instrument: Instrument) -> int:
@@ -57,10 +58,34 @@ def size_volatility_target(
 
 
 def kelly_fraction(win_rate: float, payoff_ratio: float) -> float:
-    """Full Kelly fraction ``f* = p − (1 − p) / b`` (``b`` = average win / average loss)."""
-    if not (0.0 <= win_rate <= 1.0) or not payoff_ratio > 0 or not math.isfinite(payoff_ratio):
+    """Full Kelly fraction ``f* = p − (1 − p) / b`` (``b`` = average win / average loss).
+
+    ``b`` infinite (no losing trade yet) is the limit ``f* = p``."""
+    if not (0.0 <= win_rate <= 1.0) or not payoff_ratio > 0 or math.isnan(payoff_ratio):
         return 0.0
+    if math.isinf(payoff_ratio):
+        return win_rate
     return win_rate - (1.0 - win_rate) / payoff_ratio
+
+
+def kelly_estimate(trade_returns: Sequence[float]) -> tuple[float, float]:
+    """Win rate and payoff ratio of closed trades, from their returns (P&L / entry value, so
+    trades of different sizes weigh alike): ``p = wins / trades`` (a win has a return > 0,
+    as in the backtest metrics), ``b = mean winning return / mean |losing return|``; ``b`` is
+    infinite with no losing trade and 1 with no winning one (then ``p = 0``: no edge anyway).
+
+    E.g. returns +4 %, +2 %, −2 %, 0: p = 2 / 4 = 0.5, b = 3 % / 2 % = 1.5.
+    """
+    wins = [r for r in trade_returns if r > 0]
+    losses = [-r for r in trade_returns if r < 0]
+    if not trade_returns:
+        raise ValueError("no closed trades to estimate from")
+    p = len(wins) / len(trade_returns)
+    if not losses:
+        return p, math.inf
+    if not wins:
+        return p, 1.0
+    return p, (sum(wins) / len(wins)) / (sum(losses) / len(losses))
 
 
 def size_kelly(
@@ -97,6 +122,9 @@ class SizingRules:
     risk_per_trade_pct: float | None = None
     kelly_fraction: float | None = None
     kelly_max_pct: float | None = None
+    kelly_min_trades: int = KELLY_MIN_TRADES
+    kelly_win_rate: float | None = None
+    kelly_payoff_ratio: float | None = None
 
     @classmethod
     def from_settings(cls, eff: EffectiveRisk) -> SizingRules:
@@ -107,6 +135,9 @@ class SizingRules:
             eff.risk_per_trade_pct,
             eff.kelly_fraction,
             eff.kelly_max_pct,
+            eff.kelly_min_trades,
+            eff.kelly_win_rate,
+            eff.kelly_payoff_ratio,
         )
 
 
@@ -128,10 +159,18 @@ def size_order(
     stop_distance_ticks: int | None = None,
     win_rate: float | None = None,
     payoff_ratio: float | None = None,
+    trade_returns: Sequence[float] | None = None,
     value_factor: int = 1,
 ) -> SizeResult:
     """Apply the configured method. ``strategy`` keeps ``requested_lots`` (the strategy's own
-    size). Missing inputs a method needs give 0 lots with a note saying which."""
+    size). Missing inputs a method needs give 0 lots with a note saying which.
+
+    ``kelly`` takes ``win_rate`` and ``payoff_ratio`` when given; otherwise it estimates them
+    from ``trade_returns`` (the strategy's closed trades, ``kelly_estimate``) once there are
+    ``kelly_min_trades`` of them. Before that (the **warm-up**) it uses the configured
+    ``kelly_win_rate`` / ``kelly_payoff_ratio``, or without them sizes the position at
+    ``kelly_fraction × kelly_max_pct`` % of equity: the most a fractional Kelly could ever
+    bet, scaled down like every Kelly bet, so the strategy trades and builds its record."""
     method = rules.method
     if method == "strategy":
         lots = max(requested_lots or 0, 0)
@@ -155,10 +194,22 @@ def size_order(
     else:  # kelly
         assert rules.kelly_fraction is not None and rules.kelly_max_pct is not None
         if win_rate is None or payoff_ratio is None:
-            return SizeResult(0, "kelly sizing needs a win rate and a payoff ratio")
-        lots = size_kelly(equity_units=equity_units, price_ticks=price_ticks,
-                          win_rate=win_rate, payoff_ratio=payoff_ratio,
-                          fraction=rules.kelly_fraction, max_pct=rules.kelly_max_pct,
-                          value_factor=value_factor)
+            returns = trade_returns or ()
+            if len(returns) >= rules.kelly_min_trades:
+                win_rate, payoff_ratio = kelly_estimate(returns)
+            elif rules.kelly_win_rate is not None and rules.kelly_payoff_ratio is not None:
+                win_rate, payoff_ratio = rules.kelly_win_rate, rules.kelly_payoff_ratio
+        if win_rate is None or payoff_ratio is None:  # warm-up without a prior
+            lots = size_fixed_fraction(equity_units=equity_units, price_ticks=price_ticks,
+                                       fraction_pct=rules.kelly_fraction * rules.kelly_max_pct,
+                                       value_factor=value_factor)
+        else:
+            lots = size_kelly(equity_units=equity_units, price_ticks=price_ticks,
+                              win_rate=win_rate, payoff_ratio=payoff_ratio,
+                              fraction=rules.kelly_fraction, max_pct=rules.kelly_max_pct,
+                              value_factor=value_factor)
+            if not lots and kelly_fraction(win_rate, payoff_ratio) <= 0:
+                return SizeResult(0, f"kelly: no edge (win rate {win_rate:.3g}, payoff ratio "
+                                  f"{payoff_ratio:.3g}): the Kelly bet is 0")
     note = "" if lots else f"{method} sizing rounds down to 0 lots at this equity and price"
     return SizeResult(lots, note)
