@@ -183,3 +183,22 @@ def test_status_of_damaged_session_files(
     (root / "metrics.prom").unlink()
     assert main(["status", "--config", str(config)]) == 0
     assert "metrics: no snapshot yet" in capsys.readouterr().out
+
+
+@pytest.mark.xfail(strict=True, reason="until runtime/execution.py records through "
+                   "record_submitted/record_fill and calls SessionMetrics.resume")
+def test_live_metrics_of_a_resumed_session_cover_its_history(
+        tmp_path: Path, _isolated_data_dir: Path) -> None:
+    from trading_strategy.observability.metrics import summarize
+
+    assert main(["run", "--config", str(_config(tmp_path, "2010-09-01")), "--quiet"]) == 0
+    assert main(["run", "--config", str(_config(tmp_path, "2011-12-31")), "--quiet"]) == 0
+    raw = _raw_figures(_isolated_data_dir)
+    summary = summarize((_isolated_data_dir / "sessions/st/metrics.prom").read_text())
+    sent = sum(row["sent"] for row in raw.values())
+    filled = sum(row["filled"] for row in raw.values())
+    assert summary["counters"]["orders_total"]["strategy=sma_goog"] == sent
+    assert summary["gauges"]["fill_rate"]["strategy=sma_goog"] == pytest.approx(filled / sent)
+    stop = raw["stop"]
+    assert summary["gauges"]["slippage_bps_by_type"][
+        "order_type=stop,strategy=sma_goog"] == pytest.approx(stop["cost_bps"] / stop["notional"])

@@ -171,7 +171,7 @@ def _status(args: argparse.Namespace) -> int:
         written = datetime.fromtimestamp(snapshot.stat().st_mtime, tz=UTC)
         metrics = metrics_view(snapshot.read_text(), source=(
             "snapshot of the last process, written "
-            f"{written.strftime('%Y-%m-%dT%H:%M:%SZ')} when it stopped"))
+            f"{written.strftime('%Y-%m-%dT%H:%M:%SZ')}"))
     events_file = root / "events.jsonl"
     events, unreadable = parse_events(
         events_file.read_text(encoding="utf-8") if events_file.exists() else "")
