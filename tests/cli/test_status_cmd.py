@@ -202,3 +202,46 @@ def test_live_metrics_of_a_resumed_session_cover_its_history(
     stop = raw["stop"]
     assert summary["gauges"]["slippage_bps_by_type"][
         "order_type=stop,strategy=sma_goog"] == pytest.approx(stop["cost_bps"] / stop["notional"])
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_status_reads_live_metrics_from_a_url(capsys: pytest.CaptureFixture[str]) -> None:
+    from decimal import Decimal
+
+    from prometheus_client import start_http_server
+
+    from trading_strategy.observability.metrics import SessionMetrics
+
+    metrics = SessionMetrics()
+    sma = metrics.strategy("sma")
+    sma.observe_decision_ns(300_000)
+    sma.record_submitted(order_type="market")
+    sma.record_fill(order_type="market", side="buy", quantity=Decimal(1),
+                    fill_price=Decimal(101), reference_price=Decimal(100), order_filled=True)
+    sma.realized_pnl.set(12.5)
+    port = _free_port()
+    server, thread = start_http_server(port, addr="127.0.0.1", registry=metrics.registry)
+    try:
+        url = f"http://127.0.0.1:{port}/metrics"
+        assert main(["status", "--url", url]) == 0
+        text = capsys.readouterr().out
+        assert f"metrics (live, {url}):" in text and "{" not in text
+        assert "decision latency" in text and "realized pnl             sma 12.50" in text
+        assert main(["status", "--url", url, "--json"]) == 0
+        live = json.loads(capsys.readouterr().out)
+        assert live["latency_ms"]["decision"]["strategy=sma"]["count"] == 1
+        assert live["realized_pnl"] == {"sma": 12.5}
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+    assert main(["status", "--url", url]) != 0            # nothing listens any more
+    err = capsys.readouterr().err
+    assert f"cannot read metrics from {url}" in err and err.count("\n") == 1
