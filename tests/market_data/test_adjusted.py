@@ -170,3 +170,26 @@ def test_parquet_with_an_adjusted_close_is_adjusted(tmp_path: Path) -> None:
     bars = load_bars(path).bars
     assert bars.close.tolist() == expected_adjusted()["close"]
     assert bars.open.tolist() == expected_adjusted()["open"]
+
+
+def test_an_adjusted_close_beyond_eight_decimals_is_rounded_with_the_others(
+        tmp_path: Path) -> None:
+    # Found by bench/fuzz_csv.py: the adjusted low was rounded to 8 decimals (3e-08) but the
+    # close kept 2.9677e-08, so a valid bar was refused as "low above close".
+    text = YAHOO_HEADER + ("2000-06-15,92.37,93.37,92.37,92.37,2.9677e-08,100\n"
+                           "2000-06-16,92.37,93.37,92.37,92.37,2.9677e-08,100\n")
+    bars = load_bars(write(tmp_path, text)).bars
+    assert bars.low.tolist() == [3e-08, 3e-08]
+    assert bars.close.tolist() == [3e-08, 3e-08]
+    assert bars.instrument.tick_size == Decimal("0.00000001")
+
+
+def test_a_huge_adjusted_price_is_too_large_not_infinite(
+        tmp_path: Path, recwarn: pytest.WarningsRecorder) -> None:
+    text = YAHOO_HEADER + "2000-06-15,1e308,1e308,91.25,92.37,2.9677,2219400\n"
+    path = write(tmp_path, text)
+    with pytest.raises(DataError) as caught:
+        load_bars(path)
+    assert str(caught.value).startswith(f"{path}:2: open 3.21")
+    assert "is too large: at tick size" in str(caught.value)
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]

@@ -507,3 +507,13 @@ def test_an_invalid_tick_size_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="tick_size must be > 0, got 0"):
         load(write(tmp_path, GOOD), tick_size=Decimal("0"))
 
+
+
+@pytest.mark.parametrize("stamp", ["2024-01", "2024", "2024-01-0"])
+def test_a_truncated_date_is_rejected_not_moved(tmp_path: Path, stamp: str) -> None:
+    # Found by bench/fuzz_csv.py: numpy read "2024-01" as 2024-01-01, so a truncated date
+    # silently moved its bar to the first of the month.
+    path = write(tmp_path, HEADER + R1 + f"{stamp},10.5,12,10,11,200\n" + R3)
+    with pytest.raises(DataError) as caught:
+        load(path)
+    assert str(caught.value).startswith(f"{path}:3: bad timestamp {stamp!r}")

@@ -755,6 +755,10 @@ def _parse_iso_fast(values: Sequence[str]) -> IntArray | None:
             return None
     except IndexError:  # a value shorter than "YYYY-"
         return None
+    if min(map(len, bodies)) < 10:
+        # numpy reads "2005-01" as 2005-01-01 and "2005" as 2005-01-01: a truncated date
+        # would silently move its bar. The per-row parser rejects them.
+        return None
     try:
         with warnings.catch_warnings():
             # numpy only warns (and guesses) on leftover time-zone text: let the slow path decide.

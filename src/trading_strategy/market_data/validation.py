@@ -220,6 +220,8 @@ def adjust_by_close(
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """Open, high and low scaled by ``adj_close / close``; the close becomes ``adj_close``.
 
+    Computed in float64: a value within float error of a half unit may round either way.
+
     This is how Yahoo's adjusted close is defined (one factor per day for splits and
     dividends), so applying it to the whole bar gives the adjusted bar. The results are
     rounded to the decimals of the inputs (the most of the adjusted close and the prices):
@@ -229,8 +231,22 @@ def adjust_by_close(
     """
     decimals = max(price_decimals(adj_close), price_decimals(open, high, low, close))
     ratio = adj_close / close
-    o, h, lo = (np.round(column * ratio, decimals) for column in (open, high, low))
-    return o, h, lo, np.array(adj_close, dtype=np.float64)
+
+    def scaled(column: FloatArray) -> FloatArray:
+        exact = column * ratio
+        with np.errstate(over="ignore", invalid="ignore"):
+            rounded: FloatArray = np.round(exact, decimals)
+        # np.round scales by 10**decimals first: a huge price overflows there. Keep such a
+        # value unrounded so rule 7 reports it as too large rather than as infinite.
+        return np.where(np.isfinite(rounded), rounded, exact)
+
+    o, h, lo = (scaled(column) for column in (open, high, low))
+    # The adjusted close as given, except beyond 8 decimals (the finest tick), where all
+    # four are rounded alike so that high >= close >= low still holds.
+    with np.errstate(over="ignore", invalid="ignore"):
+        rounded_close: FloatArray = np.round(adj_close, decimals)
+    c = np.where(np.isfinite(rounded_close), rounded_close, adj_close)
+    return o, h, lo, c
 
 
 def price_limit(tick: Decimal) -> Decimal:
