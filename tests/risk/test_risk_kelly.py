@@ -59,11 +59,10 @@ def test_no_edge_after_the_warm_up_says_why() -> None:
 @pytest.mark.parametrize(
     ("settings", "text"),
     [
-        ({"tradable_symbols": ["MSFT"]}, "risk.tradable_symbols: no configured instrument "
-         "(AAPL) may be traded"),
-        ({"blocked_symbols": ["AAPL"]}, "risk.blocked_symbols: no configured instrument"),
+        ({"tradable_symbols": ["MSFT"]}, "risk.tradable_symbols: names none of the "
+         "configured instruments (AAPL)"),
         ({"strategies": {"s": {"tradable_symbols": ["X"]}}},
-         "risk.strategies.s.tradable_symbols: no configured instrument"),
+         "risk.strategies.s.tradable_symbols: names none of the configured instruments"),
         ({"sizing_method": "fixed_quantity", "fixed_quantity": Decimal("0.5")},
          "risk.fixed_quantity: 0.5 is less than one lot (AAPL 1)"),
     ],
@@ -73,3 +72,7 @@ def test_settings_that_cannot_size_any_order_are_refused_at_start(
     with pytest.raises(ConfigError) as info:
         RiskEngine(RiskSettings(**settings), {"AAPL": AAPL})  # type: ignore[arg-type]
     assert str(info.value).startswith(text)
+
+
+def test_blocking_every_symbol_is_a_deliberate_stop() -> None:
+    RiskEngine(RiskSettings(blocked_symbols=["AAPL"]), {"AAPL": AAPL})

@@ -461,7 +461,11 @@ def _refuse_unsizable(effective: list[EffectiveRisk],
                      instruments: Mapping[str, Instrument]) -> None:
     """Settings under which no entry could ever pass are refused at start-up: every order
     would be rejected while the run looks healthy (exit 0, no trades). Checks that need the
-    instruments; the settings model checks the rest (e.g. a Kelly prior with no edge)."""
+    instruments; the settings model checks the rest (e.g. a Kelly prior with no edge).
+
+    ``blocked_symbols`` covering every instrument is allowed: blocking is a deliberate stop
+    (an operator's), while a ``tradable_symbols`` list that names none of the instruments is
+    a typo or the wrong file."""
     if not instruments:
         return
     problems = []
@@ -469,11 +473,11 @@ def _refuse_unsizable(effective: list[EffectiveRisk],
         key = "risk." if eff.strategy is None else f"risk.strategies.{eff.strategy}."
         usable = [sym for sym in instruments if sym not in eff.blocked_symbols and (
             eff.tradable_symbols is None or sym in eff.tradable_symbols)]
-        names = ", ".join(sorted(instruments))
-        if not usable:
-            which = "tradable_symbols" if eff.tradable_symbols is not None else "blocked_symbols"
-            problems.append(f"{key}{which}: no configured instrument ({names}) may be traded; "
-                            "every order would be refused")
+        if eff.tradable_symbols is not None and not set(eff.tradable_symbols) & set(
+                instruments):
+            names = ", ".join(sorted(instruments))
+            problems.append(f"{key}tradable_symbols: names none of the configured instruments "
+                            f"({names}); every order would be refused")
         elif eff.sizing_method == "fixed_quantity" and eff.fixed_quantity is not None and all(
                 instruments[sym].to_lots(eff.fixed_quantity) <= 0 for sym in usable):
             lots = ", ".join(f"{sym} {instruments[sym].lot_size}" for sym in sorted(usable))
