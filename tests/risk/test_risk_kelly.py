@@ -8,8 +8,10 @@ from decimal import Decimal
 
 import pytest
 
+from trading_strategy.core.enums import Side
 from trading_strategy.core.errors import ConfigError
 from trading_strategy.core.instrument import Instrument
+from trading_strategy.core.orders import OrderIntent
 from trading_strategy.risk import RiskEngine, RiskSettings, SizingRules, size_order
 from trading_strategy.risk.position_sizing import kelly_estimate, kelly_fraction
 
@@ -76,3 +78,15 @@ def test_settings_that_cannot_size_any_order_are_refused_at_start(
 
 def test_blocking_every_symbol_is_a_deliberate_stop() -> None:
     RiskEngine(RiskSettings(blocked_symbols=["AAPL"]), {"AAPL": AAPL})
+
+
+def test_the_engine_sizes_entries_for_every_driver() -> None:
+    # RiskEngine.size_entry is what the backtest gate calls (and what a session should call)
+    engine = RiskEngine(RiskSettings(sizing_method="kelly", kelly_fraction=0.5,
+                                     kelly_max_pct=20, enforce_market_hours=False),
+                        {"AAPL": AAPL})
+    intent = OrderIntent("id", "s", "AAPL", Side.BUY, 1)
+    assert engine.size_entry(intent, 1_000_000, 15_000).lots == 6  # warm-up: 10 %
+    learned = engine.size_entry(intent, 1_000_000, 15_000, trade_returns=[0.04, -0.02] * 10)
+    # p 0.5, b 2: f* = 0.25, half 12.5 % → 125 000 / 15 000 = 8
+    assert learned.lots == 8

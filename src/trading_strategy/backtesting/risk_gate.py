@@ -36,7 +36,6 @@ from trading_strategy.risk import (
     VerdictStatus,
     atr_in_ticks,
     bracket_for_entry,
-    size_order,
     time_exit_due,
     update_trailing,
 )
@@ -129,21 +128,9 @@ class RiskGate:
                 None, "atr_warmup", "an ATR-based stop is configured and the ATR is not "
                 "available yet: the entry would go out unprotected"))
         if self.sizing.method != "strategy" and increases and not intent.reduce_only:
-            stop_distance = None
-            if intent.bracket is not None and intent.bracket.stop_loss is not None:
-                stop_distance = abs(close_t - intent.bracket.stop_loss)
-            elif self.stops.stop_loss_pct is not None or self.stops.stop_loss_atr_multiple:
-                try:
-                    planned = bracket_for_entry(self.stops, intent.side, close_t,
-                                                self._atr_ticks(i))
-                except ValueError:
-                    planned = None
-                if planned is not None and planned.stop_loss is not None:
-                    stop_distance = abs(close_t - planned.stop_loss)
-            sized = size_order(self.sizing, instrument=engine.instrument,
-                               equity_units=account.equity, price_ticks=close_t,
-                               requested_lots=intent.lots, stop_distance_ticks=stop_distance,
-                               trade_returns=self._closed_returns(engine))
+            sized = self.risk.size_entry(intent, account.equity, close_t,
+                                         atr_ticks=self._atr_ticks(i),
+                                         trade_returns=self._closed_returns(engine))
             if sized.lots <= 0:
                 return self._count(GateDecision(None, "zero_size", sized.note))
             intent = intent._replace(lots=sized.lots)

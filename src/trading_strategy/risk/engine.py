@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 
 from trading_strategy.core.bars import format_ts
@@ -54,10 +54,10 @@ from trading_strategy.risk.limits import (
     position_cap_lots,
     rate_exceeded,
 )
-from trading_strategy.risk.position_sizing import SizingRules
+from trading_strategy.risk.position_sizing import SizeResult, SizingRules, size_order
 from trading_strategy.risk.sessions import session_status
 from trading_strategy.risk.settings import EffectiveRisk, RiskSettings
-from trading_strategy.risk.stop_loss import StopRules
+from trading_strategy.risk.stop_loss import StopRules, bracket_for_entry
 from trading_strategy.risk.trading_state import LossLimits, ScopeState
 from trading_strategy.risk.verdicts import (
     ReasonCode,
@@ -143,6 +143,7 @@ class RiskEngine:
             instruments.values())
         self._instruments = {sym: _Instrument(inst, self.money_unit)
                              for sym, inst in instruments.items()}
+        self._specs = dict(instruments)
         self.day_calendar = _day_calendar(settings.day_calendar, instruments.values())
         self._portfolio_limits = PortfolioLimits.compile(settings, self.money_unit)
         top = settings.for_strategy(None)
@@ -171,6 +172,40 @@ class RiskEngine:
 
     def sizing_rules(self, strategy: str) -> SizingRules:
         return SizingRules.from_settings(self.settings_for(strategy))
+
+    def size_entry(self, intent: OrderIntent, equity_units: int, price_ticks: int, *,
+                   atr_ticks: float | None = None,
+                   trade_returns: Sequence[float] = ()) -> SizeResult:
+        """The size of an entry under its strategy's ``sizing_method`` (``strategy``: the
+        intent's own lots). Every driver calls this before ``check`` for orders that open or
+        grow a position, so a backtest and a session size alike.
+
+        ``price_ticks`` and ``equity_units``: the decision price and the equity marked at it;
+        the stop distance comes from the intent's bracket, else from the configured stop rules
+        (ATR rules need ``atr_ticks``); ``trade_returns``: the strategy's closed trades'
+        returns, oldest first, for Kelly (see ``position_sizing.size_order``)."""
+        rules = self.sizing_rules(intent.strategy)
+        if rules.method == "strategy":
+            return size_order(rules, instrument=self._specs[intent.symbol],
+                              equity_units=equity_units, price_ticks=price_ticks,
+                              requested_lots=intent.lots)
+        stop_distance = None
+        if intent.bracket is not None and intent.bracket.stop_loss is not None:
+            stop_distance = abs(price_ticks - intent.bracket.stop_loss)
+        else:
+            stops = self.stop_rules(intent.strategy)
+            if stops.stop_loss_pct is not None or stops.stop_loss_atr_multiple:
+                try:
+                    planned = bracket_for_entry(stops, intent.side, price_ticks, atr_ticks)
+                except ValueError:  # the ATR is not known yet
+                    planned = None
+                if planned is not None and planned.stop_loss is not None:
+                    stop_distance = abs(price_ticks - planned.stop_loss)
+        return size_order(rules, instrument=self._specs[intent.symbol],
+                          equity_units=equity_units, price_ticks=price_ticks,
+                          requested_lots=intent.lots, stop_distance_ticks=stop_distance,
+                          trade_returns=trade_returns,
+                          value_factor=self._instruments[intent.symbol].factor)
 
     def value_factor(self, symbol: str) -> int:
         """Money units per lot × tick of ``symbol`` (1 when it defines the money unit)."""
