@@ -1,173 +1,93 @@
-"""kill -9 a paper session at random points, restart it, and prove nothing was lost or doubled.
+"""kill -9 a paper session, restart it, and prove it ends exactly as an uninterrupted run.
 
 The session journals every order event before acting on it and its paper venue keeps its own
 durable state, so after each SIGKILL a restart rebuilds orders and positions from the journal,
-reconciles with the venue (missed fills applied, unsent orders re-sent under the same client
-id) and resumes the replay. The final state must equal an uninterrupted run of the same
-portfolio, order for order.
+reconciles with the venue (acknowledgements journaled, obligations carried out, missed fills
+applied, unsent orders re-sent under the same client id once the replay passes their
+decision) and resumes the replay.
+
+"Exactly" is ``bench/crash_campaign.py``'s comparison, shared here: orders with their prices
+and statuses, every order's complete journal event sequence, each strategy's timeline, fill
+prices, cash and positions (ours and the venue's), every stop-loss/take-profit leg, acks with
+venue order ids, no fill before its decision, and nothing left for ``reconcile`` to repair.
+The campaign runs the same comparison over 50+ killed runs on SQLite and PostgreSQL; this test
+keeps every injected window and a couple of random kills.
 """
 
 from __future__ import annotations
 
-import json
+import importlib.util
 import os
 import random
-import signal
-import sqlite3
-import subprocess
 import sys
-import time
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import pytest
 
-PORTFOLIO = """
-[session]
-name = "{name}"
-speed = 0
 
-[venue]
-kind = "paper"
-commission = 0.001
-slippage_bps = 2
-
-[[strategies]]
-name = "sma_goog"
-strategy = "sma_crossover"
-symbol = "GOOG"
-capital = 50000
-size = "50"
-params = {{ fast = 5, slow = 20 }}
-
-[[strategies]]
-name = "rsi_msft"
-strategy = "rsi_reversion"
-symbol = "MSFT"
-capital = 50000
-size = "500"
-
-[[strategies]]
-name = "don_ibm"
-strategy = "donchian_breakout"
-symbol = "IBM"
-capital = 50000
-size = "100"
-"""
+def _campaign() -> ModuleType:
+    path = Path(__file__).resolve().parents[2] / "bench" / "crash_campaign.py"
+    spec = importlib.util.spec_from_file_location("crash_campaign", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("crash_campaign", module)
+    spec.loader.exec_module(module)
+    return module
 
 
-def _config(tmp: Path, name: str) -> Path:
-    path = tmp / f"{name}.toml"
-    path.write_text(PORTFOLIO.format(name=name))
-    return path
+cc = _campaign()
 
-
-def _env(data_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRADING_STRATEGY_")}
-    env["TRADING_STRATEGY_DATA_DIR"] = str(data_dir)
-    return env
-
-
-def _run(config: Path, data_dir: Path, *, kill_after: float | None = None,
-         crash_at: str | None = None) -> int | None:
-    cmd = [sys.executable, "-m", "trading_strategy", "run", "--config", str(config), "--quiet"]
-    env = _env(data_dir)
-    if crash_at is not None:
-        env["TS_FAULT_CRASH"] = crash_at
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    if crash_at is not None:
-        proc.communicate(timeout=300)
-        return proc.returncode
-    if kill_after is None:
-        _out, err = proc.communicate(timeout=300)
-        assert proc.returncode == 0, err
-        return proc.returncode
-    time.sleep(kill_after)
-    if proc.poll() is None:
-        os.kill(proc.pid, signal.SIGKILL)
-    proc.communicate(timeout=60)
-    return proc.returncode
-
-
-def _journal(data_dir: Path, session: str) -> tuple[list[tuple[str, str]], list[str]]:
-    """(order id, final status) and fill ids our database holds for one session."""
-    db = sqlite3.connect(data_dir / "trading-strategy.sqlite3")
-    sid = json.loads((data_dir / "sessions" / session / "session.json").read_text())
-    marker = f"%-{sid['session_id']}-%"
-    orders = db.execute("select id, status from orders where id like ? order by id",
-                        (marker,)).fetchall()
-    fills = [r[0] for r in db.execute("select fill_id from fills where order_id like ? "
-                                      "order by fill_id", (marker,))]
-    return orders, fills
-
-
-def _venue(data_dir: Path, session: str) -> sqlite3.Connection:
-    return sqlite3.connect(data_dir / "sessions" / session / "paper-venue.sqlite3")
-
-
-def _normalise(ids: list[str], sid: str) -> list[str]:
-    return [i.replace(sid, "S") for i in ids]
-
-
-def _state(data_dir: Path, session: str) -> tuple[list[tuple[str, str]], list[str]]:
-    sid = json.loads((data_dir / "sessions" / session / "session.json").read_text())
-    orders, fills = _journal(data_dir, session)
-    return ([(o.replace(sid["session_id"], "S"), st) for o, st in orders],
-            _normalise(fills, sid["session_id"]))
+# windows in the reference run (see crash_campaign.default_windows): the 5th submit is an
+# entry the venue had not seen; the 3rd ack a take-profit leg; fill 1 an entry whose
+# stop-loss/take-profit must be placed, fills 2 and 5 exits whose sibling must be cancelled
+WINDOWS = ["before_venue_submit:5", "after_venue_ack:3", "before_fill_journal:4",
+           "after_fill_journal:1", "after_fill_journal:2", "after_fill_journal:5"]
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path, dict[str, Any]]:
     """One uninterrupted run to compare against (module-wide: it takes seconds)."""
-    tmp = tmp_path_factory.mktemp("crash")
-    data_dir = tmp / "data"
-    _run(_config(tmp, "clean"), data_dir)
-    return tmp, data_dir
+    folder = tmp_path_factory.mktemp("crash")
+    backend = cc.Backend("sqlite", folder / "data")
+    config = cc.write_config(folder, "clean")
+    printed = cc.run_to_end(config, backend)
+    snap = cc.snapshot(backend, "clean", printed)
+    assert snap["orders"], "the reference run placed no orders"
+    assert any(o.endswith("-sl") for o in snap["orders"]), "no protective legs to test"
+    return backend, folder, snap
+
+
+def _assert_identical(backend: Any, config: Path, ref: dict[str, Any], printed: str) -> None:
+    run = cc.snapshot(backend, config.stem, printed)
+    assert cc.compare(ref, run) == []
+    rec = cc.reconcile_json(config, backend)
+    assert rec["clean"] is True and rec["repaired"] == 0, rec
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("crash_at", ["after_venue_ack:7", "before_fill_journal:5",
-                                      "after_venue_ack:40", "before_fill_journal:33"])
-def test_sigkill_between_venue_and_journal_is_recovered(reference: tuple[Path, Path],
-                                                        crash_at: str) -> None:
-    tmp, data_dir = reference
-    name = "crash_" + crash_at.replace(":", "_")
-    config = _config(tmp, name)
-    assert _run(config, data_dir, crash_at=crash_at) == -signal.SIGKILL
-    _run(config, data_dir)
-    assert _state(data_dir, name) == _state(data_dir, "clean")
+@pytest.mark.parametrize("crash_at", WINDOWS)
+def test_a_kill_in_each_window_ends_exactly_as_an_uninterrupted_run(
+        reference: tuple[Any, Path, dict[str, Any]], crash_at: str) -> None:
+    backend, folder, ref = reference
+    config = cc.write_config(folder, "w_" + crash_at.replace(":", "_"))
+    assert cc.run_crashing_at(config, backend, crash_at), f"{crash_at} was never reached"
+    printed = cc.run_to_end(config, backend)
+    _assert_identical(backend, config, ref, printed)
 
 
 @pytest.mark.slow
-def test_sigkill_at_random_points_loses_and_doubles_nothing(
-        reference: tuple[Path, Path]) -> None:
-    tmp_path, data_dir = reference
+def test_kills_at_random_moments_end_exactly_as_an_uninterrupted_run(
+        reference: tuple[Any, Path, dict[str, Any]]) -> None:
+    backend, folder, ref = reference
     seed = int(os.environ.get("CRASH_TEST_SEED", "20261125"))
     rng = random.Random(seed)
-    # killed three times at random moments, then run to the end
-    crashed = _config(tmp_path, "crashed")
     kills = 0
-    for _ in range(3):
-        if _run(crashed, data_dir, kill_after=rng.uniform(0.6, 2.5)) == -signal.SIGKILL:
-            kills += 1
-    _run(crashed, data_dir)
+    for k in range(2):
+        config = cc.write_config(folder, f"random_{k}")
+        for _ in range(2):
+            kills += cc.run_killed_after(config, backend, rng.uniform(1.0, 6.0))
+        printed = cc.run_to_end(config, backend)
+        _assert_identical(backend, config, ref, printed)
     assert kills >= 1, f"no run was killed mid-session (seed {seed})"
-
-    clean_orders, clean_fills = _state(data_dir, "clean")
-    crash_orders, crash_fills = _state(data_dir, "crashed")
-    assert clean_orders, "the reference run placed no orders"
-    # the same orders with the same outcomes, the same fills: nothing lost, nothing doubled
-    assert crash_orders == clean_orders, f"seed {seed}"
-    assert crash_fills == clean_fills, f"seed {seed}"
-    # the venue saw each client order id exactly once and agrees on the positions
-    venue = _venue(data_dir, "crashed")
-    tables = {r[0] for r in venue.execute("select name from sqlite_master where type='table'")}
-    assert "paper_orders" in tables
-    ids = [r[0] for r in venue.execute("select client_order_id from paper_orders")]
-    assert len(ids) == len(set(ids)) == len(crash_orders)
-    env = _env(data_dir)
-    proc = subprocess.run([sys.executable, "-m", "trading_strategy", "reconcile", "--config",
-                           str(crashed), "--json"], env=env, capture_output=True, text=True,
-                          check=False)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert json.loads(proc.stdout)["clean"] is True

@@ -130,6 +130,13 @@ class Execution:
         #: strategies stopped by reconciliation: only an operator may let them trade again
         self.operator_halts: set[str] = set()
         self._bar_daily: dict[str, bool] = {}
+        #: pre-venue orders found on a restart: client id → the market time from which the
+        #: venue may have them (their decision); sent before the first bar at or after it
+        self._resend: dict[str, int] = {}
+        #: recovery bookkeeping from the journal: each order's first fill, and per strategy
+        #: the journal seq of the last fill that left it flat
+        self._first_fill: dict[str, tuple[int, OrderFilled]] = {}
+        self._flat_seq: dict[str, int] = {}
         self._rebuild_ledgers()
         self._rebuild_exits()
 
@@ -142,6 +149,76 @@ class Execution:
                 order = self.manager.get(event.order_id)
                 self._book(order.strategy, order.symbol, order.side, event.quantity,
                            event.price, event.commission, event.ts_event)
+                self._first_fill.setdefault(order.id, (entry.seq, event))
+                if self.ledgers[order.strategy].position == 0:
+                    self._flat_seq[order.strategy] = entry.seq
+
+    async def restore_obligations(self) -> list[str]:
+        """What the journal says we owe the venue but a crash kept us from doing.
+
+        A kill between journaling a fill and acting on it leaves the fill counted (it is not
+        processed again) and its consequences undone. Re-derived here, in journal order and
+        before any new bar reaches the venue, so they take effect as they would have:
+
+        * an open exit whose sibling has filled, or whose strategy is flat, is cancelled;
+        * an entry filled since its strategy was last flat, while the strategy still holds
+          a position, gets the stop-loss/take-profit orders it lacks (ids derive from the
+          entry, so a leg placed before the crash is not placed twice).
+
+        Returns one line per repair, for the reconciliation report.
+        """
+        repairs: list[str] = []
+        for strategy, exits in self._exits.items():
+            flat = self.ledgers[strategy].position == 0
+            for oid in list(exits):
+                base, _, suffix = oid.rpartition("-")
+                other = self.manager.find(f"{base}-{'tp' if suffix == 'sl' else 'sl'}")
+                hit = other is not None and other.filled_quantity > 0
+                if not (flat or hit) or not self.manager.get(oid).is_open:
+                    continue
+                exits.pop(oid, None)
+                cause = "position closed" if flat else "one-cancels-other"
+                await self.manager.cancel(oid, self.venue, cause=cause, actor="execution")
+                repairs.append(f"cancelled {oid} ({cause}, missed before the restart)")
+        for oid, (seq, fill) in sorted(self._first_fill.items(), key=lambda kv: kv[1][0]):
+            order = self.manager.get(oid)
+            strategy = order.strategy
+            if order.reduce_only or seq <= self._flat_seq.get(strategy, 0) \
+                    or self.ledgers[strategy].position == 0:
+                continue
+            legs = (f"{oid}-sl", f"{oid}-tp")
+            if all(self.manager.find(leg) is not None for leg in legs):
+                continue
+            before = {leg for leg in legs if self.manager.find(leg) is not None}
+            inst = self.instruments[order.symbol]
+            await self._protect(order, inst.to_lots(fill.quantity), inst.to_ticks(fill.price),
+                                fill.ts_event)
+            for leg in legs:
+                if leg not in before and self.manager.find(leg) is not None:
+                    repairs.append(f"placed {leg} (protective exit of a fill journaled "
+                                   "before the restart)")
+        return repairs
+
+    # --- re-sends after a restart ----------------------------------------------------------
+    def defer_resend(self, order_id: str) -> None:
+        """Send this pre-venue order again once the replay has fed the venue every bar
+        before its decision: sent earlier, it could fill on a bar it was decided on."""
+        self._resend[order_id] = self.manager.get(order_id).ts_created
+
+    async def _send_due(self, symbol: str | None, ts: int | None) -> None:
+        due = [oid for oid, since in self._resend.items()
+               if symbol is None or (self.manager.get(oid).symbol == symbol
+                                     and ts is not None and ts >= since)]
+        for oid in due:
+            del self._resend[oid]
+            try:
+                await self.manager.submit(oid, self.venue)
+            except RetryableError as exc:  # still unreachable: the next start settles it
+                log.warning("resend_failed", order_id=oid, error=str(exc))
+
+    async def flush_resends(self) -> None:
+        """Send what is still deferred (decided on the last bar of the replay)."""
+        await self._send_due(None, None)
 
     def _book(self, strategy: str, symbol: str, side: Side, quantity: Decimal, price: Decimal,
               commission: Decimal, ts: int) -> tuple[int, int, int]:
@@ -165,6 +242,8 @@ class Execution:
             self.account.set_last_price(event.symbol, ticks)
 
     async def on_bar(self, event: BarEvent) -> None:
+        if self._resend:
+            await self._send_due(event.symbol, event.bar.ts_event)
         if self._feed_venue is not None:
             for report in await self._feed_venue(event):
                 await self.on_report(report)
@@ -223,14 +302,15 @@ class Execution:
         self._realized[strategy] = (total, counted)
         return total
 
-    async def on_report(self, report: VenueReport) -> None:
+    async def on_report(self, report: VenueReport) -> bool:
+        """Apply one venue report; ``True`` when it changed the order (journaled)."""
         if isinstance(report, FillReport):
             faults.crash_point("before_fill_journal")
         try:
             changed = self.manager.on_report(report, venue=self.venue_name)
         except UnknownOrder:
             self._sink("unknown_report", {"client_order_id": report.client_order_id})
-            return
+            return False
         except TradingStrategyError as exc:
             # e.g. a fill after we saw the order end: recorded for the reconciler and the
             # operator, never fatal to the other strategies
@@ -238,9 +318,9 @@ class Execution:
                                            "error": str(exc)})
             log.error("report_conflict", client_order_id=report.client_order_id,
                       error=str(exc))
-            return
+            return False
         if not changed:
-            return
+            return False
         order = self.manager.get(report.client_order_id)
         if isinstance(report, FillReport):
             lots, ticks, units = self._book(order.strategy, order.symbol, report.side,
@@ -255,10 +335,12 @@ class Execution:
             sm.realized_pnl.set(float(self.instruments[order.symbol].money(realized)))
             await self._publish(f"strategy.{order.strategy}", FillMessage(
                 order.id, report.side, lots, ticks, units, report.ts_event))
+            faults.crash_point("after_fill_journal")
             await self._protect(order, lots, ticks, report.ts_event)
         elif isinstance(report, StatusReport):
             await self._publish(f"strategy.{order.strategy}",
                                 StatusMessage(order.id, report.status, report.reason))
+        return True
 
     def _rebuild_exits(self) -> None:
         """Open ``-sl``/``-tp`` orders from before a restart keep their one-cancels-other

@@ -3,8 +3,13 @@
 ``TS_FAULT_CRASH=<point>:<n>`` makes the process SIGKILL itself the *n*-th time it passes
 ``point``, so a test can kill a session exactly between two steps that must survive a crash:
 
+* ``before_venue_submit``: the journal says SUBMITTED; the venue has not been reached;
 * ``after_venue_ack``: the venue has accepted an order; our journal does not know yet;
-* ``before_fill_journal``: the venue has filled an order; the fill is not journaled yet.
+* ``before_fill_journal``: the venue has filled an order; the fill is not journaled yet;
+* ``after_fill_journal``: the fill is journaled (and booked); the protective stop-loss and
+  take-profit it calls for are not placed yet.
+
+Every point is passed on every order or fill, so ``<point>:<n>`` picks the *n*-th.
 
 (Deliberately outside the ``TRADING_STRATEGY_`` settings prefix: it is not a setting.)
 """
@@ -46,13 +51,15 @@ def crash_point(name: str) -> None:
 
 
 class CrashingVenue:
-    """Wraps a venue and passes ``after_venue_ack`` after each accepted submit."""
+    """Wraps a venue: ``before_venue_submit`` before each submit reaches it,
+    ``after_venue_ack`` after each accepted one."""
 
     def __init__(self, inner: Venue) -> None:
         self._inner = inner
         self.name = inner.name
 
     async def submit(self, request: OrderRequest) -> OrderAck:
+        crash_point("before_venue_submit")
         ack = await self._inner.submit(request)
         crash_point("after_venue_ack")
         return ack

@@ -1,17 +1,29 @@
 """Reconciliation: make our journal agree with the venue after a start or a crash.
 
 On start the order manager has rebuilt every order from the journal and the execution
-component every position from the journaled fills. Then, against the venue:
+component every position from the journaled fills. Then, against the venue, in the order the
+events happened before the crash:
 
-1. fills the venue reports that the journal lacks are applied (journaled, booked, published);
-2. orders we hold open are looked up: a terminal status at the venue is applied; an order
+1. orders we journaled SUBMITTED that the venue has are brought up to date: ACCEPTED (with
+   the venue's order id) or REJECTED is journaled, so the audit trail has every step;
+2. obligations the journal implies but a crash left undone are carried out
+   (``Execution.restore_obligations``): missing stop-loss/take-profit legs of filled entries
+   are placed, exits that should have gone with a closed position or a filled sibling are
+   cancelled;
+3. fills the venue reports that the journal lacks are applied (journaled, booked, published,
+   and their exits placed);
+4. orders we hold open are looked up: a terminal status at the venue is applied; an order
    we journaled as created or submitted that the venue never saw is sent again with the same
-   client id (idempotent); one the venue knows nothing of after that is reported;
-3. open orders at the venue that we never created are reported (never adopted silently);
-4. positions are compared per symbol (ours: the sum over strategies); a mismatch halts every
+   client id (idempotent) — but only once the replay has fed the venue every bar before its
+   decision (``Execution.defer_resend``), so it can never fill on a bar at or before the one
+   it was decided on; an open order the venue knows nothing of is reported;
+5. open orders at the venue that we never created are reported (never adopted silently);
+6. positions are compared per symbol (ours: the sum over strategies); a mismatch halts every
    strategy trading that symbol until an operator acts.
 
-Every difference is returned in the report and recorded through the session's event sink.
+Every difference and every repair is returned in the report and recorded through the
+session's event sink. ``clean`` means nothing is left unexplained (no unknown orders, no
+position mismatch); what was repaired on the way is listed all the same.
 """
 
 from __future__ import annotations
@@ -22,7 +34,7 @@ from typing import Any
 
 from trading_strategy.core.enums import OrderStatus
 from trading_strategy.orders.state import UnknownOrder
-from trading_strategy.orders.venues.base import StatusReport
+from trading_strategy.orders.venues.base import OrderState, StatusReport
 from trading_strategy.runtime.execution import Execution
 
 _PRE_VENUE = (OrderStatus.CREATED, OrderStatus.SUBMITTED)
@@ -36,6 +48,14 @@ class ReconciliationReport:
     unknown_venue_orders: list[str] = field(default_factory=list)
     position_mismatches: list[dict[str, Any]] = field(default_factory=list)
     halted_strategies: list[str] = field(default_factory=list)
+    acknowledged: list[str] = field(default_factory=list)
+    repairs: list[str] = field(default_factory=list)
+
+    @property
+    def repaired(self) -> int:
+        """How many things reconciliation changed (applied, journaled, sent, cancelled)."""
+        return (len(self.missing_fills) + len(self.status_updates) + len(self.resubmitted)
+                + len(self.acknowledged) + len(self.repairs))
 
     @property
     def clean(self) -> bool:
@@ -50,16 +70,27 @@ class ReconciliationReport:
             "unknown_venue_orders": self.unknown_venue_orders,
             "position_mismatches": self.position_mismatches,
             "halted_strategies": self.halted_strategies,
+            "acknowledged": self.acknowledged,
+            "repairs": self.repairs,
+            "repaired": self.repaired,
         }
 
     def lines(self) -> list[str]:
-        out = [f"reconciliation: {'clean' if self.clean else 'DIFFERENCES FOUND'}"]
+        head = "clean" if self.clean else "DIFFERENCES FOUND"
+        if self.repaired:
+            head += f" ({self.repaired} repaired)"
+        out = [f"reconciliation: {head}"]
+        for update in self.acknowledged:
+            out.append(f"  journaled from venue: {update}")
+        for repair in self.repairs:
+            out.append(f"  {repair}")
         for fill in self.missing_fills:
             out.append(f"  applied missed fill {fill}")
         for update in self.status_updates:
             out.append(f"  status from venue: {update}")
         for oid in self.resubmitted:
-            out.append(f"  re-sent (same client id): {oid}")
+            out.append(f"  re-sent (same client id, after the replay passes its decision "
+                       f"bar): {oid}")
         for oid in self.unknown_venue_orders:
             out.append(f"  venue order unknown to us: {oid}")
         for m in self.position_mismatches:
@@ -74,6 +105,24 @@ async def reconcile(execution: Execution, *, now_ns: int) -> ReconciliationRepor
     report = ReconciliationReport()
     manager = execution.manager
     venue = execution.venue
+    seen: dict[str, OrderState | None] = {}
+    for order in manager.open_orders():
+        if order.status is not OrderStatus.SUBMITTED:
+            continue
+        state = seen[order.id] = await venue.fetch_order(order.id)
+        if state is None:
+            continue
+        # the venue's answer to our submit never reached the journal (killed in between)
+        status = OrderStatus.REJECTED if state.status is OrderStatus.REJECTED \
+            else OrderStatus.ACCEPTED
+        # journaled as the submit's answer would have been (strategies are not told: they
+        # never are of an acknowledgement)
+        if manager.on_report(StatusReport(order.id, state.venue_order_id, status,
+                                          "reconciled with the venue", now_ns),
+                             venue=execution.venue_name):
+            report.acknowledged.append(f"{order.id} → {status.value} "
+                                       f"(venue id {state.venue_order_id})")
+    report.repairs.extend(await execution.restore_obligations())
     for fill in await venue.fetch_fills(0):
         try:
             order = manager.get(fill.client_order_id)
@@ -84,10 +133,12 @@ async def reconcile(execution: Execution, *, now_ns: int) -> ReconciliationRepor
             await execution.on_report(fill)
             report.missing_fills.append(f"{fill.client_order_id}/{fill.trade_id}")
     for order in manager.open_orders():
-        state = await venue.fetch_order(order.id)
+        # a submitted order the venue did not have a moment ago still is not there
+        known_absent = order.id in seen and seen[order.id] is None
+        state = None if known_absent else await venue.fetch_order(order.id)
         if state is None:
             if order.status in _PRE_VENUE:
-                await manager.submit(order.id, venue)
+                execution.defer_resend(order.id)
                 report.resubmitted.append(order.id)
             else:
                 report.unknown_venue_orders.append(f"{order.id} (ours, venue has none)")

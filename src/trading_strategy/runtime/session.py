@@ -351,6 +351,9 @@ class PaperSession:
                 self.supervisor.add(runner)
             await self.supervisor.start()
             await self._feed()
+            # orders re-sent after a restart wait for the replay to pass their decision bar;
+            # one decided on the last bar is sent now
+            await self.execution.flush_resends()
         finally:
             await self.supervisor.stop(timeout=10)
             self.recorder.flush()
