@@ -34,6 +34,7 @@ def error(data: dict[str, Any]) -> str:
     (raw(session={"speed": True}), "session.speed"),
     (raw(session={"speed": "fast"}), "session.speed"),
     (raw(session={"speed": 1e300}), "session.speed"),
+    (raw(session={"speed": 1e-9}), "session.speed"),  # a bar a few decades
     (raw(strategy={"capital": 1e308}), "strategies.0.capital"),
     (raw(strategy={"capital": 1e-30}), "strategies.0.capital"),
     (raw(strategy={"capital": "50000"}), "strategies.0.capital"),

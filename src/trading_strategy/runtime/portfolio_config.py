@@ -4,7 +4,8 @@
 
     [session]
     name = "demo"              # letters, digits, '_', '.' (not only dots); names its folder
-    speed = 0                  # replay speed: 0 = as fast as possible, 60 = a minute per second
+    speed = 0                  # replay speed: 0 = as fast as possible, 60 = a minute per
+                               # second; else 1 (real time) to 1e9
     start = "2010-01-01"       # optional replay window (UTC dates or ISO-8601 date-times)
     end = "2015-01-01"         # after start; start no later than today
     metrics_port = 0           # serve /metrics on this port (0 = off)
@@ -147,6 +148,10 @@ class SessionSection(_Model):
     @field_validator("speed")
     @classmethod
     def _speed(cls, value: float) -> float:
+        # below 1 the replay runs slower than the market did: a typo that looks like a hang
+        if 0 < value < 1:
+            raise ValueError(f"must be 0 (as fast as possible) or at least 1 (real time), "
+                             f"got {value!r}")
         return _finite(value)
 
     @model_validator(mode="after")
