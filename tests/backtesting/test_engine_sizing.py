@@ -9,12 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
+import pytest
+
 from trading_strategy.backtesting.costs import PercentCommission
 from trading_strategy.backtesting.report import build_report
 from trading_strategy.backtesting.runner import BacktestResult, run_backtest
 from trading_strategy.backtesting.settings import BacktestSettings, SizeSpec
 from trading_strategy.core.bars import BarSeries
 from trading_strategy.core.enums import OrderStatus
+from trading_strategy.core.errors import ConfigError
 from trading_strategy.strategies.context import Context, OrderEvent
 from trading_strategy.testing import make_bars, scripted
 
@@ -156,11 +159,13 @@ def btc(price: float = 30000.0) -> BarSeries:
     return make_bars([price] * 3, lot_size="0.001", symbol="BTC")
 
 
-def test_fixed_fractional_size_rounds_down_to_the_lot() -> None:
-    # 0.0015 BTC with lot 0.001 -> 1 lot = 0.001 BTC, never 2
-    result = run(buy_default_at(0), btc(), size="0.0015")
-    assert [f.lots for f in result.engine.state.fills] == [1]
-    assert result.engine.ctx.position == D("0.001")
+def test_a_fixed_size_must_be_whole_lots() -> None:
+    # --size 0.0015 BTC with lot 0.001 is refused up front (it used to round down to 1 lot)
+    with pytest.raises(ConfigError, match=r"lots of 0\.001"):
+        run(buy_default_at(0), btc(), size="0.0015")
+    result = run(buy_default_at(0), btc(), size="0.002")
+    assert [f.lots for f in result.engine.state.fills] == [2]
+    assert result.engine.ctx.position == D("0.002")
 
 
 def test_explicit_fractional_quantities_round_down() -> None:
@@ -192,7 +197,7 @@ def test_all_in_with_fractional_lots() -> None:
 
 
 def test_a_size_below_one_lot_is_rejected() -> None:
-    result = run(buy_default_at(0), btc(), size="0.0005")
+    result = run(lambda ctx, i: ctx.buy(D("0.0005")) if i == 0 else None, btc())
     assert result.engine.state.fills == []
     rejected = [e for e in result.engine.strategy.events  # type: ignore[attr-defined]
                 if isinstance(e, OrderEvent)]
