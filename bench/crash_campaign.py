@@ -374,6 +374,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--pg-url", default=_PG_DEFAULT)
+    parser.add_argument("--windows", default=",".join(default_windows()),
+                        help="injected kill windows <point>:<n>, comma separated ('' none)")
     args = parser.parse_args()
     if args.runs < 0:
         parser.error("--runs must be >= 0")
@@ -384,7 +386,11 @@ def main() -> int:
     rng = random.Random(args.seed)
     tally = Tally()
     started = time.perf_counter()
-    windows = default_windows()
+    windows = [w.strip() for w in args.windows.split(",") if w.strip()]
+    for w in windows:
+        point, _, n = w.partition(":")
+        if point not in WINDOWS or not n.isdigit():
+            parser.error(f"--windows {w!r}: use <point>:<n> with a point of {', '.join(WINDOWS)}")
     with tempfile.TemporaryDirectory(prefix="crash-campaign-") as tmp:
         folder = Path(tmp)
         for i, name in enumerate(backends):
