@@ -10,7 +10,12 @@ import pytest
 
 from trading_strategy.cli import main
 from trading_strategy.core.errors import ConfigError
-from trading_strategy.runtime.portfolio_config import load_portfolio, parse_portfolio
+from trading_strategy.runtime.portfolio_config import (
+    load_portfolio,
+    parse_portfolio,
+    require_name,
+    with_speed,
+)
 
 
 def raw(**sections: dict[str, Any]) -> dict[str, Any]:
@@ -122,3 +127,18 @@ def test_a_session_named_dot_dot_cannot_reach_the_data_folder(
                     encoding="utf-8")
     assert main(["run", "--config", str(path)]) == 2
     assert "session.name: session name must be" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("speed", [float("inf"), float("nan"), -1.0, 1e-9])
+def test_a_speed_override_is_checked_like_the_files(speed: float) -> None:
+    config = parse_portfolio(raw())
+    with pytest.raises(ConfigError, match=r"^--speed: "):
+        with_speed(config, speed)
+    assert with_speed(config, 60).session.speed == 60
+
+
+@pytest.mark.parametrize("name", ["..", ".", "../../etc", "a/b", ""])
+def test_a_session_name_from_the_command_line_is_one_path_component(name: str) -> None:
+    with pytest.raises(ConfigError, match="--session must be"):
+        require_name(name)
+    assert require_name("demo.2") == "demo.2"

@@ -78,6 +78,14 @@ def check_name(value: str, what: str = "name") -> str:
     return value
 
 
+def require_name(value: str, what: str = "--session") -> str:
+    """``check_name`` for command-line input: a ``ConfigError`` naming the option."""
+    try:
+        return check_name(value, what)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 def _number(value: object) -> object:
     """A TOML number for a Decimal field: exact from ints, from floats by their shortest
     repr (0.1 stays 0.1); strings, booleans, NaN and infinities are refused."""
@@ -289,6 +297,17 @@ def load_portfolio(path: Path) -> PortfolioConfig:
     loaded = load_settings_report(path, portfolio=True)
     assert loaded.portfolio is not None  # portfolio=True guarantees it
     return loaded.portfolio
+
+
+def with_speed(config: PortfolioConfig, speed: float) -> PortfolioConfig:
+    """``config`` replayed at ``speed`` (``run --speed``), checked like the file's value."""
+    try:
+        session = SessionSection.model_validate({**config.session.model_dump(),
+                                                 "speed": speed})
+    except ValidationError as exc:
+        problems = "; ".join(describe_errors(exc)).replace("speed: ", "--speed: ", 1)
+        raise ConfigError(problems) from None
+    return config.model_copy(update={"session": session})
 
 
 def parse_portfolio(raw: dict[str, Any], *, source: str = "portfolio") -> PortfolioConfig:
