@@ -467,6 +467,7 @@ def _risk_section(risk: Mapping[str, Any]) -> str:
     rows = [
         "<tr>"
         + "".join(f"<td>{_esc(_short_time(halts[i].get(k, DASH)))}</td>" for k in keys)
+        + "".join(f"<td>{_esc(v)}</td>" for v in _halt_outcome_cells(halts[i]))
         + "</tr>"
         for i in shown
     ]
@@ -474,8 +475,17 @@ def _risk_section(risk: Mapping[str, Any]) -> str:
     if omitted:
         parts.append(f'<p class="note">{omitted:,} halts in the middle not shown.</p>')
     if halts:
-        parts.append(_table([k.capitalize() for k in keys], rows))
+        parts.append(_table([k.capitalize() for k in keys]
+                            + ["Drawdown at halt", "Deepest after", "Flat at"], rows))
     return "".join(parts) + "</section>"
+
+
+def _halt_outcome_cells(event: Mapping[str, Any]) -> tuple[str, str, str]:
+    if "drawdown" not in event:
+        return DASH, DASH, DASH
+    flat = event.get("flat_time")
+    return (f"{event['drawdown']:.2%}", f"{event['max_drawdown_after']:.2%}",
+            _short_time(flat) if flat else "never")
 
 
 # --------------------------------------------------------------------------- page

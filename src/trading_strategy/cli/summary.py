@@ -62,12 +62,22 @@ def format_summary(report: dict[str, Any]) -> str:
         for e in limited:
             if e.get("state") == "halted":
                 lines.append(f"{'Trading halted':<{width}}  {e['time']} ({e['reason']}, "
-                             f"{e['scope']})")
+                             f"{e['scope']}){_halt_outcome(e)}")
     lines.append("-" * (width + 18))
     annual = report.get("settings", {}).get("annualisation", {}).get("text")
     if annual:
         lines.append(f"CAGR, volatility and ratios {annual}")
     return "\n".join(lines)
+
+
+def _halt_outcome(event: dict[str, Any]) -> str:
+    """What a drawdown halt cost: the drawdown at the halt, the deepest one after it (the
+    kill switch is judged by this) and when the position was flat."""
+    if "drawdown" not in event:
+        return ""
+    flat = event.get("flat_time") or "never"
+    return (f": drawdown {event['drawdown']:.1%} at the halt, deepest after "
+            f"{event['max_drawdown_after']:.1%}, flat {flat}")
 
 
 def _rejected_lines(rejections: dict[str, int], width: int) -> list[str]:
