@@ -6,10 +6,17 @@
 ``.csv.gz`` or ``.parquet`` (``.pq``). Otherwise it is looked up as a bundled sample symbol
 (any case: ``"goog"``); otherwise ``DataError`` lists the samples.
 
-**Columns.** A header is required; names are matched case-insensitively with surrounding
-spaces ignored: ``timestamp`` (or ``datetime``, ``date``, ``time``), ``open``, ``high``,
-``low``, ``close`` and optionally ``volume`` (zeros when absent). Other columns are ignored.
-Blank lines are skipped; a UTF-8 byte-order mark is allowed.
+**Columns.** A header is required; names are matched ignoring case, spaces, ``.``, ``_``,
+``-`` and ``*``: ``timestamp`` (or ``datetime``, ``date``, ``time``), ``open``, ``high``,
+``low``, ``close`` and optionally ``volume`` (zeros when absent). Other columns are ignored,
+except adjustments. Blank lines are skipped; a UTF-8 byte-order mark is allowed.
+
+**Adjusted prices** (``Adj Close`` and its spellings; see docs/data.md) replace the prices:
+a full adjusted open/high/low/close set as it is, an adjusted close alone by scaling open,
+high and low with ``adj close / close`` (:func:`.validation.adjust_by_close`); an adjusted
+volume replaces the volume. A warning says so. An ``adj...`` column that cannot be applied
+(``Adj Factor``, an adjusted open without an adjusted close) is refused: unadjusted prices
+are never used silently next to adjusted ones.
 
 **Timestamps** are read as UTC and stored as int64 ns: ``2024-01-31``,
 ``2024-01-31T09:30:00`` (naive means UTC), ``...Z``, ``...+02:00`` (converted to UTC),
@@ -21,9 +28,10 @@ Parquet timestamp and date columns are taken as they are (naive as UTC).
 1-based line (the header is line 1) and the reason. The file is read first, and the first
 unreadable line is reported (wrong number of fields, bad number, bad timestamp: the bad
 value is quoted); then the rows are checked by :func:`.validation.find_problem` and the first
-bad row is reported (non-positive/NaN/infinite price, negative volume, high/low not
-enclosing open and close, duplicate or out-of-order timestamp). Parquet has no lines: the
-reason starts with the 1-based row number instead.
+bad row is reported (non-positive/NaN/infinite price, negative or too large volume,
+high/low not enclosing open and close, duplicate or out-of-order timestamp, a price that
+rounds to zero ticks or is too large to hold exactly at the instrument's tick). Parquet has
+no lines: the reason starts with the 1-based row number instead.
 
 **Repair** (``repair=True``) sorts rows by time and drops duplicate timestamps, keeping the
 last row of each, with one line in ``LoadResult.warnings`` per kind of repair. Bad values
