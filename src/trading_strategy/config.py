@@ -473,8 +473,9 @@ def _portfolio_values(config: PortfolioConfig, origin: str) -> list[SettingValue
         prefix = "session" if section is config.session else "venue"
         for name in type(section).model_fields:
             given = name in section.model_fields_set
+            value = getattr(section, name)
             values.append(SettingValue(
-                f"{prefix}.{name}", getattr(section, name),
+                f"{prefix}.{name}", redact_url(value) if name == "url" else value,
                 ValueSource.PORTFOLIO if given else ValueSource.DEFAULT, origin if given else ""))
     for entry in config.strategies:
         for name in ("strategy", "symbol", "timeframe", "capital", "size", "params"):

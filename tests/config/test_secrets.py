@@ -110,3 +110,14 @@ def test_redact_secrets(text: str, expected: str) -> None:
 def test_redact_url_hides_user_info_of_strings_that_are_no_url() -> None:
     assert redact_url("trader:pw@db") == "***@db"
     assert redact_url("host=db password=pw") == "host=db password=***"
+
+
+def test_a_venue_url_with_credentials_prints_masked(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "portfolio.toml"
+    path.write_text(f'[venue]\nkind = "paper-http"\nurl = "http://ops:{SECRET}@127.0.0.1:1"\n'
+                    '[[strategies]]\nname = "a"\nstrategy = "sma_crossover"\n'
+                    'symbol = "GOOG"\ncapital = 1000\n', encoding="utf-8")
+    assert main(["config", "show", "--config", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert SECRET not in out and "http://ops:***@127.0.0.1:1" in out
