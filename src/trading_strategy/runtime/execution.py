@@ -178,7 +178,12 @@ class Execution:
                     continue
                 exits.pop(oid, None)
                 cause = "position closed" if flat else "one-cancels-other"
-                await self.manager.cancel(oid, self.venue, cause=cause, actor="execution")
+                try:
+                    await self.manager.cancel(oid, self.venue, cause=cause, actor="execution")
+                except RetryableError as exc:  # the venue is unreachable: after the next bar
+                    self._pending_cancels.append(oid)
+                    repairs.append(f"cancel of {oid} ({cause}) owed, venue unreachable: {exc}")
+                    continue
                 repairs.append(f"cancelled {oid} ({cause}, missed before the restart)")
         for oid, (seq, fill) in sorted(self._first_fill.items(), key=lambda kv: kv[1][0]):
             order = self.manager.get(oid)
