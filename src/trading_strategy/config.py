@@ -43,7 +43,7 @@ from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDic
 from pydantic_settings.exceptions import SettingsError
 
 from trading_strategy.core.errors import ConfigError, redact_url
-from trading_strategy.risk.settings import RiskOverrides, RiskSettings
+from trading_strategy.risk.settings import RiskOverrides, RiskSettings, file_type_problems
 
 if TYPE_CHECKING:
     # imported when a portfolio file is read: the runtime package is not needed otherwise
@@ -230,6 +230,11 @@ def load_settings_report(config_file: Path | None = None, *,
         risk = portfolio_raw.get("risk", {})
         data = {"risk": risk} if isinstance(risk, Mapping) else {}
         layers.append(_Layer(ValueSource.PORTFOLIO, str(config_file), data, _flatten(data)))
+    for layer in layers:
+        # a file has real TOML types: a quoted number there is a mistake (the environment's
+        # values are strings, so the models themselves must accept them)
+        problems += [f"{line} (in {layer.origin})"
+                     for line in file_type_problems(layer.data.get("risk"))]
     env_data = _read_env()
     problems += _unknown_env_vars()
     merged: dict[str, Any] = {}

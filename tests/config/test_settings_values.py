@@ -69,3 +69,23 @@ def test_undecodable_bytes_in_a_path_print_escaped(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("TRADING_STRATEGY_DATA_DIR", odd)
     assert main(["config", "show"]) == 0
     assert "data_dir" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("table", "key"), [
+    ('max_position_pct = "10"', "risk.max_position_pct: must be a number"),
+    ('flatten_on_halt = "false"', "risk.flatten_on_halt: must be true or false"),
+    ('[risk.strategies.a]\nstop_loss_pct = "2"', "risk.strategies.a.stop_loss_pct: must be"),
+])
+def test_a_quoted_number_in_a_file_is_refused_but_not_in_the_environment(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, table: str, key: str) -> None:
+    settings = tmp_path / "settings.toml"
+    settings.write_text(f"[risk]\n{table}\n")
+    portfolio = tmp_path / "portfolio.toml"
+    portfolio.write_text('[[strategies]]\nname = "a"\nstrategy = "sma_crossover"\n'
+                         f'symbol = "GOOG"\ncapital = 1000\n\n[risk]\n{table}\n')
+    for path in (settings, portfolio):
+        with pytest.raises(ConfigError, match=key) as info:
+            load_settings(path)
+        assert str(path) in str(info.value)
+    monkeypatch.setenv("TRADING_STRATEGY_RISK__MAX_POSITION_PCT", "10")
+    assert load_settings().risk.max_position_pct == 10
