@@ -55,7 +55,7 @@ def register(subparsers: Any) -> None:
 
 def _session(args: argparse.Namespace, *, speed: float | None = None) -> Any:
     from trading_strategy.config import load_settings
-    from trading_strategy.runtime.portfolio_config import load_portfolio
+    from trading_strategy.runtime.portfolio_config import load_portfolio, with_speed
     from trading_strategy.runtime.session import PaperSession
     from trading_strategy.runtime.wiring import (
         open_session_store,
@@ -65,8 +65,7 @@ def _session(args: argparse.Namespace, *, speed: float | None = None) -> Any:
 
     config = load_portfolio(args.config)
     if speed is not None:
-        config = config.model_copy(update={"session": config.session.model_copy(
-            update={"speed": speed})})
+        config = with_speed(config, speed)
     settings = load_settings()
     store = open_session_store(settings)
     return PaperSession(config, data_dir=settings.data_dir,
@@ -124,9 +123,11 @@ def _reconcile(args: argparse.Namespace) -> int:
 
 def _session_root(args: argparse.Namespace) -> Path:
     from trading_strategy.config import load_settings
+    from trading_strategy.runtime.portfolio_config import require_name
     from trading_strategy.runtime.session import session_dir
 
-    name = args.session
+    # a name is a single path component: `..` must not reach outside the sessions folder
+    name = None if args.session is None else require_name(args.session)
     if name is None and args.config is not None:
         from trading_strategy.runtime.portfolio_config import load_portfolio
 
