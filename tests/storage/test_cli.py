@@ -175,6 +175,8 @@ def test_runs_list_and_show(cli_db: str, capsys: pytest.CaptureFixture[str]) -> 
     assert main(["runs", "show", str(run_id)]) == 0
     shown = capsys.readouterr().out
     assert "fast=5" in shown and "2010-02-01 @ 265.5" in shown
+    # the metric counts closed trades, the list shows every trade: each says which
+    assert "closed_trades" in shown and "trades listed: 1 (0 open)" in shown
     assert main(["runs", "show", str(run_id), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["id"] == run_id and data["trades"][0]["exit_price"] == 290.25

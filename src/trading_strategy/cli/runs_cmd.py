@@ -17,7 +17,9 @@ if TYPE_CHECKING:
 
 _SHOWN_METRICS = ("total_return", "cagr", "volatility", "sharpe", "sortino", "calmar",
                   "max_drawdown", "win_rate", "profit_factor", "expectancy", "trades",
-                  "exposure")
+                  "open_trades", "exposure")
+#: labels that differ from the metric's key: ``trades`` counts closed trades only
+_LABELS = {"trades": "closed_trades"}
 
 
 def register(subparsers: Any) -> None:
@@ -113,8 +115,10 @@ def _print_detail(detail: RunDetail) -> None:
         if name in detail.metrics:
             pct = name in ("total_return", "cagr", "volatility", "max_drawdown", "win_rate",
                            "exposure")
-            print(f"  {name:<14} {_fmt(detail.metrics[name], pct)}")
-    print(f"trades: {len(detail.trades)}; equity points: {len(detail.equity_curve)}")
+            print(f"  {_LABELS.get(name, name):<14} {_fmt(detail.metrics[name], pct)}")
+    still_open = sum(1 for trade in detail.trades if not trade.exit_time)
+    print(f"trades listed: {len(detail.trades)} ({still_open} open); "
+          f"equity points: {len(detail.equity_curve)}")
     for trade in detail.trades[:10]:
         exit_part = (f"{_date(trade.exit_time)} @ {trade.exit_price}" if trade.exit_time
                      else "open")
