@@ -608,9 +608,15 @@ def judge_backtest(path: Path, expected: Expected | None, env: dict[str, str],
         return
     if expected is None:
         tally.note("silently_wrong", f"{path.name}: backtest ran on an invalid file")
-    elif report["data"]["bars"] != len(expected.ts):
-        tally.note("silently_wrong", f"{path.name}: backtest saw {report['data']['bars']} bars,"
-                                     f" the file has {len(expected.ts)}")
+        return
+    from trading_strategy.core.bars import format_ts
+
+    frame = _frame(expected)
+    seen = (report["data"]["bars"], report["data"]["start"], report["data"]["end"])
+    want = (len(expected.ts), format_ts(expected.ts[0], frame), format_ts(expected.ts[-1], frame))
+    if seen != want:
+        tally.note("silently_wrong", f"{path.name}: backtest saw bars {seen}, the file has "
+                                     f"{want}")
 
 
 def judge_import(path: Path, base: Expected, expected: Expected | None, symbol: str,
