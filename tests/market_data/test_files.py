@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -377,7 +376,8 @@ def test_csv_load_does_not_import_pyarrow(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_a_million_rows_load_in_a_few_seconds(tmp_path: Path) -> None:
+def test_a_million_rows_load(tmp_path: Path) -> None:
+    # How fast is measured in bench/ingest.py (timing targets do not belong in unit tests).
     n = 1_000_000
     stamps = (np.datetime64("2020-01-01T00:00") + np.arange(n).astype("timedelta64[m]")).astype(str)
     close = np.round(100 + np.sin(np.arange(n) / 500.0), 4).astype(str)
@@ -385,12 +385,10 @@ def test_a_million_rows_load_in_a_few_seconds(tmp_path: Path) -> None:
         f"{s}Z,{c},{c},{c},{c},7\n" for s, c in zip(stamps.tolist(), close.tolist(), strict=True)
     ]
     path = write(tmp_path, HEADER + "".join(lines), name="BIG_1m.csv")
-    started = time.perf_counter()
     bars = load(path).bars
-    elapsed = time.perf_counter() - started
     assert len(bars) == n
     assert str(bars.timeframe) == "1m"
-    assert elapsed < 10.0, f"took {elapsed:.1f}s"
+    assert bars.instrument.tick_size == Decimal("0.0001")
 
 
 # --- Parquet ----------------------------------------------------------------------------
