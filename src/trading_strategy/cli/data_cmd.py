@@ -81,6 +81,7 @@ def parse_time(text: str | None, *, end: bool = False) -> int | None:
 def _import(args: argparse.Namespace) -> int:
     from decimal import Decimal, InvalidOperation
 
+    from trading_strategy.config import load_settings
     from trading_strategy.market_data.files import load_bars
     from trading_strategy.storage import open_store
 
@@ -95,7 +96,7 @@ def _import(args: argparse.Namespace) -> int:
     for warning in loaded.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     bars = loaded.bars
-    with open_store() as store:
+    with open_store(load_settings()) as store:
         result = store.bars.write_bars(bars.instrument, bars.timeframe, bars)
         where = store.url
     print(f"{bars.instrument.symbol} {bars.timeframe}: {len(bars)} bars from {args.file}: "
@@ -105,10 +106,11 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _list(_args: argparse.Namespace) -> int:
+    from trading_strategy.config import load_settings
     from trading_strategy.core.bars import format_ts
     from trading_strategy.storage import open_store
 
-    with open_store() as store:
+    with open_store(load_settings()) as store:
         series = store.bars.series()
         where = store.url
     if not series:
@@ -126,10 +128,11 @@ def _list(_args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from trading_strategy.config import load_settings
     from trading_strategy.storage import open_store
 
     start, end = parse_time(args.start), parse_time(args.end, end=True)
-    with open_store() as store:
+    with open_store(load_settings()) as store:
         bars = store.bars.read_bars(args.symbol, args.timeframe, start, end)
     if args.out == "-":
         _write_csv(bars, sys.stdout)
