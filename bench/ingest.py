@@ -8,7 +8,9 @@ or ``--pg-url``) and dropped at the end. What is timed is the public API a user 
 * import: ``BarStore.write_bars`` (validation, the exact diff against stored bars, the bulk
   write and the commit; one transaction), into an empty series;
 * re-import: the same bars again (all unchanged: nothing is written);
-* read month / read all: ``BarStore.read_bars`` into numpy arrays (best of 3).
+* read month / read all: ``BarStore.read_bars`` into numpy arrays (best of 3);
+* parse CSV: ``market_data.files.load_bars`` of the same bars written as a CSV file (every
+  validation rule included; best of 3).
 
     .venv/bin/python bench/ingest.py [--rows N] [--pg-url URL]
 
@@ -84,6 +86,26 @@ def run_engine(url: str, bars: BarSeries) -> dict[str, float]:
     }
 
 
+def run_csv(bars: BarSeries, folder: Path) -> dict[str, float]:
+    from trading_strategy.market_data.files import load_bars
+
+    path = folder / "bench.csv"
+    with path.open("w") as out:
+        out.write("timestamp,open,high,low,close,volume\n")
+        for row in zip(bars.ts.tolist(), bars.open.tolist(), bars.high.tolist(),
+                       bars.low.tolist(), bars.close.tolist(), bars.volume.tolist(),
+                       strict=True):
+            out.write(f"{row[0] // 1_000_000_000},{row[1]},{row[2]},{row[3]},{row[4]},"
+                      f"{int(row[5])}\n")
+    runs: list[float] = []
+    for _ in range(3):
+        seconds, loaded = _timed(lambda: load_bars(path, timeframe="1m", symbol="BENCH",
+                                                   tick_size=Decimal("0.01")))
+        runs.append(seconds)
+    assert len(loaded.bars) == len(bars) and np.array_equal(loaded.bars.close, bars.close)
+    return {"csv_load_s": min(runs), "csv_rows_per_sec": len(bars) / min(runs)}
+
+
 def _pg_admin(url: str, sql: str) -> None:
     import psycopg
 
@@ -128,9 +150,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.rows:,} one-minute bars, {len(bars) * 6 * 8 / 1e6:.0f} MB of columns")
     with tempfile.TemporaryDirectory(prefix="ts-bench-") as folder:
         sqlite = run_engine(f"sqlite:///{Path(folder) / 'bench.sqlite3'}", bars)
+        csv = run_csv(bars, Path(folder))
     postgres = run_postgresql(args.pg_url, bars)
     _show("SQLite", sqlite, args.rows)
     _show("PostgreSQL", postgres, args.rows)
+    print(f"{'CSV':<11} parse and validate {csv['csv_load_s']:5.2f} s = "
+          f"{csv['csv_rows_per_sec']:>9,.0f} rows/s")
 
     def pick(figures: dict[str, float] | None, key: str) -> float | None:
         return None if figures is None else round(figures[key], 4)
@@ -145,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
         "sqlite_read_month_s": pick(sqlite, "read_month_s"),
         "pg_reimport_s": pick(postgres, "reimport_s"),
         "sqlite_reimport_s": pick(sqlite, "reimport_s"),
+        "csv_load_s": round(csv["csv_load_s"], 4),
+        "csv_rows_per_sec": round(csv["csv_rows_per_sec"], 1),
     }
     print(json.dumps(summary))
     return 0
