@@ -20,6 +20,7 @@ import importlib.util
 import os
 import random
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -91,3 +92,33 @@ def test_kills_at_random_moments_end_exactly_as_an_uninterrupted_run(
         printed = cc.run_to_end(config, backend)
         _assert_identical(backend, config, ref, printed)
     assert kills >= 1, f"no run was killed mid-session (seed {seed})"
+
+
+@pytest.fixture(scope="module")
+def pg_reference(tmp_path_factory: pytest.TempPathFactory
+                 ) -> Iterator[tuple[Any, Path, dict[str, Any]]]:
+    """The reference run on PostgreSQL (127.0.0.1:5432, a database of its own, dropped)."""
+    import psycopg
+
+    try:
+        psycopg.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres",
+                        connect_timeout=3).close()
+    except psycopg.Error:
+        pytest.skip("no PostgreSQL on 127.0.0.1:5432")
+    folder = tmp_path_factory.mktemp("crash_pg")
+    with cc.pg_database(cc._PG_DEFAULT) as url:
+        backend = cc.Backend("postgresql", folder / "data", url)
+        config = cc.write_config(folder, "clean")
+        printed = cc.run_to_end(config, backend)
+        yield backend, folder, cc.snapshot(backend, "clean", printed)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("crash_at", ["before_venue_submit:5", "after_fill_journal:1"])
+def test_on_postgresql_a_kill_ends_exactly_as_an_uninterrupted_run(
+        pg_reference: tuple[Any, Path, dict[str, Any]], crash_at: str) -> None:
+    backend, folder, ref = pg_reference
+    config = cc.write_config(folder, "pg_" + crash_at.replace(":", "_"))
+    assert cc.run_crashing_at(config, backend, crash_at), f"{crash_at} was never reached"
+    printed = cc.run_to_end(config, backend)
+    _assert_identical(backend, config, ref, printed)
