@@ -172,6 +172,7 @@ def reconcile_json(config: Path, backend: Backend) -> dict[str, Any]:
 # --- what a finished session left behind ------------------------------------------------------
 def snapshot(backend: Backend, session: str, printed: str = "") -> dict[str, Any]:
     """Everything a run must agree on, with the session id replaced by ``S``."""
+    from trading_strategy.orders.events import OrderAccepted, OrderFilled
     from trading_strategy.orders.journal import decode
     from trading_strategy.orders.venues.paper_store import PaperStore
     from trading_strategy.storage import open_store
@@ -200,10 +201,10 @@ def snapshot(backend: Backend, session: str, printed: str = "") -> dict[str, Any
             for row in store.journal.order_events(o.id):
                 event = decode(dict(row.detail or {}))
                 step: tuple[Any, ...] = (event.kind, str(row.from_status), str(row.to_status))
-                if event.kind == "filled":
+                if isinstance(event, OrderFilled):
                     step += (event.trade_id, str(event.quantity), str(event.price),
                              str(event.commission), event.ts_event)
-                if event.kind == "accepted":
+                if isinstance(event, OrderAccepted):
                     acked[oid] = event.venue_order_id
                 seq.append(step)
                 timeline.append((int(row.id or 0), oid, event.kind))
@@ -292,21 +293,24 @@ def _first_difference(key: str, ref: Any, got: Any) -> str:
 def pg_database(server_url: str) -> Iterator[str]:
     """A fresh, uniquely named database on ``server_url``'s server; dropped afterwards."""
     import psycopg
+    from psycopg import sql
     from sqlalchemy.engine import make_url
 
     url = make_url(server_url)
     name = f"ts_crash_{uuid.uuid4().hex[:10]}"
-    params = {"host": url.host or "127.0.0.1", "port": url.port or 5432,
-              "user": url.username or "postgres", "dbname": url.database or "postgres"}
+    params: dict[str, Any] = {"host": url.host or "127.0.0.1", "port": url.port or 5432,
+                              "user": url.username or "postgres",
+                              "dbname": url.database or "postgres"}
     if url.password:
         params["password"] = url.password
     with psycopg.connect(**params, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
         yield url.set(database=name).render_as_string(hide_password=False)
     finally:
         with psycopg.connect(**params, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+                         .format(sql.Identifier(name)))
 
 
 # --- the campaign -------------------------------------------------------------------------
