@@ -185,8 +185,6 @@ def test_status_of_damaged_session_files(
     assert "metrics: no snapshot yet" in capsys.readouterr().out
 
 
-@pytest.mark.xfail(strict=True, reason="until runtime/execution.py records through "
-                   "record_submitted/record_fill and calls SessionMetrics.resume")
 def test_live_metrics_of_a_resumed_session_cover_its_history(
         tmp_path: Path, _isolated_data_dir: Path) -> None:
     from trading_strategy.observability.metrics import summarize

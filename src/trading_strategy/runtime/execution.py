@@ -27,6 +27,7 @@ from trading_strategy.core.instrument import Instrument
 from trading_strategy.core.orders import Bracket, OrderIntent
 from trading_strategy.market_data.providers.base import BarEvent
 from trading_strategy.observability.metrics import SessionMetrics
+from trading_strategy.observability.order_stats import order_reference, order_stats
 from trading_strategy.orders.events import OrderFilled
 from trading_strategy.orders.journal import Journal
 from trading_strategy.orders.manager import OrderManager
@@ -139,6 +140,8 @@ class Execution:
         self._flat_seq: dict[str, int] = {}
         self._rebuild_ledgers()
         self._rebuild_exits()
+        # fill rate and slippage cover the whole session, not only this process
+        metrics.resume(order_stats(journal.events()))
 
     # --- recovery --------------------------------------------------------------------------
     def _rebuild_ledgers(self) -> None:
@@ -332,10 +335,10 @@ class Execution:
                                             report.quantity, report.price, report.commission,
                                             report.ts_event)
             sm = self.metrics.strategy(order.strategy)
-            sm.fills.inc()
-            if order.decision_price:
-                slip = (report.price - order.decision_price) / order.decision_price * 10_000
-                sm.slippage_bps.set(float(slip if report.side is Side.BUY else -slip))
+            sm.record_fill(order_type=order.order_type, side=report.side,
+                           quantity=report.quantity, fill_price=report.price,
+                           reference_price=order_reference(order),
+                           order_filled=order.status is OrderStatus.FILLED)
             realized = self._realized_units(order.strategy)
             sm.realized_pnl.set(float(self.instruments[order.symbol].money(realized)))
             await self._publish(f"strategy.{order.strategy}", FillMessage(
@@ -471,6 +474,7 @@ class Execution:
             return SubmitResult(intent.client_order_id, "denied", verdict.message, 0)
         try:
             order = self.manager.prepare(intent, verdict, sending_to=self.venue_name)
+            sm.record_submitted(order_type=order.order_type)  # journaled SUBMITTED: sent
             order = await self.manager.submit(order, _AckTimer(self.venue, self._acked))
         except RetryableError as exc:
             # the order stays SUBMITTED in the journal; reconciliation settles it
@@ -478,7 +482,6 @@ class Execution:
         except TradingStrategyError as exc:
             sm.reject("venue")
             return SubmitResult(intent.client_order_id, "rejected", str(exc), 0)
-        sm.orders.inc()
         # placement latency ends when the venue's acknowledgement arrives (journaling the
         # ack afterwards is bookkeeping, not placement)
         acked = self._acked.pop(order.id, None) or time.perf_counter_ns()
