@@ -150,12 +150,7 @@ class RiskGate:
         the ledger's last trade can still be open)."""
         if self.sizing.method != "kelly":
             return self._returns
-        trades = engine.ledger.trades
-        done = self._returns
-        while len(done) < len(trades) and not trades[len(done)].is_open:
-            trade = trades[len(done)]
-            done.append(trade.pnl() / trade.entry_value if trade.entry_value else 0.0)
-        return done
+        return engine.ledger.closed_returns(self._returns)
 
     @staticmethod
     def projected_position(engine: BacktestEngine) -> int:

@@ -110,6 +110,16 @@ class Ledger:
                 new.commission = commission - close_commission
         self.position = position + sign * lots
 
+    def closed_returns(self, into: list[float]) -> list[float]:
+        """``into`` extended with the return (P&L / entry value) of every trade closed since
+        it was last extended, oldest first: what a Kelly sizer learns its win rate and payoff
+        ratio from. Incremental, since only the last trade can still be open."""
+        trades = self.trades
+        while len(into) < len(trades) and not trades[len(into)].is_open:
+            trade = trades[len(into)]
+            into.append(trade.pnl() / trade.entry_value if trade.entry_value else 0.0)
+        return into
+
     def _open(self, sign: int, ts: int, bar: int) -> TradeRecord:
         trade = TradeRecord(direction=sign, entry_ts=ts, entry_bar=bar)
         self.trades.append(trade)

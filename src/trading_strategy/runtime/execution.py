@@ -125,6 +125,10 @@ class Execution:
         self.last_ticks: dict[str, int] = {}
         self._journal = journal
         self._pending_cancels: list[str] = []
+        #: strategies a halt told to flatten, with the halt's time (closed after the cancels)
+        self._pending_flatten: list[tuple[str, int]] = []
+        #: per strategy: returns of its closed trades, for Kelly sizing (extended as they close)
+        self._closed_returns: dict[str, list[float]] = {}
         self._realized: dict[str, tuple[int, int]] = {}
         #: per strategy: open exit order id → its one-cancels-other sibling ("" if none)
         self._exits: dict[str, dict[str, str]] = {}
@@ -286,8 +290,13 @@ class Execution:
             if change.current is TradingState.ACTIVE:
                 continue
             for order in self.manager.open_orders(strategy=change.scope):
-                if change.cancel_entry_orders and not order.reduce_only:
+                exit_order = order.reduce_only
+                if (change.cancel_entry_orders and not exit_order) or \
+                        (change.cancel_exit_orders and exit_order):
                     self._pending_cancels.append(order.id)
+            if change.flatten:  # the kill switch closes positions, as in the backtester
+                names = list(self.slots) if change.scope is None else [change.scope]
+                self._pending_flatten.extend((name, change.ts_ns) for name in names)
 
     async def flush_cancels(self) -> None:
         pending, self._pending_cancels = self._pending_cancels, []
@@ -298,6 +307,27 @@ class Execution:
             except RetryableError as exc:  # the venue is unreachable: try again next bar
                 log.warning("cancel_retry", order_id=oid, error=str(exc))
                 self._pending_cancels.append(oid)
+        flatten, self._pending_flatten = self._pending_flatten, []
+        for name, ts in flatten:
+            await self._flatten(name, ts)
+
+    async def _flatten(self, strategy: str, ts: int) -> None:
+        """Close ``strategy``'s position with a reduce-only market order (it fills at the next
+        bar's open, as the backtester's flatten does). The id derives from the halt's time,
+        so a restart that replays the halt sends it once."""
+        slot = self.slots.get(strategy)
+        position = self.ledgers[strategy].position if slot is not None else 0
+        if slot is None or position == 0:
+            return
+        intent = OrderIntent(
+            client_order_id=f"{strategy}-{self.manager.session_id}-x{ts // 1_000_000_000}",
+            strategy=strategy, symbol=slot.symbol,
+            side=Side.SELL if position > 0 else Side.BUY, lots=abs(position),
+            order_type=OrderType.MARKET, reduce_only=True, ts_init=ts,
+            decision_ticks=self.last_ticks.get(slot.symbol))
+        result = await self.submit(intent)
+        log.warning("risk_flatten", strategy=strategy, order_id=result.client_order_id,
+                    status=result.status, lots=result.lots, reason=result.reason)
 
     def _realized_units(self, strategy: str) -> int:
         """Realised P&L of closed trades, summed incrementally (only the last trade of a
@@ -437,6 +467,12 @@ class Execution:
             return SubmitResult(order.id, order.status.value, order.reason, 0)
         ledger = self.ledgers[strategy]
         sign = 1 if intent.side is Side.BUY else -1
+        if not intent.reduce_only and self.risk.sizing_rules(strategy).method != "strategy":
+            sized = self._size(intent)
+            if isinstance(sized, SubmitResult):
+                sm.reject("zero_size")
+                return sized
+            intent = sized
         if intent.reduce_only:
             # reduce-only is this strategy's business: other strategies may trade the symbol
             lots = min(intent.lots, abs(ledger.position)) if ledger.position * sign < 0 else 0
@@ -489,6 +525,26 @@ class Execution:
         if order.status is OrderStatus.REJECTED:
             sm.reject("venue")
         return SubmitResult(order.id, order.status.value, order.reason, verdict.lots)
+
+    def _size(self, intent: OrderIntent) -> OrderIntent | SubmitResult:
+        """An entry sized by the strategy's ``sizing_method`` (the backtester's rule: the
+        strategy's equity marked at the decision price; Kelly learns from its closed trades).
+        Orders that reduce the projected position keep their size."""
+        strategy, symbol = intent.strategy, intent.symbol
+        position = self._projected(strategy, symbol)
+        if position != 0 and (position > 0) != (intent.side is Side.BUY):
+            return intent
+        price = intent.decision_ticks or self.last_ticks.get(symbol)
+        if not price:
+            return SubmitResult(intent.client_order_id, "denied",
+                                "no price to size the entry at yet", 0)
+        ledger = self.ledgers[strategy]
+        returns = ledger.closed_returns(self._closed_returns.setdefault(strategy, []))
+        sized = self.risk.size_entry(intent, self._risk_units(symbol, ledger.equity(price)),
+                                     price, trade_returns=returns)
+        if sized.lots <= 0:
+            return SubmitResult(intent.client_order_id, "denied", f"zero size: {sized.note}", 0)
+        return intent._replace(lots=sized.lots)
 
     async def cancel(self, request: CancelRequest) -> SubmitResult:
         try:
