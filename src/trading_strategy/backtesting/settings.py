@@ -61,8 +61,9 @@ class SizeSpec:
             raise ConfigError(f"invalid --size {text!r}: a quantity must be > 0")
         return cls(SizeKind.FIXED, value)
 
-    def check_lots(self, instrument: Instrument) -> None:
-        """Refuse a fixed quantity that is not a whole number of ``instrument``'s lots.
+    def check_lots(self, instrument: Instrument, what: str = "--size") -> None:
+        """Refuse a fixed quantity that is not a whole number of ``instrument``'s lots
+        (``what`` names the setting in the message).
 
         Rounding it would trade silently less than asked: 2.5 shares in lots of 1 would
         become 2 and 0.5 would become 0, every order then refused as ``zero_size``.
@@ -75,7 +76,7 @@ class SizeSpec:
             nearest = ", ".join(str((n * lot).normalize())
                                 for n in sorted({max(int(lots), 1), int(lots) + 1}))
             raise ConfigError(
-                f"--size {self.value.normalize()} is not a whole number of lots: "
+                f"{what} {self.value.normalize()} is not a whole number of lots: "
                 f"{instrument.symbol} trades in lots of {lot.normalize()}; use a multiple "
                 f"(e.g. {nearest}) or a share of equity such as {_pct_hint(self.value)}")
 

@@ -74,6 +74,8 @@ class StrategyRunner:
         self.warmup_until = warmup_until
         self._commission = commission or (lambda lots, ticks, first: 0)
         self._size = SizeSpec.parse(size)
+        # "2.5" of a 1-lot instrument is an error, not a silent 2
+        self._size.check_lots(instrument, what=f"strategy {name}: size")
         self._k = 0
         self._bar_ns = timeframe.nanoseconds
         self.ctx = LiveContext(strategy=name, instrument=instrument, timeframe=timeframe,

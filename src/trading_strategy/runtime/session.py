@@ -188,6 +188,12 @@ class PaperSession:
             if entry.symbol not in symbol_of:
                 source = bar_source or _file_bars
                 loaded = _window(config, source(entry.symbol, entry.timeframe))
+                if len(loaded) == 0:  # a session that would trade nothing must say so
+                    s = config.session
+                    raise ConfigError(
+                        f"strategy {entry.name}: no {entry.symbol} bars between "
+                        f"{s.start or 'the first bar'} and {s.end or 'the last bar'}; "
+                        "change [session] start/end or import the data")
                 symbol_of[entry.symbol] = loaded.instrument.symbol
                 series[loaded.instrument.symbol] = loaded
             elif entry.timeframe is not None and \
