@@ -101,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from trading_strategy.backtesting.costs import FixedBpsSlippage, PercentCommission
+    from trading_strategy.config import load_settings
     from trading_strategy.orders.venues.paper import PaperVenue, PaperVenueConfig
     from trading_strategy.orders.venues.paper_server import create_app
     from trading_strategy.orders.venues.paper_store import PaperStore, default_path
@@ -117,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"warning: binding {args.host}: the paper venue API has no authentication",
               file=sys.stderr)
     _check_port(args.host, args.port)
-    path = args.db or default_path()
+    path = args.db or default_path(load_settings().data_dir)
     try:
         store = PaperStore(path)
         venue = PaperVenue(instruments, config=config, store=store)

@@ -256,18 +256,17 @@ class StoredState:
     positions: dict[str, Decimal]
 
 
-def default_path() -> Path:
-    """``<data_dir>/paper-venue.sqlite3`` with ``data_dir`` from the settings."""
-    from trading_strategy.config import Settings
-
-    return Settings().data_dir / DEFAULT_FILENAME
+def default_path(data_dir: Path) -> Path:
+    """``<data_dir>/paper-venue.sqlite3`` (the caller reads ``data_dir`` from the settings:
+    an adapter does not import the configuration layer)."""
+    return data_dir / DEFAULT_FILENAME
 
 
 class PaperStore:
     """A SQLite file holding one paper venue's state. Not shared with anything else."""
 
-    def __init__(self, path: Path | str | None = None) -> None:
-        self.path = Path(path) if path is not None else default_path()
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._engine: Engine = create_engine(f"sqlite:///{self.path}")
         event.listen(self._engine, "connect", _sqlite_pragmas)
