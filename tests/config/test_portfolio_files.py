@@ -142,3 +142,20 @@ def test_a_session_name_from_the_command_line_is_one_path_component(name: str) -
     with pytest.raises(ConfigError, match="--session must be"):
         require_name(name)
     assert require_name("demo.2") == "demo.2"
+
+
+def test_names_that_would_overflow_an_order_id_are_refused() -> None:
+    from trading_strategy.runtime.portfolio_config import MAX_NAMES_IN_ORDER_ID, parse_portfolio
+
+    def portfolio(session: str, strategy: str) -> dict[str, object]:
+        return {"session": {"name": session},
+                "strategies": [{"name": strategy, "strategy": "sma_crossover",
+                                "symbol": "GOOG", "capital": 1000}]}
+
+    fits = "s" * (MAX_NAMES_IN_ORDER_ID - 10)
+    parse_portfolio(portfolio(fits, "a" * 10))
+    with pytest.raises(ConfigError, match="at most 41: both go into every order id"):
+        parse_portfolio(portfolio(fits, "a" * 11))
+    # the longest id a session can make fits the journal's column
+    longest = f"{'a' * 10}-{fits}.abcdef-{99_999_999:08d}-99-sl"
+    assert len(longest) == 64

@@ -137,6 +137,13 @@ Money = Annotated[Decimal, BeforeValidator(_number)]
 Bound = Annotated[str | None, BeforeValidator(_moment_text)]
 
 
+#: the journal stores client order ids in this many characters (``orders.id``)
+ORDER_ID_LENGTH = 64
+#: an order id is ``<strategy>-<session>.<6 hex>-<bar:08d>-<k>`` and its exit legs add
+#: ``-sl``/``-tp``: 23 characters besides the two names (up to 99 decisions a bar)
+MAX_NAMES_IN_ORDER_ID = ORDER_ID_LENGTH - 23
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -283,6 +290,14 @@ class PortfolioConfig(_Model):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"strategy names must be unique, repeated: {', '.join(dupes)}")
+        long = [s.name for s in self.strategies
+                if len(s.name) + len(self.session.name) > MAX_NAMES_IN_ORDER_ID]
+        if long:
+            raise ValueError(
+                f"session name {self.session.name!r} and strategy name {long[0]!r} are "
+                f"{len(self.session.name) + len(long[0])} characters together, at most "
+                f"{MAX_NAMES_IN_ORDER_ID}: both go into every order id, which is stored in "
+                f"{ORDER_ID_LENGTH} characters")
         return self
 
 
