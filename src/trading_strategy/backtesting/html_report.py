@@ -611,6 +611,7 @@ svg.chart{width:100%;height:auto;display:block;font-size:11px}.grid{stroke:var(-
 th,td{padding:4px 8px;border-bottom:1px solid var(--line);text-align:left;white-space:nowrap}
 .kv th{font-weight:500;color:var(--mute)}
 .kv td,.num{text-align:right;font-variant-numeric:tabular-nums}
+.kv td{white-space:normal;overflow-wrap:anywhere}
 .trades thead th{position:sticky;top:0;background:var(--card)}
 .sortable th{cursor:pointer;user-select:none}.sortable th[data-dir=asc]::after{content:" ▲"}
 .sortable th[data-dir=desc]::after{content:" ▼"}tr.win td:nth-child(8){color:var(--win)}

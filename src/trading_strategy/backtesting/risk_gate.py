@@ -292,6 +292,9 @@ class RiskGate:
         tf = engine.bars.timeframe
         times = engine.bars.ts
         used = self.settings.model_dump(mode="json", exclude_none=True)
+        if "max_drawdown_pct" in used:
+            # the kill switch's behaviour is part of the setting, default or not
+            used["flatten_on_halt"] = self.risk.settings_for(self.strategy).flatten_on_halt
         outcomes = self.halt_outcomes(engine)
         halts = []
         for k, c in enumerate(self.log.changes):
