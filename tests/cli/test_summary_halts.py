@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -15,9 +16,9 @@ def test_halt_line_gives_drawdown_at_halt_deepest_after_and_flat_time(
     monkeypatch.setenv("TRADING_STRATEGY_DATA_DIR", str(tmp_path / "data"))
     risk = tmp_path / "risk.toml"
     risk.write_text("[risk]\nmax_drawdown_pct = 15\n")
-    html = tmp_path / "r.html"
+    html, report = tmp_path / "r.html", tmp_path / "r.json"
     code = main(["backtest", "--strategy", "sma_crossover", "--data", "GOOG", "--no-store",
-                 "--risk-config", str(risk), "--html", str(html)])
+                 "--risk-config", str(risk), "--html", str(html), "--json", str(report)])
     assert code == 0
     out = capsys.readouterr().out
     halted = [line for line in out.splitlines() if line.startswith("Trading halted")]
@@ -27,3 +28,5 @@ def test_halt_line_gives_drawdown_at_halt_deepest_after_and_flat_time(
     page = html.read_text()
     assert "Drawdown at halt" in page
     assert "<td>15.18%</td>" in page
+    # the default is stated, not left for the reader to know
+    assert json.loads(report.read_text())["risk"]["settings"]["flatten_on_halt"] is True
