@@ -22,9 +22,23 @@ def _session(tmp: Path, *, session: dict[str, Any], size: str = "all-in") -> Pap
 
 
 def test_a_window_without_bars_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="strategy sma_goog: no GOOG bars between "
-                                          "2015-01-01 and the last bar"):
+    with pytest.raises(ConfigError, match="no bars between 2015-01-01 and the last bar for "
+                                          "any strategy: sma_goog "):
         _session(tmp_path, session={"start": "2015-01-01"})
+
+
+def test_a_strategy_without_bars_beside_others_is_named_but_runs(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    raw = {"session": {"name": "part", "end": "2000-12-31"},
+           "strategies": [{"name": "sma_goog", "strategy": "sma_crossover", "symbol": "GOOG",
+                           "capital": 10000},
+                          {"name": "sma_ibm", "strategy": "sma_crossover", "symbol": "IBM",
+                           "capital": 10000}]}
+    session = PaperSession(parse_portfolio(raw), data_dir=tmp_path,
+                           journal_factory=lambda root: InMemoryJournal())
+    assert len(session.series["IBM"]) > 0  # GOOG starts in 2004: only IBM trades
+    logged = capsys.readouterr()
+    assert "no_bars_in_window" in logged.out + logged.err
 
 
 @pytest.mark.parametrize("size", ["2.5", "0.5"])

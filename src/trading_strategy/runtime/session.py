@@ -26,7 +26,7 @@ import fcntl
 import json
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -147,6 +147,22 @@ def _socket_feed(venue: Venue) -> Callable[[BarEvent], Awaitable[list[VenueRepor
     return feed
 
 
+def _refuse_empty_window(config: PortfolioConfig, symbol_of: Mapping[str, str],
+                         series: Mapping[str, BarSeries]) -> None:
+    """A session that would process no bar at all refuses to start; a strategy whose
+    instrument has no bar in the window (others do) is named in a warning."""
+    s = config.session
+    window = f"between {s.start or 'the first bar'} and {s.end or 'the last bar'}"
+    empty = [e for e in config.strategies if len(series[symbol_of[e.symbol]]) == 0]
+    if len(empty) == len(config.strategies):
+        names = ", ".join(f"{e.name} ({e.symbol})" for e in empty)
+        raise ConfigError(f"no bars {window} for any strategy: {names}; change [session] "
+                          "start/end or import the data")
+    for entry in empty:
+        log.warning("no_bars_in_window", strategy=entry.name, symbol=entry.symbol,
+                    window=window)
+
+
 def _window(config: PortfolioConfig, bars: BarSeries) -> BarSeries:
     from datetime import date, datetime
 
@@ -188,12 +204,6 @@ class PaperSession:
             if entry.symbol not in symbol_of:
                 source = bar_source or _file_bars
                 loaded = _window(config, source(entry.symbol, entry.timeframe))
-                if len(loaded) == 0:  # a session that would trade nothing must say so
-                    s = config.session
-                    raise ConfigError(
-                        f"strategy {entry.name}: no {entry.symbol} bars between "
-                        f"{s.start or 'the first bar'} and {s.end or 'the last bar'}; "
-                        "change [session] start/end or import the data")
                 symbol_of[entry.symbol] = loaded.instrument.symbol
                 series[loaded.instrument.symbol] = loaded
             elif entry.timeframe is not None and \
@@ -201,6 +211,7 @@ class PaperSession:
                 raise ConfigError(f"strategy {entry.name}: {entry.symbol} is already "
                                   f"replayed at {series[symbol_of[entry.symbol]].timeframe}; "
                                   "one timeframe per symbol in a session")
+        _refuse_empty_window(config, symbol_of, series)
         self.series = series
         self.instruments = {sym: s.instrument for sym, s in series.items()}
         #: the venue's starting cash: each strategy's capital in its instrument's currency
