@@ -306,10 +306,13 @@ def test_wiped_out_account_has_no_return_ratios() -> None:
         metrics_for(curve(100, 50, 0, 10), risk_free_rate=-2.0)
 
 
-def test_mean_equity_not_positive_raises() -> None:
-    # mean(100, -300) = -100: turnover would divide by a negative "capital".
-    with pytest.raises(ValueError, match="mean equity"):
-        metrics_for(curve(100, -300))
+def test_mean_equity_not_positive_leaves_only_turnover_undefined() -> None:
+    # mean(100, -300) = -100: turnover would divide by a negative "capital"; a wiped-out
+    # account (a short that rallied) still has every other figure
+    m = metrics_for(curve(100, -300))
+    assert m.turnover is None
+    assert m.total_return == pytest.approx(-4.0)
+    assert m.max_drawdown == pytest.approx(4.0)
 
 
 def test_as_dict_preserves_field_order() -> None:

@@ -32,7 +32,8 @@ Let ``E_0 .. E_{n-1}`` be the equity curve and ``n = len(equity)``.
   losing trades or no trades. ``expectancy = mean(pnl)`` per closed trade, in account
   currency; ``average_win`` / ``average_loss`` = mean pnl of wins / losses (None when
   there are none; ``average_loss`` is negative).
-- ``exposure = bars_in_market / len(equity)``; ``turnover = traded_notional / mean(equity)``.
+- ``exposure = bars_in_market / len(equity)``; ``turnover = traded_notional / mean(equity)``
+  (None when the mean equity is not positive).
 
 ``periods_per_year`` is the number of bars in a year and the caller passes it (the
 backtest derives it from the instrument's calendar, ``Calendar.periods_per_year``): 252
@@ -115,7 +116,7 @@ class Metrics:
     average_loss: float | None  # negative number
     trades: int  # closed trades
     exposure: float  # fraction of bars with a non-zero position
-    turnover: float  # traded notional / mean equity
+    turnover: float | None  # traded notional / mean equity (None: mean equity <= 0)
     commission: float
     slippage: float
 
@@ -363,11 +364,9 @@ def compute_metrics(
     for name, value in (("commission", commission), ("slippage", slippage)):
         if not math.isfinite(value):
             raise ValueError(f"{name} must be finite, got {value!r}")
+    # a short that rallies past the account's equity can wipe it out: the run still has a
+    # report (drawdown above 100 %, return ratios None), only turnover has no capital to use
     mean_equity = float(arr.mean())
-    if mean_equity <= 0.0:
-        raise ValueError(
-            f"turnover is undefined: mean equity is {mean_equity!r}; the account was wiped out"
-        )
 
     # Return-based statistics only exist while every divisor E_{t-1} is positive.
     if np.all(arr[:-1] > 0.0):
@@ -400,7 +399,7 @@ def compute_metrics(
         average_loss=stats.average_loss,
         trades=len(trades),
         exposure=bars_in_market / arr.size,
-        turnover=traded_notional / mean_equity,
+        turnover=traded_notional / mean_equity if mean_equity > 0.0 else None,
         commission=float(commission),
         slippage=float(slippage),
     )
