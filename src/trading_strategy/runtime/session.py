@@ -49,7 +49,7 @@ from trading_strategy.runtime import faults
 from trading_strategy.runtime.bus import Bus
 from trading_strategy.runtime.execution import Execution, StrategySlot
 from trading_strategy.runtime.lifecycle import LifecycleEvent, LifecycleState
-from trading_strategy.runtime.portfolio_config import PortfolioConfig
+from trading_strategy.runtime.portfolio_config import PortfolioConfig, moment
 from trading_strategy.runtime.reconcile import ReconciliationReport, reconcile
 from trading_strategy.runtime.recorder import EventRecorder
 from trading_strategy.runtime.runner import BarDone, StrategyRunner
@@ -164,14 +164,8 @@ def _refuse_empty_window(config: PortfolioConfig, symbol_of: Mapping[str, str],
 
 
 def _window(config: PortfolioConfig, bars: BarSeries) -> BarSeries:
-    from datetime import date, datetime
-
     def ns(text: str | None) -> int | None:
-        if text is None:
-            return None
-        moment = datetime.fromisoformat(text) if "T" in text else \
-            datetime.combine(date.fromisoformat(text), datetime.min.time())
-        return datetime_to_ns(moment)
+        return None if text is None else datetime_to_ns(moment(text))
 
     return bars.between(ns(config.session.start), ns(config.session.end))
 
