@@ -29,7 +29,7 @@ from trading_strategy.market_data.providers.base import BarEvent
 from trading_strategy.observability.metrics import SessionMetrics
 from trading_strategy.observability.order_stats import order_reference, order_stats
 from trading_strategy.orders.events import OrderFilled
-from trading_strategy.orders.journal import Journal
+from trading_strategy.orders.journal import Journal, JournalEntry
 from trading_strategy.orders.manager import OrderManager
 from trading_strategy.orders.state import UnknownOrder
 from trading_strategy.orders.venues.base import FillReport, StatusReport, Venue, VenueReport
@@ -142,15 +142,16 @@ class Execution:
         #: the journal seq of the last fill that left it flat
         self._first_fill: dict[str, tuple[int, OrderFilled]] = {}
         self._flat_seq: dict[str, int] = {}
-        self._rebuild_ledgers()
+        history = journal.events()  # read once: a stored journal decodes every entry
+        self._rebuild_ledgers(history)
         self._rebuild_exits()
         # fill rate and slippage cover the whole session, not only this process
-        metrics.resume(order_stats(journal.events()))
+        metrics.resume(order_stats(history))
 
     # --- recovery --------------------------------------------------------------------------
-    def _rebuild_ledgers(self) -> None:
+    def _rebuild_ledgers(self, history: list[JournalEntry]) -> None:
         """Positions and cash are derived from the journal's fills alone (crash recovery)."""
-        for entry in self._journal.events():
+        for entry in history:
             event = entry.event
             if isinstance(event, OrderFilled):
                 order = self.manager.get(event.order_id)
