@@ -49,12 +49,13 @@ def main() -> int:
                              "machine is a shared VM), the median is printed beside it")
     args = parser.parse_args()
 
-    from trading_strategy.backtesting.costs import PercentCommission
     from trading_strategy.backtesting.runner import run_backtest
-    from trading_strategy.backtesting.settings import BacktestSettings, SizeSpec
+    from trading_strategy.backtesting.settings import BacktestSettings
     from trading_strategy.core.bars import BarSeries
     from trading_strategy.core.instrument import AssetClass, Calendar, Instrument
     from trading_strategy.core.timeframe import Timeframe
+    from trading_strategy.kernel.costs import PercentCommission
+    from trading_strategy.kernel.sizing import SizeSpec
 
     raw = synthetic_gbm(args.bars)
     # a fixed size keeps every crossover trading for the whole run (all-in would let the

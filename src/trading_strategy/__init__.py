@@ -4,4 +4,6 @@ One strategy code path from research to live: the backtester and the live runtim
 drivers of the same strategy, risk and order pieces.
 """
 
-__version__ = "0.1.0"
+from trading_strategy._version import __version__
+
+__all__ = ["__version__"]

@@ -22,7 +22,6 @@ import pytest
 
 import trading_strategy
 from trading_strategy.backtesting import report
-from trading_strategy.backtesting.costs import FixedBpsSlippage, PercentCommission
 from trading_strategy.backtesting.runner import (
     BacktestResult,
     InsufficientHistoryError,
@@ -33,6 +32,7 @@ from trading_strategy.core.bars import BarSeries
 from trading_strategy.core.errors import UserError
 from trading_strategy.core.instrument import Calendar, Instrument
 from trading_strategy.core.timeframe import Timeframe
+from trading_strategy.kernel.costs import FixedBpsSlippage, PercentCommission
 from trading_strategy.strategies.context import Context
 from trading_strategy.testing import make_bars, scripted
 

@@ -12,12 +12,12 @@ from decimal import Decimal
 
 import pytest
 
-from trading_strategy.backtesting.costs import PercentCommission
 from trading_strategy.backtesting.runner import BacktestResult, run_backtest
 from trading_strategy.backtesting.settings import BacktestSettings
 from trading_strategy.core.bars import BarSeries
 from trading_strategy.core.enums import OrderStatus, OrderType, Side, TimeInForce
 from trading_strategy.core.errors import StrategyError
+from trading_strategy.kernel.costs import PercentCommission
 from trading_strategy.strategies.base import Strategy, StrategyParams
 from trading_strategy.strategies.context import Context, FillEvent, OrderEvent
 from trading_strategy.testing import make_bars, scripted

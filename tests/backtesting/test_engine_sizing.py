@@ -11,13 +11,14 @@ from decimal import Decimal
 
 import pytest
 
-from trading_strategy.backtesting.costs import PercentCommission
 from trading_strategy.backtesting.report import build_report
 from trading_strategy.backtesting.runner import BacktestResult, run_backtest
-from trading_strategy.backtesting.settings import BacktestSettings, SizeSpec
+from trading_strategy.backtesting.settings import BacktestSettings
 from trading_strategy.core.bars import BarSeries
 from trading_strategy.core.enums import OrderStatus
 from trading_strategy.core.errors import ConfigError
+from trading_strategy.kernel.costs import PercentCommission
+from trading_strategy.kernel.sizing import SizeSpec
 from trading_strategy.strategies.context import Context, OrderEvent
 from trading_strategy.testing import make_bars, scripted
 

@@ -16,11 +16,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trading_strategy.backtesting.costs import PercentCommission
 from trading_strategy.backtesting.runner import run_backtest
-from trading_strategy.backtesting.settings import BacktestSettings, SizeSpec
+from trading_strategy.backtesting.settings import BacktestSettings
 from trading_strategy.cli import main
 from trading_strategy.core.enums import Side
+from trading_strategy.kernel.costs import PercentCommission
+from trading_strategy.kernel.sizing import SizeSpec
 from trading_strategy.risk import RiskSettings
 from trading_strategy.strategies.context import Context
 from trading_strategy.testing import make_bars, scripted

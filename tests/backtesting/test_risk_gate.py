@@ -10,8 +10,9 @@ import pytest
 
 from trading_strategy.backtesting.report import build_report
 from trading_strategy.backtesting.runner import run_backtest
-from trading_strategy.backtesting.settings import BacktestSettings, SizeSpec
+from trading_strategy.backtesting.settings import BacktestSettings
 from trading_strategy.cli import main
+from trading_strategy.kernel.sizing import SizeSpec
 from trading_strategy.market_data.files import load_bars
 from trading_strategy.risk import RiskSettings
 from trading_strategy.strategies.context import Context

@@ -10,11 +10,12 @@ from typing import Any, ClassVar
 
 import pytest
 
-from trading_strategy.backtesting import costs
 from trading_strategy.backtesting.runner import run_backtest
-from trading_strategy.backtesting.settings import BacktestSettings, SizeSpec
+from trading_strategy.backtesting.settings import BacktestSettings
 from trading_strategy.cli import main
 from trading_strategy.core.errors import ConfigError
+from trading_strategy.kernel import costs
+from trading_strategy.kernel.sizing import SizeSpec
 from trading_strategy.market_data.files import load_bars
 from trading_strategy.orders.journal import InMemoryJournal
 from trading_strategy.runtime.lifecycle import Backoff, RestartIntensity

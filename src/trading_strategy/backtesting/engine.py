@@ -19,7 +19,12 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from trading_strategy.backtesting.fills import (
+from trading_strategy.backtesting.settings import BacktestSettings, IndicatorMode
+from trading_strategy.core.bars import BarSeries
+from trading_strategy.core.enums import OrderStatus, OrderType, Side, TimeInForce
+from trading_strategy.core.errors import ConfigError, StrategyError
+from trading_strategy.core.orders import Bracket, Fill, Order, OrderIntent
+from trading_strategy.kernel.fills import (
     PRIORITY,
     buy_is_affordable,
     cash_after_cover,
@@ -27,17 +32,13 @@ from trading_strategy.backtesting.fills import (
     participation_cap,
     reduce_only_lots,
 )
-from trading_strategy.backtesting.settings import BacktestSettings, IndicatorMode, SizeKind
-from trading_strategy.core.bars import BarSeries
-from trading_strategy.core.enums import OrderStatus, OrderType, Side, TimeInForce
-from trading_strategy.core.errors import ConfigError, StrategyError
-from trading_strategy.core.orders import Bracket, Fill, Order, OrderIntent
-from trading_strategy.orders.intents import (
+from trading_strategy.kernel.intents import (
     affordable_lots,
     all_in_lots,
     order_prices,
     quantity_lots,
 )
+from trading_strategy.kernel.sizing import SizeKind
 from trading_strategy.portfolio.ledger import Ledger
 from trading_strategy.risk.position_sizing import size_fixed_fraction, size_fixed_quantity
 from trading_strategy.strategies.base import Strategy

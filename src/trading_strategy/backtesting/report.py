@@ -18,7 +18,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from trading_strategy import __version__
+from trading_strategy._version import __version__
 from trading_strategy.backtesting.runner import BacktestResult, annualisation
 from trading_strategy.core.bars import format_ts
 from trading_strategy.core.enums import OrderStatus

@@ -106,7 +106,7 @@ def build_commission(args: argparse.Namespace) -> Any:
     percent defaults to no commission (the documented default); per-unit and fixed read
     ``--commission`` as money, so they need it; ``--commission-min`` belongs to per-unit.
     """
-    from trading_strategy.backtesting import costs
+    from trading_strategy.kernel import costs
 
     model = args.commission_model
     if args.commission is None and model != "percent":
@@ -133,7 +133,7 @@ _SLIPPAGE_EXAMPLE = {"bps": "--slippage-value 2 (2 bps of the price)",
 def build_slippage(args: argparse.Namespace) -> Any:
     """The slippage model; a model without its value (which used to mean zero) is refused,
     and so are values that would be ignored."""
-    from trading_strategy.backtesting import costs
+    from trading_strategy.kernel import costs
 
     model, bps, value = args.slippage_model, args.slippage_bps, args.slippage_value
     if model is None:
@@ -160,7 +160,8 @@ def build_slippage(args: argparse.Namespace) -> Any:
 
 
 def build_settings(args: argparse.Namespace) -> Any:
-    from trading_strategy.backtesting.settings import BacktestSettings, IndicatorMode, SizeSpec
+    from trading_strategy.backtesting.settings import BacktestSettings, IndicatorMode
+    from trading_strategy.kernel.sizing import SizeSpec
 
     return BacktestSettings(
         initial_cash=_decimal("--cash", args.cash),

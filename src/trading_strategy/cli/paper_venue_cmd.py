@@ -100,8 +100,8 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
     from sqlalchemy.exc import SQLAlchemyError
 
-    from trading_strategy.backtesting.costs import FixedBpsSlippage, PercentCommission
     from trading_strategy.config import load_settings
+    from trading_strategy.kernel.costs import FixedBpsSlippage, PercentCommission
     from trading_strategy.orders.venues.paper import PaperVenue, PaperVenueConfig
     from trading_strategy.orders.venues.paper_server import create_app
     from trading_strategy.orders.venues.paper_store import PaperStore, default_path

@@ -21,7 +21,7 @@ from trading_strategy.core.enums import OrderStatus, Side
 from trading_strategy.core.instrument import Instrument
 from trading_strategy.core.orders import Order, OrderIntent
 from trading_strategy.core.timeframe import Timeframe
-from trading_strategy.orders.intents import order_prices, quantity_lots
+from trading_strategy.kernel.intents import order_prices, quantity_lots
 from trading_strategy.portfolio.ledger import Ledger
 from trading_strategy.strategies.context import (
     Bars,

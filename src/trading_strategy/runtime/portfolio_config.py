@@ -269,7 +269,7 @@ class StrategyEntry(_Model):
     @field_validator("size")
     @classmethod
     def _size(cls, value: str) -> str:
-        from trading_strategy.backtesting.settings import SizeSpec
+        from trading_strategy.kernel.sizing import SizeSpec
 
         try:
             SizeSpec.parse(value)

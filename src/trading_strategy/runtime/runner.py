@@ -24,15 +24,15 @@ from typing import Any, NamedTuple
 
 import structlog
 
-from trading_strategy.backtesting.settings import SizeKind, SizeSpec
 from trading_strategy.core.enums import OrderStatus, Side
 from trading_strategy.core.errors import StrategyError
 from trading_strategy.core.instrument import Instrument
 from trading_strategy.core.orders import OrderIntent
 from trading_strategy.core.timeframe import Timeframe
+from trading_strategy.kernel.intents import all_in_lots
+from trading_strategy.kernel.sizing import SizeKind, SizeSpec
 from trading_strategy.market_data.providers.base import BarEvent
 from trading_strategy.observability.metrics import StrategyMetrics
-from trading_strategy.orders.intents import all_in_lots
 from trading_strategy.risk.position_sizing import size_fixed_fraction, size_fixed_quantity
 from trading_strategy.runtime.bus import Bus, Overflow
 from trading_strategy.runtime.execution import FillMessage, StatusMessage, SubmitResult

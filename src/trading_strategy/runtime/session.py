@@ -34,10 +34,10 @@ from typing import Any
 
 import structlog
 
-from trading_strategy.backtesting.costs import FixedBpsSlippage, PercentCommission
 from trading_strategy.core.bars import BarSeries, datetime_to_ns
 from trading_strategy.core.errors import ConfigError, OperatorActionRequired
 from trading_strategy.core.instrument import Instrument
+from trading_strategy.kernel.costs import FixedBpsSlippage, PercentCommission
 from trading_strategy.market_data.files import load_bars
 from trading_strategy.market_data.providers.base import BarEvent
 from trading_strategy.market_data.providers.replay import ReplayProvider

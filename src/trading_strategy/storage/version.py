@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-import trading_strategy
+from trading_strategy import _version
 
 __all__ = ["code_version"]
 
@@ -17,7 +17,7 @@ __all__ = ["code_version"]
 def _git_dir() -> Path | None:
     # Only a source checkout (src/trading_strategy or trading_strategy at the repo root):
     # an installed package must not report the commit of whatever repo holds its venv.
-    package = Path(trading_strategy.__file__).resolve().parent
+    package = Path(_version.__file__).resolve().parent
     if "site-packages" in package.parts:
         return None
     for folder in (package.parent, package.parent.parent):
@@ -49,7 +49,7 @@ def _git_commit(git: Path) -> str | None:
 @cache
 def code_version() -> str:
     """``0.1.0`` or, in a git checkout, ``0.1.0+g5693d84abcde``."""
-    version = trading_strategy.__version__
+    version = _version.__version__
     git = _git_dir()
     commit = _git_commit(git) if git is not None else None
     return f"{version}+g{commit}" if commit else version

@@ -11,18 +11,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from trading_strategy.backtesting.costs import (
-    AtrSlippage,
-    FixedBpsSlippage,
-    PercentCommission,
-    RangeSlippage,
-)
 from trading_strategy.backtesting.runner import run_backtest
 from trading_strategy.backtesting.settings import BacktestSettings
 from trading_strategy.core.bars import Bar
 from trading_strategy.core.enums import OrderStatus, OrderType, Side, TimeInForce
 from trading_strategy.core.errors import ConfigError
 from trading_strategy.core.instrument import Instrument
+from trading_strategy.kernel.costs import (
+    AtrSlippage,
+    FixedBpsSlippage,
+    PercentCommission,
+    RangeSlippage,
+)
 from trading_strategy.orders.venues.base import FillReport, OrderRequest, StatusReport
 from trading_strategy.orders.venues.paper import PaperVenue, PaperVenueConfig
 from trading_strategy.orders.venues.paper_store import PaperStore

@@ -4,7 +4,7 @@ It implements the ``Venue`` contract in-process (``paper_server`` exposes it ove
 imports the backtester's pure rules rather than copying them, so a paper session and a
 backtest of the same bars fill at the same prices:
 
-* **Matching** is ``backtesting.fills.match`` on the bar's open/high/low in integer ticks
+* **Matching** is ``kernel.fills.match`` on the bar's open/high/low in integer ticks
   (prices ``round(price / tick)``, half-even, as the backtest engine does): market orders fill
   at the eligible bar's open; limits at the open when it gapped through, else at the limit;
   stops trigger at the open or the stop; stop-limits as documented there. Within one bar
@@ -16,7 +16,7 @@ backtest of the same bars fill at the same prices:
   made) and matches the first bar opening at or after that: bar *t+1* with 0 ms (the
   backtester's ``latency_bars=1``), else the backtester's ``latency_ms`` rule (which, on a
   gap right after *t*, counts from *t*'s close instead). Stale or repeated bars are ignored.
-* **Slippage** (``backtesting.costs``) applies to market and stop fills, rounded away from
+* **Slippage** (``kernel.costs``) applies to market and stop fills, rounded away from
   the price to a whole tick; limit fills get none. Supported live: ``NoSlippage``,
   ``FixedBpsSlippage`` and ``RangeSlippage`` (the fill bar's range); ``AtrSlippage`` needs
   bar history and is refused. **Commission** models are bound per instrument.
@@ -45,7 +45,13 @@ from decimal import ROUND_FLOOR, Decimal
 
 import numpy as np
 
-from trading_strategy.backtesting.costs import (
+from trading_strategy.core.bars import Bar, BarSeries
+from trading_strategy.core.clock import Clock, LiveClock
+from trading_strategy.core.enums import OrderStatus, OrderType, TimeInForce
+from trading_strategy.core.errors import ConfigError
+from trading_strategy.core.instrument import Instrument
+from trading_strategy.core.timeframe import Timeframe
+from trading_strategy.kernel.costs import (
     AtrSlippage,
     CommissionFn,
     CommissionModel,
@@ -55,19 +61,13 @@ from trading_strategy.backtesting.costs import (
     SlippageFn,
     SlippageModel,
 )
-from trading_strategy.backtesting.fills import (
+from trading_strategy.kernel.fills import (
     PRIORITY,
     buy_is_affordable,
     match,
     participation_cap,
     reduce_only_lots,
 )
-from trading_strategy.core.bars import Bar, BarSeries
-from trading_strategy.core.clock import Clock, LiveClock
-from trading_strategy.core.enums import OrderStatus, OrderType, TimeInForce
-from trading_strategy.core.errors import ConfigError
-from trading_strategy.core.instrument import Instrument
-from trading_strategy.core.timeframe import Timeframe
 from trading_strategy.orders.venues.base import (
     FillReport,
     OrderAck,

@@ -1,4 +1,4 @@
-"""Fill rules (``backtesting.fills``) pinned to hand-computed prices, plus latency.
+"""Fill rules (``kernel.fills``) pinned to hand-computed prices, plus latency.
 
 All prices in the pure tests are integer ticks; ``o, h, l`` are the bar's open, high, low.
 ``match`` returns ``(price or None, triggered, taker)``.
@@ -11,13 +11,6 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
-from trading_strategy.backtesting.fills import (
-    PRIORITY,
-    limit_price,
-    match,
-    participation_cap,
-    stop_trigger,
-)
 from trading_strategy.backtesting.runner import BacktestResult, run_backtest
 from trading_strategy.backtesting.settings import BacktestSettings
 from trading_strategy.core.bars import BarSeries
@@ -25,6 +18,13 @@ from trading_strategy.core.enums import OrderType
 from trading_strategy.core.errors import ConfigError
 from trading_strategy.core.instrument import AssetClass, Calendar, Instrument
 from trading_strategy.core.timeframe import Timeframe
+from trading_strategy.kernel.fills import (
+    PRIORITY,
+    limit_price,
+    match,
+    participation_cap,
+    stop_trigger,
+)
 from trading_strategy.strategies.base import Strategy
 from trading_strategy.strategies.context import Context
 from trading_strategy.testing import make_bars, scripted
@@ -218,7 +218,7 @@ def test_latency_must_be_at_least_one_bar() -> None:
 
 
 def test_reduce_only_never_flips() -> None:
-    from trading_strategy.backtesting.fills import reduce_only_lots
+    from trading_strategy.kernel.fills import reduce_only_lots
 
     assert reduce_only_lots(10, 4, -1) == 4  # sell 10 against a long of 4: only 4
     assert reduce_only_lots(3, 4, -1) == 3
@@ -228,7 +228,7 @@ def test_reduce_only_never_flips() -> None:
 
 
 def test_buy_cash_rule_covers_first_then_pays_for_the_long() -> None:
-    from trading_strategy.backtesting.fills import buy_is_affordable, cash_after_cover
+    from trading_strategy.kernel.fills import buy_is_affordable, cash_after_cover
 
     # flat, cash 1000 units, 10 lots at 99 ticks + 10 commission = 1000: exactly affordable
     assert buy_is_affordable(10, 0, 99, 1000, 10)

@@ -12,7 +12,12 @@ from decimal import Decimal
 
 import pytest
 
-from trading_strategy.backtesting.costs import (
+from trading_strategy.backtesting.runner import BacktestResult, run_backtest
+from trading_strategy.backtesting.settings import BacktestSettings
+from trading_strategy.core.bars import BarSeries
+from trading_strategy.core.errors import ConfigError
+from trading_strategy.core.instrument import Instrument
+from trading_strategy.kernel.costs import (
     AtrSlippage,
     FixedBpsSlippage,
     FixedCommission,
@@ -21,11 +26,7 @@ from trading_strategy.backtesting.costs import (
     PerUnitCommission,
     RangeSlippage,
 )
-from trading_strategy.backtesting.runner import BacktestResult, run_backtest
-from trading_strategy.backtesting.settings import BacktestSettings, SizeKind, SizeSpec
-from trading_strategy.core.bars import BarSeries
-from trading_strategy.core.errors import ConfigError
-from trading_strategy.core.instrument import Instrument
+from trading_strategy.kernel.sizing import SizeKind, SizeSpec
 from trading_strategy.strategies.context import Context
 from trading_strategy.testing import make_bars, scripted
 
