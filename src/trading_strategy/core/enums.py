@@ -36,6 +36,8 @@ class OrderStatus(StrEnum):
     PENDING_CANCEL = "pending_cancel"
     CANCELLED = "cancelled"
     REJECTED = "rejected"
+    #: refused by the risk engine before any venue saw it (``REJECTED`` is the venue's no)
+    DENIED = "denied"
     EXPIRED = "expired"
 
     @property

@@ -43,6 +43,9 @@ class OrderIntent(NamedTuple):
     ts_init: int = 0
     #: the price (ticks) the strategy decided on, used for sizing and slippage attribution
     decision_ticks: int | None = None
+    #: all-in: ``lots`` is the most the order may have; the (simulated) venue fills what the
+    #: cash pays at the fill price, as a quote-quantity order does at an exchange
+    size_at_fill: bool = False
 
 
 @dataclass(slots=True, eq=False)

@@ -53,6 +53,8 @@ ORDER_TRANSITIONS: TransitionTable[OrderStatus] = TransitionTable(
             _S.SUBMITTED,
             # withdrawn before it was ever sent (halt, operator): no venue involved
             _S.CANCELLED,
+            # the pre-trade gate said no: the order never leaves the kernel
+            _S.DENIED,
         },
         _S.SUBMITTED: {
             _S.ACCEPTED,
@@ -104,6 +106,7 @@ ORDER_TRANSITIONS: TransitionTable[OrderStatus] = TransitionTable(
         _S.FILLED: set(),
         _S.CANCELLED: set(),
         _S.REJECTED: set(),
+        _S.DENIED: set(),
         _S.EXPIRED: set(),
     }
 )
