@@ -38,9 +38,8 @@ from trading_strategy.kernel.intents import (
     order_prices,
     quantity_lots,
 )
-from trading_strategy.kernel.sizing import SizeKind
+from trading_strategy.kernel.sizing import default_lots
 from trading_strategy.portfolio.ledger import Ledger
-from trading_strategy.risk.position_sizing import size_fixed_fraction, size_fixed_quantity
 from trading_strategy.strategies.base import Strategy
 from trading_strategy.strategies.context import (
     Bars,
@@ -318,14 +317,11 @@ class BacktestEngine:
         return max(i + 1, int(np.searchsorted(ts, arrival, side="left")))
 
     def _default_lots(self, side: Side, price_t: int) -> tuple[int, bool]:
-        spec = self.settings.size
-        if spec.kind is SizeKind.FIXED:
-            return size_fixed_quantity(spec.value, self.instrument), False
-        if spec.kind is SizeKind.PERCENT:
-            return size_fixed_fraction(equity_units=self.equity_units(self.cursor.i),
-                                       price_ticks=price_t,
-                                       fraction_pct=float(spec.value * 100)), False
-        return self._affordable_lots(side, price_t), True
+        ledger = self.ledger
+        return default_lots(self.settings.size, self.instrument, side, price_ticks=price_t,
+                            position_lots=ledger.position, cash_units=ledger.cash,
+                            equity_units=self.equity_units(self.cursor.i),
+                            commission=self.commission_fn)
 
     def _affordable_lots(self, side: Side, price_t: int) -> int:
         """All-in size at ``price_t``: what cash (longs) or equity (shorts) pays, after costs.

@@ -8,8 +8,12 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
+from trading_strategy.core.enums import Side
 from trading_strategy.core.errors import ConfigError
 from trading_strategy.core.instrument import Instrument
+from trading_strategy.kernel.costs import CommissionFn
+from trading_strategy.kernel.intents import all_in_lots
+from trading_strategy.risk.position_sizing import size_fixed_fraction, size_fixed_quantity
 
 
 class SizeKind(StrEnum):
@@ -85,3 +89,18 @@ class SizeSpec:
 def _pct_hint(value: Decimal) -> str:
     # 0.5 was probably meant as half of equity; anything else gets a neutral example
     return f"{(value * 100).normalize():f}%" if value < 1 else "25%"
+
+
+def default_lots(spec: SizeSpec, instrument: Instrument, side: Side, *, price_ticks: int,
+                 position_lots: int, cash_units: int, equity_units: int,
+                 commission: CommissionFn) -> tuple[int, bool]:
+    """Lots for an order placed without a quantity, and whether the venue sizes it at the
+    fill (all-in: ``lots`` is then what the cash pays at the decision price, the fill takes
+    what it pays at the fill price). One rule for the backtest engine and the live runner."""
+    if spec.kind is SizeKind.FIXED:
+        return size_fixed_quantity(spec.value, instrument), False
+    if spec.kind is SizeKind.PERCENT:
+        return size_fixed_fraction(equity_units=equity_units, price_ticks=price_ticks,
+                                   fraction_pct=float(spec.value * 100)), False
+    return all_in_lots(side is Side.BUY, position_lots, cash_units, price_ticks,
+                       commission), True

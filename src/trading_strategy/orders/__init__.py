@@ -4,7 +4,7 @@ Public surface::
 
     OrderManager            prepare / submit / cancel / apply / on_report / get / open_orders
     ManagedOrder            an immutable snapshot of one order
-    ORDER_TRANSITIONS       the one transition table (``state.py``)
+    ORDER_TRANSITIONS       the one transition table (``kernel.order_states``)
     Order* events           immutable; ``target_status`` names where each one leads
     Journal, InMemoryJournal, JournalEntry, encode, decode, explain
 """

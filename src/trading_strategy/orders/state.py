@@ -22,7 +22,7 @@ from decimal import Context, Decimal, Inexact, InvalidOperation, Overflow
 
 from trading_strategy.core.enums import OrderStatus, OrderType, Side, TimeInForce
 from trading_strategy.core.errors import OperatorActionRequired, TradingStrategyError
-from trading_strategy.core.fsm import TransitionTable
+from trading_strategy.kernel.order_states import ORDER_TRANSITIONS, TERMINAL_STATUSES
 from trading_strategy.orders.events import (
     OrderAccepted,
     OrderCancelRejected,
@@ -45,73 +45,6 @@ __all__ = [
     "is_duplicate",
 ]
 
-_S = OrderStatus
-
-ORDER_TRANSITIONS: TransitionTable[OrderStatus] = TransitionTable(
-    {
-        _S.CREATED: {
-            _S.SUBMITTED,
-            # withdrawn before it was ever sent (halt, operator): no venue involved
-            _S.CANCELLED,
-            # the pre-trade gate said no: the order never leaves the kernel
-            _S.DENIED,
-        },
-        _S.SUBMITTED: {
-            _S.ACCEPTED,
-            _S.REJECTED,
-            # a fill arrived before the ack (reports and acks travel separately)
-            _S.PARTIALLY_FILLED,
-            # an immediate fill whose ack we missed (marketable order, lost ack)
-            _S.FILLED,
-            # we asked to cancel before the venue acknowledged the order
-            _S.PENDING_CANCEL,
-            # IOC / post-only cancelled by the venue at once, before any ack reached us
-            _S.CANCELLED,
-            # IOC / FOK with nothing to match: expired at once
-            _S.EXPIRED,
-        },
-        _S.ACCEPTED: {
-            _S.PARTIALLY_FILLED,
-            _S.FILLED,
-            _S.PENDING_CANCEL,
-            # unsolicited: the venue (or someone on its web page) cancelled it
-            _S.CANCELLED,
-            _S.EXPIRED,
-            # a venue that rejects after accepting (post-acceptance margin or risk check)
-            _S.REJECTED,
-        },
-        _S.PARTIALLY_FILLED: {
-            # another partial fill
-            _S.PARTIALLY_FILLED,
-            _S.FILLED,
-            _S.PENDING_CANCEL,
-            # the unfilled remainder cancelled by the venue (IOC remainder, venue action)
-            _S.CANCELLED,
-            # the unfilled remainder expired (DAY close)
-            _S.EXPIRED,
-        },
-        _S.PENDING_CANCEL: {
-            _S.CANCELLED,
-            # a fill raced the cancel: the cancel may still land on the remainder
-            _S.PARTIALLY_FILLED,
-            # a fill raced the cancel and completed the order
-            _S.FILLED,
-            # the time in force ran out before the cancel landed
-            _S.EXPIRED,
-            # the venue refused the cancel and nothing was filled (OrderCancelRejected)
-            _S.ACCEPTED,
-            # the cancel was asked before the ack, and the venue then rejected the order
-            _S.REJECTED,
-        },
-        _S.FILLED: set(),
-        _S.CANCELLED: set(),
-        _S.REJECTED: set(),
-        _S.DENIED: set(),
-        _S.EXPIRED: set(),
-    }
-)
-
-TERMINAL_STATUSES = frozenset(s for s in OrderStatus if not ORDER_TRANSITIONS.targets(s))
 
 #: sums of money and quantity never round: an inexact result raises ``decimal.Inexact``
 _EXACT = Context(prec=96, traps=[Inexact, InvalidOperation, Overflow])
@@ -154,7 +87,7 @@ class ManagedOrder:
     id_seq: int | None
     ts_created: int
     ts_last: int
-    status: OrderStatus = _S.CREATED
+    status: OrderStatus = OrderStatus.CREATED
     venue_order_id: str = ""
     filled_quantity: Decimal = _ZERO
     notional: Decimal = _ZERO

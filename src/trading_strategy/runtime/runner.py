@@ -29,11 +29,9 @@ from trading_strategy.core.errors import StrategyError
 from trading_strategy.core.instrument import Instrument
 from trading_strategy.core.orders import OrderIntent
 from trading_strategy.core.timeframe import Timeframe
-from trading_strategy.kernel.intents import all_in_lots
-from trading_strategy.kernel.sizing import SizeKind, SizeSpec
+from trading_strategy.kernel.sizing import SizeSpec, default_lots
 from trading_strategy.market_data.providers.base import BarEvent
 from trading_strategy.observability.metrics import StrategyMetrics
-from trading_strategy.risk.position_sizing import size_fixed_fraction, size_fixed_quantity
 from trading_strategy.runtime.bus import Bus, Overflow
 from trading_strategy.runtime.execution import FillMessage, StatusMessage, SubmitResult
 from trading_strategy.runtime.live_context import CancelRequest, LiveContext
@@ -101,16 +99,10 @@ class StrategyRunner:
         return f"{self.name}-{self.session_id}-{self.ctx.bar_index:08d}-{self._k}"
 
     def _sizer(self, side: Side, price_ticks: int, ctx: LiveContext) -> tuple[int, bool]:
-        """The run's default size, as in backtests (sized at the decision price: a live
-        order cannot be re-sized at its fill)."""
-        spec = self._size
-        if spec.kind is SizeKind.ALL_IN:
-            return all_in_lots(side is Side.BUY, ctx.ledger.position, ctx.ledger.cash,
-                               price_ticks, self._commission), False
-        if spec.kind is SizeKind.PERCENT:
-            return size_fixed_fraction(equity_units=ctx.equity_units(), price_ticks=price_ticks,
-                                       fraction_pct=float(spec.value * 100)), False
-        return size_fixed_quantity(spec.value, ctx.instrument), False
+        """The run's default size, by the backtester's rule (``kernel.sizing``)."""
+        return default_lots(self._size, ctx.instrument, side, price_ticks=price_ticks,
+                            position_lots=ctx.ledger.position, cash_units=ctx.ledger.cash,
+                            equity_units=ctx.equity_units(), commission=self._commission)
 
     # --- the component ---------------------------------------------------------------------
     async def run(self) -> None:
