@@ -21,6 +21,7 @@ from trading_strategy.orders import (
     OrderCancelRejected,
     OrderCancelRequested,
     OrderCreated,
+    OrderDenied,
     OrderEvent,
     OrderExpired,
     OrderFilled,
@@ -63,6 +64,7 @@ ALL_KINDS: list[OrderEvent] = [
     OrderCancelRejected(**env(5, "venue refused the cancel", "venue:paper"), reason="late"),
     OrderCancelled(**env(6, "venue cancelled the order", "venue:paper")),
     OrderExpired(**env(7, "venue expired: DAY", "venue:paper")),
+    OrderDenied(**env(0, "risk denied the order", "risk"), reason="max_position: too big"),
 ]
 
 
@@ -117,7 +119,7 @@ def test_codec_format_is_the_documented_one() -> None:
     }
     assert CODEC_VERSION == 1
     kinds = {encode(e)["kind"] for e in ALL_KINDS}
-    assert kinds == {"created", "submitted", "accepted", "rejected", "filled",
+    assert kinds == {"created", "submitted", "accepted", "rejected", "denied", "filled",
                      "cancel_requested", "cancel_rejected", "cancelled", "expired"}
 
 

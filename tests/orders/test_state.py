@@ -24,6 +24,7 @@ from trading_strategy.orders import (
     OrderCancelRejected,
     OrderCancelRequested,
     OrderCreated,
+    OrderDenied,
     OrderEvent,
     OrderExpired,
     OrderFilled,
@@ -81,6 +82,7 @@ def leading_to(target: OrderStatus, order: ManagedOrder) -> OrderEvent:
         S.SUBMITTED: OrderSubmitted(**ENV),
         S.ACCEPTED: OrderAccepted(**ENV, venue_order_id="V-1"),
         S.REJECTED: OrderRejected(**ENV, reason="no funds"),
+        S.DENIED: OrderDenied(**ENV, reason="max_position: above the limit"),
         S.PENDING_CANCEL: OrderCancelRequested(**ENV),
         S.CANCELLED: OrderCancelled(**ENV),
         S.EXPIRED: OrderExpired(**ENV),
@@ -123,7 +125,7 @@ def test_every_other_pair_raises(start: OrderStatus, target: OrderStatus) -> Non
 
 
 def test_table_shape() -> None:
-    assert {S.FILLED, S.CANCELLED, S.REJECTED, S.EXPIRED} == TERMINAL_STATUSES
+    assert {S.FILLED, S.CANCELLED, S.REJECTED, S.DENIED, S.EXPIRED} == TERMINAL_STATUSES
     for status in TERMINAL_STATUSES:
         assert not ORDER_TRANSITIONS.targets(status)
     # everything is reachable from created, and every status can still end

@@ -40,6 +40,7 @@ __all__ = [
     "OrderCancelRequested",
     "OrderCancelled",
     "OrderCreated",
+    "OrderDenied",
     "OrderEvent",
     "OrderExpired",
     "OrderFilled",
@@ -117,6 +118,17 @@ class OrderRejected(_Envelope):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class OrderDenied(_Envelope):
+    """The pre-trade risk gate refused the order: it never reached a venue (CREATED→DENIED).
+
+    ``reason`` is ``"<code>: <message>"`` (the gate's code first, so reports can count by it).
+    """
+
+    kind: ClassVar[str] = "denied"
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class OrderFilled(_Envelope):
     """One execution. ``trade_id`` is unique per order: a second fill with it is a duplicate.
 
@@ -167,6 +179,7 @@ OrderEvent = (
     | OrderSubmitted
     | OrderAccepted
     | OrderRejected
+    | OrderDenied
     | OrderFilled
     | OrderCancelRequested
     | OrderCancelRejected
@@ -182,6 +195,7 @@ EVENT_TYPES: dict[str, type[OrderEvent]] = {
         OrderSubmitted,
         OrderAccepted,
         OrderRejected,
+        OrderDenied,
         OrderFilled,
         OrderCancelRequested,
         OrderCancelRejected,
@@ -205,6 +219,8 @@ def target_status(event: OrderEvent, order: ManagedOrder | None) -> OrderStatus:
         return _S.ACCEPTED
     if isinstance(event, OrderRejected):
         return _S.REJECTED
+    if isinstance(event, OrderDenied):
+        return _S.DENIED
     if isinstance(event, OrderCancelRequested):
         return _S.PENDING_CANCEL
     if isinstance(event, OrderCancelled):

@@ -17,7 +17,7 @@ Codec (version 1) — ``encode(event)`` gives a flat JSON object, ``decode`` tak
      "trade_id": "T-91", "quantity": "0.50", "price": "42000.5", "commission": "0.021",
      "liquidity": "taker", "venue_order_id": "V-17"}
 
-* ``kind`` is one of ``created submitted accepted rejected filled cancel_requested
+* ``kind`` is one of ``created submitted accepted rejected denied filled cancel_requested
   cancel_rejected cancelled expired``; the other keys are exactly that event's fields.
 * Timestamps are integer UTC nanoseconds; ``Decimal`` values are strings (``str(d)``, exact,
   trailing zeros kept); enums are their ``.value`` (``"buy"``, ``"limit"``, ``"GTC"``);
@@ -48,6 +48,7 @@ from trading_strategy.orders.events import (
     OrderAccepted,
     OrderCancelRejected,
     OrderCreated,
+    OrderDenied,
     OrderEvent,
     OrderFilled,
     OrderRejected,
@@ -269,7 +270,7 @@ def _detail(event: OrderEvent) -> str:
                 f"commission={event.commission} liquidity={event.liquidity}")
     if isinstance(event, OrderAccepted):
         return f"venue_order_id={event.venue_order_id}"
-    if isinstance(event, OrderRejected | OrderCancelRejected):
+    if isinstance(event, OrderRejected | OrderDenied | OrderCancelRejected):
         return f"reason={event.reason}"
     return ""
 

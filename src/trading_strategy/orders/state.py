@@ -27,6 +27,7 @@ from trading_strategy.orders.events import (
     OrderAccepted,
     OrderCancelRejected,
     OrderCreated,
+    OrderDenied,
     OrderEvent,
     OrderFilled,
     OrderRejected,
@@ -158,7 +159,7 @@ def evolve(order: ManagedOrder | None, event: OrderEvent) -> ManagedOrder:
     venue_order_id, reason = order.venue_order_id, order.reason
     if isinstance(event, OrderAccepted):
         venue_order_id = event.venue_order_id or venue_order_id
-    elif isinstance(event, OrderRejected | OrderCancelRejected):
+    elif isinstance(event, OrderRejected | OrderDenied | OrderCancelRejected):
         reason = event.reason
     return dataclasses.replace(
         order, status=target, ts_last=event.ts_event, event_count=order.event_count + 1,
