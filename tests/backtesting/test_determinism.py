@@ -253,3 +253,45 @@ def test_short_history_runs_when_allowed_or_when_the_minimum_is_lowered() -> Non
     run_backtest(scripted(lambda ctx, i: None), year_bars, BacktestSettings(min_years=1.0))
     with pytest.raises(InsufficientHistoryError):
         run_backtest(scripted(lambda ctx, i: None), year_bars)
+
+
+# --------------------------------------------------------------------------- stepping API
+
+
+def _stepped_and_run(strategy: str, settings: BacktestSettings, risk: Any = None
+                     ) -> tuple[Any, Any]:
+    from trading_strategy.backtesting.engine import BacktestEngine
+    from trading_strategy.backtesting.risk_gate import RiskGate
+    from trading_strategy.strategies import registry
+
+    engines = []
+    for stepped in (False, True):
+        engine = BacktestEngine(registry.get(strategy), None, goog(), settings)
+        if risk is not None:
+            engine.set_gate(RiskGate(risk, strategy=strategy, engine=engine))
+        if stepped:
+            engine.start()
+            for i in range(len(goog())):
+                engine.step(i)
+            engine.finish()
+        else:
+            engine.run()
+        engines.append(engine)
+    return engines[0], engines[1]
+
+
+@pytest.mark.parametrize("mode", [IndicatorMode.VECTORIZED, IndicatorMode.INCREMENTAL])
+@pytest.mark.parametrize("with_risk", [False, True])
+def test_start_step_finish_equals_run(mode: IndicatorMode, with_risk: bool) -> None:
+    from trading_strategy.risk import RiskSettings
+
+    settings = BacktestSettings(commission=PercentCommission(D("0.001")),
+                                slippage=FixedBpsSlippage(D("2")), indicator_mode=mode)
+    risk = RiskSettings(stop_loss_pct=5, take_profit_pct=10, trailing_stop_pct=8) \
+        if with_risk else None
+    ran, stepped = _stepped_and_run("sma_crossover", settings, risk)
+    assert ran.state.fills, "the scenario must trade"
+    assert stepped.state.fills == ran.state.fills
+    assert [(o.id, o.status, o.reason) for o in stepped.state.closed_orders] == \
+        [(o.id, o.status, o.reason) for o in ran.state.closed_orders]
+    assert np.array_equal(stepped.equity_curve_units(), ran.equity_curve_units())

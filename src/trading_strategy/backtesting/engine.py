@@ -162,6 +162,8 @@ class BacktestEngine:
                    else VectorizedBuilder(cursor))
         self._builder = builder
         self._incremental = settings.indicator_mode is IndicatorMode.INCREMENTAL
+        self._advance: Callable[[], None] | None = None
+        self._gate_on_bar: Callable[[BacktestEngine, int], None] | None = None
 
         def series(name: str, arr: npt.NDArray[np.float64]) -> Series:
             return Series(name, None, cursor, arr)
@@ -185,14 +187,13 @@ class BacktestEngine:
 
     # --- the loop --------------------------------------------------------------------------
     def run(self, progress: Callable[[int, int], None] | None = None) -> None:
+        """``start()``, ``step(i)`` for every bar, ``finish()`` — in one tight loop."""
         n = len(self.bars)
-        self._guard("on_start", self.strategy.on_start)
+        self.start()
         on_bar = self.strategy.on_bar
         cursor = self.cursor
         orders = self.orders
-        advance = self._builder.advance if self._incremental else None
-        gate_on_bar = self.gate.on_bar if getattr(self.gate, "needs_bar_updates", False) \
-            else None
+        advance, gate_on_bar = self._advance, self._gate_on_bar
         name = self.strategy_name
         for start in range(0, n, _CHUNK):
             stop = min(n, start + _CHUNK)
@@ -210,21 +211,38 @@ class BacktestEngine:
                         raise StrategyError(name, f"on_bar at bar {i}", exc) from exc
             else:
                 for i in range(start, stop):
-                    if orders:
-                        self._match_bar(i)
-                    cursor.i = i
-                    if advance is not None:
-                        advance()
-                    if gate_on_bar is not None:
-                        gate_on_bar(self, i)
-                    try:
-                        on_bar()
-                    except StrategyError:
-                        raise
-                    except Exception as exc:
-                        raise StrategyError(name, f"on_bar at bar {i}", exc) from exc
+                    self.step(i)
             if progress is not None:
                 progress(stop, n)
+        self.finish()
+
+    def start(self) -> None:
+        """Begin a run driven bar by bar (``run`` or a portfolio driver): calls ``on_start``."""
+        self._advance = self._builder.advance if self._incremental else None
+        self._gate_on_bar = self.gate.on_bar \
+            if getattr(self.gate, "needs_bar_updates", False) else None
+        self._guard("on_start", self.strategy.on_start)
+
+    def step(self, i: int) -> None:
+        """Everything a run does for bar ``i``: match the resting orders against it, move the
+        cursor (and incremental indicators), the gate's per-bar work, then ``on_bar``.
+        Bars must be stepped in order from 0, after ``start()``."""
+        if self.orders:
+            self._match_bar(i)
+        self.cursor.i = i
+        if self._advance is not None:
+            self._advance()
+        if self._gate_on_bar is not None:
+            self._gate_on_bar(self, i)
+        try:
+            self.strategy.on_bar()
+        except StrategyError:
+            raise
+        except Exception as exc:
+            raise StrategyError(self.strategy_name, f"on_bar at bar {i}", exc) from exc
+
+    def finish(self) -> None:
+        """End a run: calls ``on_stop``."""
         self._guard("on_stop", self.strategy.on_stop)
 
     def _guard(self, name: str, fn: Callable[[], None]) -> None:
