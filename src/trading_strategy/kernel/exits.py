@@ -1,0 +1,156 @@
+"""Protective exits of one strategy: which stop-loss / take-profit orders exist, and what to
+create, grow or cancel when fills arrive (pure bookkeeping; the driver acts).
+
+Rules, the same in every mode (backtest engine, session runtime):
+
+* An entry's **first fill** that opens a position creates its exits: ``<entry>-sl`` (a STOP
+  at the bracket's stop-loss) and ``<entry>-tp`` (a LIMIT at its take-profit), reduce-only,
+  GTC, on the opposite side, for the lots the fill opened. The ids derive from the entry's,
+  so re-deciding after a restart names the same orders (idempotent at the venue).
+* A **later fill** of the same entry grows its exits that are still open by the lots it
+  opened; an entry whose exits have all ended gets no new ones (the ids are taken).
+* The stop and the target **cancel each other**: when one has filled completely its sibling
+  is cancelled. A partly filled exit leaves the sibling on: both are reduce-only, so together
+  they can never close more than the position.
+* When the strategy is **flat** (or the trade ended by reversing) every open exit is
+  cancelled: it protects nothing and would open a position if it filled.
+
+The book returns decisions and forgets the exits it tells the driver to cancel; the driver
+calls ``forget(id)`` when an exit ends for any other reason (cancelled by the strategy,
+refused or expired at the venue) and ``restore(ids)`` after a restart with the exits still
+open at the venue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import NamedTuple
+
+from trading_strategy.core.enums import OrderType, Side, TimeInForce
+from trading_strategy.core.orders import Bracket, OrderIntent
+
+__all__ = ["EXIT_SUFFIXES", "ExitBook", "ExitPlan", "entry_of", "exit_ids"]
+
+#: suffix → order type of each protective leg, in the order they are created
+EXIT_SUFFIXES: dict[str, OrderType] = {"sl": OrderType.STOP, "tp": OrderType.LIMIT}
+
+
+def exit_ids(entry_id: str) -> tuple[str, str]:
+    """The stop-loss and take-profit ids of an entry."""
+    return f"{entry_id}-sl", f"{entry_id}-tp"
+
+
+def entry_of(order_id: str) -> str | None:
+    """The entry an exit id belongs to, ``None`` when ``order_id`` is not an exit id."""
+    base, dash, suffix = order_id.rpartition("-")
+    return base if dash and base and suffix in EXIT_SUFFIXES else None
+
+
+def _sibling(exit_id: str) -> str:
+    base, _, suffix = exit_id.rpartition("-")
+    return f"{base}-{'tp' if suffix == 'sl' else 'sl'}"
+
+
+class ExitPlan(NamedTuple):
+    """What an entry fill asks of the driver: exits to create, and open exits to grow by
+    ``lots`` (``(exit id, lots)``)."""
+
+    create: tuple[OrderIntent, ...] = ()
+    grow: tuple[tuple[str, int], ...] = ()
+
+
+_NOTHING = ExitPlan()
+
+
+class ExitBook:
+    """The protective exits of one strategy (ids only; the orders live with the driver)."""
+
+    __slots__ = ("_entries", "_open", "strategy")
+
+    def __init__(self, strategy: str) -> None:
+        self.strategy = strategy
+        #: open exit id → its entry's id
+        self._open: dict[str, str] = {}
+        #: entries that have had exits (their ids are taken even once the exits ended)
+        self._entries: set[str] = set()
+
+    def __bool__(self) -> bool:
+        return bool(self._open)
+
+    @property
+    def open_exits(self) -> list[str]:
+        """Open exit ids, in creation order."""
+        return list(self._open)
+
+    def is_exit(self, order_id: str) -> bool:
+        """``order_id`` is an exit this book holds open."""
+        return order_id in self._open
+
+    def on_entry_fill(self, entry_id: str, symbol: str, side: Side, opened_lots: int,
+                      bracket: Bracket | None, *, ts: int = 0,
+                      fill_ticks: int | None = None) -> ExitPlan:
+        """An entry (not reduce-only, not an exit) filled and opened ``opened_lots``.
+
+        The first time: the exits of ``bracket`` to create (none without a bracket or with
+        nothing opened); afterwards: the entry's open exits to grow. ``fill_ticks`` becomes
+        the exits' decision price (slippage attribution)."""
+        if opened_lots <= 0:
+            return _NOTHING
+        if entry_id in self._entries:
+            grow = tuple((oid, opened_lots) for oid, entry in self._open.items()
+                         if entry == entry_id)
+            return ExitPlan(grow=grow) if grow else _NOTHING
+        if bracket is None or (bracket.stop_loss is None and bracket.take_profit is None):
+            return _NOTHING
+        self._entries.add(entry_id)
+        exit_side = Side.SELL if side is Side.BUY else Side.BUY
+        made = []
+        for oid, (kind, price) in zip(exit_ids(entry_id),
+                                      ((OrderType.STOP, bracket.stop_loss),
+                                       (OrderType.LIMIT, bracket.take_profit)), strict=True):
+            if price is None:
+                continue
+            made.append(OrderIntent(
+                client_order_id=oid, strategy=self.strategy, symbol=symbol, side=exit_side,
+                lots=opened_lots, order_type=kind,
+                limit_ticks=price if kind is OrderType.LIMIT else None,
+                stop_ticks=price if kind is OrderType.STOP else None,
+                tif=TimeInForce.GTC, reduce_only=True, ts_init=ts, decision_ticks=fill_ticks))
+            self._open[oid] = entry_id
+        return ExitPlan(create=tuple(made))
+
+    def on_exit_fill(self, exit_id: str, *, complete: bool) -> list[str]:
+        """An exit filled (``complete``: nothing of it is left): the sibling to cancel.
+
+        A complete exit and its sibling leave the book; a partial fill changes nothing."""
+        if not complete or exit_id not in self._open:
+            return []
+        del self._open[exit_id]
+        sibling = _sibling(exit_id)
+        if self._open.pop(sibling, None) is None:
+            return []
+        return [sibling]
+
+    def on_flat(self) -> list[str]:
+        """The strategy is flat (or its trade ended by reversing): every open exit to cancel,
+        oldest first. They all leave the book."""
+        if not self._open:
+            return []
+        ids = list(self._open)
+        self._open.clear()
+        return ids
+
+    def forget(self, exit_id: str) -> None:
+        """An exit ended outside the book's decisions (cancelled, refused, expired)."""
+        self._open.pop(exit_id, None)
+
+    def restore(self, open_exit_ids: Iterable[str], entries: Iterable[str] = ()) -> None:
+        """After a restart: the exits still open at the venue (other ids are ignored), so
+        their pairing and the flat rule hold as for exits placed in this run; ``entries``
+        names entries whose exits all ended already (later fills must not re-create them)."""
+        self._entries.update(entries)
+        for oid in open_exit_ids:
+            entry = entry_of(oid)
+            if entry is not None:
+                self._open[oid] = entry
+                self._entries.add(entry)
