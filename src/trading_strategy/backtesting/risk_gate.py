@@ -1,21 +1,30 @@
 """The risk engine as the backtest's pre-trade gate: the same rules live trading runs under.
 
-Per order: the engine's account view is brought up to date (equity marked at the decision
-bar's close, position, last price, open orders) and ``RiskEngine.check`` returns the verdict;
-a configured sizing method replaces the strategy's size for entries. Per bar (after that bar's
-fills): equity goes to ``on_equity`` for the strategy and the portfolio, and trading-state
-changes act — REDUCING and HALTED cancel open entry orders; a halt with ``flatten_on_halt``
-(the default) also cancels exits and closes the position with a market order, which fills at
-the next bar's open. ``halt_outcomes`` measures each halt: the drawdown when it fired and the
-deepest one from the same peak afterwards (the report's ``risk.halts``). Configured stops are
-attached to every entry at its fill price, trailing stops follow each bar's high or low, and
-time exits close positions.
+Per order: the kernel's ``StrategyGate`` decides (projected position, ATR warm-up, sizing
+method, ``RiskEngine.check``) from a view of the engine's state (equity marked at the
+decision bar's close, position, working orders). Per bar (after that bar's fills): equity
+goes to ``on_equity`` for the strategy and (unless a portfolio driver does it) the portfolio,
+and trading-state changes act through ``kernel.protections.state_actions`` — REDUCING and
+HALTED cancel open entry orders; a halt with ``flatten_on_halt`` (the default) also cancels
+exits and closes the position with a market order, which fills at the next bar's open.
+``halt_outcomes`` measures each halt: the drawdown when it fired and the deepest one from the
+same peak afterwards (the report's ``risk.halts``). The kernel's ``Protections`` give the
+stops attached to every entry at its fill price, move trailing stops after each bar and
+decide time exits.
+
+In a portfolio backtest several gates share one multi-instrument ``RiskEngine`` (and one
+account view of it): amounts go to it in its common unit (an instrument's money units ×
+``risk.value_factor(symbol)``), ``equity`` returns the portfolio's equity, and with
+``portfolio=True`` the driver feeds the portfolio equity itself and hands each change to every
+gate's ``act``.
 
 A backtest has no operator: once HALTED it stays halted to the end of the run.
 """
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -26,23 +35,33 @@ from trading_strategy.backtesting.engine import GateDecision
 from trading_strategy.core.bars import format_ts
 from trading_strategy.core.enums import OrderStatus, OrderType, Side
 from trading_strategy.core.orders import Bracket, Order, OrderIntent
+from trading_strategy.kernel.gate import GateView, StrategyGate, WorkingOrder, projected_position
+from trading_strategy.kernel.protections import Protections, RestingOrder, state_actions
 from trading_strategy.risk import (
+    Account,
     RiskEngine,
     RiskSettings,
     SizingRules,
     StopRules,
     TradingState,
     TradingStateChange,
-    VerdictStatus,
     atr_in_ticks,
-    bracket_for_entry,
-    time_exit_due,
-    update_trailing,
 )
 from trading_strategy.strategies import indicators
 
 if TYPE_CHECKING:
     from trading_strategy.backtesting.engine import BacktestEngine
+
+#: one account view per shared risk engine: the portfolio caps see every strategy's position
+_SHARED_ACCOUNTS: weakref.WeakKeyDictionary[RiskEngine, Account] = weakref.WeakKeyDictionary()
+
+
+def shared_account(risk: RiskEngine) -> Account:
+    """The account view every gate on ``risk`` keeps current (created on first use)."""
+    account = _SHARED_ACCOUNTS.get(risk)
+    if account is None:
+        account = _SHARED_ACCOUNTS[risk] = risk.new_account()
+    return account
 
 
 @dataclass
@@ -67,16 +86,34 @@ class HaltOutcome:
     flat_bar: int | None
 
 
+def _working(engine: BacktestEngine) -> list[WorkingOrder]:
+    return [WorkingOrder(o.side, o.remaining_lots, o.reduce_only, o.order_type)
+            for o in engine.orders if o.is_open]
+
+
 class RiskGate:
-    def __init__(self, settings: RiskSettings, *, strategy: str, engine: BacktestEngine) -> None:
+    def __init__(self, settings: RiskSettings, *, strategy: str, engine: BacktestEngine,
+                 risk: RiskEngine | None = None,
+                 equity: Callable[[], int] | None = None,
+                 portfolio: bool = False) -> None:
         inst = engine.instrument
         self.settings = settings
         self.strategy = strategy
         self.symbol = inst.symbol
-        self.risk = RiskEngine(settings, {inst.symbol: inst})
-        self.account = self.risk.new_account(equity=engine.ledger.cash)
-        self.stops: StopRules = self.risk.stop_rules(strategy)
-        self.sizing: SizingRules = self.risk.sizing_rules(strategy)
+        shared = risk is not None
+        self.risk = risk if risk is not None else RiskEngine(settings, {inst.symbol: inst})
+        self._factor = self.risk.value_factor(inst.symbol)
+        self._equity = equity
+        self.portfolio = portfolio
+        if shared:
+            self.account = shared_account(self.risk)
+            self.account.set_position(strategy, inst.symbol, engine.ledger.position)
+        else:
+            self.account = self.risk.new_account(equity=engine.ledger.cash)
+        self.gate = StrategyGate(self.risk, strategy)
+        self.stops: StopRules = self.gate.stops
+        self.sizing: SizingRules = self.gate.sizing
+        self.protections = Protections(self.stops)
         self.log = RiskLog()
         self._returns: list[float] = []
         bars = engine.bars
@@ -87,21 +124,30 @@ class RiskGate:
             self._atr = indicators.atr(bars.high, bars.low, bars.close, self.stops.atr_period)
         self._tick = inst.tick_size
         self._time_exit_sent = -1
+        eff_top, eff = self.risk.settings_for(None), self.risk.settings_for(strategy)
+        scopes = (eff,) if portfolio else (eff_top, eff)
         has_loss_limits = any(
-            getattr(eff, key) is not None
-            for eff in (self.risk.settings_for(None), self.risk.settings_for(strategy))
+            getattr(e, key) is not None for e in scopes
             for key in ("max_daily_loss", "max_daily_loss_pct", "max_drawdown_pct"))
         caps = ("max_position_pct", "max_strategy_exposure_pct", "max_order_notional")
-        top = settings
+        top = self.risk.settings
         #: any limit on a position's size: all-in orders then keep the size checked here
-        self.caps_positions = any(getattr(eff, key, None) is not None
-                                  for eff in (self.risk.settings_for(None),
-                                              self.risk.settings_for(strategy))
-                                  for key in caps) or top.max_gross_exposure is not None \
-            or top.max_leverage is not None
+        self.caps_positions = any(getattr(e, key, None) is not None
+                                  for e in (eff_top, eff) for key in caps) \
+            or top.max_gross_exposure is not None or top.max_leverage is not None
         #: per-bar work is needed only for loss limits, trailing stops and time exits
         self.needs_bar_updates = (has_loss_limits or self.stops.has_trailing
                                   or self.stops.has_time_exit)
+
+    # --- amounts ---------------------------------------------------------------------------
+    def _own_equity(self, engine: BacktestEngine, price_t: int) -> int:
+        """This engine's equity marked at ``price_t``, in the risk engine's units."""
+        ledger = engine.ledger
+        return (ledger.cash + ledger.position * price_t) * self._factor
+
+    def _caps_equity(self, own_units: int) -> int:
+        """The equity the caps are judged against: the portfolio's when one is driven."""
+        return self._equity() if self._equity is not None else own_units
 
     # --- per order -------------------------------------------------------------------------
     def _atr_ticks(self, i: int) -> float | None:
@@ -111,64 +157,31 @@ class RiskGate:
 
     def check(self, intent: OrderIntent, engine: BacktestEngine) -> GateDecision:
         i = max(engine.cursor.i, 0)
-        ledger = engine.ledger
         close_t = int(engine.close_t[i])
+        own = self._own_equity(engine, close_t)
         account = self.account
-        account.equity = ledger.cash + ledger.position * close_t
-        # judged against the position once the orders already working have filled: a
-        # close followed by a sell is an entry, not a reduction
-        position = self.projected_position(engine)
-        account.set_position(self.strategy, self.symbol, position)
+        account.equity = self._caps_equity(own)
         account.set_last_price(self.symbol, close_t)
-        account.set_open_orders(self.strategy, sum(1 for o in engine.orders if o.is_open))
-        increases = position == 0 or (position > 0) == (intent.side is Side.BUY)
-        if increases and not intent.reduce_only and self.stops.needs_atr \
-                and self._atr_ticks(i) is None:
-            return self._count(GateDecision(
-                None, "atr_warmup", "an ATR-based stop is configured and the ATR is not "
-                "available yet: the entry would go out unprotected"))
-        if self.sizing.method != "strategy" and increases and not intent.reduce_only:
-            sized = self.risk.size_entry(intent, account.equity, close_t,
-                                         atr_ticks=self._atr_ticks(i),
-                                         trade_returns=self._closed_returns(engine))
-            if sized.lots <= 0:
-                return self._count(GateDecision(None, "zero_size", sized.note))
-            intent = intent._replace(lots=sized.lots)
-        verdict = self.risk.check(intent, account, int(engine.bars.ts[i]),
-                                  session_open=self._session_open)
-        if verdict.status is VerdictStatus.REJECTED:
-            code = verdict.reason.value if verdict.reason is not None else "rejected"
-            return self._count(GateDecision(None, code, verdict.message))
-        code = "accepted"
-        if verdict.status is VerdictStatus.RESIZED:
-            code = f"resized:{verdict.reason.value}" if verdict.reason is not None else "resized"
-        return self._count(GateDecision(verdict.lots, code, verdict.message))
+        view = GateView(
+            strategy=self.strategy, symbol=self.symbol, position=engine.ledger.position,
+            working=_working(engine), equity_units=own, price_ticks=close_t,
+            atr_ticks=self._atr_ticks(i), closed_returns=self._closed_returns(engine))
+        decision = self.gate.decide(intent, view, account, int(engine.bars.ts[i]),
+                                    session_open=self._session_open)
+        return self._count(GateDecision(decision.lots, decision.code, decision.message))
 
     def _closed_returns(self, engine: BacktestEngine) -> list[float]:
         """Returns (P&L / entry value) of the strategy's closed trades, oldest first: what a
         Kelly sizer learns its win rate and payoff ratio from. Extended as trades close (only
         the ledger's last trade can still be open)."""
-        if self.sizing.method != "kelly":
+        if not self.gate.needs_returns:
             return self._returns
         return engine.ledger.closed_returns(self._returns)
 
     @staticmethod
     def projected_position(engine: BacktestEngine) -> int:
-        """The position once the working orders have filled: every entry (for the caps, as
-        if it filled) and every reduce-only *market* order (certain to fill), but not the
-        contingent exits — a stop-loss waiting below the price reduces nothing yet."""
-        position = engine.ledger.position
-        for order in engine.orders:
-            if not order.is_open:
-                continue
-            if order.reduce_only and order.order_type is not OrderType.MARKET:
-                continue
-            sign = 1 if order.side is Side.BUY else -1
-            lots = order.remaining_lots
-            if order.reduce_only:
-                lots = min(lots, abs(position)) if position * sign < 0 else 0
-            position += sign * lots
-        return position
+        """The engine's position once its working orders have filled (the kernel's rule)."""
+        return projected_position(engine.ledger.position, _working(engine))
 
     def fill_cap(self, engine: BacktestEngine, order: Order, lots: int,
                  fill_t: int) -> tuple[int, str] | None:
@@ -181,7 +194,8 @@ class RiskGate:
         ledger = engine.ledger
         account = self.account
         commission = engine.commission_fn(lots, fill_t, order.filled_lots == 0)
-        account.equity = ledger.cash + ledger.position * fill_t - commission
+        own = self._own_equity(engine, fill_t) - commission * self._factor
+        account.equity = self._caps_equity(own)
         account.set_position(self.strategy, self.symbol, ledger.position)
         account.set_last_price(self.symbol, fill_t)
         cap, code = self.risk.fill_cap(self.strategy, self.symbol, order.side, account, fill_t)
@@ -201,66 +215,65 @@ class RiskGate:
         """Configured stops for an entry filled at ``fill_t`` on bar ``i``."""
         if order.bracket is not None or order.reduce_only:
             return None
-        try:
-            # the ATR known when the fill happens is the one of the previous bar's close
-            return bracket_for_entry(self.stops, order.side, fill_t, self._atr_ticks(i - 1))
-        except ValueError:
-            return None  # ATR still warming up: the venue model has nothing to attach
+        # the ATR known when the fill happens is the one of the previous bar's close
+        return self.protections.bracket(order.side, fill_t, self._atr_ticks(i - 1))
 
     # --- per bar ---------------------------------------------------------------------------
     def on_bar(self, engine: BacktestEngine, i: int) -> None:
         ts = int(engine.bars.ts[i])
-        equity = engine.equity_units(i)
-        changes = self.risk.on_equity(ts, self.strategy, equity)
-        changes += self.risk.on_equity(ts, None, equity)
-        for change in changes:
-            self.log.changes.append(change)
-            self.log.change_bars.append(i)
-            self._act(engine, change)
+        own = engine.equity_units(i) * self._factor
+        if self.portfolio:
+            # the driver feeds the portfolio's equity and hands its changes to ``act``
+            changes = self.risk.on_equity(ts, self.strategy, own)
+        else:
+            changes = self.risk.on_equity(ts, self.strategy, own)
+            changes += self.risk.on_equity(ts, None, own)
         ledger = engine.ledger
+        self.account.set_position(self.strategy, self.symbol, ledger.position)
+        for change in changes:
+            if change.scope in (None, self.strategy):
+                self.act(engine, change, i)
         if ledger.position == 0:
             return
         if self.stops.has_trailing:
             self._trail(engine, i)
         trade = ledger.open_trade
-        if (self.stops.has_time_exit and trade is not None
-                and self._time_exit_sent != trade.entry_bar
-                and time_exit_due(entry_bar=trade.entry_bar, bar=i, entry_ts_ns=trade.entry_ts,
-                                  ts_ns=ts, max_bars=self.stops.time_exit_bars,
-                                  max_duration_ns=self.stops.time_exit_ns)):
+        if (trade is not None and self._time_exit_sent != trade.entry_bar
+                and self.protections.time_exit_due(entry_bar=trade.entry_bar, bar=i,
+                                                   entry_ts_ns=trade.entry_ts, ts_ns=ts)):
             self._time_exit_sent = trade.entry_bar
             engine.ctx.close(tag="time_exit")
 
-    def _act(self, engine: BacktestEngine, change: TradingStateChange) -> None:
-        if change.current is TradingState.ACTIVE:
-            return
+    def act(self, engine: BacktestEngine, change: TradingStateChange,
+            bar: int | None = None) -> None:
+        """Log a trading-state change of this strategy or the portfolio and carry out what
+        it requires (``kernel.protections.state_actions``): cancels, then the flatten.
+        ``bar``: the bar it happened on (default: the engine's current bar)."""
+        self.log.changes.append(change)
+        self.log.change_bars.append(max(engine.cursor.i, 0) if bar is None else bar)
         position = engine.ledger.position
-        for order in list(engine.orders):
-            if not order.is_open:
-                continue
-            # an exit by its effect: it shrinks the position (whatever its flags say)
-            shrinks = position != 0 and (order.side is Side.SELL) == (position > 0) \
-                and order.remaining_lots <= abs(position)
-            exit_order = order.reduce_only or order.parent_id is not None or shrinks
-            if (change.cancel_entry_orders and not exit_order) or \
-                    (change.cancel_exit_orders and exit_order):
-                engine.cancel(order.id, reason=f"risk: {change.current.value} "
-                                               f"({change.reason.value})")
-        if change.flatten and engine.ledger.position != 0:
+        actions = state_actions(change, (
+            RestingOrder(o.id, o.side, o.remaining_lots, o.reduce_only,
+                         o.parent_id is not None, position)
+            for o in engine.orders if o.is_open))
+        for oid in actions.cancel:
+            engine.cancel(oid, reason=f"risk: {change.current.value} ({change.reason.value})")
+        if actions.flatten and engine.ledger.position != 0:
             engine.ctx.close(tag="risk_flatten")
 
     def _trail(self, engine: BacktestEngine, i: int) -> None:
         high = int(engine.high_t[i])
         low = int(engine.low_t[i])
+        atr = self._atr_ticks(i)
         for order in engine.orders:
             if order.parent_id is None or order.order_type is not OrderType.STOP \
-                    or order.status not in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED):
+                    or order.status not in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED) \
+                    or order.stop_ticks is None:
                 continue
             if order.created_index >= i:
                 continue  # the entry filled during this bar: its high may predate the fill
             entry_side = Side.BUY if order.side is Side.SELL else Side.SELL
-            moved = update_trailing(self.stops, entry_side, order.stop_ticks, high, low,
-                                    self._atr_ticks(i))
+            moved = self.protections.trail(entry_side, order.stop_ticks, high, low, atr)
             if moved is not None:
                 order.stop_ticks = moved
 
