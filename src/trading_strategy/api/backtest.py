@@ -1,0 +1,110 @@
+"""``Backtest``: one strategy over one instrument's bars, from a notebook or a script.
+
+A thin face over the layers below: bars from :mod:`.data` (the file loader's rules),
+settings from :mod:`.settings`, the run from ``backtesting.runner.run_backtest`` and the
+report from ``backtesting.report.build_report`` — the very functions the CLI calls, so the
+same inputs give the same numbers either way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from trading_strategy.api import settings as arguments
+from trading_strategy.api.data import load_data
+from trading_strategy.api.errors import ArgumentError
+from trading_strategy.api.result import BacktestResult
+from trading_strategy.api.strategy_ref import resolve_strategy
+from trading_strategy.backtesting.settings import BacktestSettings
+from trading_strategy.core.bars import BarSeries
+from trading_strategy.core.errors import ConfigError
+from trading_strategy.risk.settings import RiskSettings
+from trading_strategy.strategies.base import Strategy
+
+
+class Backtest:
+    """A backtest of ``strategy`` on ``data``; call :meth:`run` for a :class:`BacktestResult`.
+
+    ``data``: a pandas DataFrame (a DatetimeIndex or a timestamp/date column; open, high,
+    low, close and optionally volume in any case; ``Adj Close`` applied as for CSV files),
+    a polars DataFrame, a mapping of columns, a ``.csv``/``.csv.gz``/``.parquet`` path, or a
+    symbol (a bundled sample such as ``"GOOG"``, else one stored with ``data import``).
+    Naive timestamps are UTC. ``strategy``: a ``Strategy`` subclass, a registered name,
+    ``"package.module:Class"`` or ``"path/to/file.py:Class"``.
+
+    ``commission``: a fraction of notional (0.001 = 0.1 %) or a cost model from
+    ``trading_strategy.kernel.costs``; ``slippage``: basis points or a slippage model;
+    ``size``: the default order size as ``--size`` takes it (``"all-in"``, ``"25%"`` of
+    equity, or a quantity in whole lots; ``0.5`` is a quantity, never half of equity);
+    ``risk``: a dict of ``[risk]`` keys or ``RiskSettings`` (None: the defaults, as the CLI
+    without a config file). Every bad argument raises ``ArgumentError`` (a ``ValueError``).
+    """
+
+    def __init__(
+        self,
+        data: object,
+        strategy: object,
+        *,
+        cash: float | int | Decimal | str = 10_000,
+        commission: object = 0.0,
+        slippage: object = None,
+        size: object = "all-in",
+        risk: RiskSettings | dict[str, Any] | None = None,
+        latency_bars: int = 1,
+        latency_ms: int | None = None,
+        volume_cap: float | Decimal | None = None,
+        periods_per_year: float | None = None,
+        risk_free_rate: float = 0.0,
+        indicators: str = "vectorized",
+        timeframe: str | None = None,
+        symbol: str | None = None,
+        tick_size: float | Decimal | str | None = None,
+        lot_size: float | Decimal | str | None = None,
+        start: object = None,
+        end: object = None,
+        repair: bool = False,
+        allow_short_history: bool = False,
+    ) -> None:
+        self.strategy: type[Strategy] = resolve_strategy(strategy)
+        self.settings: BacktestSettings = arguments.backtest_settings(
+            cash=cash, commission=commission, slippage=slippage, size=size,
+            latency_bars=latency_bars, latency_ms=latency_ms, volume_cap=volume_cap,
+            periods_per_year=periods_per_year, risk_free_rate=risk_free_rate,
+            indicators=indicators)
+        self.risk: RiskSettings = arguments.risk_settings(risk)
+        tick = None if tick_size is None else arguments.decimal(
+            "tick_size", tick_size, example="0.01")
+        lot = None if lot_size is None else arguments.decimal(
+            "lot_size", lot_size, example="0.001")
+        loaded = load_data(data, timeframe=timeframe, symbol=symbol, tick_size=tick,
+                           lot_size=lot, repair=bool(repair), start=start, end=end)
+        self.bars: BarSeries = loaded.bars
+        #: what the loader did to the data (adjusted prices, repairs, precision)
+        self.warnings: list[str] = loaded.warnings
+        self.allow_short_history = bool(allow_short_history)
+        try:
+            self.settings.size.check_lots(self.bars.instrument, what="size")
+        except ConfigError as exc:
+            raise ArgumentError(str(exc)) from None
+
+    def run(self, *, progress: Callable[[int, int], None] | None = None,
+            **params: Any) -> BacktestResult:
+        """Run with the strategy parameters ``params`` (defaults for those not given)."""
+        from trading_strategy.backtesting.report import build_report
+        from trading_strategy.backtesting.runner import InsufficientHistoryError, run_backtest
+
+        try:
+            result = run_backtest(self.strategy, self.bars, self.settings, params,
+                                  risk=self.risk, allow_short_history=self.allow_short_history,
+                                  progress=progress)
+        except InsufficientHistoryError as exc:
+            raise ArgumentError(str(exc).replace("pass --allow-short-history",
+                                                 "pass allow_short_history=True")) from None
+        return BacktestResult(result, build_report(result))
+
+    def __repr__(self) -> str:
+        bars = self.bars
+        return (f"Backtest({self.strategy.name}, {bars.instrument.symbol} {bars.timeframe}, "
+                f"{len(bars)} bars)")
