@@ -26,7 +26,7 @@ from trading_strategy.core.enums import OrderStatus
 _EXTRA_DECIMALS = Decimal("1e-10")
 
 
-def _num(value: Decimal) -> float | int:
+def number(value: Decimal) -> float | int:
     if value == value.to_integral_value():
         return int(value)
     return float(value)
@@ -34,7 +34,7 @@ def _num(value: Decimal) -> float | int:
 
 def _avg_price(value_ticks: int, lots: int, tick: Decimal) -> float | int:
     price = (Decimal(value_ticks) / Decimal(lots) * tick).quantize(_EXTRA_DECIMALS)
-    return _num(price.normalize())
+    return number(price.normalize())
 
 
 def build_report(result: BacktestResult) -> dict[str, Any]:
@@ -52,15 +52,15 @@ def build_report(result: BacktestResult) -> dict[str, Any]:
         pnl = t.pnl(last_close if t.is_open else None)
         trades.append({
             "side": "long" if t.direction > 0 else "short",
-            "quantity": _num(inst.quantity(t.entry_lots)),
+            "quantity": number(inst.quantity(t.entry_lots)),
             "entry_time": format_ts(t.entry_ts, tf),
             "entry_price": _avg_price(t.entry_value, t.entry_lots, inst.tick_size),
             "exit_time": None if t.is_open else format_ts(t.exit_ts or 0, tf),
             "exit_price": None if t.is_open
             else _avg_price(t.exit_value, t.exit_lots, inst.tick_size),
-            "pnl": _num(inst.money(pnl)),
+            "pnl": number(inst.money(pnl)),
             "return": round(pnl / t.entry_value, 12),
-            "commission": _num(inst.money(t.commission)),
+            "commission": number(inst.money(t.commission)),
         })
 
     times = [format_ts(int(ts), tf) for ts in bars.ts.tolist()]
@@ -71,7 +71,7 @@ def build_report(result: BacktestResult) -> dict[str, Any]:
         metrics[key] = value
         if key == "trades":  # right after the closed count, so the two read together
             metrics["open_trades"] = sum(1 for t in ledger.trades if t.is_open)
-    metrics["final_equity"] = _num(inst.money(int(result.equity_units[-1])))
+    metrics["final_equity"] = number(inst.money(int(result.equity_units[-1])))
     first_close, last = float(bars.close[0]), float(bars.close[-1])
     statuses: dict[str, int] = {}
     for order in engine.state.closed_orders + [o for o in engine.orders if o.is_open]:
@@ -87,7 +87,7 @@ def build_report(result: BacktestResult) -> dict[str, Any]:
             "bars": len(bars),
         },
         "settings": {
-            "initial_cash": _num(settings.initial_cash),
+            "initial_cash": number(settings.initial_cash),
             "commission": settings.commission.describe(),
             "slippage": settings.slippage.describe(),
             "size": str(settings.size),
@@ -102,8 +102,8 @@ def build_report(result: BacktestResult) -> dict[str, Any]:
             "periods_per_year": result.periods_per_year,
             "annualisation": annual.as_dict(),
             "risk_free_rate": settings.risk_free_rate,
-            "tick_size": _num(inst.tick_size),
-            "lot_size": _num(inst.lot_size),
+            "tick_size": number(inst.tick_size),
+            "lot_size": number(inst.lot_size),
             "indicator_mode": settings.indicator_mode.value,
             "version": __version__,
         },

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -128,22 +129,25 @@ def run_backtest(
         risk_gate = RiskGate(risk, strategy=strategy_cls.name, engine=engine)
         engine.set_gate(risk_gate)
     engine.run(progress)
+    return collect_result(engine, risk_gate)
+
+
+def collect_result(engine: BacktestEngine, risk_gate: RiskGate | None = None) -> BacktestResult:
+    """The result of an engine that has run to its last bar: equity curve, metrics and the
+    annualisation. One rule for a single backtest and each strategy of a portfolio, so a
+    portfolio's per-strategy figures are exactly what a single backtest would report."""
+    bars = engine.bars
+    settings = engine.settings
     units = engine.equity_curve_units()
     equity = money_array(units, bars)
     annual = annualisation(bars, settings)
     ppy = annual.periods_per_year
     inst = bars.instrument
     ledger = engine.ledger
-    outcomes = []
-    for t in ledger.trades:
-        if t.is_open:
-            continue
-        pnl = t.pnl()
-        outcomes.append(TradeOutcome(float(inst.money(pnl)), pnl / t.entry_value))
     metrics = compute_metrics(
         equity,
         periods_per_year=ppy,
-        trades=outcomes,
+        trades=trade_outcomes(engine),
         bars_in_market=int(np.count_nonzero(engine.position_curve)),
         traded_notional=float(inst.money(ledger.traded_value)),
         commission=float(inst.money(ledger.commission)),
@@ -153,14 +157,28 @@ def run_backtest(
     return BacktestResult(engine, units, equity, metrics, ppy, risk_gate, annual)
 
 
+def trade_outcomes(engine: BacktestEngine) -> list[TradeOutcome]:
+    """The closed trades as the metrics see them (P&L in currency, return on entry value)."""
+    inst = engine.instrument
+    return [TradeOutcome(float(inst.money(t.pnl())), t.pnl() / t.entry_value)
+            for t in engine.ledger.trades if not t.is_open]
+
+
 def money_array(units: npt.NDArray[np.int64], bars: BarSeries) -> npt.NDArray[np.float64]:
-    """Money units → currency floats, each the nearest double to the exact decimal value.
+    """Money units of ``bars``' instrument → currency floats (see ``units_to_money``)."""
+    return units_to_money(units, bars.instrument.money_unit)
+
+
+def units_to_money(units: npt.NDArray[np.int64],
+                   money_unit: Decimal) -> npt.NDArray[np.float64]:
+    """Whole multiples of ``money_unit`` → currency floats, each the nearest double to the
+    exact decimal value.
 
     When the money unit is 10**-k, int / 10**k is one correctly rounded IEEE division of two
     exact operands, hence the same double as ``float(Decimal)`` — no drift, vectorized.
     """
-    unit = bars.instrument.money_unit.normalize()
+    unit = money_unit.normalize()
     _, digits, exponent = unit.as_tuple()
     if digits == (1,) and isinstance(exponent, int) and -22 <= exponent <= 0:
         return units.astype(np.float64) / float(10 ** (-exponent))
-    return np.array([float(bars.instrument.money(int(u))) for u in units], dtype=np.float64)
+    return np.array([float(Decimal(int(u)) * unit) for u in units], dtype=np.float64)
