@@ -51,8 +51,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CONFIG_FILE_ENV", "ENV_PREFIX", "ExchangeSettings", "LoadedSettings", "SettingValue",
-    "Settings", "ValueSource", "default_data_dir", "load_settings", "load_settings_report",
-    "redact_url", "secret_values",
+    "Settings", "ValueSource", "default_data_dir", "load_portfolio", "load_settings",
+    "load_settings_report", "redact_url", "secret_values",
 ]
 
 ENV_PREFIX = "TRADING_STRATEGY_"
@@ -184,6 +184,15 @@ def load_settings(config_file: Path | None = None) -> Settings:
     Raises ``ConfigError`` listing every problem, one line each.
     """
     return load_settings_report(config_file).settings
+
+
+def load_portfolio(path: Path) -> PortfolioConfig:
+    """The portfolio file with the risk settings a session uses: defaults, the settings
+    file's ``[risk]``, this file's ``[risk]``, then ``TRADING_STRATEGY_RISK__*`` variables
+    (highest last; see ``load_settings_report``). Raises ``ConfigError``."""
+    loaded = load_settings_report(path, portfolio=True)
+    assert loaded.portfolio is not None  # portfolio=True guarantees it
+    return loaded.portfolio
 
 
 #: top-level tables that make a TOML file a portfolio file rather than a settings file

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from trading_strategy.cli import main
+from trading_strategy.config import load_portfolio
 from trading_strategy.core.errors import ConfigError
 from trading_strategy.runtime.portfolio_config import (
-    load_portfolio,
     parse_portfolio,
     require_name,
     with_speed,

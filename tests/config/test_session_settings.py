@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 
 from trading_strategy.cli import main
-from trading_strategy.config import ValueSource, load_settings_report
+from trading_strategy.config import ValueSource, load_portfolio, load_settings_report
 from trading_strategy.core.errors import ConfigError
-from trading_strategy.runtime.portfolio_config import load_portfolio
 
 # one year of GOOG: sma_crossover(10, 30) trades several times in it
 PORTFOLIO = """

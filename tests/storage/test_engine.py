@@ -14,7 +14,6 @@ from trading_strategy.config import Settings
 from trading_strategy.core.errors import ConfigError, RetryableError
 from trading_strategy.storage import (
     DatabaseError,
-    create_engine_from_settings,
     make_engine,
     open_store,
     redact_url,
@@ -58,7 +57,7 @@ def test_sqlite_engine_creates_folder_and_sets_wal_and_foreign_keys(tmp_path: Pa
 
 
 def test_default_database_is_a_sqlite_file_in_the_data_dir(tmp_path: Path) -> None:
-    engine = create_engine_from_settings(Settings(data_dir=tmp_path))
+    engine = make_engine(Settings(data_dir=tmp_path).effective_database_url())
     try:
         assert engine.dialect.name == "sqlite"
         assert engine.url.database == str(tmp_path / "trading-strategy.sqlite3")

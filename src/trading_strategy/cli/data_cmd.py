@@ -96,7 +96,7 @@ def _import(args: argparse.Namespace) -> int:
     for warning in loaded.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     bars = loaded.bars
-    with open_store(load_settings()) as store:
+    with open_store(load_settings().effective_database_url()) as store:
         result = store.bars.write_bars(bars.instrument, bars.timeframe, bars)
         where = store.url
     print(f"{bars.instrument.symbol} {bars.timeframe}: {len(bars)} bars from {args.file}: "
@@ -110,7 +110,7 @@ def _list(_args: argparse.Namespace) -> int:
     from trading_strategy.core.bars import format_ts
     from trading_strategy.storage import open_store
 
-    with open_store(load_settings()) as store:
+    with open_store(load_settings().effective_database_url()) as store:
         series = store.bars.series()
         where = store.url
     if not series:
@@ -132,7 +132,7 @@ def _export(args: argparse.Namespace) -> int:
     from trading_strategy.storage import open_store
 
     start, end = parse_time(args.start), parse_time(args.end, end=True)
-    with open_store(load_settings()) as store:
+    with open_store(load_settings().effective_database_url()) as store:
         bars = store.bars.read_bars(args.symbol, args.timeframe, start, end)
     if args.out == "-":
         _write_csv(bars, sys.stdout)

@@ -54,20 +54,17 @@ def register(subparsers: Any) -> None:
 
 
 def _session(args: argparse.Namespace, *, speed: float | None = None) -> Any:
-    from trading_strategy.config import load_settings
-    from trading_strategy.runtime.portfolio_config import load_portfolio, with_speed
+    from trading_strategy.config import load_portfolio, load_settings
+    from trading_strategy.runtime.portfolio_config import with_speed
     from trading_strategy.runtime.session import PaperSession
-    from trading_strategy.runtime.wiring import (
-        open_session_store,
-        stored_bars,
-        stored_journal_factory,
-    )
+    from trading_strategy.runtime.wiring import stored_bars, stored_journal_factory
+    from trading_strategy.storage import open_store
 
     config = load_portfolio(args.config)
     if speed is not None:
         config = with_speed(config, speed)
     settings = load_settings()
-    store = open_session_store(settings)
+    store = open_store(settings.effective_database_url())
     return PaperSession(config, data_dir=settings.data_dir,
                         journal_factory=stored_journal_factory(store),
                         event_repository=store.events, bar_source=stored_bars(store))
@@ -129,7 +126,7 @@ def _session_root(args: argparse.Namespace) -> Path:
     # a name is a single path component: `..` must not reach outside the sessions folder
     name = None if args.session is None else require_name(args.session)
     if name is None and args.config is not None:
-        from trading_strategy.runtime.portfolio_config import load_portfolio
+        from trading_strategy.config import load_portfolio
 
         name = load_portfolio(args.config).session.name
     if name is None:
@@ -215,18 +212,20 @@ def _checkpoint(root: Path) -> dict[str, int]:
 
 def _stored_journal(root: Path) -> Any:
     from trading_strategy.config import load_settings
-    from trading_strategy.runtime.wiring import open_session_store, session_journal
+    from trading_strategy.runtime.wiring import session_journal
+    from trading_strategy.storage import open_store
 
-    return session_journal(open_session_store(load_settings()), root)
+    return session_journal(open_store(load_settings().effective_database_url()), root)
 
 
 def _audit(args: argparse.Namespace) -> int:
     from trading_strategy.config import load_settings
     from trading_strategy.orders.journal import explain
-    from trading_strategy.runtime.wiring import open_session_store, session_journal
+    from trading_strategy.runtime.wiring import session_journal
+    from trading_strategy.storage import open_store
 
     root = _session_root(args)
-    journal = session_journal(open_session_store(load_settings()), root)
+    journal = session_journal(open_store(load_settings().effective_database_url()), root)
     entries = journal.events()
     order_ids: list[str] = []
     for entry in entries:

@@ -62,7 +62,7 @@ def _list(args: argparse.Namespace) -> int:
 
     if args.limit <= 0:
         raise UserError("--limit must be a positive number")
-    with open_store(load_settings()) as store:
+    with open_store(load_settings().effective_database_url()) as store:
         runs = store.runs.list_runs(limit=args.limit, strategy=args.strategy,
                                     symbol=args.symbol)
     if not runs:
@@ -90,7 +90,7 @@ def _show(args: argparse.Namespace) -> int:
     from trading_strategy.config import load_settings
     from trading_strategy.storage import open_store
 
-    with open_store(load_settings()) as store:
+    with open_store(load_settings().effective_database_url()) as store:
         detail = store.runs.get_run(args.run_id)
     if detail is None:
         raise UserError(

@@ -27,10 +27,10 @@
     max_drawdown_pct = 20
 
 Numbers must be TOML numbers (a string or a boolean where a number belongs is an error, not
-a guess), finite and within the bounds below. ``load_portfolio`` reads a file and merges
-the risk settings of the environment over its ``[risk]`` table (see
-``trading_strategy.config``, docs/configuration.md); ``parse_portfolio`` validates a mapping
-alone.
+a guess), finite and within the bounds below. ``parse_portfolio`` validates a mapping
+alone; ``trading_strategy.config.load_portfolio`` reads a file and merges the risk settings
+of the environment over its ``[risk]`` table (docs/configuration.md): the settings layer
+sits above the runtime, so this module never imports it.
 """
 
 from __future__ import annotations
@@ -301,19 +301,6 @@ class PortfolioConfig(_Model):
         return self
 
 
-def load_portfolio(path: Path) -> PortfolioConfig:
-    """The portfolio file with the risk settings a session uses: defaults, the settings
-    file's ``[risk]``, this file's ``[risk]``, then ``TRADING_STRATEGY_RISK__*`` variables
-    (highest last; see ``config.load_settings_report``)."""
-    # config is the one settings path (environment, settings file, precedence); imported
-    # here because it imports this module to read portfolio files
-    from trading_strategy.config import load_settings_report
-
-    loaded = load_settings_report(path, portfolio=True)
-    assert loaded.portfolio is not None  # portfolio=True guarantees it
-    return loaded.portfolio
-
-
 def with_speed(config: PortfolioConfig, speed: float) -> PortfolioConfig:
     """``config`` replayed at ``speed`` (``run --speed``), checked like the file's value."""
     try:
@@ -326,7 +313,7 @@ def with_speed(config: PortfolioConfig, speed: float) -> PortfolioConfig:
 
 
 def parse_portfolio(raw: dict[str, Any], *, source: str = "portfolio") -> PortfolioConfig:
-    """Validate a portfolio mapping (no environment: see ``load_portfolio``)."""
+    """Validate a portfolio mapping (no environment: see ``config.load_portfolio``)."""
     try:
         return PortfolioConfig.model_validate(raw)
     except ValidationError as exc:

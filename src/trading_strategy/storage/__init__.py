@@ -1,20 +1,22 @@
 """Storage: SQLAlchemy tables, Alembic migrations and repositories (SQLite, PostgreSQL).
 
 The public surface; everything else in this package is private. Importing it loads
-SQLAlchemy (not psycopg): command handlers import it inside the handler.
+SQLAlchemy (not psycopg): command handlers import it inside the handler. The database URL
+always comes from the caller: this layer reads no settings and no data files.
 
-- ``open_store(settings=None, *, url=None, migrate=True) -> Store``: engine plus
-  repositories ``store.bars`` (:class:`BarStore`), ``store.instruments``, ``store.runs``
-  (:class:`RunRepository`), ``store.journal`` (:class:`TradingJournal`), ``store.events``
-  (:class:`EventRepository`).
-- ``make_engine(url)``, ``create_engine_from_settings(settings)``: engines alone.
+- ``open_store(url, *, migrate=True) -> Store``: engine plus repositories ``store.bars``
+  (:class:`BarStore`), ``store.instruments``, ``store.runs`` (:class:`RunRepository`),
+  ``store.journal`` (:class:`TradingJournal`), ``store.events`` (:class:`EventRepository`).
+- ``make_engine(url)``: an engine alone.
 - ``upgrade``, ``downgrade``, ``current_revision``, ``head_revision``, ``ensure_schema``.
-- ``ensure_samples_loaded(store_or_engine)``; ``redact_url(url)``.
+- ``redact_url(url)``.
 """
+
+from typing import Any
 
 from trading_strategy.storage.bar_store import BarStore, SeriesInfo, WriteResult
 from trading_strategy.storage.coverage import Coverage, CoverageRange, Gap
-from trading_strategy.storage.engine import create_engine_from_settings, make_engine
+from trading_strategy.storage.engine import make_engine
 from trading_strategy.storage.errors import DatabaseError
 from trading_strategy.storage.events import EventRepository
 from trading_strategy.storage.instruments import InstrumentRepository
@@ -35,8 +37,7 @@ from trading_strategy.storage.records import (
     StrategyEventRecord,
 )
 from trading_strategy.storage.runs import RunDetail, RunRepository, RunSummary, StoredTrade
-from trading_strategy.storage.samples import ensure_samples_loaded
-from trading_strategy.storage.store import Store, open_store, settings_from_environment
+from trading_strategy.storage.store import Store, open_store
 from trading_strategy.storage.urls import redact_url
 
 __all__ = [
@@ -61,15 +62,23 @@ __all__ = [
     "StrategyEventRecord",
     "TradingJournal",
     "WriteResult",
-    "create_engine_from_settings",
     "current_revision",
     "downgrade",
-    "ensure_samples_loaded",
     "ensure_schema",
     "head_revision",
     "make_engine",
     "open_store",
     "redact_url",
-    "settings_from_environment",
     "upgrade",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # Deprecated: sample loading moved above storage (to trading_strategy.sample_store),
+    # since it reads market_data's files. Kept while cli/backtest_cmd.py imports it from
+    # here; remove with its ignore_imports line in pyproject.toml.
+    if name == "ensure_samples_loaded":
+        from trading_strategy.sample_store import ensure_samples_loaded
+
+        return ensure_samples_loaded
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

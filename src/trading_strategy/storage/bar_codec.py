@@ -18,9 +18,9 @@ from decimal import Decimal
 import numpy as np
 import numpy.typing as npt
 
+from trading_strategy.core.bar_checks import EXACT_LIMIT
 from trading_strategy.core.bars import FloatArray, IntArray
 from trading_strategy.core.errors import DataError
-from trading_strategy.market_data.validation import EXACT_LIMIT
 
 __all__ = ["ExactBars", "PriceGrid", "WritePlan", "plan_write", "volume_decimals"]
 
@@ -46,7 +46,7 @@ class PriceGrid:
 
     def to_ticks(self, prices: FloatArray, *, what: str = "price") -> IntArray:
         """Whole ticks; a last line of defence, as callers check the rows first
-        (``validation.find_problem`` with the tick names the bad row)."""
+        (``core.bar_checks.find_problem`` with the tick names the bad row)."""
         # errstate: an overflowing price is reported below, not as a numpy warning on stderr.
         with np.errstate(over="ignore", invalid="ignore"):
             ticks = np.rint(prices / float(self.tick))

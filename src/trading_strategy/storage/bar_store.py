@@ -20,11 +20,11 @@ import numpy as np
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Connection, Engine
 
+from trading_strategy.core.bar_checks import find_problem
 from trading_strategy.core.bars import BarSeries, IntArray, datetime_to_ns, format_ts
 from trading_strategy.core.errors import ConfigError, DataError
 from trading_strategy.core.instrument import Instrument
 from trading_strategy.core.timeframe import Timeframe
-from trading_strategy.market_data.validation import find_problem
 from trading_strategy.storage import _pg_bars, _sqlite_bars
 from trading_strategy.storage.bar_codec import BoolArray, ExactBars, PriceGrid, plan_write
 from trading_strategy.storage.bar_columns import StoredColumns
@@ -92,7 +92,7 @@ class BarStore:
 
         Prices are stored exactly, rounded to the instrument's tick (the stored tick if
         the instrument exists and is finer). Each changed bar is logged (old → new).
-        Raises ``DataError`` for invalid bars (the rules of ``market_data.validation``,
+        Raises ``DataError`` for invalid bars (the rules of ``core.bar_checks``,
         including a price that rounds to zero ticks or is too large to hold exactly at
         the tick it is stored with); nothing is written then.
         """

@@ -12,7 +12,7 @@ cannot fail half-way with "database is locked" when another process writes.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy import exc as sa_exc
@@ -22,21 +22,13 @@ from sqlalchemy.pool import StaticPool
 from trading_strategy.core.errors import ConfigError
 from trading_strategy.storage.urls import redact_url
 
-if TYPE_CHECKING:
-    from trading_strategy.config import Settings
-
-__all__ = ["WRITE_OPTION", "create_engine_from_settings", "is_postgresql", "make_engine"]
+__all__ = ["WRITE_OPTION", "is_postgresql", "make_engine"]
 
 #: execution option asking for a write transaction (``BEGIN IMMEDIATE`` on SQLite)
 WRITE_OPTION = "trading_strategy_write"
 _SQLITE_BUSY_TIMEOUT_MS = 30_000
 _PG_CONNECT_TIMEOUT_S = 10
 _URL_HELP = "use sqlite:///PATH or postgresql+psycopg://USER[:PASSWORD]@HOST[:PORT]/DATABASE"
-
-
-def create_engine_from_settings(settings: Settings) -> Engine:
-    """The engine for ``settings.effective_database_url()`` (SQLite file by default)."""
-    return make_engine(settings.effective_database_url())
 
 
 def make_engine(url: str | URL, *, echo: bool = False) -> Engine:

@@ -1,10 +1,13 @@
-"""The storage facade: one engine and the repositories over it, opened from settings.
+"""The storage facade: one engine and the repositories over it, opened on a database URL.
 
 Open it in an application factory or a command handler, use it, close it::
 
-    with open_store() as store:                      # settings from the environment
+    with open_store(settings.effective_database_url()) as store:
         bars = store.bars.read_bars("GOOG", "1d")
         run_id = store.runs.save_run(report)
+
+The URL comes from the caller (``trading_strategy.config`` resolves it from the settings
+file and the environment): storage sits below the settings layer and never reads them.
 
 Opening checks the schema: an empty database is migrated on first use; an outdated one
 raises ``ConfigError`` asking for ``trading-strategy db upgrade``.
@@ -13,11 +16,10 @@ raises ``ConfigError`` asking for ``trading-strategy db upgrade``.
 from __future__ import annotations
 
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import URL, Engine
 
-from trading_strategy.core.errors import ConfigError
 from trading_strategy.storage.bar_store import BarStore
 from trading_strategy.storage.engine import make_engine
 from trading_strategy.storage.events import EventRepository
@@ -27,10 +29,7 @@ from trading_strategy.storage.migrate import ensure_schema
 from trading_strategy.storage.runs import RunRepository
 from trading_strategy.storage.urls import redact_url
 
-if TYPE_CHECKING:
-    from trading_strategy.config import Settings
-
-__all__ = ["Store", "open_store", "settings_from_environment"]
+__all__ = ["Store", "open_store"]
 
 
 class Store:
@@ -60,30 +59,21 @@ class Store:
         self.close()
 
 
-def settings_from_environment() -> Settings:
-    """``Settings()`` with validation errors as a one-line ``ConfigError``."""
-    from pydantic import ValidationError
+class _HasDatabaseUrl(Protocol):
+    """Deprecated form of ``open_store``'s argument (the settings object itself): kept
+    while ``runtime/wiring.py`` and ``cli/backtest_cmd.py`` still pass one; remove then."""
 
-    from trading_strategy.config import Settings
-
-    try:
-        return Settings()
-    except ValidationError as exc:
-        # loc and message only: the offending input may be a secret.
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first.get("loc", ())) or "settings"
-        raise ConfigError(f"invalid setting {where}: {first.get('msg', 'invalid')}") from None
+    def effective_database_url(self) -> str: ...
 
 
-def open_store(settings: Settings | None = None, *, url: str | None = None,
-               migrate: bool = True) -> Store:
-    """A ``Store`` on ``url``, else ``settings``' database, else the environment's.
+def open_store(url: str | URL | _HasDatabaseUrl, *, migrate: bool = True) -> Store:
+    """A ``Store`` on the database at ``url`` (SQLite or PostgreSQL, see ``make_engine``).
 
     With ``migrate`` (the default) the schema is created in an empty database and checked
     otherwise; pass ``migrate=False`` to manage migrations yourself (``db`` commands).
     """
-    if url is None:
-        url = (settings or settings_from_environment()).effective_database_url()
+    if not isinstance(url, str | URL):
+        url = url.effective_database_url()
     engine = make_engine(url)
     try:
         if migrate:

@@ -3,6 +3,10 @@
 A sample is loaded only when its symbol has no bars at all in the store, so data a user
 imported under the same symbol is never overwritten. The check is one indexed query;
 loading all samples (~17,000 bars) takes a fraction of a second.
+
+It joins two sibling layers (the sample files of ``market_data`` and the tables of
+``storage``), which never import each other, so it sits above both, beside the settings,
+for the faces (CLI, Python API) to call.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import logging
 from sqlalchemy import exists, select
 from sqlalchemy.engine import Engine
 
+from trading_strategy.market_data import samples
+from trading_strategy.market_data.files import load_bars
 from trading_strategy.storage.bar_store import BarStore
 from trading_strategy.storage.store import Store
 from trading_strategy.storage.tables import BarRow, InstrumentRow
@@ -33,9 +39,6 @@ def _symbols_with_bars(engine: Engine, symbols: list[str]) -> set[str]:
 
 def ensure_samples_loaded(target: Engine | Store) -> int:
     """Store every bundled sample whose symbol has no bars yet; the number of bars added."""
-    from trading_strategy.market_data import samples
-    from trading_strategy.market_data.files import load_bars
-
     engine = target.engine if isinstance(target, Store) else target
     symbols = samples.sample_symbols()
     missing = [s for s in symbols if s not in _symbols_with_bars(engine, symbols)]
