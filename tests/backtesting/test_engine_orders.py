@@ -204,6 +204,26 @@ def test_bracket_with_stop_and_target_inside_one_bar_assumes_the_stop_first() ->
     assert cancelled == [(OrderStatus.CANCELLED, "one-cancels-other sibling filled")]
 
 
+def test_bracket_exits_are_named_after_their_entry_and_grow_with_its_fills() -> None:
+    # a GTC entry of 10 under a volume cap of 5 per bar fills 5 + 5: the exits are created
+    # at the first fill (ids <entry>-sl / <entry>-tp) and grown to 10 by the second
+    bars = bars_of([vol(1e6), vol(50), vol(50), (10.0, 10.0, 9.0, 9.2), FLAT])
+    entry: list[str] = []
+
+    def on_bar(ctx: Context, i: int) -> None:
+        if i == 0:
+            entry.append(ctx.buy(10, stop_loss=9.50, take_profit=12.00))
+
+    result = run(on_bar, bars, volume_participation=D("0.1"))
+    assert fills(result) == [(1, "buy", 5, D("10.00")), (2, "buy", 5, D("10.00")),
+                             (3, "sell", 10, D("9.50"))]
+    sl, tp = f"{entry[0]}-sl", f"{entry[0]}-tp"
+    assert [f.order_id for f in result.engine.state.fills][-1] == sl
+    closed = {o.id: (o.status, o.lots, o.reason) for o in result.engine.state.closed_orders}
+    assert closed[sl] == (OrderStatus.FILLED, 10, "")
+    assert closed[tp] == (OrderStatus.CANCELLED, 10, "one-cancels-other sibling filled")
+
+
 def test_bracket_both_inside_the_entry_bar_itself_takes_the_stop() -> None:
     # entry at the open 10.00 and the same bar spans 8.90..11.20: stop 9.00 first
     bars = bars_of([FLAT, (10.00, 11.20, 8.90, 10.50), FLAT])

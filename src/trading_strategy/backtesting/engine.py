@@ -21,9 +21,10 @@ import numpy.typing as npt
 
 from trading_strategy.backtesting.settings import BacktestSettings, IndicatorMode
 from trading_strategy.core.bars import BarSeries
-from trading_strategy.core.enums import OrderStatus, OrderType, Side, TimeInForce
+from trading_strategy.core.enums import OrderStatus, Side, TimeInForce
 from trading_strategy.core.errors import ConfigError, StrategyError
 from trading_strategy.core.orders import Bracket, Fill, Order, OrderIntent
+from trading_strategy.kernel.exits import ExitBook
 from trading_strategy.kernel.fills import (
     PRIORITY,
     buy_is_affordable,
@@ -155,7 +156,7 @@ class BacktestEngine:
         self._volume_used: tuple[int, int] = (-1, 0)
         self._fresh_exits = False
         self._event_i = -1
-        self._children: dict[str, list[Order]] = {}
+        self._exits = ExitBook(self.strategy_name)
         cursor = self.cursor = Cursor()
         builder = (IncrementalBuilder(cursor)
                    if settings.indicator_mode is IndicatorMode.INCREMENTAL
@@ -368,6 +369,8 @@ class BacktestEngine:
     def _close(self, order: Order, status: OrderStatus, reason: str) -> None:
         order.status = status
         order.reason = reason
+        if order.parent_id is not None:
+            self._exits.forget(order.id)
         self.state.closed_orders.append(order)
         self._order_event(order)
 
@@ -527,10 +530,9 @@ class BacktestEngine:
             st.closed_orders.append(order)
         else:
             order.status = OrderStatus.PARTIALLY_FILLED
-        if order.oco_id is not None and order.status is OrderStatus.FILLED:
-            # a partly filled exit leaves its sibling on: both are reduce-only, so together
-            # they can never close more than the position
-            self.cancel(order.oco_id, reason="one-cancels-other sibling filled")
+        if order.parent_id is not None and order.status is OrderStatus.FILLED:
+            for sibling in self._exits.on_exit_fill(order.id, complete=True):
+                self._cancel_exit(sibling, "one-cancels-other sibling filled")
         if ledger.position == 0 or ledger.open_trade is not was_open_trade:
             self._cancel_orphan_exits()
         position = ledger.position
@@ -540,7 +542,7 @@ class BacktestEngine:
             if order.bracket is None and self._gate_brackets:
                 order.bracket = self.gate.entry_bracket(order, fill_t, i)
             if order.bracket is not None:
-                self._protect(order, opened, i, at_open)
+                self._protect(order, opened, i, fill_t, at_open)
         if self._wants_fills:
             inst = self.instrument
             event = FillEvent(order.id, order.side, inst.quantity(lots), inst.price(fill_t),
@@ -553,48 +555,40 @@ class BacktestEngine:
         """Exits of a trade that ended, reduce-only orders once flat, and the unfilled rest
         of entries whose trade was closed (it would reopen a position with no stop)."""
         flat = self.ledger.position == 0
+        exits = set(self._exits.on_flat())
         for o in self.orders:
             if not o.is_open:
                 continue
-            if o.parent_id is not None or (flat and o.reduce_only) or (
+            if o.id in exits or (flat and o.reduce_only) or (
                     flat and o.status is OrderStatus.PARTIALLY_FILLED):
                 self._close(o, OrderStatus.CANCELLED, "position closed")
 
-    def _protect(self, entry: Order, lots: int, i: int, at_open: bool) -> None:
-        """Attach the bracket exits at the entry's first fill; grow them with later fills."""
-        children = self._children.get(entry.id)
-        if children is None:
-            self._attach_bracket(entry, lots, i, at_open)
-            return
-        for child in children:
-            if child.is_open:
-                child.lots += lots
+    def _cancel_exit(self, order_id: str, reason: str) -> None:
+        order = self._by_id.get(order_id)
+        if order is not None and order.is_open:
+            self._close(order, OrderStatus.CANCELLED, reason)
 
-    def _attach_bracket(self, entry: Order, lots: int, i: int, at_open: bool) -> None:
-        assert entry.bracket is not None
-        exit_side = Side.SELL if entry.side is Side.BUY else Side.BUY
+    def _protect(self, entry: Order, lots: int, i: int, fill_t: int, at_open: bool) -> None:
+        """Create the entry's exits at its first fill (``ExitBook``); grow them later."""
+        plan = self._exits.on_entry_fill(entry.id, entry.symbol, entry.side, lots,
+                                         entry.bracket, ts=int(self.bars.ts[i]),
+                                         fill_ticks=fill_t)
+        for oid, more in plan.grow:
+            self._by_id[oid].lots += more
+        if not plan.create:
+            return
         # filled at the open: the exits are live for the rest of this bar; else from the next
         eligible = i if at_open else i + 1
-        made: list[Order] = []
-        for kind, price in ((OrderType.STOP, entry.bracket.stop_loss),
-                            (OrderType.LIMIT, entry.bracket.take_profit)):
-            if price is None:
-                continue
-            self._seq += 1
-            made.append(Order(
-                id=f"{self.strategy_name}-{self._seq:06d}", strategy=entry.strategy,
-                symbol=entry.symbol, side=exit_side, lots=lots, order_type=kind,
-                limit_ticks=price if kind is OrderType.LIMIT else None,
-                stop_ticks=price if kind is OrderType.STOP else None, tif=TimeInForce.GTC,
+        for leg in plan.create:
+            exit_order = Order(
+                id=leg.client_order_id, strategy=leg.strategy, symbol=leg.symbol,
+                side=leg.side, lots=leg.lots, order_type=leg.order_type,
+                limit_ticks=leg.limit_ticks, stop_ticks=leg.stop_ticks, tif=leg.tif,
                 reduce_only=True, bracket=None, created_index=i, eligible_index=eligible,
-                ts_init=int(self.bars.ts[i]), parent_id=entry.id,
-            ))
-        if len(made) == 2:
-            made[0].oco_id, made[1].oco_id = made[1].id, made[0].id
-        self._children[entry.id] = made
-        for o in made:
-            self._by_id[o.id] = o
-            self.orders.append(o)
+                ts_init=leg.ts_init, decision_ticks=leg.decision_ticks, parent_id=entry.id,
+            )
+            self._by_id[exit_order.id] = exit_order
+            self.orders.append(exit_order)
         self._fresh_exits = self._fresh_exits or eligible == i
 
     # --- decisions log ---------------------------------------------------------------------

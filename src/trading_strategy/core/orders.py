@@ -70,9 +70,8 @@ class Order:
     status: OrderStatus = OrderStatus.ACCEPTED
     filled_lots: int = 0
     triggered: bool = False
-    #: id of the entry this exit belongs to, and of its one-cancels-other sibling
+    #: id of the entry this exit belongs to (its sibling is ``kernel.exits``' business)
     parent_id: str | None = None
-    oco_id: str | None = None
     #: resize an all-in order at fill time from the cash then available
     size_at_fill: bool = False
     max_lots: int | None = None
