@@ -138,7 +138,8 @@ def _arrow_table(data: object) -> Any:
         return data
     if isinstance(data, Mapping):
         return _mapping_table(data)
-    raise ArgumentError(f"data: got a {type(data).__qualname__}; give {_FORMS}")
+    raise ArgumentError(f"data: got an object of type {type(data).__qualname__}; "
+                        f"give {_FORMS}")
 
 
 def _pandas_table(frame: Any) -> Any:

@@ -56,7 +56,7 @@ def chart_svg(equity: FloatArray) -> str:
     height = _H + _DD_H
     return (
         f'<svg viewBox="0 0 {_W} {height}" width="100%" style="max-width:{_W}px" '
-        'role="img" aria-label="Equity and drawdown" xmlns="http://www.w3.org/2000/svg">'
+        'role="img" aria-label="Equity and drawdown">'
         '<style>.eq{fill:none;stroke:#2563eb;stroke-width:1.5}'
         '.dd{fill:none;stroke:#dc2626;stroke-width:1}</style>'
         f'<rect x="0" y="0" width="{_W}" height="{height}" fill="none" stroke="#e5e7eb"/>'

@@ -10,6 +10,7 @@ import importlib
 import importlib.util
 import re
 import sys
+import weakref
 from pathlib import Path
 
 from trading_strategy.api.errors import ArgumentError
@@ -85,7 +86,15 @@ def _named(cls: type[Strategy]) -> type[Strategy]:
     after it in snake case: order ids, reports and risk overrides need a name."""
     if cls.name:
         return cls
-    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", cls.__name__).lower()
-    return type(cls.__name__, (cls,), {"name": snake, "__module__": cls.__module__,
-                                       "__qualname__": cls.__qualname__,
-                                       "__doc__": cls.__doc__})
+    named = _NAMED.get(cls)
+    if named is None:
+        snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", cls.__name__).lower()
+        named = type(cls.__name__, (cls,), {"name": snake, "__module__": cls.__module__,
+                                            "__qualname__": cls.__qualname__,
+                                            "__doc__": cls.__doc__})
+        _NAMED[cls] = named
+    return named
+
+
+# one named subclass per user class, so resolving it twice gives the same class
+_NAMED: weakref.WeakKeyDictionary[type[Strategy], type[Strategy]] = weakref.WeakKeyDictionary()
