@@ -1,4 +1,5 @@
-"""``trading-strategy backtest``: run one strategy over one instrument's bars."""
+"""``trading-strategy backtest``: run one strategy over one instrument's bars, or with
+``--config`` the portfolio file a paper session runs (``trading-strategy run``)."""
 
 from __future__ import annotations
 
@@ -19,10 +20,15 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "backtest", help="backtest a strategy on stored, bundled or CSV/Parquet data",
         description="Event-driven backtest: orders decided on a bar fill from the next bar, "
-        "with commission, slippage and the project's fill rules.")
-    p.add_argument("--strategy", required=True, help="strategy name (see `strategies`)")
-    p.add_argument("--data", required=True,
+        "with commission, slippage and the project's fill rules. One strategy with "
+        "--strategy and --data, or a portfolio with --config.")
+    p.add_argument("--strategy", default=None, help="strategy name (see `strategies`)")
+    p.add_argument("--data", default=None,
                    help="a symbol (bundled sample or stored data) or a CSV/Parquet file path")
+    p.add_argument("--config", type=Path, default=None, metavar="PORTFOLIO",
+                   help="backtest a portfolio file (the one `trading-strategy run` takes): its "
+                   "strategies, capital, sizes, venue costs and risk limits, on the simulated "
+                   "clock")
     p.add_argument("--timeframe", default=None, help="bar timeframe, e.g. 1d, 1h, 1m "
                    "(default: inferred from the data)")
     p.add_argument("--start", default=None, help="first date (YYYY-MM-DD or ISO time, UTC)")
@@ -234,6 +240,17 @@ def _open_store(args: argparse.Namespace, settings: Any) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.config is not None:
+        return _run_portfolio(args)
+    missing = [flag for flag, value in (("--strategy", args.strategy), ("--data", args.data))
+               if value is None]
+    if missing:
+        raise ConfigError(f"backtest needs {' and '.join(missing)} (one strategy), or "
+                          "--config PORTFOLIO (a portfolio file)")
+    return _run_single(args)
+
+
+def _run_single(args: argparse.Namespace) -> int:
     from trading_strategy.backtesting.report import build_report, dumps
     from trading_strategy.backtesting.runner import run_backtest
     from trading_strategy.cli.summary import format_summary, progress_bar
@@ -296,3 +313,140 @@ def _write(path: Path, text: str) -> None:
         tmp.replace(path)
     except OSError as exc:
         raise ConfigError(f"cannot write {path}: {exc.strerror}") from None
+
+
+# --- portfolio backtests ------------------------------------------------------------------
+#: options of a single backtest that a portfolio file sets itself: (flag, dest, default,
+#: where the file says it)
+_FILE_SETS: tuple[tuple[str, str, object, str], ...] = (
+    ("--strategy", "strategy", None, "strategies.strategy"),
+    ("--data", "data", None, "strategies.symbol"),
+    ("--timeframe", "timeframe", None, "strategies.timeframe"),
+    ("--start", "start", None, "session.start"),
+    ("--end", "end", None, "session.end"),
+    ("--param", "param", [], "strategies.params"),
+    ("--cash", "cash", "10000", "strategies.capital"),
+    ("--size", "size", "all-in", "strategies.size"),
+    ("--commission", "commission", None, "venue.commission"),
+    ("--commission-model", "commission_model", "percent", "venue.commission (a rate)"),
+    ("--commission-min", "commission_min", None, "venue.commission (a rate)"),
+    ("--slippage-bps", "slippage_bps", None, "venue.slippage_bps"),
+    ("--slippage-model", "slippage_model", None, "venue.slippage_bps"),
+    ("--slippage-value", "slippage_value", None, "venue.slippage_bps"),
+    ("--latency-bars", "latency_bars", 1, "venue.latency_ms"),
+    ("--latency-ms", "latency_ms", None, "venue.latency_ms"),
+    ("--volume-cap", "volume_cap", None, "no volume cap: a paper session fills whole orders"),
+    ("--tick-size", "tick_size", None, "the data's tick"),
+    ("--lot-size", "lot_size", None, "the data's lot"),
+    ("--repair", "repair", False, "the data as a session reads it"),
+    ("--risk-config", "risk_config", None, "[risk] (and TRADING_STRATEGY_CONFIG_FILE)"),
+)
+#: settings of a session that change nothing a simulated run computes
+_SESSION_ONLY = (("session", "speed"), ("session", "metrics_port"), ("venue", "url"),
+                 ("venue", "db"))
+
+
+def _refuse_single_options(args: argparse.Namespace) -> None:
+    for flag, dest, default, where in _FILE_SETS:
+        if getattr(args, dest) != default:
+            raise ConfigError(f"{flag} does not apply with --config: the portfolio file "
+                              f"sets it ({where})")
+
+
+def portfolio_sleeves(config: Any, bars_of: Any, args: argparse.Namespace) -> list[Any]:
+    """The portfolio file as the backtest's sleeves: each strategy's bars (in the session's
+    window), capital, size and the venue's costs and latency. A setting a simulated run
+    cannot honour is refused, never ignored."""
+    from trading_strategy.backtesting.portfolio import Sleeve
+    from trading_strategy.backtesting.settings import BacktestSettings, IndicatorMode
+    from trading_strategy.core.bars import datetime_to_ns
+    from trading_strategy.kernel.costs import FixedBpsSlippage, PercentCommission
+    from trading_strategy.kernel.sizing import SizeSpec
+    from trading_strategy.runtime.portfolio_config import moment
+
+    venue = config.venue
+    if venue.kind != "paper":
+        raise ConfigError(f"{args.config}: venue.kind {venue.kind!r} cannot be backtested: "
+                          "that venue fills under its own settings (trading-strategy "
+                          "paper-venue), not this file's commission and slippage; use "
+                          "kind = \"paper\" with the venue's costs")
+    window = [None if text is None else datetime_to_ns(moment(text))
+              for text in (config.session.start, config.session.end)]
+    sleeves = []
+    for entry in config.strategies:
+        bars = bars_of(entry.symbol, entry.timeframe).between(*window)
+        settings = BacktestSettings(
+            initial_cash=entry.capital,
+            commission=PercentCommission(venue.commission),
+            slippage=FixedBpsSlippage(venue.slippage_bps),
+            size=SizeSpec.parse(entry.size),
+            # the paper venue's 0 ms is the next bar's open: the backtester's one bar
+            latency_ms=venue.latency_ms or None,
+            periods_per_year=args.periods_per_year,
+            risk_free_rate=args.risk_free_rate,
+            indicator_mode=IndicatorMode(args.indicators),
+        )
+        sleeves.append(Sleeve(entry.name, entry.strategy, entry.params, bars, settings))
+    return sleeves
+
+
+def _portfolio_settings(config: Any) -> dict[str, Any]:
+    """What the report states about the file beyond the strategies."""
+    venue = config.venue
+    used: dict[str, Any] = {
+        "venue": {"commission": {"model": "percent", "rate": float(venue.commission)},
+                  "slippage": {"model": "fixed_bps", "bps": float(venue.slippage_bps)},
+                  "latency_ms": venue.latency_ms},
+        "window": {"start": config.session.start, "end": config.session.end},
+    }
+    given = {f"{section}.{key}": getattr(getattr(config, section), key)
+             for section, key in _SESSION_ONLY
+             if key in getattr(config, section).model_fields_set}
+    if given:
+        # pacing, the metrics server and the venue's store do not change a simulated run
+        used["session_only"] = given
+    return used
+
+
+def _run_portfolio(args: argparse.Namespace) -> int:
+    from trading_strategy.backtesting.portfolio import run_portfolio
+    from trading_strategy.backtesting.portfolio_report import build_portfolio_report
+    from trading_strategy.backtesting.report import dumps
+    from trading_strategy.cli.summary import format_portfolio_summary, progress_bar
+    from trading_strategy.config import load_portfolio, load_settings
+
+    _refuse_single_options(args)
+    config = load_portfolio(args.config)
+    store = _open_store(args, load_settings())
+    if store is not None:
+        from trading_strategy.runtime.wiring import stored_bars
+
+        bars_of = stored_bars(store)
+    else:
+        from trading_strategy.market_data.files import load_bars
+
+        def bars_of(symbol: str, timeframe: str | None) -> Any:
+            return load_bars(symbol, timeframe=timeframe).bars
+    sleeves = portfolio_sleeves(config, bars_of, args)
+    total = sum(len(s.bars) for s in sleeves)
+    progress = progress_bar(total) if total > 200_000 and sys.stderr.isatty() else None
+    result = run_portfolio(sleeves, config.risk, allow_short_history=args.allow_short_history,
+                           progress=progress)
+    report = build_portfolio_report(result, name=config.session.name,
+                                    settings=_portfolio_settings(config))
+    run_id = _save(store, report) if store is not None else None
+    if not args.quiet and args.json_path != "-":
+        print(format_portfolio_summary(report))
+        if run_id is not None:
+            print(f"saved as run {run_id} (trading-strategy runs show {run_id})")
+    if args.json_path:
+        text = dumps(report)
+        if args.json_path == "-":
+            sys.stdout.write(text)
+        else:
+            _write(Path(args.json_path), text)
+    if args.html_path:
+        from trading_strategy.backtesting.portfolio_html import render_portfolio_html
+
+        _write(Path(args.html_path), render_portfolio_html(report))
+    return 0

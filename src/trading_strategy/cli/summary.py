@@ -35,39 +35,95 @@ def format_summary(report: dict[str, Any]) -> str:
         f"{report['strategy']}({params}) on {data['symbol']} {data['timeframe']}, "
         f"{data['start']} .. {data['end']} ({data['bars']:,} bars)",
     ]
-    metrics = report["metrics"]
     width = max(len(label) for _, label in _ROWS)
     lines.append("-" * (width + 18))
-    for key, label in _ROWS:
-        if key in metrics:
-            lines.append(f"{label:<{width}}  {_fmt(key, metrics[key]):>15}")
+    lines.extend(_metric_lines(report["metrics"], width))
     bh = report.get("buy_and_hold", {}).get("total_return")
     if bh is not None:
         lines.append(f"{'Buy & hold return':<{width}}  {_fmt('total_return', bh):>15}")
     lines.extend(_rejected_lines(report.get("orders", {}).get("rejections") or {}, width))
-    risk = report.get("risk")
-    if risk:
-        verdicts = risk.get("verdicts", {})
-        if verdicts:
-            counted = ", ".join(f"{k}: {v}" for k, v in verdicts.items())
-            lines.append(f"{'Risk verdicts':<{width}}  {counted}")
-        events = risk.get("halts", [])
-        limited = [e for e in events if e.get("state") != "active"]
-        if limited:
-            kinds: dict[str, int] = {}
-            for e in limited:
-                kinds[e["reason"]] = kinds.get(e["reason"], 0) + 1
-            counted = ", ".join(f"{k}: {v}" for k, v in kinds.items())
-            lines.append(f"{'Risk limits hit':<{width}}  {counted}")
-        for e in limited:
-            if e.get("state") == "halted":
-                lines.append(f"{'Trading halted':<{width}}  {e['time']} ({e['reason']}, "
-                             f"{e['scope']}){_halt_outcome(e)}")
+    lines.extend(_risk_lines(report.get("risk"), width))
     lines.append("-" * (width + 18))
-    annual = report.get("settings", {}).get("annualisation", {}).get("text")
-    if annual:
-        lines.append(f"CAGR, volatility and ratios {annual}")
+    lines.extend(_annualisation_lines(report))
     return "\n".join(lines)
+
+
+def format_portfolio_summary(report: dict[str, Any]) -> str:
+    """The portfolio's metrics on its total equity, then one row per strategy: its capital,
+    P&L, contribution to the total return, own return, drawdown and trades."""
+    data = report["data"]
+    book = report["portfolio"]
+    strategies = book["strategies"]
+    coupled = ", ".join(book["coupled_by"])
+    mode = f"{book['mode']} ({coupled})" if coupled else book["mode"]
+    lines = [
+        f"{report['strategy']}: {len(strategies)} strategies on {data['symbol']} "
+        f"{data['timeframe'] or 'mixed timeframes'}, {data['start']} .. {data['end']} "
+        f"({data['bars']:,} bar times), run {mode}",
+    ]
+    width = max(len(label) for _, label in _ROWS)
+    lines.append("-" * (width + 18))
+    lines.extend(_metric_lines(report["metrics"], width))
+    lines.append(f"{'P&L':<{width}}  {_fmt('pnl', book['pnl']):>15}")
+    lines.extend(_rejected_lines(report.get("orders", {}).get("rejections") or {}, width))
+    lines.extend(_risk_lines(report.get("risk"), width))
+    lines.append("-" * (width + 18))
+    head = ("Strategy", "Kind", "Symbol", "Capital", "P&L", "Contribution", "Return",
+            "Max DD", "Trades")
+    rows = [head]
+    for s in strategies:
+        m = s["metrics"]
+        rows.append((s["name"], s["strategy"], s["symbol"], _fmt("capital", s["capital"]),
+                     _fmt("pnl", s["pnl"]), _fmt("total_return", s["contribution"]),
+                     _fmt("total_return", m["total_return"]),
+                     _fmt("max_drawdown", m["max_drawdown"]), _fmt("trades", m["trades"])))
+    rows.append(("Total", "", "", _fmt("capital", book["initial_capital"]),
+                 _fmt("pnl", book["pnl"]),
+                 _fmt("total_return", report["metrics"]["total_return"]),
+                 _fmt("total_return", report["metrics"]["total_return"]),
+                 _fmt("max_drawdown", report["metrics"]["max_drawdown"]),
+                 _fmt("trades", report["metrics"]["trades"])))
+    widths = [max(len(str(row[c])) for row in rows) for c in range(len(head))]
+    for row in rows:
+        cells = [str(v).ljust(w) if c < 3 else str(v).rjust(w)
+                 for c, (v, w) in enumerate(zip(row, widths, strict=True))]
+        lines.append("  ".join(cells).rstrip())
+    lines.append("-" * (width + 18))
+    lines.extend(_annualisation_lines(report))
+    return "\n".join(lines)
+
+
+def _metric_lines(metrics: dict[str, Any], width: int) -> list[str]:
+    return [f"{label:<{width}}  {_fmt(key, metrics[key]):>15}"
+            for key, label in _ROWS if key in metrics]
+
+
+def _risk_lines(risk: dict[str, Any] | None, width: int) -> list[str]:
+    if not risk:
+        return []
+    lines = []
+    verdicts = risk.get("verdicts", {})
+    if verdicts:
+        counted = ", ".join(f"{k}: {v}" for k, v in verdicts.items())
+        lines.append(f"{'Risk verdicts':<{width}}  {counted}")
+    events = risk.get("halts", [])
+    limited = [e for e in events if e.get("state") != "active"]
+    if limited:
+        kinds: dict[str, int] = {}
+        for e in limited:
+            kinds[e["reason"]] = kinds.get(e["reason"], 0) + 1
+        counted = ", ".join(f"{k}: {v}" for k, v in kinds.items())
+        lines.append(f"{'Risk limits hit':<{width}}  {counted}")
+    for e in limited:
+        if e.get("state") == "halted":
+            lines.append(f"{'Trading halted':<{width}}  {e['time']} ({e['reason']}, "
+                         f"{e['scope']}){_halt_outcome(e)}")
+    return lines
+
+
+def _annualisation_lines(report: dict[str, Any]) -> list[str]:
+    annual = report.get("settings", {}).get("annualisation", {}).get("text")
+    return [f"CAGR, volatility and ratios {annual}"] if annual else []
 
 
 def _halt_outcome(event: dict[str, Any]) -> str:
