@@ -25,23 +25,23 @@ from trading_strategy.core.enums import OrderStatus, OrderType, Side
 from trading_strategy.core.errors import RetryableError, TradingStrategyError
 from trading_strategy.core.instrument import Instrument
 from trading_strategy.core.orders import Bracket, OrderIntent
+from trading_strategy.kernel.gate import GateView, StrategyGate, WorkingOrder
+from trading_strategy.kernel.protections import (
+    AtrTracker,
+    Protections,
+    RestingOrder,
+    state_actions,
+)
 from trading_strategy.market_data.providers.base import BarEvent
 from trading_strategy.observability.metrics import SessionMetrics
 from trading_strategy.observability.order_stats import order_reference, order_stats
 from trading_strategy.orders.events import OrderFilled
 from trading_strategy.orders.journal import Journal, JournalEntry
 from trading_strategy.orders.manager import OrderManager
-from trading_strategy.orders.state import UnknownOrder
+from trading_strategy.orders.state import ManagedOrder, UnknownOrder
 from trading_strategy.orders.venues.base import FillReport, StatusReport, Venue, VenueReport
 from trading_strategy.portfolio.ledger import Ledger
-from trading_strategy.risk import (
-    RiskEngine,
-    StopRules,
-    TradingState,
-    TradingStateChange,
-    VerdictStatus,
-    bracket_for_entry,
-)
+from trading_strategy.risk import RiskEngine, TradingStateChange
 from trading_strategy.runtime import faults
 from trading_strategy.runtime.live_context import CancelRequest
 
@@ -80,6 +80,28 @@ class StrategySlot:
     name: str
     symbol: str
     capital: Decimal
+
+
+def exit_leg(order_id: str) -> tuple[str, str, int] | None:
+    """``(entry id, "sl" or "tp", generation)`` of a protective exit's id, else ``None``.
+
+    A stop-loss starts as ``<entry>-sl``; each move of a trailing stop replaces it (cancel
+    and new order: the paper venue has no amend) with ``<entry>-sl2``, ``-sl3``, ..."""
+    base, _, suffix = order_id.rpartition("-")
+    if not base:
+        return None
+    if suffix == "tp":
+        return base, "tp", 1
+    if suffix == "sl":
+        return base, "sl", 1
+    if suffix.startswith("sl") and suffix[2:].isdigit() and int(suffix[2:]) > 1:
+        return base, "sl", int(suffix[2:])
+    return None
+
+
+def stop_id(entry_id: str, generation: int) -> str:
+    """The id of an entry's ``generation``-th stop-loss order (1: the first)."""
+    return f"{entry_id}-sl" if generation == 1 else f"{entry_id}-sl{generation}"
 
 
 class Execution:
@@ -142,6 +164,28 @@ class Execution:
         #: the journal seq of the last fill that left it flat
         self._first_fill: dict[str, tuple[int, OrderFilled]] = {}
         self._flat_seq: dict[str, int] = {}
+        # the kernel's rules per strategy: pre-trade gate and protections
+        self._gates = {s.name: StrategyGate(risk, s.name) for s in slots}
+        self._protections = {name: Protections(g.stops) for name, g in self._gates.items()}
+        #: per (symbol, ATR period): the ATR the ATR rules read, kept from every bar marked
+        self._atr: dict[tuple[str, int], AtrTracker] = {}
+        for s in slots:
+            rules = self._protections[s.name]
+            if rules.needs_atr:
+                key = (s.symbol, rules.atr_period)
+                if key not in self._atr:
+                    self._atr[key] = AtrTracker(rules.atr_period,
+                                                self.instruments[s.symbol].tick_size)
+        #: per symbol: the index of the last bar marked and its time (bars counted from the
+        #: start of the replay, as a backtest of the same bars counts them)
+        self._bar_index: dict[str, tuple[int, int]] = {}
+        #: per strategy with a time exit: (entry time, entry bar) of its open trade
+        self._entry_bars: dict[str, tuple[int, int]] = {}
+        #: per strategy: the entry time of the trade a time exit was sent for
+        self._time_exit_sent: dict[str, int] = {}
+        #: exits placed during the current bar's matching: their entry's bar high may
+        #: predate the fill, so they do not trail on it
+        self._fresh: set[str] = set()
         history = journal.events()  # read once: a stored journal decodes every entry
         self._rebuild_ledgers(history)
         self._rebuild_exits()
@@ -169,6 +213,8 @@ class Execution:
         before any new bar reaches the venue, so they take effect as they would have:
 
         * an open exit whose sibling has filled, or whose strategy is flat, is cancelled;
+        * a trailing stop whose replacement was placed (the crash came before the old one
+          was cancelled) is cancelled;
         * an entry filled since its strategy was last flat, while the strategy still holds
           a position, gets the stop-loss/take-profit orders it lacks (ids derive from the
           entry, so a leg placed before the crash is not placed twice).
@@ -179,13 +225,20 @@ class Execution:
         for strategy, exits in self._exits.items():
             flat = self.ledgers[strategy].position == 0
             for oid in list(exits):
-                base, _, suffix = oid.rpartition("-")
-                other = self.manager.find(f"{base}-{'tp' if suffix == 'sl' else 'sl'}")
-                hit = other is not None and other.filled_quantity > 0
-                if not (flat or hit) or not self.manager.get(oid).is_open:
+                leg = exit_leg(oid)
+                if leg is None:
+                    continue
+                base, kind, generation = leg
+                siblings = self._stop_legs(base) if kind == "tp" else [
+                    o for o in (self.manager.find(f"{base}-tp"),) if o is not None]
+                hit = any(o.filled_quantity > 0 for o in siblings)
+                moved = kind == "sl" and self.manager.find(stop_id(base, generation + 1)) \
+                    is not None
+                if not (flat or hit or moved) or not self.manager.get(oid).is_open:
                     continue
                 exits.pop(oid, None)
-                cause = "position closed" if flat else "one-cancels-other"
+                cause = ("position closed" if flat else "one-cancels-other" if hit
+                         else "trailing stop moved")
                 try:
                     await self.manager.cancel(oid, self.venue, cause=cause, actor="execution")
                 except RetryableError as exc:  # the venue is unreachable: after the next bar
@@ -199,16 +252,16 @@ class Execution:
             if order.reduce_only or seq <= self._flat_seq.get(strategy, 0) \
                     or self.ledgers[strategy].position == 0:
                 continue
-            legs = (f"{oid}-sl", f"{oid}-tp")
-            if all(self.manager.find(leg) is not None for leg in legs):
+            names = (stop_id(oid, 1), f"{oid}-tp")
+            before = {name for name in names if self.manager.find(name) is not None}
+            if len(before) == len(names):
                 continue
-            before = {leg for leg in legs if self.manager.find(leg) is not None}
             inst = self.instruments[order.symbol]
             await self._protect(order, inst.to_lots(fill.quantity), inst.to_ticks(fill.price),
                                 fill.ts_event)
-            for leg in legs:
-                if leg not in before and self.manager.find(leg) is not None:
-                    repairs.append(f"placed {leg} (protective exit of a fill journaled "
+            for name in names:
+                if name not in before and self.manager.find(name) is not None:
+                    repairs.append(f"placed {name} (protective exit of a fill journaled "
                                    "before the restart)")
         return repairs
 
@@ -247,16 +300,45 @@ class Execution:
 
     # --- market events ---------------------------------------------------------------------
     def mark(self, event: BarEvent) -> None:
-        """Only remember the latest price (bars replayed to warm strategies up)."""
-        inst = self.instruments.get(event.symbol)
-        if inst is not None:
-            ticks = inst.to_ticks(event.bar.close)
-            self.last_ticks[event.symbol] = ticks
-            self.account.set_last_price(event.symbol, ticks)
+        """Remember the latest price, count the bar and update the ATR the protections read
+        (every bar, also those replayed to warm strategies up)."""
+        symbol = event.symbol
+        inst = self.instruments.get(symbol)
+        if inst is None:
+            return
+        bar = event.bar
+        ticks = inst.to_ticks(bar.close)
+        self.last_ticks[symbol] = ticks
+        self.account.set_last_price(symbol, ticks)
+        index, last_ts = self._bar_index.get(symbol, (-1, -1))
+        if bar.ts_event <= last_ts:
+            return
+        index += 1
+        self._bar_index[symbol] = (index, bar.ts_event)
+        for (sym, _period), tracker in self._atr.items():
+            if sym == symbol:
+                tracker.update(bar.ts_event, bar.high, bar.low, bar.close)
+        for name, slot in self.slots.items():
+            if slot.symbol != symbol or not self._protections[name].has_time_exit:
+                continue
+            # the bar of the fill that opened the trade: the first bar at or after its time
+            trade = self.ledgers[name].open_trade
+            if trade is not None and trade.entry_ts <= bar.ts_event:
+                known = self._entry_bars.get(name)
+                if known is None or known[0] != trade.entry_ts:
+                    self._entry_bars[name] = (trade.entry_ts, index)
+
+    def _atr_ticks(self, strategy: str) -> float | None:
+        """The ATR (ticks) of the strategy's instrument after the last bar marked."""
+        rules = self._protections[strategy]
+        if not rules.needs_atr:
+            return None
+        return self._atr[(self.slots[strategy].symbol, rules.atr_period)].ticks
 
     async def on_bar(self, event: BarEvent) -> None:
         if self._resend:
             await self._send_due(event.symbol, event.bar.ts_event)
+        self._fresh.clear()
         if self._feed_venue is not None:
             for report in await self._feed_venue(event):
                 await self.on_report(report)
@@ -278,6 +360,7 @@ class Execution:
         self.account.equity = total
         self._handle(self.risk.on_equity(event.bar.ts_event, None, total))
         await self.flush_cancels()
+        await self._manage_positions(event)
 
     def _risk_units(self, symbol: str, units: int) -> int:
         """An amount in ``symbol``'s money units (its ledger's) in the risk engine's."""
@@ -288,14 +371,14 @@ class Execution:
             data = change.to_dict()
             self._sink("risk_state", data)
             log.warning("trading_state", **data)
-            if change.current is TradingState.ACTIVE:
-                continue
-            for order in self.manager.open_orders(strategy=change.scope):
-                exit_order = order.reduce_only
-                if (change.cancel_entry_orders and not exit_order) or \
-                        (change.cancel_exit_orders and exit_order):
-                    self._pending_cancels.append(order.id)
-            if change.flatten:  # the kill switch closes positions, as in the backtester
+            actions = state_actions(change, (
+                RestingOrder(o.id, o.side, self._lots(o.symbol, o.remaining_quantity),
+                             o.reduce_only, exit_leg(o.id) is not None,
+                             self.ledgers[o.strategy].position)
+                for o in self.manager.open_orders(strategy=change.scope)
+                if o.strategy in self.ledgers))
+            self._pending_cancels.extend(actions.cancel)
+            if actions.flatten:  # the kill switch closes positions, as in the backtester
                 names = list(self.slots) if change.scope is None else [change.scope]
                 self._pending_flatten.extend((name, change.ts_ns) for name in names)
 
@@ -382,25 +465,42 @@ class Execution:
         return True
 
     def _rebuild_exits(self) -> None:
-        """Open ``-sl``/``-tp`` orders from before a restart keep their one-cancels-other
-        pairing and are cancelled with the position, like the ones placed this run."""
+        """Open ``-sl``/``-slN``/``-tp`` orders from before a restart keep their
+        one-cancels-other pairing (a take-profit pairs with the newest open stop) and are
+        cancelled with the position, like the ones placed this run."""
         for order in self.manager.open_orders():
-            base, _, suffix = order.id.rpartition("-")
-            if suffix not in ("sl", "tp") or not order.reduce_only:
+            leg = exit_leg(order.id)
+            if leg is None or not order.reduce_only:
                 continue
-            sibling = f"{base}-{'tp' if suffix == 'sl' else 'sl'}"
-            known = self.manager.find(sibling)
-            self._exits.setdefault(order.strategy, {})[order.id] = (
-                sibling if known is not None and known.is_open else "")
+            base, kind, _ = leg
+            if kind == "sl":
+                known = self.manager.find(f"{base}-tp")
+                siblings = [known] if known is not None else []
+            else:
+                siblings = self._stop_legs(base)[::-1]
+            sibling = next((o.id for o in siblings if o.is_open), "")
+            self._exits.setdefault(order.strategy, {})[order.id] = sibling
+
+    def _stop_legs(self, entry_id: str) -> list[ManagedOrder]:
+        """The entry's stop-loss orders, oldest first (``-sl``, then each trailing move)."""
+        legs: list[ManagedOrder] = []
+        while (leg := self.manager.find(stop_id(entry_id, len(legs) + 1))) is not None:
+            legs.append(leg)
+        return legs
+
+    def _lots(self, symbol: str, quantity: Decimal) -> int:
+        return self.instruments[symbol].to_lots(quantity)
 
     # --- protective exits ------------------------------------------------------------------
     async def _protect(self, order: Any, lots: int, ticks: int, ts: int) -> None:
         """Exits of an entry, placed at the venue as reduce-only orders once it fills.
 
-        The strategy's own bracket (``stop_loss``/``take_profit``) or, failing that, the
-        risk settings' percentage stops, computed from the fill price. The stop and the
-        target cancel each other; both go when the strategy is flat again. Ids derive from
-        the entry's (``<entry>-sl``/``-tp``), so re-placing after a crash is idempotent.
+        The kernel's ``Protections.bracket``: the strategy's own bracket (``stop_loss``/
+        ``take_profit``) or, failing that, the risk settings' stops (fixed %, ATR with the
+        ATR known at the fill, a trailing rule's initial stop) from the fill price. The stop
+        and the target cancel each other; both go when the strategy is flat again. Ids derive
+        from the entry's (``<entry>-sl``/``-tp``), so re-placing after a crash is idempotent;
+        a leg that exists already (a stop moved since) is not placed again.
         """
         strategy = order.strategy
         ledger = self.ledgers[strategy]
@@ -421,93 +521,174 @@ class Execution:
         if order.reduce_only:
             return
         inst = self.instruments[order.symbol]
-        bracket = None
+        own = None
         if order.stop_loss is not None or order.take_profit is not None:
             # journaled with the order: survives a restart between submit and fill
-            bracket = Bracket(
+            own = Bracket(
                 None if order.stop_loss is None else inst.to_ticks(order.stop_loss),
                 None if order.take_profit is None else inst.to_ticks(order.take_profit))
+        # a fill arrives while the venue matches the bar: the ATR is the previous bar's
+        bracket = self._protections[strategy].bracket(order.side, ticks,
+                                                      self._atr_ticks(strategy), own)
         if bracket is None:
-            rules = self.risk.stop_rules(strategy)
-            if rules.stop_loss_pct is None and rules.take_profit_pct is None:
-                return
-            bracket = bracket_for_entry(
-                StopRules(stop_loss_pct=rules.stop_loss_pct,
-                          take_profit_pct=rules.take_profit_pct), order.side, ticks)
-            if bracket is None:
-                return
+            return
         exit_side = Side.SELL if order.side is Side.BUY else Side.BUY
-        placed: list[str] = []
-        for suffix, kind, price in (("sl", OrderType.STOP, bracket.stop_loss),
-                                    ("tp", OrderType.LIMIT, bracket.take_profit)):
+        live: dict[str, str] = {}  # kind → the id of the entry's open leg of that kind
+        for kind, otype, price in (("sl", OrderType.STOP, bracket.stop_loss),
+                                   ("tp", OrderType.LIMIT, bracket.take_profit)):
             if price is None:
                 continue
+            legs = self._stop_legs(order.id) if kind == "sl" else [
+                o for o in (self.manager.find(f"{order.id}-tp"),) if o is not None]
+            if legs and legs[-1].status not in (OrderStatus.CREATED, OrderStatus.SUBMITTED):
+                # placed before (a later fill of the entry, or a restart): keep what exists
+                if legs[-1].is_open:
+                    live[kind] = legs[-1].id
+                continue
             intent = OrderIntent(
-                client_order_id=f"{order.id}-{suffix}", strategy=strategy,
-                symbol=order.symbol, side=exit_side, lots=lots, order_type=kind,
-                limit_ticks=price if kind is OrderType.LIMIT else None,
-                stop_ticks=price if kind is OrderType.STOP else None,
+                client_order_id=legs[-1].id if legs else f"{order.id}-{kind}",
+                strategy=strategy, symbol=order.symbol, side=exit_side, lots=lots,
+                order_type=otype,
+                limit_ticks=price if otype is OrderType.LIMIT else None,
+                stop_ticks=price if otype is OrderType.STOP else None,
                 reduce_only=True, ts_init=ts, decision_ticks=ticks)
             result = await self.submit(intent)
             if result.status not in ("denied", "rejected"):
-                placed.append(result.client_order_id)
-        if len(placed) == 2:
-            exits[placed[0]], exits[placed[1]] = placed[1], placed[0]
-        elif placed:
-            exits[placed[0]] = ""
+                live[kind] = result.client_order_id
+                self._fresh.add(result.client_order_id)
+        stop, target = live.get("sl"), live.get("tp")
+        if stop is not None and target is not None:
+            exits[stop], exits[target] = target, stop
+        elif stop is not None or target is not None:
+            exits[stop or target or ""] = ""
+
+    # --- protections after each bar -------------------------------------------------------
+    async def _manage_positions(self, event: BarEvent) -> None:
+        """After a bar's fills and risk actions: move trailing stops and send due time exits
+        of the strategies trading its symbol (the backtest gate's per-bar work)."""
+        for name, slot in self.slots.items():
+            if slot.symbol != event.symbol or self.ledgers[name].position == 0:
+                continue
+            rules = self._protections[name]
+            if rules.has_trailing:
+                await self._trail(name, event)
+            if rules.has_time_exit:
+                await self._time_exit(name, event)
+
+    async def _trail(self, strategy: str, event: BarEvent) -> None:
+        """Each open stop exit moves with the bar's high (low for shorts): the venue has no
+        amend, so the new stop is a new order (``-sl2``, ``-sl3``, ... journaled like any)
+        placed before the old one is cancelled — a crash in between leaves two stops, never
+        none (``restore_obligations`` cancels the older)."""
+        inst = self.instruments[event.symbol]
+        tick = float(inst.tick_size)
+        # ticks as the backtest's columns and the paper venue round them (half-even floats)
+        high, low = round(event.bar.high / tick), round(event.bar.low / tick)
+        atr = self._atr_ticks(strategy)
+        rules = self._protections[strategy]
+        exits = self._exits.get(strategy, {})
+        for oid in list(exits):
+            leg = exit_leg(oid)
+            if leg is None or leg[1] != "sl" or oid in self._fresh:
+                continue
+            order = self.manager.get(oid)
+            if order.status not in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED) \
+                    or order.stop_price is None:
+                continue
+            entry_side = Side.BUY if order.side is Side.SELL else Side.SELL
+            moved = rules.trail(entry_side, inst.to_ticks(order.stop_price), high, low, atr)
+            if moved is None:
+                continue
+            base, _, generation = leg
+            result = await self.submit(OrderIntent(
+                client_order_id=stop_id(base, generation + 1), strategy=strategy,
+                symbol=order.symbol, side=order.side,
+                lots=inst.to_lots(order.remaining_quantity), order_type=OrderType.STOP,
+                stop_ticks=moved, reduce_only=True, ts_init=event.bar.ts_event,
+                decision_ticks=self.last_ticks.get(event.symbol)))
+            if result.status in ("denied", "rejected"):
+                log.warning("trailing_stop_not_moved", order_id=oid, reason=result.reason)
+                continue
+            sibling = exits.pop(oid, "")
+            exits[result.client_order_id] = sibling
+            if sibling:
+                exits[sibling] = result.client_order_id
+            try:
+                await self.manager.cancel(oid, self.venue, cause="trailing stop moved",
+                                          actor="execution")
+            except RetryableError as exc:  # the venue is unreachable: after the next bar
+                log.warning("cancel_retry", order_id=oid, error=str(exc))
+                self._pending_cancels.append(oid)
+
+    async def _time_exit(self, strategy: str, event: BarEvent) -> None:
+        """Close a position held too long with a reduce-only market order; its id derives
+        from the trade's entry time, so a restart that re-derives it sends it once."""
+        ledger = self.ledgers[strategy]
+        trade = ledger.open_trade
+        entry = self._entry_bars.get(strategy)
+        if trade is None or entry is None or entry[0] != trade.entry_ts \
+                or self._time_exit_sent.get(strategy) == trade.entry_ts:
+            return
+        bar, ts = self._bar_index[event.symbol]
+        if not self._protections[strategy].time_exit_due(
+                entry_bar=entry[1], bar=bar, entry_ts_ns=trade.entry_ts, ts_ns=ts):
+            return
+        self._time_exit_sent[strategy] = trade.entry_ts
+        position = ledger.position
+        result = await self.submit(OrderIntent(
+            client_order_id=f"{strategy}-{self.manager.session_id}"
+                            f"-t{trade.entry_ts // 1_000_000_000}",
+            strategy=strategy, symbol=event.symbol,
+            side=Side.SELL if position > 0 else Side.BUY, lots=abs(position),
+            order_type=OrderType.MARKET, reduce_only=True, ts_init=ts,
+            decision_ticks=self.last_ticks.get(event.symbol)))
+        log.info("time_exit", strategy=strategy, order_id=result.client_order_id,
+                 status=result.status, lots=result.lots, reason=result.reason)
 
     # --- requests from strategy runners ----------------------------------------------------
     async def submit(self, intent: OrderIntent) -> SubmitResult:
         t0 = time.perf_counter_ns()
         strategy = intent.strategy
         sm = self.metrics.strategy(strategy)
-        account = self.account
         known = self.manager.find(intent.client_order_id)
         if known is not None:  # the same decision again (after a restart): never re-checked
             order = await self.manager.submit(known, self.venue)
             return SubmitResult(order.id, order.status.value, order.reason, 0)
-        ledger = self.ledgers[strategy]
-        sign = 1 if intent.side is Side.BUY else -1
-        if not intent.reduce_only and self.risk.sizing_rules(strategy).method != "strategy":
-            sized = self._size(intent)
-            if isinstance(sized, SubmitResult):
-                sm.reject("zero_size")
-                return sized
-            intent = sized
-        if intent.reduce_only:
-            # reduce-only is this strategy's business: other strategies may trade the symbol
-            lots = min(intent.lots, abs(ledger.position)) if ledger.position * sign < 0 else 0
-            if lots <= 0:
-                return SubmitResult(intent.client_order_id, "denied",
-                                    "reduce-only: the strategy has nothing to reduce", 0)
-            intent = intent._replace(lots=lots)
-        elif sign > 0 and ledger.position >= 0 and intent.decision_ticks:
-            # a strategy trades within its own capital (the backtester's cash rule)
-            cost = intent.lots * intent.decision_ticks
-            if cost > ledger.cash:
-                sm.reject("insufficient_cash")
-                return SubmitResult(intent.client_order_id, "denied",
-                                    "insufficient cash in the strategy's allocation", 0)
         if strategy in self.operator_halts:
             sm.reject("operator_halt")
             return SubmitResult(intent.client_order_id, "denied",
                                 "halted: reconciliation found a position mismatch; "
                                 "an operator must act", 0)
-        account.set_open_orders(strategy, len(self.manager.open_orders(strategy=strategy)))
-        # judged against the position once working orders fill (a close then a sell is an
-        # entry, as in the backtester's gate); restored to the booked position afterwards
-        account.set_position(strategy, intent.symbol, self._projected(strategy, intent.symbol))
-        try:
-            verdict = self.risk.check(intent, account, intent.ts_init or self._now(),
-                                      session_open=True if self._daily(intent.symbol)
-                                      else None)
-        finally:
-            account.set_position(strategy, intent.symbol, ledger.position)
+        ledger = self.ledgers[strategy]
+        symbol = intent.symbol
+        price = intent.decision_ticks or self.last_ticks.get(symbol)
+        gate = self._gates[strategy]
+        view = GateView(
+            strategy=strategy, symbol=symbol, position=ledger.position,
+            working=[WorkingOrder(o.side, self._lots(symbol, o.remaining_quantity),
+                                  o.reduce_only, o.order_type)
+                     for o in self.manager.open_orders(strategy=strategy, symbol=symbol)],
+            equity_units=self._risk_units(symbol, ledger.equity(price or 0)),
+            price_ticks=price, atr_ticks=self._atr_ticks(strategy),
+            closed_returns=ledger.closed_returns(self._closed_returns.setdefault(strategy, []))
+            if gate.needs_returns else (),
+            # a strategy trades within its own capital (the backtester's cash rule), and
+            # reduces only its own position (others may trade the symbol at the venue)
+            cash_units=ledger.cash, clip_reduce_only=True)
+        decision = gate.decide(intent, view, self.account, intent.ts_init or self._now(),
+                               session_open=True if self._daily(symbol) else None)
+        verdict = decision.verdict
+        if verdict is None:  # denied before the risk engine was asked
+            sm.reject(decision.code)
+            message = decision.message
+            if decision.code == "zero_size":
+                message = f"zero size: {message}"
+            return SubmitResult(intent.client_order_id, "denied", message, 0)
+        intent = decision.intent
         self._sink("risk_verdict", {"strategy": strategy, "order_id": intent.client_order_id,
                                     **verdict.to_dict()})
-        if verdict.status is VerdictStatus.REJECTED:
-            reason = verdict.reason.value if verdict.reason is not None else "rejected"
-            sm.reject(reason)
+        if decision.lots is None:
+            sm.reject(decision.code)
             return SubmitResult(intent.client_order_id, "denied", verdict.message, 0)
         try:
             order = self.manager.prepare(intent, verdict, sending_to=self.venue_name)
@@ -527,26 +708,6 @@ class Execution:
             sm.reject("venue")
         return SubmitResult(order.id, order.status.value, order.reason, verdict.lots)
 
-    def _size(self, intent: OrderIntent) -> OrderIntent | SubmitResult:
-        """An entry sized by the strategy's ``sizing_method`` (the backtester's rule: the
-        strategy's equity marked at the decision price; Kelly learns from its closed trades).
-        Orders that reduce the projected position keep their size."""
-        strategy, symbol = intent.strategy, intent.symbol
-        position = self._projected(strategy, symbol)
-        if position != 0 and (position > 0) != (intent.side is Side.BUY):
-            return intent
-        price = intent.decision_ticks or self.last_ticks.get(symbol)
-        if not price:
-            return SubmitResult(intent.client_order_id, "denied",
-                                "no price to size the entry at yet", 0)
-        ledger = self.ledgers[strategy]
-        returns = ledger.closed_returns(self._closed_returns.setdefault(strategy, []))
-        sized = self.risk.size_entry(intent, self._risk_units(symbol, ledger.equity(price)),
-                                     price, trade_returns=returns)
-        if sized.lots <= 0:
-            return SubmitResult(intent.client_order_id, "denied", f"zero size: {sized.note}", 0)
-        return intent._replace(lots=sized.lots)
-
     async def cancel(self, request: CancelRequest) -> SubmitResult:
         try:
             order = await self.manager.cancel(request.client_order_id, self.venue,
@@ -555,21 +716,6 @@ class Execution:
         except UnknownOrder:
             return SubmitResult(request.client_order_id, "unknown", "no such order", 0)
         return SubmitResult(order.id, order.status.value, order.reason, 0)
-
-    def _projected(self, strategy: str, symbol: str) -> int:
-        """Booked position plus working entries and reduce-only market orders (resting
-        stop and target exits are contingent: they reduce nothing yet)."""
-        lots = self.ledgers[strategy].position
-        inst = self.instruments[symbol]
-        for order in self.manager.open_orders(strategy=strategy, symbol=symbol):
-            if order.reduce_only and order.order_type is not OrderType.MARKET:
-                continue
-            sign = 1 if order.side is Side.BUY else -1
-            remaining = inst.to_lots(order.quantity - order.filled_quantity)
-            if order.reduce_only:
-                remaining = min(remaining, abs(lots)) if lots * sign < 0 else 0
-            lots += sign * remaining
-        return lots
 
     def _daily(self, symbol: str) -> bool:
         return self._bar_daily.get(symbol, False)
