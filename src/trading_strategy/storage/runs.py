@@ -35,6 +35,8 @@ _KNOWN_KEYS = {"strategy", "params", "data", "settings", "metrics", "trades", "e
 _HEADLINE = ("total_return", "cagr", "sharpe", "sortino", "max_drawdown", "win_rate",
              "profit_factor")
 _INSERT_BATCH = 10_000
+#: extra key of a portfolio's per-trade [strategy, symbol] (see ``_extra``)
+_TRADE_SOURCES = "trade_sources"
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,8 @@ class RunDetail:
         """The run as a report-shaped, JSON-ready dict (plus ``id`` and ``run``)."""
         s = self.summary
         timeframe = Timeframe.parse(s.timeframe) if s.timeframe else None
+        extra = dict(self.extra)
+        sources = extra.pop(_TRADE_SOURCES, None) or [None] * len(self.trades)
         report: dict[str, Any] = {
             "id": s.id,
             "strategy": s.strategy,
@@ -97,23 +101,31 @@ class RunDetail:
             "settings": self.settings,
             "metrics": self.metrics,
             "trades": [
-                {"side": t.side, "quantity": _number(t.quantity),
+                {**_source(source), "side": t.side, "quantity": _number(t.quantity),
                  "entry_time": _iso(t.entry_time, timeframe),
                  "entry_price": _number(t.entry_price),
                  "exit_time": _iso(t.exit_time, timeframe), "exit_price": _number(t.exit_price),
                  "pnl": _number(t.pnl), "return": t.trade_return,
                  "commission": _number(t.commission)}
-                for t in self.trades
+                for t, source in zip(self.trades, sources, strict=True)
             ],
             "equity_curve": [{"time": _iso(time, timeframe), "equity": _number(equity)}
                              for time, equity in self.equity_curve],
-            **self.extra,
+            **extra,
             "run": {"created_at": _iso(s.created_at, None), "status": s.status,
                     "code_version": s.code_version},
         }
         if self.risk is not None:
             report["risk"] = self.risk
         return to_json(report)  # type: ignore[no-any-return]
+
+
+def _source(source: Any) -> dict[str, Any]:
+    """A portfolio trade's strategy and symbol (nothing for a single backtest's)."""
+    if not source:
+        return {}
+    strategy, symbol = source
+    return {"strategy": strategy, "symbol": symbol}
 
 
 def _iso(moment: datetime | None, timeframe: Timeframe | None) -> str | None:
@@ -178,6 +190,16 @@ def _insert_many(connection: Connection, table: Any, rows: list[dict[str, Any]])
         connection.execute(insert(table), rows[lo:lo + _INSERT_BATCH])
 
 
+def _extra(report: Mapping[str, Any], trades: list[Any]) -> dict[str, Any]:
+    """The report's other keys; a portfolio's trades also name their strategy and symbol,
+    which the trade rows have no column for: kept beside them, in row order."""
+    extra = {k: v for k, v in report.items() if k not in _KNOWN_KEYS}
+    if any("strategy" in trade for trade in trades):
+        extra[_TRADE_SOURCES] = [[trade.get("strategy"), trade.get("symbol")]
+                                 for trade in trades]
+    return extra
+
+
 class RunRepository:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -200,7 +222,7 @@ class RunRepository:
             "params": to_json(report.get("params") or {}),
             "settings": to_json(report.get("settings") or {}),
             "metrics": to_json(metrics), "risk": to_json(report.get("risk")),
-            "extra": to_json({k: v for k, v in report.items() if k not in _KNOWN_KEYS}),
+            "extra": to_json(_extra(report, trades)),
             "trade_count": int(trade_count) if trade_count is not None else None,
             "code_version": code_version(), **headline,
         }
