@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
+from difflib import get_close_matches
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
@@ -87,10 +88,16 @@ def risk_settings(value: object) -> RiskSettings:
     try:
         return RiskSettings.model_validate(dict(value))
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, err['loc'])) or 'risk'}: "
-            f"{err['msg'].removeprefix('Value error, ')}" for err in exc.errors())
+        problems = "; ".join(_risk_problem(err) for err in exc.errors())
         raise ArgumentError(f"risk: {problems} (keys: docs/risk.md)") from None
+
+
+def _risk_problem(err: Any) -> str:
+    where = ".".join(map(str, err["loc"])) or "risk"
+    if err["type"] == "extra_forbidden":
+        guess = get_close_matches(str(err["loc"][-1]), RiskSettings.model_fields, n=1)
+        return f"{where}: unknown key" + (f"; did you mean {guess[0]}?" if guess else "")
+    return f"{where}: {err['msg'].removeprefix('Value error, ')}"
 
 
 def backtest_settings(
