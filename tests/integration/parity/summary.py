@@ -1,0 +1,68 @@
+"""Run the whole parity matrix and print the combinations that differ, grouped by the
+first thing that differs (the table or the refusal), with each one's first differing rows.
+
+    .venv/bin/python -m tests.integration.parity.summary [--only SUBSTRING] [--json PATH]
+
+Run from the repository root. The last line is one JSON object of counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import tempfile
+import time
+from pathlib import Path
+
+import structlog
+
+from .combos import Combo, matrix, refusals
+from .harness import DataSet, compare, dataset, first_cause, run_both, write_gbm
+
+
+def _group(problems: list[str]) -> str:
+    head = first_cause(problems)
+    if head.startswith(("only the", "the paper", "the backtest")):
+        return head.split(" (")[0].split(":")[0]
+    return head.split(":")[0] + " differ first"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default="", help="run the combinations whose id has this")
+    parser.add_argument("--json", type=Path, default=None, help="write every result here")
+    args = parser.parse_args(argv)
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL))
+    combos: list[Combo] = [c for c in [*matrix(), *refusals()] if args.only in c.id]
+    results: dict[str, list[str]] = {}
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        data: dict[str, DataSet] = {
+            "goog": dataset("goog", "GOOG", after="2007-01-01"),
+            "gbm": dataset("gbm", str(write_gbm(root / "gbm_1d.csv")))}
+        for k, combo in enumerate(combos):
+            backtest, paper = run_both(combo, data[combo.data], root / f"run{k}")
+            results[combo.id] = compare(backtest, paper)
+    elapsed = time.perf_counter() - started
+    groups: dict[str, list[str]] = {}
+    for cid, problems in results.items():
+        if problems:
+            groups.setdefault(_group(problems), []).append(cid)
+    for cause, ids in sorted(groups.items(), key=lambda kv: -len(kv[1])):
+        print(f"\n## {cause}: {len(ids)}")
+        for cid in ids:
+            print(f"- {cid}")
+            for problem in results[cid]:
+                print("    " + problem.replace("\n", "\n    "))
+    if args.json is not None:
+        args.json.write_text(json.dumps(results, indent=1))
+    failing = sum(1 for p in results.values() if p)
+    print(json.dumps({"combinations": len(results), "agree": len(results) - failing,
+                      "differ": failing, "seconds": round(elapsed, 1)}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
