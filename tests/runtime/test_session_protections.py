@@ -146,7 +146,7 @@ def test_volatility_target_sizing_with_an_atr_stop_sizes_like_the_backtest(
         tmp_path: Path) -> None:
     risk = {"sizing_method": "volatility_target", "risk_per_trade_pct": 1,
             "stop_loss_atr_multiple": 2, "atr_period": 3}
-    session, bt = _compare(tmp_path, risk)
+    _, bt = _compare(tmp_path, risk)
     lots = [t.entry_lots for t in bt.engine.ledger.trades]
     assert lots and all(n != 10 for n in lots)  # the method, not the strategy, sized them
 
@@ -168,3 +168,6 @@ def test_an_entry_before_the_atr_is_known_is_denied_in_both_modes(tmp_path: Path
     session, bt = _compare(tmp_path, risk)
     assert bt.risk is not None and bt.risk.log.verdicts.get("rejected:atr_warmup") == 1
     assert len(bt.engine.ledger.trades) == 1
+    # the session denied it before any venue: its only entry order is the second one
+    entries = [o for o in _orders(session) if not o.reduce_only]
+    assert [o.id.rsplit("-", 2)[1] for o in entries] == ["00000018"]
