@@ -68,6 +68,7 @@ DATA = ("goog", "gbm")
 DIMENSIONS: tuple[tuple[str, ...], ...] = (
     tuple(STRATEGIES), tuple(SIZES), tuple(COMMISSIONS), tuple(SLIPPAGES), tuple(RISKS),
     tuple(LATENCIES), DATA)
+DIMENSION_NAMES = ("strategy", "sizing", "commission", "slippage", "risk", "latency", "data")
 SEED = 10
 CAPITAL = 100_000
 SLOT = "s"
@@ -119,9 +120,18 @@ class Combo:
         }
 
 
+#: the costs every venue takes today: the second pass runs every other pair with them
+BASIC_COSTS = {"commission": "pct", "slippage": "bpsslip"}
+
+
 def matrix() -> list[Combo]:
-    """The generated rows: every pair of values of every two dimensions at least once."""
-    return [Combo(*row) for row in all_pairs(DIMENSIONS, seed=SEED)]
+    """The generated rows: every pair of values of every two dimensions at least once; then
+    every pair of the other dimensions again with ``BASIC_COSTS``, so that a cost model one
+    mode refuses cannot hide what the risk, sizing and latency settings do."""
+    basic = tuple((BASIC_COSTS[name],) if name in BASIC_COSTS else values
+                  for name, values in zip(DIMENSION_NAMES, DIMENSIONS, strict=True))
+    rows = all_pairs(DIMENSIONS, seed=SEED) + all_pairs(basic, seed=SEED)
+    return [Combo(*row) for row in dict.fromkeys(rows)]
 
 
 def refusals() -> list[Combo]:

@@ -370,29 +370,47 @@ def run_both(combo: Combo, data: DataSet, root: Path) -> tuple[Outcome, Outcome]
     return run_backtest_side(combo, data), run_session_side(combo, data, root)
 
 
-def compare(backtest: Outcome, paper: Outcome) -> list[str]:
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One difference: ``key`` names its kind (for grouping), ``text`` shows it."""
+
+    key: str
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def compare(backtest: Outcome, paper: Outcome) -> list[Problem]:
     """What differs, one entry per cause or table (empty: the runs agree)."""
     sides = (backtest, paper)
     if backtest.refused is not None or paper.refused is not None:
         if backtest.refused is not None and paper.refused is not None:
-            return [f"{o.mode} refuses with a {type(o.refused).__name__}, not a one-line "
-                    f"user error: {o.refused}" for o in sides
+            return [Problem(f"{o.mode} refuses unclearly",
+                            f"{o.mode} refuses with a {type(o.refused).__name__}, not a "
+                            f"one-line user error: {o.refused}") for o in sides
                     if not isinstance(o.refused, UserError)]
         refuser, runner = sides if backtest.refused is not None else sides[::-1]
         error = refuser.refused
         if not isinstance(error, UserError):  # a bug, not a refusal
-            return [f"the {refuser.mode} fails at start-up with a {type(error).__name__}: "
-                    f"{error} (the {runner.mode} ran it: {runner.summary()})"]
-        return [f"only the {refuser.mode} refuses at start-up "
-                f"({type(error).__name__}: {error}); the {runner.mode} "
-                f"ran it ({runner.summary()})"]
-    crashes = [f"the {o.mode} failed mid-run: {o.crashed}" for o in sides if o.crashed]
+            return [Problem(f"the {refuser.mode} fails at start-up ({type(error).__name__})",
+                            f"the {refuser.mode} fails at start-up with a "
+                            f"{type(error).__name__}: {error} (the {runner.mode} ran it: "
+                            f"{runner.summary()})")]
+        keys = sorted(set(re.findall(r"([a-z_]+(?:\.[a-z_0-9]+)+):", str(error))))
+        return [Problem(f"only the {refuser.mode} refuses: {', '.join(keys) or str(error)}",
+                        f"only the {refuser.mode} refuses at start-up "
+                        f"({type(error).__name__}: {error}); the {runner.mode} "
+                        f"ran it ({runner.summary()})")]
+    crashes = [Problem(f"the {o.mode} fails mid-run", f"the {o.mode} failed mid-run: {o.crashed}")
+               for o in sides if o.crashed]
     if crashes or backtest.trace is None or paper.trace is None:
         return crashes
     return differences(backtest.trace, paper.trace)
 
 
-def differences(backtest: Trace, paper: Trace) -> list[str]:
+def differences(backtest: Trace, paper: Trace) -> list[Problem]:
+    """Per table that differs: its first differing row on each side (and the row before)."""
     out = []
     for name in TABLES:
         left: list[Any] = getattr(backtest, name)
@@ -407,10 +425,14 @@ def differences(backtest: Trace, paper: Trace) -> list[str]:
             text.append(f"    same before: {left[k - 1]}")
         text.append(f"    backtest:    {left[k] if k < len(left) else '(no more rows)'}")
         text.append(f"    paper:       {right[k] if k < len(right) else '(no more rows)'}")
-        out.append("\n".join(text))
+        out.append(Problem(f"{name}[{_fields(left, right, k)}]", "\n".join(text)))
     return out
 
 
-def first_cause(problems: Sequence[str]) -> str:
-    """The headline of the first problem (for grouping failures)."""
-    return problems[0].splitlines()[0] if problems else ""
+def _fields(left: Sequence[Any], right: Sequence[Any], k: int) -> str:
+    """The fields that differ in row ``k`` ("rows" when one side has no row ``k``)."""
+    if k >= len(left) or k >= len(right):
+        return "rows"
+    a, b = left[k], right[k]
+    names = getattr(a, "_fields", None) or getattr(a, "__slots__", ())
+    return ",".join(n for n in names if getattr(a, n) != getattr(b, n))

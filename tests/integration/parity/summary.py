@@ -18,14 +18,7 @@ from pathlib import Path
 import structlog
 
 from .combos import Combo, matrix, refusals
-from .harness import DataSet, compare, dataset, first_cause, run_both, write_gbm
-
-
-def _group(problems: list[str]) -> str:
-    head = first_cause(problems)
-    if head.startswith(("only the", "the paper", "the backtest")):
-        return head.split(" (")[0].split(":")[0]
-    return head.split(":")[0] + " differ first"
+from .harness import DataSet, Problem, compare, dataset, run_both, write_gbm
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL))
     combos: list[Combo] = [c for c in [*matrix(), *refusals()] if args.only in c.id]
-    results: dict[str, list[str]] = {}
+    results: dict[str, list[Problem]] = {}
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -47,17 +40,25 @@ def main(argv: list[str] | None = None) -> int:
             results[combo.id] = compare(backtest, paper)
     elapsed = time.perf_counter() - started
     groups: dict[str, list[str]] = {}
+    kinds: dict[str, int] = {}
     for cid, problems in results.items():
         if problems:
-            groups.setdefault(_group(problems), []).append(cid)
+            groups.setdefault(problems[0].key, []).append(cid)
+        for problem in problems:
+            kinds[problem.key] = kinds.get(problem.key, 0) + 1
+    print("# by the first difference (table[fields that differ in its first differing row])")
     for cause, ids in sorted(groups.items(), key=lambda kv: -len(kv[1])):
         print(f"\n## {cause}: {len(ids)}")
         for cid in ids:
             print(f"- {cid}")
             for problem in results[cid]:
-                print("    " + problem.replace("\n", "\n    "))
+                print("    " + problem.text.replace("\n", "\n    "))
+    print("\n# every difference, by kind (combinations showing it)")
+    for key, count in sorted(kinds.items(), key=lambda kv: -kv[1]):
+        print(f"{count:4d}  {key}")
     if args.json is not None:
-        args.json.write_text(json.dumps(results, indent=1))
+        args.json.write_text(json.dumps({cid: [p.text for p in problems]
+                                         for cid, problems in results.items()}, indent=1))
     failing = sum(1 for p in results.values() if p)
     print(json.dumps({"combinations": len(results), "agree": len(results) - failing,
                       "differ": failing, "seconds": round(elapsed, 1)}))

@@ -14,16 +14,16 @@ from pathlib import Path
 import pytest
 
 from .combos import Combo, matrix, refusals
-from .harness import DataSet, compare, run_both
+from .harness import DataSet, Problem, compare, run_both
 
 COMBOS = matrix()
 
 
-def _explain(combo: Combo, problems: list[str], data: DataSet) -> str:
+def _explain(combo: Combo, problems: list[Problem], data: DataSet) -> str:
     return (f"{combo.id}: the backtest and the paper session differ "
             f"({data.symbol} {data.start}..{data.end}; orders are labelled o0, o1, ... by the "
             "bar they were created on, then content; bars are indices into the window)\n"
-            + "\n".join(problems))
+            + "\n".join(p.text for p in problems))
 
 
 @pytest.mark.parametrize("combo", COMBOS, ids=[c.id for c in COMBOS])
