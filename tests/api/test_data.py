@@ -207,7 +207,7 @@ def test_yfinance_shaped_frame_with_adj_close_and_ticker_level() -> None:
     frame = pd.DataFrame(columns(rows, names)).set_index("Date")
     frame.index = pd.to_datetime(frame.index)
     frame.columns = pd.MultiIndex.from_product([frame.columns, ["GOOG"]])
-    assert_same_bars(bt(frame), bt(columns(rows, names)))
+    assert_same_bars(bt(frame), bt(columns(rows, names), symbol="GOOG"))
 
 
 def test_pandas_frame_with_a_date_column_and_bad_row() -> None:
@@ -216,6 +216,16 @@ def test_pandas_frame_with_a_date_column_and_bad_row() -> None:
     assert_same_bars(bt(frame), bt(columns()))
     frame.loc[1, "close"] = float("nan")
     with pytest.raises(DataError, match="row 2: "):
+        bt(frame)
+
+
+def test_pandas_frame_symbol_and_ambiguous_timestamps() -> None:
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(columns(), columns=list(NAMES))
+    frame.attrs["symbol"] = "XYZ"
+    assert bt(frame).bars.instrument.symbol == "XYZ"
+    frame.index = pd.to_datetime(frame["timestamp"])
+    with pytest.raises(ArgumentError, match="both the index and column 'timestamp'"):
         bt(frame)
 
 

@@ -92,7 +92,6 @@ class Backtest:
     def run(self, *, progress: Callable[[int, int], None] | None = None,
             **params: Any) -> BacktestResult:
         """Run with the strategy parameters ``params`` (defaults for those not given)."""
-        from trading_strategy.backtesting.report import build_report
         from trading_strategy.backtesting.runner import InsufficientHistoryError, run_backtest
 
         try:
@@ -102,7 +101,7 @@ class Backtest:
         except InsufficientHistoryError as exc:
             raise ArgumentError(str(exc).replace("pass --allow-short-history",
                                                  "pass allow_short_history=True")) from None
-        return BacktestResult(result, build_report(result))
+        return BacktestResult(result)
 
     def __repr__(self) -> str:
         bars = self.bars

@@ -63,8 +63,8 @@ def load_data(
     elif isinstance(data, str | os.PathLike):
         loaded = _from_name(os.fspath(data), symbol=symbol, **options)
     else:
-        table = _arrow_table(data)
-        loaded = _from_table(table, symbol=symbol or _frame_symbol(data), **options)
+        table, found = _arrow_table(data)
+        loaded = _from_table(table, symbol=symbol or found, **options)
     first, last = parse_time("start", start), parse_time("end", end, end=True)
     bars = loaded.bars
     if first is not None or last is not None:
@@ -112,11 +112,6 @@ def _kind(data: object) -> str:
     return type(data).__module__.split(".", 1)[0]
 
 
-def _frame_symbol(data: object) -> str:
-    attrs = getattr(data, "attrs", None)  # pandas keeps user metadata here
-    if isinstance(attrs, Mapping) and isinstance(attrs.get("symbol"), str):
-        return str(attrs["symbol"])
-    return DEFAULT_SYMBOL
 
 
 def _pyarrow() -> Any:
@@ -128,25 +123,31 @@ def _pyarrow() -> Any:
     return pa
 
 
-def _arrow_table(data: object) -> Any:
+def _arrow_table(data: object) -> tuple[Any, str]:
+    """An Arrow table of ``data`` and the symbol it names (``DEFAULT_SYMBOL`` if none)."""
     kind = _kind(data)
     if kind == "pandas" and hasattr(data, "columns"):
         return _pandas_table(data)
     if kind == "polars" and hasattr(data, "to_arrow"):
-        return data.to_arrow()
+        return data.to_arrow(), DEFAULT_SYMBOL
     if kind == "pyarrow" and hasattr(data, "schema"):
-        return data
+        return data, DEFAULT_SYMBOL
     if isinstance(data, Mapping):
-        return _mapping_table(data)
+        return _mapping_table(data), DEFAULT_SYMBOL
     raise ArgumentError(f"data: got an object of type {type(data).__qualname__}; "
                         f"give {_FORMS}")
 
 
-def _pandas_table(frame: Any) -> Any:
+def _pandas_table(frame: Any) -> tuple[Any, str]:
     pa = _pyarrow()
+    symbol = DEFAULT_SYMBOL
+    attrs = getattr(frame, "attrs", None)  # where pandas keeps a frame's own metadata
+    if isinstance(attrs, Mapping) and isinstance(attrs.get("symbol"), str):
+        symbol = str(attrs["symbol"])
     columns = frame.columns
     if getattr(columns, "nlevels", 1) == 2 and columns.get_level_values(1).nunique() == 1:
-        # yfinance.download("GOOG") labels columns (field, ticker): one ticker, drop it.
+        # yfinance.download("GOOG") labels columns (field, ticker): one ticker, named here.
+        symbol = str(columns.get_level_values(1)[0]) or symbol
         frame = frame.droplevel(1, axis=1)
     elif getattr(columns, "nlevels", 1) > 1:
         raise ArgumentError("data: columns have several levels (several tickers?); "
@@ -156,18 +157,17 @@ def _pandas_table(frame: Any) -> Any:
     # A DatetimeIndex (or an index named like a time column) is the timestamp column.
     if index.dtype.kind == "M" or str(index.name).lower() in _INDEX_NAMES:
         name = str(index.name) if index.name is not None else "timestamp"
-        if name in frame.columns or (index.name is None and _has_time_column(frame.columns)):
-            raise ArgumentError(f"data: both the index and column {name!r} hold timestamps; "
-                                "drop one (frame.reset_index(drop=True) keeps the column)")
+        clash = [str(c) for c in frame.columns
+                 if str(c).strip().lower() in (*_INDEX_NAMES, name.lower())]
+        if clash:
+            raise ArgumentError(f"data: both the index and column {clash[0]!r} hold "
+                                "timestamps; drop one (frame.reset_index(drop=True) keeps "
+                                "the column)")
         frame = frame.rename_axis(name).reset_index()
     try:
-        return pa.Table.from_pandas(frame, preserve_index=False)
+        return pa.Table.from_pandas(frame, preserve_index=False), symbol
     except (pa.ArrowException, TypeError, ValueError) as exc:
         raise ArgumentError(f"data: the DataFrame cannot be converted: {exc}") from None
-
-
-def _has_time_column(columns: Any) -> bool:
-    return any(str(c).strip().lower() in _INDEX_NAMES for c in columns)
 
 
 def _mapping_table(data: Mapping[Any, Any]) -> Any:

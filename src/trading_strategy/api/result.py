@@ -42,9 +42,16 @@ class BacktestResult:
     :meth:`to_html`, and a rich display in notebooks. ``run`` is the engine-level result.
     """
 
-    def __init__(self, run: RunResult, report: dict[str, Any]) -> None:
+    def __init__(self, run: RunResult) -> None:
         self.run = run
-        self.report = report
+
+    @cached_property
+    def report(self) -> dict[str, Any]:
+        """The JSON report as a dict (``metrics``, ``trades``, ``settings``, ``data``, ...);
+        built on first use, which on a million bars is most of a run's time."""
+        from trading_strategy.backtesting.report import build_report
+
+        return build_report(self.run)
 
     # --- pandas views -------------------------------------------------------------------
     @cached_property
