@@ -3,6 +3,7 @@ difference of one money unit and names the first differing row."""
 
 from __future__ import annotations
 
+import argparse
 import itertools
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from trading_strategy.core.errors import ConfigError
 
 from .allpairs import all_pairs, uncovered
-from .combos import DIMENSIONS, SEED, Combo, matrix
+from .combos import DIMENSIONS, SEED, Combo, backtest_inputs, matrix
 from .harness import DataSet, Outcome, compare, run_backtest_side
 
 
@@ -84,3 +85,25 @@ def test_the_test_strategies_cancel_expire_and_get_denied(
     wanted = {"cancelled", "expired", "filled"} if strategy == "limitcancel" else \
         {"rejected", "filled"}
     assert wanted <= statuses
+
+
+def test_the_backtest_reads_the_portfolio_file_as_backtest_config_does(
+        datasets: dict[str, DataSet]) -> None:
+    """The harness's reading of the venue and risk tables is the one of
+    ``trading-strategy backtest --config`` wherever the file has the keys."""
+    from trading_strategy.cli.backtest_cmd import portfolio_sleeves
+    from trading_strategy.runtime.portfolio_config import parse_portfolio
+
+    data = datasets["goog"]
+    for combo in (Combo("sma_crossover", "percent", "pct", "bpsslip", "ddhalt", "lat60s", "goog"),
+                  Combo("rsi_reversion", "voltarget", "pct", "bpsslip", "atrstop", "lat0",
+                        "goog")):
+        raw = combo.portfolio(data.symbol, data.start, data.end, "sma_crossover")
+        config = parse_portfolio(raw)
+        args = argparse.Namespace(config="parity.toml", periods_per_year=None,
+                                  risk_free_rate=0.0, indicators="vectorized")
+        sleeve = portfolio_sleeves(config, lambda symbol, tf: data.bars, args)[0]
+        mine = backtest_inputs(raw)
+        assert sleeve.settings == mine.settings
+        assert config.risk == mine.risk
+        assert len(sleeve.bars) == len(data.bars)

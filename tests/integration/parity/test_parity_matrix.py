@@ -32,7 +32,8 @@ def test_a_paper_session_trades_exactly_like_the_backtest(
     data = datasets[combo.data]
     backtest, paper = run_both(combo, data, tmp_path)
     problems = compare(backtest, paper)
-    assert not problems, _explain(combo, problems, data)
+    if problems:
+        pytest.fail(_explain(combo, problems, data), pytrace=False)
 
 
 @pytest.mark.parametrize("combo", refusals(), ids=[c.id for c in refusals()])
@@ -41,6 +42,7 @@ def test_what_neither_mode_can_run_both_refuse_at_start_up(
     data = datasets[combo.data]
     backtest, paper = run_both(combo, data, tmp_path)
     problems = compare(backtest, paper)
-    assert not problems, _explain(combo, problems, data)
+    if problems:
+        pytest.fail(_explain(combo, problems, data), pytrace=False)
     assert backtest.refused is not None and paper.refused is not None, \
         f"{combo.id} should be refused: backtest {backtest.summary()}, paper {paper.summary()}"
