@@ -12,6 +12,7 @@ from trading_strategy.backtesting.report import build_report
 from trading_strategy.backtesting.runner import run_backtest
 from trading_strategy.backtesting.settings import BacktestSettings
 from trading_strategy.cli import main
+from trading_strategy.kernel import costs
 from trading_strategy.kernel.sizing import SizeSpec
 from trading_strategy.market_data.files import load_bars
 from trading_strategy.risk import RiskSettings
@@ -135,3 +136,62 @@ def test_zero_lots_after_risk_sizing_is_a_rejection_not_an_order() -> None:
     assert result.engine.state.fills == []
     assert result.risk is not None
     assert result.risk.log.verdicts == {"rejected:zero_size": 1}
+
+
+def test_a_portfolio_drawdown_halt_cancels_and_flattens_every_strategy() -> None:
+    """Two engines share one risk engine (shared rule 6): the driver feeds the portfolio's
+    equity, and the halt it causes reaches both gates' ``act``."""
+    from trading_strategy.backtesting.engine import BacktestEngine
+    from trading_strategy.backtesting.risk_gate import RiskGate
+    from trading_strategy.core.enums import OrderStatus
+    from trading_strategy.risk import RiskEngine
+
+    # each buys 100 with its 1 000 of cash at bar 1's open (10) and rests a limit buy far
+    # below; bar 3 closes at 9.8: portfolio equity 2 × 980 = 1 960 from a peak of 2 000 is
+    # 2 %; bar 4 at 9.7: 1 940, 3 % ≥ the 2.5 % limit → HALTED with flatten: both limits
+    # cancelled, both positions closed by market orders at bar 5's open
+    closes = [10, 10, 10, 9.8, 9.7, 9.7, 9.7]
+    series = {sym: make_bars(closes, symbol=sym) for sym in ("AAA", "BBB")}
+    settings = BacktestSettings(initial_cash=Decimal(1000), size=SizeSpec.parse("1"),
+                                commission=costs.PercentCommission(Decimal(0)),
+                                slippage=costs.FixedBpsSlippage(Decimal(0)))
+    risk_settings = RiskSettings(max_drawdown_pct=2.5, check_buying_power=False)
+    shared = RiskEngine(risk_settings, {s: b.instrument for s, b in series.items()})
+
+    def on_bar(ctx: Context, i: int) -> None:
+        if i == 0:
+            ctx.buy(100)
+            ctx.buy(10, limit=5)
+
+    engines = []
+    gates = []
+    total = [0]
+    for sym, bars in series.items():
+        engine = BacktestEngine(scripted(on_bar, name=f"s_{sym}"), None, bars, settings)
+        gate = RiskGate(risk_settings, strategy=f"s_{sym}", engine=engine, risk=shared,
+                        equity=lambda: total[0], portfolio=True)
+        engine.set_gate(gate)
+        engines.append(engine)
+        gates.append(gate)
+    for engine in engines:
+        engine.start()
+    n = len(closes)
+    for i in range(n):
+        for engine in engines:
+            engine.step(i)
+        total[0] = sum(e.equity_units(i) * shared.value_factor(e.instrument.symbol)
+                       for e in engines)
+        for change in shared.on_equity(int(engines[0].bars.ts[i]), None, total[0]):
+            for gate, engine in zip(gates, engines, strict=True):
+                gate.act(engine, change, i)
+    for engine in engines:
+        engine.finish()
+    assert shared.state(None).value == "halted"
+    for engine, gate in zip(engines, gates, strict=True):
+        fills = [(f.bar_index, f.side.value, f.lots) for f in engine.state.fills]
+        assert fills == [(1, "buy", 100), (5, "sell", 100)]
+        assert engine.ledger.position == 0
+        limits = [o for o in engine.state.closed_orders if o.limit_ticks == 500]
+        assert [o.status for o in limits] == [OrderStatus.CANCELLED]
+        assert [(c.current.value, bar) for c, bar in
+                zip(gate.log.changes, gate.log.change_bars, strict=True)] == [("halted", 4)]
