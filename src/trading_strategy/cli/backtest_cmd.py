@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -251,7 +252,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_single(args: argparse.Namespace) -> int:
-    from trading_strategy.backtesting.report import build_report, dumps
+    from trading_strategy.backtesting.report import build_report
     from trading_strategy.backtesting.runner import run_backtest
     from trading_strategy.cli.summary import format_summary, progress_bar
     from trading_strategy.config import load_settings
@@ -267,10 +268,25 @@ def _run_single(args: argparse.Namespace) -> int:
     result = run_backtest(args.strategy, bars, settings, params, risk=app_settings.risk,
                           allow_short_history=args.allow_short_history, progress=progress)
     report = build_report(result)
+
+    def page() -> str:
+        from trading_strategy.backtesting.html_report import render_html
+
+        return render_html(report, price_time=[e["time"] for e in report["equity_curve"]],
+                           price_close=bars.close.tolist())
+
+    return _publish(args, store, report, format_summary, page)
+
+
+def _publish(args: argparse.Namespace, store: Any, report: dict[str, Any],
+             summary: Callable[[dict[str, Any]], str], page: Callable[[], str]) -> int:
+    """Save the run, print the summary, write the JSON and HTML the options ask for."""
+    from trading_strategy.backtesting.report import dumps
+
     # the run id stays out of the report: the same inputs give byte-identical JSON
     run_id = _save(store, report) if store is not None else None
     if not args.quiet and args.json_path != "-":
-        print(format_summary(report))
+        print(summary(report))
         if run_id is not None:
             print(f"saved as run {run_id} (trading-strategy runs show {run_id})")
     if args.json_path:
@@ -280,11 +296,7 @@ def _run_single(args: argparse.Namespace) -> int:
         else:
             _write(Path(args.json_path), text)
     if args.html_path:
-        from trading_strategy.backtesting.html_report import render_html
-
-        page = render_html(report, price_time=[e["time"] for e in report["equity_curve"]],
-                           price_close=bars.close.tolist())
-        _write(Path(args.html_path), page)
+        _write(Path(args.html_path), page())
     return 0
 
 
@@ -411,7 +423,6 @@ def _portfolio_settings(config: Any) -> dict[str, Any]:
 def _run_portfolio(args: argparse.Namespace) -> int:
     from trading_strategy.backtesting.portfolio import run_portfolio
     from trading_strategy.backtesting.portfolio_report import build_portfolio_report
-    from trading_strategy.backtesting.report import dumps
     from trading_strategy.cli.summary import format_portfolio_summary, progress_bar
     from trading_strategy.config import load_portfolio, load_settings
 
@@ -434,19 +445,10 @@ def _run_portfolio(args: argparse.Namespace) -> int:
                            progress=progress)
     report = build_portfolio_report(result, name=config.session.name,
                                     settings=_portfolio_settings(config))
-    run_id = _save(store, report) if store is not None else None
-    if not args.quiet and args.json_path != "-":
-        print(format_portfolio_summary(report))
-        if run_id is not None:
-            print(f"saved as run {run_id} (trading-strategy runs show {run_id})")
-    if args.json_path:
-        text = dumps(report)
-        if args.json_path == "-":
-            sys.stdout.write(text)
-        else:
-            _write(Path(args.json_path), text)
-    if args.html_path:
+
+    def page() -> str:
         from trading_strategy.backtesting.portfolio_html import render_portfolio_html
 
-        _write(Path(args.html_path), render_portfolio_html(report))
-    return 0
+        return render_portfolio_html(report)
+
+    return _publish(args, store, report, format_portfolio_summary, page)
