@@ -365,6 +365,18 @@ def _last_cause(root: Path) -> str:
     return str(causes[-1]) if causes else "no cause recorded"
 
 
+def masked(trace: Trace, statuses: Iterable[str]) -> Trace:
+    """``trace`` without the order events of ``statuses`` (in ``calls`` and in each order's
+    ``path``): a known difference masked, to see what differs next."""
+    drop = set(statuses)
+    return Trace(
+        orders=[o._replace(path=tuple(p for p in o.path if p.split("@")[0] not in drop))
+                for o in trace.orders],
+        fills=trace.fills, marks=trace.marks,
+        calls=[c for c in trace.calls if c.kind != "event" or c.detail[0] not in drop],
+        trades=trace.trades, final=trace.final)
+
+
 # --- comparison --------------------------------------------------------------------------
 def run_both(combo: Combo, data: DataSet, root: Path) -> tuple[Outcome, Outcome]:
     return run_backtest_side(combo, data), run_session_side(combo, data, root)
@@ -381,8 +393,9 @@ class Problem:
         return self.text
 
 
-def compare(backtest: Outcome, paper: Outcome) -> list[Problem]:
-    """What differs, one entry per cause or table (empty: the runs agree)."""
+def compare(backtest: Outcome, paper: Outcome, *, mask: Iterable[str] = ()) -> list[Problem]:
+    """What differs, one entry per cause or table (empty: the runs agree); ``mask``: order
+    statuses whose events are left out of the comparison (see ``masked``)."""
     sides = (backtest, paper)
     if backtest.refused is not None or paper.refused is not None:
         if backtest.refused is not None and paper.refused is not None:
@@ -406,7 +419,7 @@ def compare(backtest: Outcome, paper: Outcome) -> list[Problem]:
                for o in sides if o.crashed]
     if crashes or backtest.trace is None or paper.trace is None:
         return crashes
-    return differences(backtest.trace, paper.trace)
+    return differences(masked(backtest.trace, mask), masked(paper.trace, mask))
 
 
 def differences(backtest: Trace, paper: Trace) -> list[Problem]:

@@ -2,6 +2,10 @@
 first thing that differs (the table or the refusal), with each one's first differing rows.
 
     .venv/bin/python -m tests.integration.parity.summary [--only SUBSTRING] [--json PATH]
+        [--mask STATUS ...]
+
+``--mask accepted`` leaves ACCEPTED events out of the comparison (a known difference masked
+to see the next one); ``--basic`` runs only the rows at the basic costs.
 
 Run from the repository root. The last line is one JSON object of counts.
 """
@@ -17,17 +21,24 @@ from pathlib import Path
 
 import structlog
 
-from .combos import Combo, matrix, refusals
+from .combos import BASIC_COSTS, Combo, matrix, refusals
 from .harness import DataSet, Problem, compare, dataset, run_both, write_gbm
+
+BASIC = (BASIC_COSTS["commission"], BASIC_COSTS["slippage"])
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="", help="run the combinations whose id has this")
     parser.add_argument("--json", type=Path, default=None, help="write every result here")
+    parser.add_argument("--mask", action="append", default=[],
+                        help="an order status whose events are not compared (repeatable)")
+    parser.add_argument("--basic", action="store_true",
+                        help="only the rows at the basic costs (percent commission, bps)")
     args = parser.parse_args(argv)
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL))
-    combos: list[Combo] = [c for c in [*matrix(), *refusals()] if args.only in c.id]
+    combos: list[Combo] = [c for c in [*matrix(), *refusals()] if args.only in c.id
+                           and (not args.basic or (c.commission, c.slippage) == BASIC)]
     results: dict[str, list[Problem]] = {}
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
@@ -37,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
             "gbm": dataset("gbm", str(write_gbm(root / "gbm_1d.csv")))}
         for k, combo in enumerate(combos):
             backtest, paper = run_both(combo, data[combo.data], root / f"run{k}")
-            results[combo.id] = compare(backtest, paper)
+            results[combo.id] = compare(backtest, paper, mask=args.mask)
     elapsed = time.perf_counter() - started
     groups: dict[str, list[str]] = {}
     kinds: dict[str, int] = {}
