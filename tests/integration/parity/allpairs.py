@@ -36,14 +36,22 @@ def all_pairs(dimensions: Sequence[Sequence[str]], *, seed: int,
             row[a], row[b] = x, y
             for d in rng.sample(range(n), n):
                 if d not in (a, b):
-                    row[d] = max(dimensions[d], key=lambda v, d=d: (
-                        len(_pairs([*row[:d], v, *row[d + 1:]]) & todo), rng.random()))
+                    row[d] = _best_value(row, d, dimensions[d], todo, rng)
             gain = len(_pairs(row) & todo)
             if gain > best_gain:
                 best, best_gain = tuple(row), gain
         rows.append(best)
         todo -= _pairs(best)
     return rows
+
+
+def _best_value(row: list[str], d: int, values: Sequence[str], todo: set[Pair],
+                rng: random.Random) -> str:
+    """The value of dimension ``d`` that covers the most uncovered pairs (ties at random)."""
+    def score(value: str) -> tuple[int, float]:
+        return len(_pairs([*row[:d], value, *row[d + 1:]]) & todo), rng.random()
+
+    return max(values, key=score)
 
 
 def uncovered(dimensions: Sequence[Sequence[str]], rows: Sequence[Sequence[str]]) -> set[Pair]:

@@ -131,7 +131,12 @@ def matrix() -> list[Combo]:
     basic = tuple((BASIC_COSTS[name],) if name in BASIC_COSTS else values
                   for name, values in zip(DIMENSION_NAMES, DIMENSIONS, strict=True))
     rows = all_pairs(DIMENSIONS, seed=SEED) + all_pairs(basic, seed=SEED)
-    return [Combo(*row) for row in dict.fromkeys(rows)]
+    return [_combo(row) for row in dict.fromkeys(rows)]
+
+
+def _combo(row: tuple[str, ...]) -> Combo:
+    strategy, sizing, commission, slippage, risk, latency, data = row
+    return Combo(strategy, sizing, commission, slippage, risk, latency, data)
 
 
 def refusals() -> list[Combo]:

@@ -447,5 +447,5 @@ def _fields(left: Sequence[Any], right: Sequence[Any], k: int) -> str:
     if k >= len(left) or k >= len(right):
         return "rows"
     a, b = left[k], right[k]
-    names = getattr(a, "_fields", None) or getattr(a, "__slots__", ())
+    names = tuple(getattr(a, "_fields", ()) or getattr(a, "__slots__", ()))
     return ",".join(n for n in names if getattr(a, n) != getattr(b, n))

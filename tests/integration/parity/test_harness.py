@@ -107,3 +107,16 @@ def test_the_backtest_reads_the_portfolio_file_as_backtest_config_does(
         assert sleeve.settings == mine.settings
         assert config.risk == mine.risk
         assert len(sleeve.bars) == len(data.bars)
+
+
+def test_a_masked_status_is_left_out_of_calls_and_paths(datasets: dict[str, DataSet]) -> None:
+    combo = Combo("sma_crossover", "fixed", "pct", "bpsslip", "norisk", "lat0", "goog")
+    first = run_backtest_side(combo, datasets["goog"])
+    other = run_backtest_side(combo, datasets["goog"])
+    assert first.trace is not None and other.trace is not None
+    call = other.trace.calls[0]
+    other.trace.calls.insert(0, call._replace(kind="event", detail=("accepted",)))
+    order = other.trace.orders[0]
+    other.trace.orders[0] = order._replace(path=(f"accepted@{call.bar}", *order.path))
+    assert [p.key for p in compare(first, other)] == ["orders[path]", "calls[kind,detail]"]
+    assert compare(first, other, mask=["accepted"]) == []
