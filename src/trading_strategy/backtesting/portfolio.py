@@ -235,9 +235,13 @@ def _run_lockstep(engines: Sequence[BacktestEngine], gates: Sequence[RiskGate | 
             steps[k](i)
             if end:
                 for change in risk.on_equity(t, None, total()):
-                    changes.append((change, p))
+                    # a day rollover of one strategy's scope may come out here too: it goes
+                    # to that strategy alone, and its gate reports it
+                    if change.scope is None:
+                        changes.append((change, p))
                     for engine, gate in pairs:
-                        gate.act(engine, change)
+                        if change.scope in (None, gate.strategy):
+                            gate.act(engine, change)
         if progress is not None:
             progress(hi, n)
     for e in engines:
