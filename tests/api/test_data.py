@@ -179,6 +179,26 @@ def test_a_stored_symbol_is_read_from_the_database() -> None:
     stored = bt("XGOOG")
     np.testing.assert_array_equal(stored.bars.close, bars.close)
     assert stored.bars.instrument.symbol == "XGOOG"
+    with pytest.raises(ArgumentError, match="read from the database as it was imported"):
+        bt("XGOOG", tick_size="0.01")
+
+
+def test_an_open_store_comes_before_the_samples() -> None:
+    from trading_strategy.config import load_settings
+    from trading_strategy.storage import open_store
+
+    sample = load_bars("GOOG").bars
+    own = load_bars("GOOG", symbol="GOOG").bars
+    store = open_store(load_settings())
+    try:
+        # a user's own GOOG (here: the first 1,000 bars) replaces the sample
+        store.bars.write_bars(own.instrument, own.timeframe, own.between(
+            None, int(own.ts[999])))
+        assert len(bt("GOOG", store=store).bars) == 1000
+        assert len(bt("GOOG").bars) == len(sample)  # without a store: the bundled sample
+        assert len(bt("GOOG", store=store, tick_size="0.0001").bars) == len(sample)
+    finally:
+        store.engine.dispose()
 
 
 # --- pandas and polars -----------------------------------------------------------------

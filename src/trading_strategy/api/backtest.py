@@ -39,7 +39,9 @@ class Backtest:
     ``size``: the default order size as ``--size`` takes it (``"all-in"``, ``"25%"`` of
     equity, or a quantity in whole lots; ``0.5`` is a quantity, never half of equity);
     ``risk``: a dict of ``[risk]`` keys or ``RiskSettings`` (None: the defaults, as the CLI
-    without a config file). Every bad argument raises ``ArgumentError`` (a ``ValueError``).
+    without a config file). ``store``: an open ``storage.Store`` whose symbols come before
+    the bundled samples (the CLI's order). Every bad argument raises ``ArgumentError`` (a
+    ``ValueError``).
     """
 
     def __init__(
@@ -66,6 +68,7 @@ class Backtest:
         end: object = None,
         repair: bool = False,
         allow_short_history: bool = False,
+        store: Any = None,
     ) -> None:
         self.strategy: type[Strategy] = resolve_strategy(strategy)
         self.settings: BacktestSettings = arguments.backtest_settings(
@@ -79,7 +82,8 @@ class Backtest:
         lot = None if lot_size is None else arguments.decimal(
             "lot_size", lot_size, example="0.001")
         loaded = load_data(data, timeframe=timeframe, symbol=symbol, tick_size=tick,
-                           lot_size=lot, repair=bool(repair), start=start, end=end)
+                           lot_size=lot, repair=bool(repair), start=start, end=end,
+                           store=store)
         self.bars: BarSeries = loaded.bars
         #: what the loader did to the data (adjusted prices, repairs, precision)
         self.warnings: list[str] = loaded.warnings

@@ -54,14 +54,20 @@ def load_data(
     repair: bool = False,
     start: object = None,
     end: object = None,
+    store: Any = None,
 ) -> Loaded:
-    """Validated bars from ``data`` (see the module doc), cut to ``start``..``end``."""
+    """Validated bars from ``data`` (see the module doc), cut to ``start``..``end``.
+
+    A name that is not a file is a bundled sample, else a stored symbol. With ``store`` (an
+    open ``storage.Store``, as the CLI has) a symbol stored there comes first, samples
+    included once loaded into it, unless ``tick_size`` or ``lot_size`` ask for a re-read.
+    """
     options: dict[str, Any] = {"timeframe": timeframe, "repair": repair,
                                "tick_size": tick_size, "lot_size": lot_size}
     if isinstance(data, BarSeries):
         loaded = Loaded(data, [], data.instrument.symbol)
     elif isinstance(data, str | os.PathLike):
-        loaded = _from_name(os.fspath(data), symbol=symbol, **options)
+        loaded = _from_name(os.fspath(data), symbol=symbol, store=store, **options)
     else:
         table, found = _arrow_table(data)
         loaded = _from_table(table, symbol=symbol or found, **options)
@@ -75,33 +81,38 @@ def load_data(
     return Loaded(bars, loaded.warnings, loaded.source)
 
 
-def _from_name(text: str, *, symbol: str | None, **options: Any) -> Loaded:
+def _from_name(text: str, *, symbol: str | None, store: Any, **options: Any) -> Loaded:
     path = Path(text).expanduser()
+    if (store is not None and not path.exists() and options["tick_size"] is None
+            and options["lot_size"] is None and store.bars.timeframes(text.upper())):
+        return _read_stored(store, text, options["timeframe"])
     if path.exists() or samples.is_sample(text) or not text.strip().replace("-", "").isalnum():
         result = load_bars(text, symbol=symbol, **options)
         return Loaded(result.bars, list(result.warnings), result.source)
-    return _from_store(text, symbol=symbol, **options)
-
-
-def _from_store(text: str, *, symbol: str | None, timeframe: str | None,
-                **ignored: Any) -> Loaded:
-    """A symbol stored with ``data import``, from the database the settings name."""
+    if symbol is not None or options["tick_size"] is not None \
+            or options["lot_size"] is not None or options["repair"]:
+        raise ArgumentError("data: symbol, tick_size, lot_size and repair apply to files and "
+                            f"frames; {text!r} is read from the database as it was imported")
+    if store is not None:
+        return _read_stored(store, text, options["timeframe"])
     from trading_strategy.config import load_settings
     from trading_strategy.storage import open_store
 
-    if symbol is not None or any(v for v in ignored.values()):
-        raise ArgumentError("data: symbol, tick_size, lot_size and repair apply to files and "
-                            f"frames; {text!r} is read from the database as it was imported")
-    store = open_store(load_settings())
+    opened = open_store(load_settings())
     try:
-        name = text.upper()
-        if not store.bars.timeframes(name):
-            raise DataError(f"{text!r} is neither a data file, a bundled sample nor a stored "
-                            f"symbol; samples: {', '.join(samples.sample_symbols())}; "
-                            f"give {_FORMS}")
-        bars = store.bars.read_bars(name, timeframe=timeframe)
+        return _read_stored(opened, text, options["timeframe"])
     finally:
-        store.engine.dispose()
+        opened.engine.dispose()
+
+
+def _read_stored(store: Any, text: str, timeframe: str | None) -> Loaded:
+    """A symbol stored with ``data import``."""
+    name = text.upper()
+    if not store.bars.timeframes(name):
+        raise DataError(f"{text!r} is neither a data file, a bundled sample nor a stored "
+                        f"symbol; samples: {', '.join(samples.sample_symbols())}; "
+                        f"give {_FORMS}")
+    bars: BarSeries = store.bars.read_bars(name, timeframe=timeframe)
     return Loaded(bars, [], f"stored {name}")
 
 
