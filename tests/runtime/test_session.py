@@ -276,7 +276,7 @@ def test_live_strategies_get_fill_and_order_callbacks_like_in_a_backtest(
            "strategies": [{"name": "rec", "strategy": "callback_recorder", "symbol": "GOOG",
                            "capital": 10000}]}
     _run(raw, tmp_path)
-    assert seen == ["fill 1", "event filled"]
+    assert seen == ["event accepted", "fill 1", "event filled"]
 
 
 def test_reduce_only_exits_belong_to_their_own_strategy(tmp_path: Path) -> None:

@@ -11,9 +11,12 @@ orders whose client id carries its session id.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from trading_strategy.core.enums import OrderStatus
 from trading_strategy.orders.events import OrderEvent, OrderFilled
-from trading_strategy.orders.journal import JournalEntry, decode, encode
+from trading_strategy.orders.journal import Journal, JournalEntry, decode, encode
 from trading_strategy.orders.state import ManagedOrder, evolve
 from trading_strategy.storage import FillRecord, OrderEventRecord, OrderRecord, TradingJournal
 
@@ -111,3 +114,51 @@ class StoredJournal:
         self._load()
         return self._seq
 
+
+
+#: told of each stored transition: (event, from status or None for a creation, to status)
+TransitionListener = Callable[[OrderEvent, OrderStatus | None, OrderStatus], None]
+
+
+class NotifyingJournal:
+    """A journal that tells a listener of every transition once it is stored.
+
+    Every status change of every order goes through the journal, in the order it happens,
+    and is durable before the order manager acts on it: the session turns these into its
+    strategies' order callbacks, so a strategy hears exactly what was journaled (its own
+    cancels, cancels by risk or one-cancels-other, rejections, expiries), in every mode.
+    The listener runs after the write and before the manager updates the order in memory,
+    so it must not raise (``count`` also tells the session that a bar changed something).
+    """
+
+    def __init__(self, inner: Journal, listener: TransitionListener) -> None:
+        self._inner = inner
+        self._listener = listener
+        #: transitions stored through this object
+        self.count = 0
+
+    @property
+    def inner(self) -> Journal:
+        return self._inner
+
+    def append(self, event: OrderEvent, from_status: OrderStatus | None,
+               to_status: OrderStatus) -> None:
+        self._inner.append(event, from_status, to_status)
+        self.count += 1
+        self._listener(event, from_status, to_status)
+
+    def append_many(self, entries: list[tuple[OrderEvent, OrderStatus | None,
+                                               OrderStatus]]) -> None:
+        self._inner.append_many(entries)
+        self.count += len(entries)
+        for event, from_status, to_status in entries:
+            self._listener(event, from_status, to_status)
+
+    def events(self, order_id: str | None = None, since_seq: int = 0) -> list[JournalEntry]:
+        return self._inner.events(order_id, since_seq)
+
+    def last_seq(self) -> int:
+        return self._inner.last_seq()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)

@@ -5,7 +5,9 @@ Same contract as the backtest context; what differs is the driver: bars arrive o
 reach the venue synchronously — they are turned into exact intents, given their client order
 id at once (so ``ctx.buy()`` returns it, as in a backtest) and queued in ``outbox`` for the
 strategy's runner to send through the risk gate and the order manager after ``on_bar``.
-Position and cash are this strategy's own, updated only from its fills (``apply_fill``).
+Position and cash are this strategy's own, updated only from its fills (``apply_fill``); an
+order's status moves only along the kernel's transition table (``apply_transition``, fed
+from the order journal, and ``deny`` for an order refused before it was journaled).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from trading_strategy.core.instrument import Instrument
 from trading_strategy.core.orders import Order, OrderIntent
 from trading_strategy.core.timeframe import Timeframe
 from trading_strategy.kernel.intents import order_prices, quantity_lots
+from trading_strategy.kernel.order_states import move
 from trading_strategy.portfolio.ledger import Ledger
 from trading_strategy.strategies.context import (
     Bars,
@@ -87,20 +90,28 @@ class LiveContext(Context):
 
     def apply_fill(self, client_order_id: str, side: Side, lots: int, price_ticks: int,
                    commission_units: int, ts_event: int) -> None:
+        """Book one of its fills (the status it caused comes as a transition)."""
         sign = 1 if side is Side.BUY else -1
         self.ledger.apply_fill(sign, lots, price_ticks, commission_units, 0, ts_event,
                                self._cursor.i)
         order = self.orders.get(client_order_id)
         if order is not None:
             order.filled_lots += lots
-            order.status = (OrderStatus.FILLED if order.filled_lots >= order.lots
-                            else OrderStatus.PARTIALLY_FILLED)
 
-    def apply_status(self, client_order_id: str, status: OrderStatus, reason: str = "") -> None:
+    def apply_transition(self, client_order_id: str, status: OrderStatus,
+                         reason: str = "") -> Order | None:
+        """Move one of its orders to ``status`` (``IllegalTransition`` off the table); orders
+        it did not place here (exits, orders from before a restart) are not mirrored."""
         order = self.orders.get(client_order_id)
         if order is not None:
-            order.status = status
-            order.reason = reason
+            move(order, status, reason)
+        return order
+
+    def deny(self, client_order_id: str, reason: str) -> None:
+        """The order was refused before it reached the order manager (CREATED → DENIED)."""
+        order = self.orders.get(client_order_id)
+        if order is not None:
+            move(order, OrderStatus.DENIED, reason)
 
     def equity_units(self) -> int:
         return self.ledger.equity(self.last_close_ticks())
@@ -137,6 +148,7 @@ class LiveContext(Context):
             client_order_id=oid, strategy=self.strategy_name, symbol=inst.symbol, side=side,
             lots=lots, order_type=order_type, limit_ticks=limit_t, stop_ticks=stop_t, tif=tif,
             reduce_only=reduce_only, bracket=bracket, ts_init=ts, decision_ticks=decision_t,
+            size_at_fill=size_at_fill,
         )
         self.orders[oid] = Order(
             id=oid, strategy=self.strategy_name, symbol=inst.symbol, side=side, lots=lots,

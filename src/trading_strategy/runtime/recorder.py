@@ -3,7 +3,7 @@
 Every risk verdict, trading-state change and component lifecycle change is appended to the
 session's ``events.jsonl`` as it happens (cheap, and on disk before the order it concerns
 reaches a venue). Database rows (``risk_events``, ``strategy_events``) are written in a batch
-after each bar, so the database round trip stays off the order placement path. Halts are
+with the bar's checkpoint, so the database round trip stays off the order placement path. Halts are
 also remembered in ``halts.json`` so a kill switch survives a restart.
 """
 
@@ -27,8 +27,11 @@ class EventRecorder:
         self._repository = repository
         self._pending: list[tuple[str, dict[str, Any]]] = []
         self.halts_path = files.root / "halts.json"
+        #: events recorded so far (the session checkpoints a bar that recorded any)
+        self.count = 0
 
     def __call__(self, kind: str, data: dict[str, Any]) -> None:
+        self.count += 1
         self._files.event(kind, data)
         if kind == "risk_state":
             self._remember_halt(data)

@@ -1,12 +1,28 @@
 """A strategy runner: one supervised component per strategy, driving the live context.
 
-Per bar of its instrument: first the fills and status changes already published for it are
-applied (they happened at or before this bar's open), then the bar is pushed into the context
-and ``on_bar`` runs through a guard; the intents it left in the outbox go to the execution
-component by bus request, and the runner reports the bar done on ``runtime.bar_done`` (the
-replay waits for every runner, so a replay is deterministic). A strategy error is logged and
-re-raised after the done report: the supervisor restarts the runner (the strategy object and
-its context survive) or, when it keeps failing, stops and flags it.
+The session's feed hands each bar of the runner's instrument to :meth:`StrategyRunner.step`,
+in its own task and in bar order (no queue and no "bar done" round trip per bar: that
+handshake was most of a replay's cost). A step first applies what happened to the strategy's
+orders since its last bar — fills and status changes, at or before this bar's open — then
+pushes the bar into the context and runs ``on_bar`` through a guard; the intents it left in
+the outbox go to the execution component by bus request, and the status changes each one
+caused reach the strategy right after, in submission order.
+
+Callbacks follow the backtest's order (shared rule 1): events a decision causes (ACCEPTED,
+DENIED by risk, REJECTED by the venue at submit, CANCELLED for the strategy's own cancel)
+right after the ``on_bar`` that made them; events from matching (fills, partial fills,
+cancels by risk or one-cancels-other, expiries, rejections at the fill) before the next
+``on_bar``, in the order they were journaled, a fill as ``on_fill`` then ``on_order_event``.
+Status changes come from the order journal (``OrderTransition``, one per journaled
+transition: what the strategy hears is exactly what was journaled), money from the execution
+component's ``FillMessage``. A strategy that overrides neither callback pays only for the
+bookkeeping of its own orders' statuses.
+
+The supervised part (:meth:`run`) calls ``on_start`` and then waits: a step that fails
+(a strategy error, or an error on the way to the venue) hands the error to it, so the
+supervisor restarts the runner (the strategy object and its context survive) or, when it
+keeps failing, stops and flags it. The feed waits for a restarting runner before giving it
+the next bar (:meth:`wait_ready`), so a replay stays deterministic.
 
 Client order ids are ``<strategy>-<session>-<bar:08d>-<k>``: a pure function of the bar and
 the decision's rank in it, so a bar re-decided after a crash sends the *same* ids, which the
@@ -16,10 +32,10 @@ order manager and the venue treat as the same orders — never a duplicate.
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from functools import partial
 from typing import Any, NamedTuple
 
 import structlog
@@ -33,18 +49,28 @@ from trading_strategy.kernel.sizing import SizeSpec, default_lots
 from trading_strategy.market_data.providers.base import BarEvent
 from trading_strategy.observability.metrics import StrategyMetrics
 from trading_strategy.runtime.bus import Bus, Overflow
-from trading_strategy.runtime.execution import FillMessage, StatusMessage, SubmitResult
+from trading_strategy.runtime.execution import FillMessage, SubmitResult
 from trading_strategy.runtime.live_context import CancelRequest, LiveContext
 from trading_strategy.strategies.base import Strategy
 from trading_strategy.strategies.context import FillEvent, OrderEvent
 
 log = structlog.get_logger("trading_strategy.decisions")
 
+_S = OrderStatus
+#: statuses a strategy hears of through ``on_order_event`` (fills come with their
+#: ``on_fill``; SUBMITTED and PENDING_CANCEL are the order manager's own business, as in a
+#: backtest, which has neither)
+_TOLD = frozenset({_S.ACCEPTED, _S.REJECTED, _S.DENIED, _S.CANCELLED, _S.EXPIRED})
+_FILLS = frozenset({_S.PARTIALLY_FILLED, _S.FILLED})
 
-class BarDone(NamedTuple):
-    strategy: str
-    symbol: str
-    ts_event: int
+
+class OrderTransition(NamedTuple):
+    """One journaled status change of one of the strategy's orders."""
+
+    client_order_id: str
+    from_status: OrderStatus
+    to_status: OrderStatus
+    reason: str
 
 
 class StrategyRunner:
@@ -80,12 +106,20 @@ class StrategyRunner:
                                initial_cash=capital, next_id=self._next_id, sizer=self._sizer,
                                now_ns=self._market_now)
         self.strategy = strategy_cls(self.ctx, strategy_cls.parse_params(params))
-        self._bars = bus.subscribe(f"market.bars.{self.symbol}", BarEvent, maxsize=4096,
-                                   name=f"{name}.bars")
-        self._mine = bus.subscribe(f"strategy.{name}", maxsize=65536,
+        cls = type(self.strategy)
+        self._wants_fills = cls.on_fill is not Strategy.on_fill
+        self._wants_events = cls.on_order_event is not Strategy.on_order_event
+        # never full: the journal publishes into it synchronously and must not be refused
+        # (it holds what happened since the runner's last bar, a few messages)
+        self._mine = bus.subscribe(f"strategy.{name}", maxsize=sys.maxsize,
                                    overflow=Overflow.BLOCK, name=f"{name}.orders")
+        #: a fill's journaled status waits here for the fill's money (``FillMessage``)
+        self._fill_status: dict[str, OrderStatus] = {}
         self._started = False
+        self._ready = asyncio.Event()
+        self._failure: asyncio.Future[None] | None = None
         self._task: asyncio.Task[Any] | None = None
+        self.closed = False
         self.last_bar_ts: int | None = None
 
     def _market_now(self) -> int:
@@ -104,58 +138,58 @@ class StrategyRunner:
                             position_lots=ctx.ledger.position, cash_units=ctx.ledger.cash,
                             equity_units=ctx.equity_units(), commission=self._commission)
 
-    # --- the component ---------------------------------------------------------------------
+    # --- the supervised component ------------------------------------------------------------
     async def run(self) -> None:
+        """Start the strategy, then hold the runner's place until a step fails."""
         self._task = asyncio.current_task()
+        self._start()
+        failure = self._failure = asyncio.get_running_loop().create_future()
+        self._ready.set()
+        try:
+            await failure
+        finally:
+            self._ready.clear()
+            self._failure = None
+
+    def _start(self) -> None:
         if not self._started:
             self._started = True
             self._guard("on_start", self.strategy.on_start)
-        while True:
-            envelope = await self._bars.get()
-            event = envelope.message
-            try:
-                self._drain()
-                await self.on_bar(event)
-            finally:
-                await self.bus.publish("runtime.bar_done",
-                                       BarDone(self.name, self.symbol, event.bar.ts_event))
+
+    async def wait_ready(self, timeout: float) -> bool:
+        """Wait (at most ``timeout`` s, else ``TimeoutError``) until the runner can take a
+        bar: started, or restarted after a failure. ``False`` once it was closed (flagged)."""
+        if not self._ready.is_set() and not self.closed:
+            async with asyncio.timeout(timeout):
+                await self._ready.wait()
+        return not self.closed
+
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set() and not self.closed
 
     def close(self) -> None:
         """Stop receiving (a flagged runner must not hold the feed back)."""
-        self._bars.close()
+        self.closed = True
         self._mine.close()
+        self._ready.set()  # wakes a feed waiting for it; ``closed`` tells it to move on
 
     async def on_stop(self) -> None:
         try:
             self._guard("on_stop", self.strategy.on_stop)
         finally:
-            # the loop waits on its queue forever: end it now rather than at the timeout
+            # the component waits for a failure that will not come: end it now
             task = self._task
             if task is not None and not task.done() and task is not asyncio.current_task():
                 task.cancel()
 
-    def _drain(self) -> None:
-        """Apply the fills and status changes published before this bar."""
-        while self._mine.qsize():
-            message = self._mine.get_nowait().message
-            ctx = self.ctx
-            if isinstance(message, FillMessage):
-                ctx.apply_fill(message.client_order_id, message.side, message.lots,
-                               message.price_ticks, message.commission_units, message.ts_event)
-                inst = ctx.instrument
-                fill = FillEvent(message.client_order_id, message.side,
-                                 inst.quantity(message.lots), inst.price(message.price_ticks),
-                                 inst.money(message.commission_units), message.ts_event)
-                self._guard("on_fill", partial(self.strategy.on_fill, fill))
-                order = ctx.orders.get(message.client_order_id)
-                if order is not None:
-                    status = OrderEvent(order.id, order.status, "", message.ts_event)
-                    self._guard("on_order_event", partial(self.strategy.on_order_event, status))
-            elif isinstance(message, StatusMessage):
-                ctx.apply_status(message.client_order_id, message.status, message.reason)
-                event = OrderEvent(message.client_order_id, message.status, message.reason,
-                                   ctx.time_ns if ctx.bar_index >= 0 else 0)
-                self._guard("on_order_event", partial(self.strategy.on_order_event, event))
+    def _fail(self, error: BaseException) -> None:
+        """Hand a step's error to the supervised task (which raises it); no bar until the
+        supervisor has restarted it."""
+        self._ready.clear()
+        failure = self._failure
+        if failure is not None and not failure.done():
+            failure.set_exception(error)
 
     def _guard(self, callback: str, fn: Callable[[], None]) -> None:
         try:
@@ -164,6 +198,56 @@ class StrategyRunner:
             raise
         except Exception as exc:
             raise StrategyError(self.name, callback, exc) from exc
+
+    # --- one bar -------------------------------------------------------------------------------
+    async def step(self, event: BarEvent) -> None:
+        """Process one bar of the runner's instrument in the caller's task (the feed's).
+
+        A failure does not propagate: it goes to the supervised task (see :meth:`_fail`).
+        """
+        try:
+            self._drain(event.bar.ts_event)
+            await self.on_bar(event)
+        except Exception as exc:
+            self._fail(exc)
+
+    def _drain(self, ts_event: int) -> None:
+        """Apply (and tell the strategy) what happened to its orders since the last look."""
+        mine = self._mine
+        while mine.qsize():
+            message = mine.get_nowait().message
+            if isinstance(message, OrderTransition):
+                self._transition(message, ts_event)
+            elif isinstance(message, FillMessage):
+                self._fill(message)
+            # ``StatusMessage`` is ignored: the journaled transition already told it all
+
+    def _transition(self, message: OrderTransition, ts_event: int) -> None:
+        oid, status = message.client_order_id, message.to_status
+        self.ctx.apply_transition(oid, status, message.reason)
+        if status in _FILLS:
+            self._fill_status[oid] = status
+        elif self._wants_events and status in _TOLD and not (
+                status is _S.ACCEPTED and message.from_status is _S.PENDING_CANCEL):
+            # (back to ACCEPTED from PENDING_CANCEL is a refused cancel: nothing new)
+            self._tell(OrderEvent(oid, status, message.reason, ts_event))
+
+    def _fill(self, message: FillMessage) -> None:
+        ctx = self.ctx
+        ctx.apply_fill(message.client_order_id, message.side, message.lots,
+                       message.price_ticks, message.commission_units, message.ts_event)
+        status = self._fill_status.pop(message.client_order_id, None)
+        if self._wants_fills:
+            inst = ctx.instrument
+            fill = FillEvent(message.client_order_id, message.side,
+                             inst.quantity(message.lots), inst.price(message.price_ticks),
+                             inst.money(message.commission_units), message.ts_event)
+            self._guard("on_fill", lambda: self.strategy.on_fill(fill))
+        if self._wants_events and status is not None:
+            self._tell(OrderEvent(message.client_order_id, status, "", message.ts_event))
+
+    def _tell(self, event: OrderEvent) -> None:
+        self._guard("on_order_event", lambda: self.strategy.on_order_event(event))
 
     async def on_bar(self, event: BarEvent) -> None:
         ctx = self.ctx
@@ -187,23 +271,31 @@ class StrategyRunner:
                 if isinstance(item, OrderIntent):
                     ctx.orders.pop(item.client_order_id, None)
             return
+        now = ctx.time_ns
         for item in items:
             if isinstance(item, OrderIntent):
                 result: SubmitResult = await self.bus.request("execution.submit", item)
             else:
                 assert isinstance(item, CancelRequest)
                 result = await self.bus.request("execution.cancel", item)
+            # what this request journaled (accepted, rejected, cancelled), in order
+            self._drain(now)
             self._record(event, item, result)
 
     def _record(self, event: BarEvent, item: OrderIntent | CancelRequest,
                 result: SubmitResult) -> None:
-        order = self.ctx.orders.get(result.client_order_id)
-        if order is not None:
-            if result.status == "denied":
-                order.status = OrderStatus.REJECTED
-                order.reason = result.reason
-            elif result.lots and isinstance(item, OrderIntent):
-                order.lots = result.lots
+        ctx = self.ctx
+        if isinstance(item, OrderIntent):
+            order = ctx.orders.get(result.client_order_id)
+            if order is not None and order.status is _S.CREATED and \
+                    result.status in ("denied", "rejected"):
+                # refused before the order manager journaled it (the risk gate, or an
+                # error on the way): it never reached a venue
+                ctx.deny(order.id, result.reason)
+                if self._wants_events:
+                    self._tell(OrderEvent(order.id, _S.DENIED, result.reason, ctx.time_ns))
+            elif order is not None and result.lots:
+                order.lots = result.lots  # the risk engine's size
         intent: dict[str, Any] = ({"cancel": item.client_order_id}
                                   if isinstance(item, CancelRequest) else
                                   {"side": item.side.value, "lots": item.lots,
@@ -211,6 +303,6 @@ class StrategyRunner:
                                    "limit": item.limit_ticks, "stop": item.stop_ticks})
         log.info("decision", strategy=self.name, instrument=self.symbol,
                  inputs={"bar_ts": event.bar.ts_event, "close": event.bar.close,
-                         "position": self.ctx.position_lots},
+                         "position": ctx.position_lots},
                  intent=intent, verdict=result.status, reason=result.reason,
                  order_id=result.client_order_id)

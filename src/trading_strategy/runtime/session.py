@@ -3,24 +3,31 @@
 Components (each an asyncio task under one supervisor, talking only through the bus):
 
 * ``feed``: the market data provider (historical replay by default). For each bar it asks
-  the execution component to process it (venue matching, fills, risk), publishes it on
-  ``market.bars.<symbol>`` and, in replay, waits until every runner of that symbol reported
-  the bar done, then checkpoints it. Replays are therefore deterministic.
+  the execution component to process it (venue matching, fills, risk), then hands it to
+  every runner of that symbol in turn (``StrategyRunner.step``, in the feed's task: each bar
+  is finished by every strategy before the next one starts, so a replay is deterministic),
+  then checkpoints it when something happened.
 * one ``StrategyRunner`` per strategy (restarted on error, stopped and flagged when it keeps
   failing).
 * ``reports``: for venues behind a socket, applies the fills and status changes they push.
 
 State lives in the data folder, per session name: the order journal (``journal.sqlite3``,
-append-only), the checkpoint of the last bar processed per symbol, and the events file.
-Starting again with the same name resumes: orders and positions are rebuilt from the
-journal, reconciled with the venue, strategies are warmed up on the bars already processed
-(their orders suppressed), and the replay continues after the checkpoint.
+append-only), the checkpoint of the last bar processed per symbol with the risk engine's
+state at that bar, and the events file. Starting again with the same name resumes: orders
+and positions are rebuilt from the journal, reconciled with the venue, strategies are
+warmed up on the bars already processed (their orders suppressed), and the replay continues
+after the checkpoint.
+
+Checkpoints (``checkpoint.log``, one appended line each, folded into ``checkpoint.json``
+and ``risk_state.json`` at start and end) are written after every bar that journaled an
+order event or recorded a risk event, and at least every ``CHECKPOINT_EVERY`` bars. That is
+exact for recovery: bars after the last checkpoint changed no order, fill or risk state, so
+processing them again after a crash (the venue ignores bars it saw; strategies decide the
+same, under the same ids) gives what they gave the first time.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import copy
 import fcntl
 import json
@@ -30,11 +37,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 
 from trading_strategy.core.bars import BarSeries, datetime_to_ns
+from trading_strategy.core.enums import OrderStatus
 from trading_strategy.core.errors import ConfigError, OperatorActionRequired
 from trading_strategy.core.instrument import Instrument
 from trading_strategy.kernel.costs import FixedBpsSlippage, PercentCommission
@@ -42,23 +50,28 @@ from trading_strategy.market_data.files import load_bars
 from trading_strategy.market_data.providers.base import BarEvent
 from trading_strategy.market_data.providers.replay import ReplayProvider
 from trading_strategy.observability.metrics import SessionMetrics
+from trading_strategy.orders.events import OrderCreated, OrderEvent
 from trading_strategy.orders.journal import Journal
 from trading_strategy.orders.venues.base import Venue, VenueReport
 from trading_strategy.risk import RiskEngine
 from trading_strategy.runtime import faults
 from trading_strategy.runtime.bus import Bus
 from trading_strategy.runtime.execution import Execution, StrategySlot
+from trading_strategy.runtime.journal_store import NotifyingJournal
 from trading_strategy.runtime.lifecycle import LifecycleEvent, LifecycleState
 from trading_strategy.runtime.portfolio_config import PortfolioConfig, moment
 from trading_strategy.runtime.reconcile import ReconciliationReport, reconcile
 from trading_strategy.runtime.recorder import EventRecorder
-from trading_strategy.runtime.runner import BarDone, StrategyRunner
+from trading_strategy.runtime.runner import OrderTransition, StrategyRunner
 from trading_strategy.runtime.supervisor import Supervisor
 from trading_strategy.strategies import registry
 
 log = structlog.get_logger("trading_strategy.session")
 
 _DONE_TIMEOUT_S = 60.0
+#: bars between two checkpoints when nothing happens (bounds the work redone after a crash)
+CHECKPOINT_EVERY = 2048
+_ENDED = (OrderStatus.CANCELLED, OrderStatus.EXPIRED)
 
 
 @dataclass
@@ -90,9 +103,15 @@ class SessionFiles:
             self._lock.close()
             raise ConfigError(f"session {root.name!r} is in use by another process "
                               f"(lock {root / '.lock'})") from None
+        self._events: TextIO | None = None
+        self._log: TextIO | None = None
 
     def release(self) -> None:
         """Give the folder up (the lock also goes with the process)."""
+        for handle in (self._events, self._log):
+            if handle is not None:
+                handle.close()
+        self._events = self._log = None
         if not self._lock.closed:
             fcntl.flock(self._lock, fcntl.LOCK_UN)
             self._lock.close()
@@ -106,21 +125,79 @@ class SessionFiles:
         _atomic_write(path, json.dumps({"session_id": sid}))
         return sid
 
+    # --- checkpoints -------------------------------------------------------------------------
     def checkpoint(self) -> dict[str, int]:
-        path = self.root / "checkpoint.json"
-        return {k: int(v) for k, v in json.loads(path.read_text()).items()} \
-            if path.exists() else {}
+        """The last bar processed per symbol."""
+        return read_checkpoint(self.root)
 
-    def save_checkpoint(self, data: dict[str, int]) -> None:
-        _atomic_write(self.root / "checkpoint.json", json.dumps(data))
+    def risk_state(self) -> dict[str, Any] | None:
+        """The risk engine's state saved with the checkpoint (None before the first)."""
+        state = _last_logged(self.root)
+        if state is not None:
+            risk: dict[str, Any] | None = state.get("risk")
+            return risk
+        path = self.root / "risk_state.json"
+        return json.loads(path.read_text()) if path.exists() else None
 
+    def save_checkpoint(self, bars: dict[str, int], risk: dict[str, Any]) -> None:
+        """Append one checkpoint (a single write: cheap enough for every bar that acts)."""
+        log = self._log
+        if log is None:
+            log = self._log = (self.root / "checkpoint.log").open("a", encoding="utf-8")
+        log.write(json.dumps({"bars": bars, "risk": risk}, separators=(",", ":")) + "\n")
+        log.flush()
+
+    def compact_checkpoint(self) -> None:
+        """Fold the appended checkpoints into ``checkpoint.json`` and ``risk_state.json``
+        (what ``status`` and people read) and start an empty log."""
+        state = _last_logged(self.root)
+        if state is None:
+            return
+        _atomic_write(self.root / "risk_state.json", json.dumps(state.get("risk") or {}))
+        _atomic_write(self.root / "checkpoint.json", json.dumps(state["bars"]))
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        # the files above hold the log's last line: losing it now loses nothing
+        (self.root / "checkpoint.log").unlink(missing_ok=True)
+
+    # --- events ----------------------------------------------------------------------------
     def event(self, kind: str, data: dict[str, Any]) -> None:
         line = json.dumps({"kind": kind, "ts": time.time_ns(), **data}, default=str)
-        with (self.root / "events.jsonl").open("a", encoding="utf-8") as fh:
-            fh.write(line + "\n")
+        handle = self._events
+        if handle is None:
+            handle = self._events = (self.root / "events.jsonl").open("a", encoding="utf-8")
+        handle.write(line + "\n")
+        handle.flush()  # on disk (the OS's) before the order it concerns goes anywhere
 
     def save_metrics(self, text: bytes) -> None:
         _atomic_write(self.root / "metrics.prom", text.decode())
+
+
+def read_checkpoint(root: Path) -> dict[str, int]:
+    """The last bar processed per symbol of the session whose folder is ``root`` (``{}``
+    before its first bar); also readable while the session runs."""
+    state = _last_logged(root)
+    if state is not None:
+        return {k: int(v) for k, v in state["bars"].items()}
+    path = root / "checkpoint.json"
+    return {k: int(v) for k, v in json.loads(path.read_text()).items()} \
+        if path.exists() else {}
+
+
+def _last_logged(root: Path) -> dict[str, Any] | None:
+    """The newest complete line of ``checkpoint.log`` (a kill may cut the last one short)."""
+    path = root / "checkpoint.log"
+    if not path.exists():
+        return None
+    for line in reversed(path.read_text(encoding="utf-8").splitlines()):
+        try:
+            state = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(state, dict) and isinstance(state.get("bars"), dict):
+            return state
+    return None
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -225,8 +302,12 @@ class PaperSession:
             bar_feed = _socket_feed
         feed = bar_feed(self.venue) if bar_feed is not None else self._in_process_feed()
         self.risk = RiskEngine(config.risk, self.instruments)
+        #: order id → its strategy, for the transitions the journal reports
+        self._owners: dict[str, str] = {}
+        self._topics: dict[str, str] = {}
+        self.journal = NotifyingJournal(journal_factory(self.files.root), self._order_transition)
         self.execution = Execution(
-            risk=self.risk, journal=journal_factory(self.files.root), session_id=self.session_id,
+            risk=self.risk, journal=self.journal, session_id=self.session_id,
             venue=self.venue, venue_name=getattr(self.venue, "name", "venue"),
             instruments=self.instruments,
             slots=[StrategySlot(e.name, symbol_of[e.symbol], e.capital)
@@ -289,6 +370,31 @@ class PaperSession:
 
         return feed
 
+    # --- order callbacks -------------------------------------------------------------------
+    def _order_transition(self, event: OrderEvent, before: OrderStatus | None,
+                          after: OrderStatus) -> None:
+        """A journaled transition, passed to the runner of the order's strategy (which turns
+        it into the strategy's callback). Runs inside the order manager's ``apply``, between
+        the journal write and the order's update in memory: it must never raise."""
+        oid = event.order_id
+        if isinstance(event, OrderCreated):
+            self._owners[oid] = event.strategy
+            return
+        try:
+            owner = self._owners.get(oid)
+            if owner is None:  # an order from before a restart
+                order = self.execution.manager.find(oid)
+                if order is None or before is None:
+                    return
+                owner = self._owners[oid] = order.strategy
+            topic = self._topics.get(owner)
+            if topic is None:
+                topic = self._topics[owner] = f"strategy.{owner}"
+            reason = getattr(event, "reason", "") or (event.cause if after in _ENDED else "")
+            self.bus.publish_nowait(topic, OrderTransition(oid, before, after, reason))
+        except Exception:  # the order is journaled; a strategy missing its callback is not
+            log.exception("order_callback_lost", order_id=oid, status=after.value)
+
     # --- lifecycle -----------------------------------------------------------------------
     def _lifecycle(self, event: LifecycleEvent) -> None:
         data = {"component": event.component, "from": event.from_state.value,
@@ -311,13 +417,9 @@ class PaperSession:
         return max(self.checkpoint.values(), default=0) or time.time_ns()
 
     def _restore_risk_state(self) -> None:
-        path = self.files.root / "risk_state.json"
-        if path.exists():
-            self.execution.risk.restore(json.loads(path.read_text()))
-
-    def _save_risk_state(self) -> None:
-        _atomic_write(self.files.root / "risk_state.json",
-                      json.dumps(self.execution.risk.snapshot()))
+        state = self.files.risk_state()
+        if state:
+            self.execution.risk.restore(state)
 
     def _restore_halts(self) -> None:
         for key, halt in self.recorder.halts().items():
@@ -351,6 +453,7 @@ class PaperSession:
         try:
             server = self._serve_metrics()
             self._restore_risk_state()
+            self.files.compact_checkpoint()
             self._restore_halts()
             report = await reconcile(self.execution, now_ns=time.time_ns())
             self.result.reconciliation = report
@@ -368,6 +471,7 @@ class PaperSession:
         finally:
             await self.supervisor.stop(timeout=10)
             self.recorder.flush()
+            self.files.compact_checkpoint()
             self.files.save_metrics(self.metrics.render())
             if server is not None:
                 server.shutdown()
@@ -404,47 +508,52 @@ class PaperSession:
         return server
 
     async def _feed(self) -> None:
-        done = self.bus.subscribe("runtime.bar_done", BarDone, maxsize=65536, name="feed.done")
-        by_symbol: dict[str, list[str]] = {}
+        by_symbol: dict[str, list[StrategyRunner]] = {}
         for runner in self.runners:
-            by_symbol.setdefault(runner.symbol, []).append(runner.name)
+            by_symbol.setdefault(runner.symbol, []).append(runner)
         provider = ReplayProvider(list(self.series.values()), speed=self.config.session.speed)
         checkpoint = dict(self.checkpoint)
+        execution, journal, recorder, result = (self.execution, self.journal, self.recorder,
+                                                self.result)
+        seen = journal.count + recorder.count
+        quiet = 0
         async for event in provider.stream():
-            ts = event.bar.ts_event
-            warm = ts <= checkpoint.get(event.symbol, -1)
+            symbol, ts = event.symbol, event.bar.ts_event
+            warm = ts <= checkpoint.get(symbol, -1)
             if warm:
-                self.execution.mark(event)
+                execution.mark(event)
             else:
-                await self.execution.on_bar(event)
+                await execution.on_bar(event)
             # decision latency runs from here: the bar reaches the strategies (after the paper
             # venue matched it, which mirrors the backtest's order of work)
             event = event._replace(ts_init=time.time_ns())
-            await self.bus.publish(f"market.bars.{event.symbol}", event)
-            waiting = {n for n in by_symbol.get(event.symbol, [])
-                       if self.supervisor.state(n) is not LifecycleState.FAILED}
-            while waiting:
-                try:
-                    envelope = await asyncio.wait_for(done.get(), _DONE_TIMEOUT_S)
-                except TimeoutError:
-                    # never checkpoint a bar a strategy did not finish: stop here, and a
-                    # restart resumes from the last bar every strategy completed
-                    log.error("runner_timeout", waiting=sorted(waiting), bar_ts=ts)
-                    raise OperatorActionRequired(
-                        f"strategies {', '.join(sorted(waiting))} did not finish the bar of "
-                        f"{ts} within {_DONE_TIMEOUT_S:g} s; the session stopped before "
-                        "checkpointing it (run it again to resume)") from None
-                if envelope.message.ts_event == ts:
-                    waiting.discard(envelope.message.strategy)
-                waiting = {n for n in waiting
-                           if self.supervisor.state(n) is not LifecycleState.FAILED}
-            self.result.bars += 1
-            self.recorder.flush()
-            if self.result.bars % 500 == 0:
+            for runner in by_symbol.get(symbol, ()):
+                if runner.ready or await self._until_ready(runner, ts):
+                    await runner.step(event)
+            result.bars += 1
+            if result.bars % 500 == 0:
                 self._apply_rearms(ts)
-            if not warm:
-                self._save_risk_state()
-                checkpoint[event.symbol] = ts
-                self.files.save_checkpoint(checkpoint)
-        with contextlib.suppress(Exception):
-            done.close()
+            if warm:
+                continue
+            checkpoint[symbol] = ts
+            activity = journal.count + recorder.count
+            quiet += 1
+            if activity != seen or quiet >= CHECKPOINT_EVERY:
+                seen, quiet = activity, 0
+                recorder.flush()
+                self.files.save_checkpoint(checkpoint, execution.risk.snapshot())
+        if quiet:
+            self.files.save_checkpoint(checkpoint, execution.risk.snapshot())
+
+    async def _until_ready(self, runner: StrategyRunner, ts: int) -> bool:
+        """Wait for a runner the supervisor is restarting; ``False`` if it was flagged."""
+        try:
+            return await runner.wait_ready(_DONE_TIMEOUT_S)
+        except TimeoutError:
+            # never checkpoint a bar a strategy did not finish: stop here, and a restart
+            # resumes from the last bar every strategy completed
+            log.error("runner_timeout", waiting=runner.name, bar_ts=ts)
+            raise OperatorActionRequired(
+                f"strategy {runner.name} was not running again within {_DONE_TIMEOUT_S:g} s "
+                f"to take the bar of {ts}; the session stopped before checkpointing it (run "
+                "it again to resume)") from None
