@@ -97,3 +97,34 @@ def test_a_crash_between_a_moved_stop_and_the_old_ones_cancel_is_repaired(
     bt = _backtest(risk)
     assert _trades(live.trades) == _trades(bt.engine.ledger.trades)
     assert live.cash == bt.engine.ledger.cash
+
+
+def test_atr_exits_owed_after_a_crash_use_the_atr_the_fill_saw(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # killed between journaling the entry's fill and placing its exits: the restart knows
+    # no ATR before the replay, so it places them when the replay reaches the fill's bar
+    from trading_strategy.runtime import faults
+
+    risk = {"stop_loss_atr_multiple": 1.5, "take_profit_atr_multiple": 3, "atr_period": 3}
+    run = _runner(tmp_path)
+    fills: list[str] = []
+
+    def crash_point(name: str) -> None:
+        if name == "after_fill_journal":
+            fills.append(name)
+            if len(fills) == 1:
+                raise _Crash(name)
+
+    monkeypatch.setattr(faults, "crash_point", crash_point)
+    with pytest.raises(_Crash):
+        run(risk)
+    session = run(risk)
+    repairs = session.result.reconciliation.repairs
+    assert any("owed (ATR rules)" in line for line in repairs)
+    live = session.execution.ledgers["probe"]
+    bt = _backtest(risk)
+    assert _trades(live.trades) == _trades(bt.engine.ledger.trades)
+    assert live.cash == bt.engine.ledger.cash
+    legs = [o.id for o in session.execution.manager.orders() if o.reduce_only]
+    assert any(leg.endswith("00000003-1-sl") for leg in legs)
+    assert any(leg.endswith("00000003-1-tp") for leg in legs)

@@ -186,6 +186,9 @@ class Execution:
         #: exits placed during the current bar's matching: their entry's bar high may
         #: predate the fill, so they do not trail on it
         self._fresh: set[str] = set()
+        #: entries whose ATR-based exits a restart owes: placed when the replay reaches the
+        #: bar of their fill, with the ATR known then (entry id → lots, fill ticks, fill time)
+        self._owed: dict[str, tuple[int, int, int]] = {}
         history = journal.events()  # read once: a stored journal decodes every entry
         self._rebuild_ledgers(history)
         self._rebuild_exits()
@@ -257,8 +260,16 @@ class Execution:
             if len(before) == len(names):
                 continue
             inst = self.instruments[order.symbol]
-            await self._protect(order, inst.to_lots(fill.quantity), inst.to_ticks(fill.price),
-                                fill.ts_event)
+            lots, ticks = inst.to_lots(fill.quantity), inst.to_ticks(fill.price)
+            if order.stop_loss is None and order.take_profit is None \
+                    and self._protections[strategy].needs_atr \
+                    and self._atr_ticks(strategy) is None:
+                # the ATR comes from bars the replay has not marked yet
+                self._owed[oid] = (lots, ticks, fill.ts_event)
+                repairs.append(f"exits of {oid} owed (ATR rules): placed when the replay "
+                               "reaches its fill")
+                continue
+            await self._protect(order, lots, ticks, fill.ts_event)
             for name in names:
                 if name not in before and self.manager.find(name) is not None:
                     repairs.append(f"placed {name} (protective exit of a fill journaled "
@@ -339,6 +350,8 @@ class Execution:
         if self._resend:
             await self._send_due(event.symbol, event.bar.ts_event)
         self._fresh.clear()
+        if self._owed:
+            await self._place_owed(event)
         if self._feed_venue is not None:
             for report in await self._feed_venue(event):
                 await self.on_report(report)
@@ -561,6 +574,17 @@ class Execution:
             exits[stop], exits[target] = target, stop
         elif stop is not None or target is not None:
             exits[stop or target or ""] = ""
+
+    async def _place_owed(self, event: BarEvent) -> None:
+        """Exits a restart owes (see ``restore_obligations``), placed before the venue sees
+        the bar of their fill: every earlier bar is marked, so the ATR is the one the fill
+        saw, as in the backtest."""
+        due = [oid for oid, (_, _, ts) in self._owed.items()
+               if self.manager.get(oid).symbol == event.symbol and ts <= event.bar.ts_event]
+        for oid in due:
+            lots, ticks, ts = self._owed.pop(oid)
+            if self.ledgers[self.manager.get(oid).strategy].position != 0:
+                await self._protect(self.manager.get(oid), lots, ticks, ts)
 
     # --- protections after each bar -------------------------------------------------------
     async def _manage_positions(self, event: BarEvent) -> None:
