@@ -115,7 +115,7 @@ def test_codec_format_is_the_documented_one() -> None:
         "strategy": "sma_crossover", "symbol": "AAPL", "side": "buy", "order_type": "limit",
         "quantity": "10", "limit_price": "100.50", "stop_price": None, "tif": "DAY",
         "reduce_only": False, "decision_price": "100.40", "id_seq": 1,
-        "stop_loss": None, "take_profit": None,
+        "stop_loss": None, "take_profit": None, "size_at_fill": False,
     }
     assert CODEC_VERSION == 1
     kinds = {encode(e)["kind"] for e in ALL_KINDS}

@@ -25,20 +25,8 @@ from trading_strategy.core.enums import OrderStatus, Side, TimeInForce
 from trading_strategy.core.errors import ConfigError, StrategyError
 from trading_strategy.core.orders import Bracket, Fill, Order, OrderIntent
 from trading_strategy.kernel.exits import ExitBook
-from trading_strategy.kernel.fills import (
-    PRIORITY,
-    buy_is_affordable,
-    cash_after_cover,
-    match,
-    participation_cap,
-    reduce_only_lots,
-)
-from trading_strategy.kernel.intents import (
-    affordable_lots,
-    all_in_lots,
-    order_prices,
-    quantity_lots,
-)
+from trading_strategy.kernel.intents import order_prices, quantity_lots
+from trading_strategy.kernel.matching import Matcher, utc_day
 from trading_strategy.kernel.sizing import default_lots
 from trading_strategy.portfolio.ledger import Ledger
 from trading_strategy.strategies.base import Strategy
@@ -54,7 +42,6 @@ from trading_strategy.strategies.context import (
 )
 
 IntArray = npt.NDArray[np.int64]
-_DAY_NS = 86_400 * 1_000_000_000
 _CHUNK = 65_536
 
 
@@ -153,7 +140,6 @@ class BacktestEngine:
         self.orders: list[Order] = []
         self._by_id: dict[str, Order] = {}
         self._seq = 0
-        self._volume_used: tuple[int, int] = (-1, 0)
         self._fresh_exits = False
         self._event_i = -1
         self._exits = ExitBook(self.strategy_name)
@@ -219,6 +205,11 @@ class BacktestEngine:
 
     def start(self) -> None:
         """Begin a run driven bar by bar (``run`` or a portfolio driver): calls ``on_start``."""
+        self._matcher = Matcher(
+            self.instrument, self.ledger, commission=self.commission_fn,
+            slippage=self.slippage_fn, volume_participation=self.settings.volume_participation,
+            on_fill=self._execute, on_close=self._venue_close,
+            cap_fill=self._cap_fill if self._fill_caps else None)
         self._advance = self._builder.advance if self._incremental else None
         self._gate_on_bar = self.gate.on_bar \
             if getattr(self.gate, "needs_bar_updates", False) else None
@@ -308,6 +299,9 @@ class BacktestEngine:
             size_at_fill=size_at_fill,
         )
         order.tag = tag
+        if tif is TimeInForce.DAY and order.eligible_index < len(self.bars):
+            # a DAY order lives for the UTC day of its first eligible bar
+            order.first_day = utc_day(int(self.bars.ts[order.eligible_index]))
         self._by_id[oid] = order
         if lots <= 0:
             self._reject(order, "zero_size", "order size rounds to zero lots")
@@ -342,14 +336,6 @@ class BacktestEngine:
                             equity_units=self.equity_units(self.cursor.i),
                             commission=self.commission_fn)
 
-    def _affordable_lots(self, side: Side, price_t: int) -> int:
-        """All-in size at ``price_t``: what cash (longs) or equity (shorts) pays, after costs.
-
-        Equity is marked at ``price_t`` itself, never at a later close.
-        """
-        return all_in_lots(side is Side.BUY, self.ledger.position, self.ledger.cash, price_t,
-                           self.commission_fn)
-
     def cancel(self, order_id: str, reason: str) -> bool:
         order = self._by_id.get(order_id)
         if order is None or not order.is_open:
@@ -382,88 +368,33 @@ class BacktestEngine:
 
     # --- matching --------------------------------------------------------------------------
     def _match_bar(self, i: int) -> None:
-        day = int(self.bars.ts[i]) // _DAY_NS
         candidates = [o for o in self.orders if o.eligible_index <= i]
         if not candidates:
             return
         self._event_i = i
+        ts = int(self.bars.ts[i])
         o_t = int(self.open_t[i])
         h_t = int(self.high_t[i])
         l_t = int(self.low_t[i])
-        if len(candidates) > 1:
-            # what executes at the open happened first; among intrabar fills, stops go before
-            # limits (pessimistic when a bracket's stop and target both lie in the bar)
-            def key(o: Order) -> tuple[int, int, int]:
-                sign = 1 if o.side is Side.BUY else -1
-                price = match(o.order_type, sign, o.limit_ticks, o.stop_ticks, o.triggered,
-                              o_t, h_t, l_t)[0]
-                return (0 if price == o_t else 1, PRIORITY[o.order_type], o.created_index)
-
-            candidates.sort(key=key)
-        for order in candidates:
-            if order.is_open:
-                self._match_order(order, i, day, o_t, h_t, l_t)
+        volume = float(self.bars.volume[i])
+        matcher = self._matcher
+        matcher.match(candidates, i, ts, o_t, h_t, l_t, volume)
         self.orders[:] = [o for o in self.orders if o.is_open]
         if self._fresh_exits:
             # exits created by fills at this bar's open are live for the rest of the bar
             self._fresh_exits = False
             fresh = [o for o in self.orders if o.eligible_index == i and o.created_index == i
                      and o.parent_id is not None]
-            fresh.sort(key=lambda o: PRIORITY[o.order_type])
-            for order in fresh:
-                if order.is_open:
-                    self._match_order(order, i, day, o_t, h_t, l_t)
+            matcher.match(fresh, i, ts, o_t, h_t, l_t, volume)
             self.orders[:] = [o for o in self.orders if o.is_open]
         self._event_i = -1
 
-    def _match_order(self, order: Order, i: int, day: int, o_t: int, h_t: int, l_t: int) -> None:
-        if order.tif is TimeInForce.DAY:
-            first_day = int(self.bars.ts[order.eligible_index]) // _DAY_NS \
-                if order.eligible_index < len(self.bars) else day
-            if day != first_day:
-                self._close(order, OrderStatus.EXPIRED, "DAY order expired")
-                return
-        sign = 1 if order.side is Side.BUY else -1
-        price, order.triggered, taker = match(order.order_type, sign, order.limit_ticks,
-                                              order.stop_ticks, order.triggered, o_t, h_t, l_t)
-        if price is None:
-            if order.tif is TimeInForce.IOC:
-                self._close(order, OrderStatus.CANCELLED, "IOC: not filled on its first bar")
-            return
-        slip = self.slippage_fn(sign, price, i) if taker else 0
-        fill_t = price + sign * slip
-        if fill_t <= 0:
-            fill_t, slip = price, 0
-        lots = self._fill_lots(order, sign, fill_t)
-        if lots > 0 and self._fill_caps and not order.reduce_only:
-            lots = self._cap_fill(order, lots, fill_t)
-            if lots <= 0:
-                return
-        if lots <= 0:
-            why = ("insufficient cash" if not order.reduce_only else "nothing left to reduce")
-            self._close(order, OrderStatus.CANCELLED if order.reduce_only else OrderStatus.REJECTED,
-                        why)
-            if not order.reduce_only:
-                self.state.rejections["insufficient_cash"] = \
-                    self.state.rejections.get("insufficient_cash", 0) + 1
-            return
-        vp = self.settings.volume_participation
-        if vp is not None:
-            used_i, used = self._volume_used
-            if used_i != i:
-                used = 0
-            cap = participation_cap(float(self.bars.volume[i]), vp,
-                                    self.instrument.lot_size) - used
-            lots = min(lots, cap)
-            if lots <= 0:
-                if order.tif is TimeInForce.IOC:
-                    self._close(order, OrderStatus.CANCELLED, "IOC: no volume left in the bar")
-                return
-            self._volume_used = (i, used + lots)
-        self._execute(order, i, sign, lots, fill_t, slip * lots, first=order.filled_lots == 0,
-                      at_open=price == o_t)
-        if order.is_open and order.tif is TimeInForce.IOC:
-            self._close(order, OrderStatus.CANCELLED, "IOC: remainder cancelled")
+    def _venue_close(self, order: Order, status: OrderStatus, reason: str) -> None:
+        """The matcher ends an order (expired, IOC, nothing to reduce, or cash)."""
+        if status is OrderStatus.REJECTED:
+            self.state.rejections["insufficient_cash"] = \
+                self.state.rejections.get("insufficient_cash", 0) + 1
+        self._close(order, status, reason)
 
     def _cap_fill(self, order: Order, lots: int, fill_t: int) -> int:
         """The size caps re-checked at the fill price (the gate checked the decision close;
@@ -484,32 +415,11 @@ class BacktestEngine:
         order.lots = order.filled_lots + allowed
         return allowed
 
-    def _fill_lots(self, order: Order, sign: int, fill_t: int) -> int:
-        lots = order.remaining_lots
-        position = self.ledger.position
-        if order.reduce_only:
-            return reduce_only_lots(lots, position, sign)
-        first = order.filled_lots == 0
-        if order.size_at_fill and first:
-            lots = self._affordable_lots(order.side, fill_t)
-            if order.max_lots is not None:
-                lots = min(lots, order.max_lots)
-            order.lots = lots
-        cash = self.ledger.cash
-        if sign > 0 and not buy_is_affordable(lots, position, fill_t, cash,
-                                              self.commission_fn(lots, fill_t, first)):
-            if not order.size_at_fill:
-                return 0
-            covering = min(lots, -position) if position < 0 else 0
-            left = cash_after_cover(lots, position, fill_t, cash)
-            return covering + affordable_lots(left, fill_t, self.commission_fn)
-        return lots
-
-    def _execute(self, order: Order, i: int, sign: int, lots: int, fill_t: int, slippage: int,
-                 *, first: bool, at_open: bool) -> None:
+    def _execute(self, order: Order, i: int, ts: int, lots: int, fill_t: int, commission: int,
+                 slippage: int, taker: bool, at_open: bool) -> None:
+        """Book a fill the matcher made: ledger, snapshot, status, exits, callbacks."""
         ledger = self.ledger
-        commission = self.commission_fn(lots, fill_t, first)
-        ts = int(self.bars.ts[i])
+        sign = 1 if order.side is Side.BUY else -1
         was_open_trade = ledger.open_trade
         before = ledger.position
         ledger.apply_fill(sign, lots, fill_t, commission, slippage, ts, i)

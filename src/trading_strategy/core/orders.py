@@ -70,6 +70,8 @@ class Order:
     status: OrderStatus = OrderStatus.ACCEPTED
     filled_lots: int = 0
     triggered: bool = False
+    #: UTC day of the first eligible bar (a DAY order expires after it); None: not yet known
+    first_day: int | None = None
     #: id of the entry this exit belongs to (its sibling is ``kernel.exits``' business)
     parent_id: str | None = None
     #: resize an all-in order at fill time from the cash then available

@@ -75,7 +75,8 @@ class OrderCreated(_Envelope):
     (``<strategy>-<session>-<seq>``), ``None`` for ids minted elsewhere; the manager recovers
     its id sequence from it after a restart. ``decision_price`` is the price the strategy
     decided on (slippage attribution). ``stop_loss``/``take_profit`` are the exits the
-    strategy asked to attach once the order fills (kept here so they survive a restart).
+    strategy asked to attach once the order fills (kept here so they survive a restart);
+    ``size_at_fill`` marks an all-in order (``quantity`` is its maximum).
     """
 
     kind: ClassVar[str] = "created"
@@ -92,6 +93,8 @@ class OrderCreated(_Envelope):
     id_seq: int | None = None
     stop_loss: Decimal | None = None
     take_profit: Decimal | None = None
+    #: all-in: ``quantity`` is the most; the venue sizes the buy from the cash at the fill
+    size_at_fill: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

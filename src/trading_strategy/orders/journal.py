@@ -175,6 +175,7 @@ def _enum(cls: type[StrEnum]) -> Callable[[object], StrEnum]:
 #: how each field is read back; a field missing here is a string
 _READERS: dict[str, Callable[[object], object]] = {
     "ts_event": _int, "ts_init": _int, "id_seq": _int, "reduce_only": _bool,
+    "size_at_fill": _bool,
     "quantity": _decimal, "limit_price": _decimal, "stop_price": _decimal,
     "decision_price": _decimal, "price": _decimal, "commission": _decimal,
     "stop_loss": _decimal, "take_profit": _decimal,

@@ -252,6 +252,7 @@ class OrderManager:
             id_seq=self._own_seq(order_id, intent.strategy),
             stop_loss=_price(inst, intent.bracket.stop_loss) if intent.bracket else None,
             take_profit=_price(inst, intent.bracket.take_profit) if intent.bracket else None,
+            size_at_fill=intent.size_at_fill,
         )
         existing = self._orders.get(order_id)
         if existing is not None:

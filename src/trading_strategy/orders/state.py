@@ -98,6 +98,7 @@ class ManagedOrder:
     event_count: int = 1
     stop_loss: Decimal | None = None
     take_profit: Decimal | None = None
+    size_at_fill: bool = False
 
     @property
     def remaining_quantity(self) -> Decimal:
@@ -128,7 +129,7 @@ class ManagedOrder:
             client_order_id=self.id, symbol=self.symbol, side=self.side,
             order_type=self.order_type, quantity=self.quantity, limit_price=self.limit_price,
             stop_price=self.stop_price, tif=self.tif, reduce_only=self.reduce_only,
-            strategy=self.strategy,
+            strategy=self.strategy, size_at_fill=self.size_at_fill,
         )
 
 
@@ -177,6 +178,7 @@ def _created(event: OrderCreated) -> ManagedOrder:
         decision_price=event.decision_price, id_seq=event.id_seq,
         ts_created=event.ts_event, ts_last=event.ts_event,
         stop_loss=event.stop_loss, take_profit=event.take_profit,
+        size_at_fill=event.size_at_fill,
     )
 
 

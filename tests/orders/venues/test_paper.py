@@ -192,3 +192,32 @@ async def test_store_survives_a_restart(tmp_path: Path) -> None:
 async def test_atr_slippage_is_refused() -> None:
     with pytest.raises(ConfigError, match="ATR"):
         PaperVenueConfig(slippage=AtrSlippage(Decimal(1)))
+
+
+async def test_all_in_order_is_sized_from_the_cash_at_the_fill_and_survives_a_restart(
+        tmp_path: Path) -> None:
+    path = tmp_path / "paper.sqlite3"
+    v = PaperVenue([GOOG], store=PaperStore(path),
+                   config=PaperVenueConfig(initial_cash={"USD": Decimal("1000")}))
+    v.on_bar("GOOG", bar(0, 10, 10, 10, 10))
+    # decided at 10.00 for at most 100 lots; the stored order keeps the flag
+    await v.submit(OrderRequest("all", "GOOG", Side.BUY, OrderType.MARKET, Decimal(100),
+                                size_at_fill=True))
+    await v.close()
+    again = PaperVenue([GOOG], store=PaperStore(path))
+    # opens at 12.50: the cash pays 80 lots, not 100 (and not the 100 a fixed order asks)
+    [fill] = again.on_bar("GOOG", bar(1, 12.5, 13, 12, 12.5))
+    assert isinstance(fill, FillReport) and fill.quantity == 80
+    state = await again.fetch_order("all")
+    assert state is not None and state.status is OrderStatus.FILLED
+    assert state.quantity == Decimal(80)
+    assert (await again.fetch_balances())["USD"] == Decimal(0)
+    await again.close()
+
+
+async def test_server_and_client_carry_size_at_fill() -> None:
+    from trading_strategy.orders.venues.paper_server import OrderIn
+
+    body = {"client_order_id": "a", "symbol": "GOOG", "side": "buy", "quantity": "5",
+            "size_at_fill": True}
+    assert OrderIn.model_validate(body).to_domain().size_at_fill is True

@@ -54,6 +54,9 @@ class OrderRequest(NamedTuple):
     tif: TimeInForce = TimeInForce.GTC
     reduce_only: bool = False
     strategy: str = ""
+    #: all-in: ``quantity`` is the most to buy; a simulated venue fills what the cash pays at
+    #: the fill price (an exchange's quote-quantity order)
+    size_at_fill: bool = False
 
 
 class OrderAck(NamedTuple):

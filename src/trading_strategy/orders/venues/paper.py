@@ -47,9 +47,10 @@ import numpy as np
 
 from trading_strategy.core.bars import Bar, BarSeries
 from trading_strategy.core.clock import Clock, LiveClock
-from trading_strategy.core.enums import OrderStatus, OrderType, TimeInForce
+from trading_strategy.core.enums import OrderStatus, OrderType
 from trading_strategy.core.errors import ConfigError
 from trading_strategy.core.instrument import Instrument
+from trading_strategy.core.orders import Order
 from trading_strategy.core.timeframe import Timeframe
 from trading_strategy.kernel.costs import (
     AtrSlippage,
@@ -58,16 +59,10 @@ from trading_strategy.kernel.costs import (
     NoSlippage,
     PercentCommission,
     RangeSlippage,
-    SlippageFn,
     SlippageModel,
 )
-from trading_strategy.kernel.fills import (
-    PRIORITY,
-    buy_is_affordable,
-    match,
-    participation_cap,
-    reduce_only_lots,
-)
+from trading_strategy.kernel.matching import Matcher
+from trading_strategy.kernel.order_states import ORDER_TRANSITIONS, move
 from trading_strategy.orders.venues.base import (
     FillReport,
     OrderAck,
@@ -86,7 +81,6 @@ from trading_strategy.orders.venues.paper_store import (
     PaperStore,
 )
 
-_DAY_NS = 86_400 * 1_000_000_000
 _ANY_TIMEFRAME = Timeframe(1, "m")
 
 
@@ -137,17 +131,22 @@ class PaperVenue:
         self._latency_ns = cfg.latency_ms * 1_000_000
         self._commission: dict[str, CommissionFn] = {
             s: cfg.commission.bind(i) for s, i in self.instruments.items()}
-        self._slippage: dict[str, SlippageFn] = {}
-        if not isinstance(cfg.slippage, RangeSlippage):
-            for s, i in self.instruments.items():
-                self._slippage[s] = cfg.slippage.bind(i, _one_bar_series(i, None))
+        self._matchers: dict[str, Matcher] = {}
+        for s, i in self.instruments.items():
+            # range slippage is re-bound to each bar (it needs only that bar's range)
+            self._matchers[s] = Matcher(
+                i, _CashAccount(self, i), commission=self._commission[s],
+                slippage=cfg.slippage.bind(i, _one_bar_series(i, None)),
+                volume_participation=cfg.volume_participation,
+                on_fill=self._on_fill, on_close=self._on_close)
+        self._recs: dict[str, OrderRecord] = {}
+        self._reports: list[VenueReport] = []
         self._orders: dict[str, OrderRecord] = {}
         self._open: dict[str, dict[str, OrderRecord]] = {s: {} for s in self.instruments}
         self._fills: list[FillRecord] = []
         self._balances: dict[str, Decimal] = {}
         self._positions: dict[str, Decimal] = {}
         self._last_ts: dict[str, int] = {}
-        self._volume_used: dict[str, tuple[int, int]] = {}
         self._streams: set[ReportStream] = set()
         self._order_seq = 0
         self._fill_seq = 0
@@ -280,34 +279,36 @@ class PaperVenue:
         book = self._open[symbol]
         if not book:
             return []
-        tick = float(inst.tick_size)
-        o_t, h_t, l_t = round(bar.open / tick), round(bar.high / tick), round(bar.low / tick)
-        slip_fn = self._slippage.get(symbol) or self.config.slippage.bind(
-            inst, _one_bar_series(inst, bar))
-        day = ts // _DAY_NS
-        reports: list[VenueReport] = []
-        pending: list[OrderRecord] = []
-        eligible: list[OrderRecord] = []
-        for rec in book.values():
+        # the records as this bar leaves them until a fill or a close writes them
+        recs: dict[str, OrderRecord] = {}
+        live: list[Order] = []
+        for rec in sorted(book.values(), key=lambda r: r.seq):
             if rec.active_from is None and rec.after_ts < ts:
                 rec = dataclasses.replace(rec, active_from=ts + self._latency_ns)
-                pending.append(rec)
+            recs[rec.client_order_id] = rec
             if rec.active_from is not None and ts >= rec.active_from:
-                eligible.append(rec)
-        eligible.sort(key=lambda r: self._priority(inst, r, o_t, h_t, l_t))
-        for rec in eligible:
-            before = rec
-            rec = dataclasses.replace(rec)
-            if rec.first_day is None:
-                rec.first_day = day
-            result = self._match_one(inst, rec, bar, (o_t, h_t, l_t), day, slip_fn)
-            if result is None:
-                if rec != before:
-                    pending = [p for p in pending if p.client_order_id != rec.client_order_id]
-                    pending.append(rec)
-            else:
-                pending = [p for p in pending if p.client_order_id != rec.client_order_id]
-                reports.extend(result)
+                live.append(_kernel_order(inst, rec))
+        matcher = self._matchers[symbol]
+        if isinstance(self.config.slippage, RangeSlippage):
+            matcher.slippage = self.config.slippage.bind(inst, _one_bar_series(inst, bar))
+        tick = float(inst.tick_size)
+        self._recs, self._reports = recs, []
+        try:
+            matcher.match(live, 0, ts, round(bar.open / tick), round(bar.high / tick),
+                          round(bar.low / tick), bar.volume)
+            reports = self._reports
+        finally:
+            self._recs, self._reports = {}, []
+        # mechanics of the orders that rest on (activation, trigger, first day) are stored
+        pending: list[OrderRecord] = []
+        by_id = {o.id: o for o in live}
+        for oid, rec in recs.items():
+            order = by_id.get(oid)
+            if order is not None:
+                rec = dataclasses.replace(rec, triggered=order.triggered,
+                                          first_day=order.first_day)
+            if rec != book.get(oid):
+                pending.append(rec)
         if pending:
             self._write(Change(orders=pending))
             for rec in pending:
@@ -316,57 +317,26 @@ class PaperVenue:
                     book[rec.client_order_id] = rec
         return reports
 
-    def _match_one(self, inst: Instrument, rec: OrderRecord, bar: Bar,
-                   ohl: tuple[int, int, int], day: int,
-                   slip_fn: SlippageFn) -> list[VenueReport] | None:
-        """Match one eligible order; None when nothing but its mechanics changed."""
-        ts = bar.ts_event
-        if rec.tif is TimeInForce.DAY and day != rec.first_day:
-            return self._close_reports(rec, OrderStatus.EXPIRED, "DAY order expired", ts)
-        sign = rec.side.sign
-        limit_t = None if rec.limit_price is None else inst.to_ticks(rec.limit_price)
-        stop_t = None if rec.stop_price is None else inst.to_ticks(rec.stop_price)
-        o_t, h_t, l_t = ohl
-        price, rec.triggered, taker = match(rec.order_type, sign, limit_t, stop_t,
-                                            rec.triggered, o_t, h_t, l_t)
-        if price is None:
-            if rec.tif is TimeInForce.IOC:
-                return self._close_reports(rec, OrderStatus.CANCELLED,
-                                           "IOC: not filled on its first bar", ts)
-            return None
-        slip = slip_fn(sign, price, 0) if taker else 0
-        fill_t = price + sign * slip
-        if fill_t <= 0:
-            fill_t = price
-        lots = inst.to_lots(rec.quantity - rec.filled_quantity)
-        position = inst.to_lots(self._positions.get(rec.symbol, Decimal(0)))
-        commission = self._commission[rec.symbol]
-        first = rec.filled_quantity == 0
-        if rec.reduce_only:
-            lots = reduce_only_lots(lots, position, sign)
-            if lots <= 0:
-                return self._close_reports(rec, OrderStatus.CANCELLED,
-                                           "nothing left to reduce", ts)
-        elif sign > 0:
-            # the backtester's cash rule, in money units (cash rounded down to a unit)
-            cash = self._balances.get(inst.currency, Decimal(0))
-            cash_units = int((cash / inst.money_unit).to_integral_value(rounding=ROUND_FLOOR))
-            if not buy_is_affordable(lots, position, fill_t, cash_units,
-                                     commission(lots, fill_t, first)):
-                return self._close_reports(rec, OrderStatus.REJECTED, "insufficient cash", ts)
-        vp = self.config.volume_participation
-        if vp is not None:
-            used_ts, used = self._volume_used.get(rec.symbol, (-1, 0))
-            used = used if used_ts == ts else 0
-            lots = min(lots, participation_cap(bar.volume, vp, inst.lot_size) - used)
-            if lots <= 0:
-                if rec.tif is TimeInForce.IOC:
-                    return self._close_reports(rec, OrderStatus.CANCELLED,
-                                               "IOC: no volume left in the bar", ts)
-                return None
-            self._volume_used[rec.symbol] = (ts, used + lots)
-        return self._execute(inst, rec, lots, fill_t, commission(lots, fill_t, first), ts,
-                             "taker" if taker else "maker")
+    def _matched(self, order: Order) -> OrderRecord:
+        """The record of ``order`` as matching left it (it leaves the bar's pending set)."""
+        rec = self._recs.pop(order.id, None) or self._orders[order.id]
+        return dataclasses.replace(rec, triggered=order.triggered, first_day=order.first_day)
+
+    def _on_fill(self, order: Order, i: int, ts: int, lots: int, fill_t: int, commission: int,
+                 slippage: int, taker: bool, at_open: bool) -> None:
+        rec = self._matched(order)
+        inst = self.instruments[rec.symbol]
+        if rec.size_at_fill:  # the first fill sized the all-in order from the cash
+            rec.quantity = inst.quantity(order.lots)
+        self._reports += self._execute(inst, rec, lots, fill_t, commission, ts,
+                                       "taker" if taker else "maker")
+        order.filled_lots += lots
+        move(order, rec.status)
+
+    def _on_close(self, order: Order, status: OrderStatus, reason: str) -> None:
+        ts = self._last_ts[order.symbol]
+        self._reports += self._close_reports(self._matched(order), status, reason, ts)
+        move(order, status, reason)
 
     def _execute(self, inst: Instrument, rec: OrderRecord, lots: int, fill_t: int,
                  commission_units: int, ts: int, liquidity: str) -> list[VenueReport]:
@@ -379,21 +349,15 @@ class PaperVenue:
         rec.filled_quantity += qty
         rec.notional += qty * price
         rec.commission_charged = True
-        rec.status = (OrderStatus.FILLED if rec.filled_quantity >= rec.quantity
-                      else OrderStatus.PARTIALLY_FILLED)
+        rec.status = ORDER_TRANSITIONS.check(
+            before, OrderStatus.FILLED if rec.filled_quantity >= rec.quantity
+            else OrderStatus.PARTIALLY_FILLED)
         rec.ts_updated = ts
         seq = self._fill_seq + 1
         fill = FillRecord(f"T{seq:08d}", seq, rec.client_order_id, rec.venue_order_id,
                           rec.symbol, rec.side, qty, price, fee, ts, liquidity)
         events = [OrderEvent(rec.client_order_id, ts, before, rec.status, "fill",
                              f"{fill.trade_id} {qty} @ {price}")]
-        status_reports: list[VenueReport] = []
-        if rec.status.is_open and rec.tif is TimeInForce.IOC:
-            events.append(OrderEvent(rec.client_order_id, ts, rec.status,
-                                     OrderStatus.CANCELLED, "ioc", "IOC: remainder cancelled"))
-            rec.status, rec.reason = OrderStatus.CANCELLED, "IOC: remainder cancelled"
-            status_reports.append(StatusReport(rec.client_order_id, rec.venue_order_id,
-                                               rec.status, rec.reason, ts))
         self._write(Change(orders=[rec], fills=[fill], balances={inst.currency: cash},
                            positions={rec.symbol: position}, events=events))
         self._fill_seq = seq
@@ -401,7 +365,7 @@ class PaperVenue:
         self._balances[inst.currency] = cash
         self._positions[rec.symbol] = position
         self._remember(rec)
-        reports: list[VenueReport] = [fill.report(), *status_reports]
+        reports: list[VenueReport] = [fill.report()]
         self._publish(reports)
         return reports
 
@@ -413,7 +377,8 @@ class PaperVenue:
 
     def _close(self, rec: OrderRecord, status: OrderStatus, reason: str, ts: int,
                cause: str) -> OrderRecord:
-        new = dataclasses.replace(rec, status=status, reason=reason, ts_updated=ts)
+        new = dataclasses.replace(rec, status=ORDER_TRANSITIONS.check(rec.status, status),
+                                  reason=reason, ts_updated=ts)
         event = OrderEvent(rec.client_order_id, ts, rec.status, status, cause, reason)
         self._write(Change(orders=[new], events=[event]))
         self._remember(new)
@@ -443,17 +408,6 @@ class PaperVenue:
         inst = self.instruments.get(symbol)
         return None if inst is None else inst.tick_size
 
-    @staticmethod
-    def _priority(inst: Instrument, rec: OrderRecord, o_t: int, h_t: int,
-                  l_t: int) -> tuple[int, int, int]:
-        """The backtester's order within a bar: fills at the open first, then stops before
-        limits (pessimistic for a stop and a target in one bar), then oldest first."""
-        limit_t = None if rec.limit_price is None else inst.to_ticks(rec.limit_price)
-        stop_t = None if rec.stop_price is None else inst.to_ticks(rec.stop_price)
-        price = match(rec.order_type, rec.side.sign, limit_t, stop_t, rec.triggered,
-                      o_t, h_t, l_t)[0]
-        return (0 if price == o_t else 1, PRIORITY[rec.order_type], rec.seq)
-
     def _invalid(self, r: OrderRequest) -> str:
         """Why the venue refuses ``r`` ("" when it accepts it)."""
         inst = self.instruments.get(r.symbol)
@@ -478,6 +432,40 @@ class PaperVenue:
             if value % inst.tick_size != 0:
                 return f"{what} {value} is not a multiple of the tick size {inst.tick_size}"
         return ""
+
+
+class _CashAccount:
+    """One instrument's view of the venue's account for the matcher: the position in lots
+    and the cash of its currency in money units (rounded down to a unit)."""
+
+    __slots__ = ("_inst", "_venue")
+
+    def __init__(self, venue: PaperVenue, inst: Instrument) -> None:
+        self._venue, self._inst = venue, inst
+
+    @property
+    def position(self) -> int:
+        return self._inst.to_lots(self._venue._positions.get(self._inst.symbol, Decimal(0)))
+
+    @property
+    def cash(self) -> int:
+        cash = self._venue._balances.get(self._inst.currency, Decimal(0))
+        return int((cash / self._inst.money_unit).to_integral_value(rounding=ROUND_FLOOR))
+
+
+def _kernel_order(inst: Instrument, rec: OrderRecord) -> Order:
+    """The matcher's (integer) view of an open record; built per bar, never stored."""
+    lots = inst.to_lots(rec.quantity)
+    return Order(
+        id=rec.client_order_id, strategy=rec.strategy, symbol=rec.symbol, side=rec.side,
+        lots=lots, order_type=rec.order_type,
+        limit_ticks=None if rec.limit_price is None else inst.to_ticks(rec.limit_price),
+        stop_ticks=None if rec.stop_price is None else inst.to_ticks(rec.stop_price),
+        tif=rec.tif, reduce_only=rec.reduce_only, bracket=None, created_index=rec.seq,
+        eligible_index=0, ts_init=rec.ts_accepted, status=rec.status,
+        filled_lots=inst.to_lots(rec.filled_quantity), triggered=rec.triggered,
+        first_day=rec.first_day, size_at_fill=rec.size_at_fill,
+        max_lots=lots if rec.size_at_fill else None)
 
 
 def _one_bar_series(inst: Instrument, bar: Bar | None) -> BarSeries:

@@ -80,7 +80,8 @@ class PaperVenueClient:
                 "side": request.side.value, "order_type": request.order_type.value,
                 "quantity": str(request.quantity), "limit_price": _opt(request.limit_price),
                 "stop_price": _opt(request.stop_price), "tif": request.tif.value,
-                "reduce_only": request.reduce_only, "strategy": request.strategy}
+                "reduce_only": request.reduce_only, "strategy": request.strategy,
+                "size_at_fill": request.size_at_fill}
         response = await self._call("POST", "/orders", json=body,
                                     submit_id=request.client_order_id)
         return _ack(self._ok(response, request.client_order_id))

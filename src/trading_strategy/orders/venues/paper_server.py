@@ -71,11 +71,12 @@ class OrderIn(BaseModel):
     tif: TimeInForce = TimeInForce.GTC
     reduce_only: bool = False
     strategy: Annotated[str, Field(max_length=128)] = ""
+    size_at_fill: bool = False
 
     def to_domain(self) -> OrderRequest:
         return OrderRequest(self.client_order_id, self.symbol, self.side, self.order_type,
                             self.quantity, self.limit_price, self.stop_price, self.tif,
-                            self.reduce_only, self.strategy)
+                            self.reduce_only, self.strategy, self.size_at_fill)
 
 
 class BarIn(BaseModel):

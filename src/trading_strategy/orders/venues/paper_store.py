@@ -76,6 +76,7 @@ orders_table = Table(
     Column("first_day", BigInteger),
     Column("ts_accepted", BigInteger, nullable=False),
     Column("ts_updated", BigInteger, nullable=False),
+    Column("size_at_fill", Boolean, nullable=False, server_default="0"),
 )
 
 fills_table = Table(
@@ -150,13 +151,15 @@ class OrderRecord:
     commission_charged: bool = False
     active_from: int | None = None
     first_day: int | None = None
+    #: all-in: ``quantity`` is the maximum; the first fill sizes it from the cash then
+    size_at_fill: bool = False
 
     @classmethod
     def from_request(cls, r: OrderRequest, seq: int, status: OrderStatus, reason: str,
                      now: int, after_ts: int) -> OrderRecord:
         return cls(r.client_order_id, f"P{seq:08d}", seq, r.symbol, r.side, r.order_type,
                    r.quantity, r.limit_price, r.stop_price, r.tif, r.reduce_only, r.strategy,
-                   status, reason, now, now, after_ts)
+                   status, reason, now, now, after_ts, size_at_fill=r.size_at_fill)
 
     def ack(self, ts: int) -> OrderAck:
         return OrderAck(self.client_order_id, self.venue_order_id, self.status, self.reason, ts)
@@ -184,7 +187,7 @@ class OrderRecord:
             "triggered": self.triggered, "commission_charged": self.commission_charged,
             "after_ts": self.after_ts, "active_from": self.active_from,
             "first_day": self.first_day, "ts_accepted": self.ts_accepted,
-            "ts_updated": self.ts_updated,
+            "ts_updated": self.ts_updated, "size_at_fill": self.size_at_fill,
         }
 
     @classmethod
@@ -201,6 +204,7 @@ class OrderRecord:
             notional=Decimal(row["notional"]), triggered=bool(row["triggered"]),
             commission_charged=bool(row["commission_charged"]),
             active_from=row["active_from"], first_day=row["first_day"],
+            size_at_fill=bool(row.get("size_at_fill", False)),
         )
 
 
@@ -271,6 +275,7 @@ class PaperStore:
         self._engine: Engine = create_engine(f"sqlite:///{self.path}")
         event.listen(self._engine, "connect", _sqlite_pragmas)
         metadata.create_all(self._engine)
+        _add_missing_columns(self._engine)
 
     def load(self) -> StoredState:
         with self._engine.connect() as conn:
@@ -312,6 +317,15 @@ class PaperStore:
 
     def close(self) -> None:
         self._engine.dispose()
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """A file from an older version gains the columns added since (all have defaults)."""
+    with engine.begin() as conn:
+        have = {row[1] for row in conn.exec_driver_sql("PRAGMA table_info(paper_orders)")}
+        if "size_at_fill" not in have:
+            conn.exec_driver_sql("ALTER TABLE paper_orders ADD COLUMN size_at_fill "
+                                 "BOOLEAN NOT NULL DEFAULT 0")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
