@@ -222,6 +222,8 @@ def _run_lockstep(engines: Sequence[BacktestEngine], gates: Sequence[RiskGate | 
     point = np.cumsum(last) - last  # the index of each step's time in the union of times
     steps = [e.step for e in engines]
     pairs = [(e, g) for e, g in zip(engines, gates, strict=True) if g is not None]
+    # the portfolio's equity matters to its loss limits; the caps read it at each order
+    watched = any(getattr(risk.settings, key) is not None for key in _PORTFOLIO_LOSS_KEYS)
     changes: list[tuple[TradingStateChange, int]] = []
     n = len(order)
     chunk = 65_536
@@ -233,7 +235,7 @@ def _run_lockstep(engines: Sequence[BacktestEngine], gates: Sequence[RiskGate | 
                                    ts_sorted[lo:hi].tolist(), last[lo:hi].tolist(),
                                    point[lo:hi].tolist(), strict=True):
             steps[k](i)
-            if end:
+            if end and watched:
                 for change in risk.on_equity(t, None, total()):
                     # a day rollover of one strategy's scope may come out here too: it goes
                     # to that strategy alone, and its gate reports it
