@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from trading_strategy.api import ArgumentError, Backtest
+from trading_strategy.api import ArgumentError, Backtest, DataWarning
 from trading_strategy.core.errors import DataError
 from trading_strategy.market_data.files import load_bars
 
@@ -96,7 +96,8 @@ def test_order_problems_are_refused_or_repaired_as_for_files(
         bt(columns(rows))
     assert from_columns.value.reason.endswith(from_csv.value.reason)
     assert "repair=True" in str(from_columns.value)
-    repaired = bt(columns(rows), repair=True)
+    with pytest.warns(DataWarning, match="repaired"):
+        repaired = bt(columns(rows), repair=True)
     assert repaired.warnings and all("repaired" in w for w in repaired.warnings)
     assert np.all(np.diff(repaired.bars.ts) > 0)
 
@@ -104,8 +105,10 @@ def test_order_problems_are_refused_or_repaired_as_for_files(
 def test_adjusted_close_is_applied_as_for_files(tmp_path: Path) -> None:
     names = ("Date", "Open", "High", "Low", "Close", "Adj Close", "Volume")
     rows = [(d, o, h, lo, c, round(c / 2, 4), v) for d, o, h, lo, c, v in ROWS]
-    from_csv = bt(write_csv(tmp_path / "data.csv", rows, names))
-    from_columns = bt(columns(rows, names))
+    with pytest.warns(DataWarning):
+        from_csv = bt(write_csv(tmp_path / "data.csv", rows, names))
+    with pytest.warns(DataWarning, match="adjusted prices: open, high, low and close scaled"):
+        from_columns = bt(columns(rows, names))
     assert_same_bars(from_columns, from_csv)
     assert from_columns.bars.close[0] == pytest.approx(ROWS[0][4] / 2)
     assert from_columns.warnings and "Adj Close" in from_columns.warnings[0]

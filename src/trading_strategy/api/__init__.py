@@ -5,8 +5,8 @@ package (as the CLI does) stays cheap.
 """
 
 from trading_strategy.api.backtest import Backtest
-from trading_strategy.api.errors import ArgumentError
+from trading_strategy.api.errors import ArgumentError, DataWarning
 from trading_strategy.api.result import BacktestResult
 from trading_strategy.api.strategy_ref import resolve_strategy
 
-__all__ = ["ArgumentError", "Backtest", "BacktestResult", "resolve_strategy"]
+__all__ = ["ArgumentError", "Backtest", "BacktestResult", "DataWarning", "resolve_strategy"]

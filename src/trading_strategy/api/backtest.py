@@ -8,13 +8,14 @@ same inputs give the same numbers either way.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from trading_strategy.api import settings as arguments
 from trading_strategy.api.data import load_data
-from trading_strategy.api.errors import ArgumentError
+from trading_strategy.api.errors import ArgumentError, DataWarning
 from trading_strategy.api.result import BacktestResult
 from trading_strategy.api.strategy_ref import resolve_strategy
 from trading_strategy.backtesting.settings import BacktestSettings
@@ -41,7 +42,8 @@ class Backtest:
     ``risk``: a dict of ``[risk]`` keys or ``RiskSettings`` (None: the defaults, as the CLI
     without a config file). ``store``: an open ``storage.Store`` whose symbols come before
     the bundled samples (the CLI's order). Every bad argument raises ``ArgumentError`` (a
-    ``ValueError``).
+    ``ValueError``). What the loader did to the data is in ``warnings`` and is also
+    issued as a ``DataWarning``.
     """
 
     def __init__(
@@ -87,6 +89,8 @@ class Backtest:
         self.bars: BarSeries = loaded.bars
         #: what the loader did to the data (adjusted prices, repairs, precision)
         self.warnings: list[str] = loaded.warnings
+        for note in self.warnings:
+            warnings.warn(note, DataWarning, stacklevel=2)
         self.allow_short_history = bool(allow_short_history)
         try:
             self.settings.size.check_lots(self.bars.instrument, what="size")
