@@ -145,9 +145,16 @@ class RiskGate:
         ledger = engine.ledger
         return (ledger.cash + ledger.position * price_t) * self._factor
 
-    def _caps_equity(self, own_units: int) -> int:
-        """The equity the caps are judged against: the portfolio's when one is driven."""
-        return self._equity() if self._equity is not None else own_units
+    def _caps_equity(self, engine: BacktestEngine, own_units: int) -> int:
+        """The equity the caps are judged against, with this engine's part marked as
+        ``own_units``: the portfolio's when one is driven (its total marks every ledger at
+        its last close stepped; this engine's mark there is swapped for ``own_units``)."""
+        if self._equity is None:
+            return own_units
+        i = engine.cursor.i
+        ledger = engine.ledger
+        marked = ledger.cash if i < 0 else ledger.cash + ledger.position * int(engine.close_t[i])
+        return self._equity() - marked * self._factor + own_units
 
     # --- per order -------------------------------------------------------------------------
     def _atr_ticks(self, i: int) -> float | None:
@@ -160,7 +167,7 @@ class RiskGate:
         close_t = int(engine.close_t[i])
         own = self._own_equity(engine, close_t)
         account = self.account
-        account.equity = self._caps_equity(own)
+        account.equity = self._caps_equity(engine, own)
         account.set_last_price(self.symbol, close_t)
         view = GateView(
             strategy=self.strategy, symbol=self.symbol, position=engine.ledger.position,
@@ -195,7 +202,7 @@ class RiskGate:
         account = self.account
         commission = engine.commission_fn(lots, fill_t, order.filled_lots == 0)
         own = self._own_equity(engine, fill_t) - commission * self._factor
-        account.equity = self._caps_equity(own)
+        account.equity = self._caps_equity(engine, own)
         account.set_position(self.strategy, self.symbol, ledger.position)
         account.set_last_price(self.symbol, fill_t)
         cap, code = self.risk.fill_cap(self.strategy, self.symbol, order.side, account, fill_t)
