@@ -93,7 +93,7 @@ def run_session(raw: dict, data_dir: Path) -> tuple[list[int], list[int], int]:
     m.StrategyMetrics.observe_placement_ns = obs_p  # type: ignore[method-assign]
     try:
         config = parse_portfolio(raw)
-        store = open_session_store(Settings(data_dir=data_dir))
+        store = open_session_store(Settings(data_dir=data_dir).effective_database_url())
         session = PaperSession(config, data_dir=data_dir,
                                journal_factory=stored_journal_factory(store),
                                event_repository=store.events)

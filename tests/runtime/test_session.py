@@ -74,7 +74,7 @@ def test_restarting_a_finished_session_places_no_new_order(tmp_path: Path) -> No
     from trading_strategy.runtime.wiring import open_session_store, stored_journal_factory
 
     config = parse_portfolio(_portfolio("resume"))
-    store = open_session_store(Settings(data_dir=tmp_path))
+    store = open_session_store(Settings(data_dir=tmp_path).effective_database_url())
 
     def run_once() -> Any:
         session = PaperSession(config, data_dir=tmp_path,
@@ -189,7 +189,7 @@ def test_a_drawdown_halt_survives_a_restart_until_an_operator_rearms(
     raw["strategies"][1]["size"] = "1500"
     raw["session"]["end"] = "2006-06-30"
     config = parse_portfolio(raw)
-    store = open_session_store(Settings(data_dir=tmp_path))
+    store = open_session_store(Settings(data_dir=tmp_path).effective_database_url())
 
     def run_once() -> Any:
         session = PaperSession(config, data_dir=tmp_path,
@@ -303,7 +303,7 @@ def test_a_resumed_session_keeps_its_drawdown_peak(tmp_path: Path) -> None:
     from trading_strategy.config import Settings
     from trading_strategy.runtime.wiring import open_session_store, stored_journal_factory
 
-    store = open_session_store(Settings(data_dir=tmp_path))
+    store = open_session_store(Settings(data_dir=tmp_path).effective_database_url())
 
     def raw(name: str, end: str) -> dict[str, Any]:
         portfolio = _portfolio(name, risk={"max_drawdown_pct": 2})

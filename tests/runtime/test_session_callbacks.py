@@ -17,6 +17,7 @@ import pytest
 from trading_strategy.core.enums import OrderStatus, TimeInForce
 from trading_strategy.core.fsm import IllegalTransition
 from trading_strategy.core.instrument import Instrument
+from trading_strategy.core.orders import OrderIntent
 from trading_strategy.core.timeframe import Timeframe
 from trading_strategy.market_data.files import load_bars
 from trading_strategy.orders.journal import InMemoryJournal
@@ -28,7 +29,7 @@ from trading_strategy.strategies import registry
 from trading_strategy.strategies.base import Strategy, StrategyParams
 from trading_strategy.strategies.context import FillEvent, OrderEvent
 
-Script = dict[int, Callable[[Any], None]]
+Script = dict[int, Callable[[Any], object]]
 #: per scripted strategy: (callback, the event's ts_event)
 _STAMPS: dict[str, list[tuple[str, int]]] = {}
 
@@ -209,5 +210,6 @@ def test_all_in_intents_ask_the_venue_to_size_at_the_fill() -> None:
     ctx.push_bar(Bar("TEST", 0, 10.0, 10.0, 10.0, 10.0, 1.0))
     ctx.buy()
     intent = ctx.outbox[0]
-    assert getattr(intent, "size_at_fill", False) is True and intent.lots == 99
+    assert isinstance(intent, OrderIntent)
+    assert intent.size_at_fill is True and intent.lots == 99
     assert ctx.orders["s-1"].size_at_fill

@@ -377,14 +377,14 @@ class PaperSession:
         it into the strategy's callback). Runs inside the order manager's ``apply``, between
         the journal write and the order's update in memory: it must never raise."""
         oid = event.order_id
-        if isinstance(event, OrderCreated):
-            self._owners[oid] = event.strategy
+        if isinstance(event, OrderCreated) or before is None:
+            self._owners[oid] = getattr(event, "strategy", "")
             return
         try:
             owner = self._owners.get(oid)
             if owner is None:  # an order from before a restart
                 order = self.execution.manager.find(oid)
-                if order is None or before is None:
+                if order is None:
                     return
                 owner = self._owners[oid] = order.strategy
             topic = self._topics.get(owner)

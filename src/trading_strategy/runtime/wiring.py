@@ -1,4 +1,8 @@
-"""Where a session's durable pieces come from (the application database by default)."""
+"""Where a session's durable pieces come from (the application database by default).
+
+The runtime sits below ``config``: callers hand in plain values (a database URL, an open
+store), never the settings object.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from trading_strategy.config import Settings
 from trading_strategy.core.bars import BarSeries
 from trading_strategy.orders.journal import Journal
 from trading_strategy.runtime.journal_store import StoredJournal
@@ -17,11 +20,12 @@ def _session_id(root: Path) -> str:
     return str(json.loads((root / "session.json").read_text())["session_id"])
 
 
-def open_session_store(settings: Settings) -> Any:
-    """The application database (migrated on first use)."""
+def open_session_store(database_url: Any) -> Any:
+    """The application database at ``database_url`` (migrated on first use); anything with
+    an ``effective_database_url()`` is taken too, as ``storage.open_store`` does."""
     from trading_strategy.storage import open_store
 
-    return open_store(settings)
+    return open_store(database_url)
 
 
 def session_journal(store: Any, root: Path) -> StoredJournal:
