@@ -43,6 +43,12 @@ def bt(**kw: Any) -> Backtest:
     ({"volume_cap": 2}, "volume participation must be in"),
     ({"tick_size": "x"}, "tick_size: expected a number"),
     ({"periods_per_year": -1}, "periods per year must be a number > 0"),
+    ({"periods_per_year": "x"}, "periods_per_year: expected a number such as 252"),
+    ({"risk_free_rate": "x"}, "risk_free_rate: expected a number"),
+    ({"latency_ms": -1}, "latency in ms must be >= 0"),
+    ({"timeframe": "3x"}, "invalid timeframe '3x'"),
+    ({"lot_size": 0}, "lot_size must be > 0"),
+    ({"symbol": 5}, "symbol: expected a name"),
 ])
 def test_bad_arguments(kw: dict[str, Any], message: str) -> None:
     with pytest.raises(ArgumentError, match=message) as caught:

@@ -83,9 +83,16 @@ class Backtest:
             "tick_size", tick_size, example="0.01")
         lot = None if lot_size is None else arguments.decimal(
             "lot_size", lot_size, example="0.001")
-        loaded = load_data(data, timeframe=timeframe, symbol=symbol, tick_size=tick,
-                           lot_size=lot, repair=bool(repair), start=start, end=end,
-                           store=store)
+        if symbol is not None and not (isinstance(symbol, str) and symbol.strip()):
+            raise ArgumentError(f"symbol: expected a name such as 'GOOG', got {symbol!r}")
+        try:
+            loaded = load_data(data, timeframe=timeframe, symbol=symbol, tick_size=tick,
+                               lot_size=lot, repair=bool(repair), start=start, end=end,
+                               store=store)
+        except ArgumentError:
+            raise
+        except ConfigError as exc:  # a bad timeframe, tick or lot size: an argument
+            raise ArgumentError(str(exc)) from None
         self.bars: BarSeries = loaded.bars
         #: what the loader did to the data (adjusted prices, repairs, precision)
         self.warnings: list[str] = loaded.warnings

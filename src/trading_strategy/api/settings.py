@@ -125,7 +125,10 @@ def backtest_settings(
         raise ArgumentError(f"indicators: expected 'vectorized' or 'incremental' (the live "
                             f"code path), got {indicators!r}") from None
     cap = None if volume_cap is None else decimal("volume_cap", volume_cap, example="0.1")
-    return _checked("settings", lambda: BacktestSettings(
+    ppy = None if periods_per_year is None else float(
+        decimal("periods_per_year", periods_per_year, example="252"))
+    rate = float(decimal("risk_free_rate", risk_free_rate, example="0.02 (2%)"))
+    return _checked(None, lambda: BacktestSettings(
         initial_cash=initial,
         commission=commission_model(commission),
         slippage=slippage_model(slippage),
@@ -133,8 +136,8 @@ def backtest_settings(
         latency_bars=latency_bars,
         latency_ms=latency_ms,
         volume_participation=cap,
-        periods_per_year=None if periods_per_year is None else float(periods_per_year),
-        risk_free_rate=float(risk_free_rate),
+        periods_per_year=ppy,
+        risk_free_rate=rate,
         indicator_mode=mode,
     ))
 
@@ -148,11 +151,12 @@ def _is_model(value: object) -> bool:
     return all(callable(getattr(value, m, None)) for m in ("bind", "describe"))
 
 
-def _checked(name: str, build: Callable[[], _T]) -> _T:
-    """``build()``, its ConfigError re-raised as an ArgumentError naming ``name``."""
+def _checked(name: str | None, build: Callable[[], _T]) -> _T:
+    """``build()``, its ConfigError re-raised as an ArgumentError (prefixed with ``name``
+    when the message does not say which argument it is about)."""
     try:
         return build()
     except ArgumentError:
         raise
     except ConfigError as exc:
-        raise ArgumentError(f"{name}: {exc}") from None
+        raise ArgumentError(str(exc) if name is None else f"{name}: {exc}") from None
