@@ -95,10 +95,7 @@ def test_the_total_equity_is_the_sum_of_the_curves_on_the_union_of_times() -> No
 # --- a portfolio of one -------------------------------------------------------------------
 @pytest.mark.parametrize("risk", [
     None, FREE, RiskSettings(),
-    pytest.param(RiskSettings(max_position_pct=30), marks=pytest.mark.xfail(
-        strict=True, reason="RiskGate.fill_cap judges a portfolio's caps on the total marked "
-        "at the last closes, not at the fill price net of commission (risk_gate.py fix "
-        "pending: total - this engine's close mark + its fill mark)")),
+    RiskSettings(max_position_pct=30),
     RiskSettings(max_drawdown_pct=8), RiskSettings(stop_loss_pct=5, max_drawdown_pct=12)])
 def test_a_portfolio_of_one_strategy_is_the_single_backtest(risk: RiskSettings | None) -> None:
     sleeve = _sleeves()[1]
