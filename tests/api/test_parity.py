@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -54,3 +55,10 @@ def test_stats_and_trades_frames_hold_the_report_numbers(
     assert list(trades["entry_price"]) == [t["entry_price"] for t in report["trades"]]
     first = pd.Timestamp(report["trades"][0]["entry_time"], tz="UTC")
     assert trades["entry_time"].iloc[0] == first
+
+
+def test_html_report_is_the_clis(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cli_page = tmp_path / "cli.html"
+    assert main([*CLI_ARGS[:-2], "--quiet", "--no-store", "--html", str(cli_page)]) == 0
+    api_page = _api().run(fast=10, slow=30).to_html(tmp_path / "api.html")
+    assert api_page.read_text() == cli_page.read_text()
