@@ -123,8 +123,6 @@ def _kind(data: object) -> str:
     return type(data).__module__.split(".", 1)[0]
 
 
-
-
 def _pyarrow() -> Any:
     try:
         import pyarrow as pa  # type: ignore[import-untyped]
