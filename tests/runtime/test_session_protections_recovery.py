@@ -90,7 +90,7 @@ def test_a_crash_between_a_moved_stop_and_the_old_ones_cancel_is_repaired(
     assert crashed
     session = run(risk)
     repairs = session.result.reconciliation.repairs
-    assert any(crashed[0] in line and "trailing stop moved" in line for line in repairs)
+    assert any(crashed[0] in line and "exit replaced" in line for line in repairs)
     stale = session.execution.manager.get(crashed[0])
     assert stale.status is OrderStatus.CANCELLED
     live = session.execution.ledgers["probe"]

@@ -25,6 +25,7 @@ from trading_strategy.core.enums import OrderStatus, OrderType, Side
 from trading_strategy.core.errors import RetryableError, TradingStrategyError
 from trading_strategy.core.instrument import Instrument
 from trading_strategy.core.orders import Bracket, OrderIntent
+from trading_strategy.kernel.exits import ExitBook
 from trading_strategy.kernel.gate import GateView, StrategyGate, WorkingOrder
 from trading_strategy.kernel.protections import (
     AtrTracker,
@@ -85,23 +86,29 @@ class StrategySlot:
 def exit_leg(order_id: str) -> tuple[str, str, int] | None:
     """``(entry id, "sl" or "tp", generation)`` of a protective exit's id, else ``None``.
 
-    A stop-loss starts as ``<entry>-sl``; each move of a trailing stop replaces it (cancel
-    and new order: the paper venue has no amend) with ``<entry>-sl2``, ``-sl3``, ..."""
+    An entry's exits start as ``<entry>-sl`` / ``<entry>-tp`` (``kernel.exits``). The venue
+    has no amend, so an exit that must change (a trailing stop moved, an exit grown by a
+    later fill of its entry) is replaced by a new order, the next generation: ``-sl2``,
+    ``-sl3``, ... (``-tp2``, ...)."""
     base, _, suffix = order_id.rpartition("-")
-    if not base:
+    kind, number = suffix[:2], suffix[2:]
+    if not base or kind not in ("sl", "tp"):
         return None
-    if suffix == "tp":
-        return base, "tp", 1
-    if suffix == "sl":
-        return base, "sl", 1
-    if suffix.startswith("sl") and suffix[2:].isdigit() and int(suffix[2:]) > 1:
-        return base, "sl", int(suffix[2:])
+    if not number:
+        return base, kind, 1
+    if number.isdigit() and int(number) > 1 and number[0] != "0":
+        return base, kind, int(number)
     return None
+
+
+def leg_id(entry_id: str, kind: str, generation: int = 1) -> str:
+    """The id of an entry's ``generation``-th ``kind`` ("sl"/"tp") exit order."""
+    return f"{entry_id}-{kind}" if generation == 1 else f"{entry_id}-{kind}{generation}"
 
 
 def stop_id(entry_id: str, generation: int) -> str:
     """The id of an entry's ``generation``-th stop-loss order (1: the first)."""
-    return f"{entry_id}-sl" if generation == 1 else f"{entry_id}-sl{generation}"
+    return leg_id(entry_id, "sl", generation)
 
 
 class Execution:
@@ -152,8 +159,10 @@ class Execution:
         #: per strategy: returns of its closed trades, for Kelly sizing (extended as they close)
         self._closed_returns: dict[str, list[float]] = {}
         self._realized: dict[str, tuple[int, int]] = {}
-        #: per strategy: open exit order id → its one-cancels-other sibling ("" if none)
-        self._exits: dict[str, dict[str, str]] = {}
+        #: per strategy: which protective exits exist (``kernel.exits``); an exit id of the
+        #: book stands for the newest generation of that exit at the venue (``_live``)
+        self._books = {s.name: ExitBook(s.name) for s in slots}
+        self._live: dict[str, str] = {}
         #: strategies stopped by reconciliation: only an operator may let them trade again
         self.operator_halts: set[str] = set()
         self._bar_daily: dict[str, bool] = {}
@@ -215,9 +224,10 @@ class Execution:
         processed again) and its consequences undone. Re-derived here, in journal order and
         before any new bar reaches the venue, so they take effect as they would have:
 
-        * an open exit whose sibling has filled, or whose strategy is flat, is cancelled;
-        * a trailing stop whose replacement was placed (the crash came before the old one
-          was cancelled) is cancelled;
+        * an open exit whose sibling has filled completely, or whose strategy is flat, is
+          cancelled;
+        * an exit whose replacement was placed (a trailing stop moved, an exit grown; the
+          crash came before the old one was cancelled) is cancelled;
         * an entry filled since its strategy was last flat, while the strategy still holds
           a position, gets the stop-loss/take-profit orders it lacks (ids derive from the
           entry, so a leg placed before the crash is not placed twice).
@@ -225,55 +235,78 @@ class Execution:
         Returns one line per repair, for the reconciliation report.
         """
         repairs: list[str] = []
-        for strategy, exits in self._exits.items():
-            flat = self.ledgers[strategy].position == 0
-            for oid in list(exits):
-                leg = exit_leg(oid)
-                if leg is None:
-                    continue
-                base, kind, generation = leg
-                siblings = self._stop_legs(base) if kind == "tp" else [
-                    o for o in (self.manager.find(f"{base}-tp"),) if o is not None]
-                hit = any(o.filled_quantity > 0 for o in siblings)
-                moved = kind == "sl" and self.manager.find(stop_id(base, generation + 1)) \
-                    is not None
-                if not (flat or hit or moved) or not self.manager.get(oid).is_open:
-                    continue
-                exits.pop(oid, None)
-                cause = ("position closed" if flat else "one-cancels-other" if hit
-                         else "trailing stop moved")
-                try:
-                    await self.manager.cancel(oid, self.venue, cause=cause, actor="execution")
-                except RetryableError as exc:  # the venue is unreachable: after the next bar
-                    self._pending_cancels.append(oid)
-                    repairs.append(f"cancel of {oid} ({cause}) owed, venue unreachable: {exc}")
-                    continue
-                repairs.append(f"cancelled {oid} ({cause}, missed before the restart)")
+        for order in self.manager.open_orders():
+            leg = exit_leg(order.id)
+            if leg is None or not order.reduce_only or order.strategy not in self.ledgers:
+                continue
+            base, kind, generation = leg
+            flat = self.ledgers[order.strategy].position == 0
+            other = self._legs(base, "tp" if kind == "sl" else "sl")
+            hit = any(o.status is OrderStatus.FILLED for o in other)
+            replaced = self.manager.find(leg_id(base, kind, generation + 1)) is not None
+            if not (flat or hit or replaced):
+                continue
+            cause = ("position closed" if flat else "one-cancels-other" if hit
+                     else "exit replaced")
+            if not replaced:
+                self._books[order.strategy].forget(f"{base}-{kind}")
+                self._live.pop(f"{base}-{kind}", None)
+            try:
+                await self.manager.cancel(order.id, self.venue, cause=cause, actor="execution")
+            except RetryableError as exc:  # the venue is unreachable: after the next bar
+                self._pending_cancels.append(order.id)
+                repairs.append(f"cancel of {order.id} ({cause}) owed, venue unreachable: "
+                               f"{exc}")
+                continue
+            repairs.append(f"cancelled {order.id} ({cause}, missed before the restart)")
         for oid, (seq, fill) in sorted(self._first_fill.items(), key=lambda kv: kv[1][0]):
             order = self.manager.get(oid)
             strategy = order.strategy
-            if order.reduce_only or seq <= self._flat_seq.get(strategy, 0) \
+            if order.reduce_only or exit_leg(oid) is not None \
+                    or seq <= self._flat_seq.get(strategy, 0) \
                     or self.ledgers[strategy].position == 0:
-                continue
-            names = (stop_id(oid, 1), f"{oid}-tp")
-            before = {name for name in names if self.manager.find(name) is not None}
-            if len(before) == len(names):
                 continue
             inst = self.instruments[order.symbol]
             lots, ticks = inst.to_lots(fill.quantity), inst.to_ticks(fill.price)
             if order.stop_loss is None and order.take_profit is None \
                     and self._protections[strategy].needs_atr \
                     and self._atr_ticks(strategy) is None:
+                if all(self._legs(oid, kind) for kind in ("sl", "tp")):
+                    continue
                 # the ATR comes from bars the replay has not marked yet
                 self._owed[oid] = (lots, ticks, fill.ts_event)
                 repairs.append(f"exits of {oid} owed (ATR rules): placed when the replay "
                                "reaches its fill")
                 continue
-            await self._protect(order, lots, ticks, fill.ts_event)
-            for name in names:
-                if name not in before and self.manager.find(name) is not None:
-                    repairs.append(f"placed {name} (protective exit of a fill journaled "
-                                   "before the restart)")
+            repairs.extend(await self._restore_legs(order, lots, ticks, fill.ts_event))
+        return repairs
+
+    async def _restore_legs(self, order: ManagedOrder, lots: int, ticks: int,
+                            ts: int) -> list[str]:
+        """Place the exits an entry's first fill should have created and that do not exist
+        (the ``ExitBook``'s plan for that fill; a leg that exists is only re-sent if it never
+        reached the venue)."""
+        strategy = order.strategy
+        bracket = self._bracket(order, ticks)
+        plan = ExitBook(strategy).on_entry_fill(order.id, order.symbol, order.side, lots,
+                                                bracket, ts=ts, fill_ticks=ticks)
+        repairs: list[str] = []
+        placed: list[str] = []
+        for intent in plan.create:
+            leg = exit_leg(intent.client_order_id)
+            if leg is None:
+                continue
+            known = self._legs(order.id, leg[1])
+            if known:
+                if known[-1].status in (OrderStatus.CREATED, OrderStatus.SUBMITTED):
+                    await self.manager.submit(known[-1], self.venue)
+                continue
+            result = await self.submit(intent)
+            if result.status not in ("denied", "rejected"):
+                placed.append(intent.client_order_id)
+                repairs.append(f"placed {intent.client_order_id} (protective exit of a fill "
+                               "journaled before the restart)")
+        self._books[strategy].restore(placed, [order.id])
         return repairs
 
     # --- re-sends after a restart ----------------------------------------------------------
@@ -473,107 +506,162 @@ class Execution:
             faults.crash_point("after_fill_journal")
             await self._protect(order, lots, ticks, report.ts_event)
         elif isinstance(report, StatusReport):
+            self._exit_ended(order)
             await self._publish(f"strategy.{order.strategy}",
                                 StatusMessage(order.id, report.status, report.reason))
         return True
 
     def _rebuild_exits(self) -> None:
-        """Open ``-sl``/``-slN``/``-tp`` orders from before a restart keep their
-        one-cancels-other pairing (a take-profit pairs with the newest open stop) and are
-        cancelled with the position, like the ones placed this run."""
-        for order in self.manager.open_orders():
+        """Open exits from before a restart go back into their strategy's ``ExitBook``
+        (pairing and the flat rule hold as for exits placed this run), the book's id
+        standing for the newest open generation of each; entries that ever had exits are
+        remembered so later fills do not create them again."""
+        entries: dict[str, set[str]] = {}
+        open_ids: dict[str, list[str]] = {}
+        for order in self.manager.orders():
             leg = exit_leg(order.id)
-            if leg is None or not order.reduce_only:
+            if leg is None or not order.reduce_only or order.strategy not in self._books:
                 continue
             base, kind, _ = leg
-            if kind == "sl":
-                known = self.manager.find(f"{base}-tp")
-                siblings = [known] if known is not None else []
-            else:
-                siblings = self._stop_legs(base)[::-1]
-            sibling = next((o.id for o in siblings if o.is_open), "")
-            self._exits.setdefault(order.strategy, {})[order.id] = sibling
+            entries.setdefault(order.strategy, set()).add(base)
+            if order.is_open:
+                book_id = leg_id(base, kind)
+                # orders come in creation order: the newest generation wins
+                self._live[book_id] = order.id
+                if book_id not in open_ids.setdefault(order.strategy, []):
+                    open_ids[order.strategy].append(book_id)
+        for strategy, ids in entries.items():
+            self._books[strategy].restore(open_ids.get(strategy, []), ids)
+        self._live = {b: live for b, live in self._live.items() if b != live}
 
-    def _stop_legs(self, entry_id: str) -> list[ManagedOrder]:
-        """The entry's stop-loss orders, oldest first (``-sl``, then each trailing move)."""
+    def _legs(self, entry_id: str, kind: str) -> list[ManagedOrder]:
+        """The entry's ``kind`` ("sl"/"tp") exit orders, oldest generation first."""
         legs: list[ManagedOrder] = []
-        while (leg := self.manager.find(stop_id(entry_id, len(legs) + 1))) is not None:
+        while (leg := self.manager.find(leg_id(entry_id, kind, len(legs) + 1))) is not None:
             legs.append(leg)
         return legs
+
+    def _exit_ended(self, order: ManagedOrder) -> None:
+        """An exit ended outside the book's decisions (cancelled by the strategy, refused or
+        expired at the venue): the book forgets it."""
+        leg = exit_leg(order.id)
+        if leg is None or order.is_open or order.strategy not in self._books:
+            return
+        book_id = leg_id(leg[0], leg[1])
+        if self._live_id(book_id) == order.id and order.status is not OrderStatus.FILLED:
+            self._books[order.strategy].forget(book_id)
+            self._live.pop(book_id, None)
+
+    def _live_id(self, book_id: str) -> str:
+        """The order at the venue that stands for an ``ExitBook`` exit id now."""
+        return self._live.get(book_id, book_id)
+
+    async def _cancel_exit(self, book_id: str, cause: str) -> None:
+        live = self._live.pop(book_id, book_id)
+        known = self.manager.find(live)
+        if known is None or not known.is_open:
+            return
+        try:
+            await self.manager.cancel(live, self.venue, cause=cause, actor="execution")
+        except RetryableError as exc:  # the venue is unreachable: after the next bar
+            log.warning("cancel_retry", order_id=live, error=str(exc))
+            self._pending_cancels.append(live)
 
     def _lots(self, symbol: str, quantity: Decimal) -> int:
         return self.instruments[symbol].to_lots(quantity)
 
     # --- protective exits ------------------------------------------------------------------
-    async def _protect(self, order: Any, lots: int, ticks: int, ts: int) -> None:
-        """Exits of an entry, placed at the venue as reduce-only orders once it fills.
-
-        The kernel's ``Protections.bracket``: the strategy's own bracket (``stop_loss``/
-        ``take_profit``) or, failing that, the risk settings' stops (fixed %, ATR with the
-        ATR known at the fill, a trailing rule's initial stop) from the fill price. The stop
-        and the target cancel each other; both go when the strategy is flat again. Ids derive
-        from the entry's (``<entry>-sl``/``-tp``), so re-placing after a crash is idempotent;
-        a leg that exists already (a stop moved since) is not placed again.
-        """
-        strategy = order.strategy
-        ledger = self.ledgers[strategy]
-        exits = self._exits.setdefault(strategy, {})
-        if order.id in exits:  # an exit filled: its sibling is cancelled, or both if flat
-            sibling = exits.pop(order.id)
-            if sibling:
-                exits.pop(sibling, None)
-                await self.manager.cancel(sibling, self.venue, cause="one-cancels-other",
-                                          actor="execution")
-        if ledger.position == 0:
-            for oid in list(exits):
-                exits.pop(oid, None)
-                if self.manager.get(oid).is_open:
-                    await self.manager.cancel(oid, self.venue, cause="position closed",
-                                              actor="execution")
-            return
-        if order.reduce_only:
-            return
-        inst = self.instruments[order.symbol]
+    def _bracket(self, order: ManagedOrder, ticks: int) -> Bracket | None:
+        """The exits of an entry filled at ``ticks`` (``Protections.bracket``): its own
+        bracket, else the risk settings' stops with the ATR known now (a fill arrives while
+        the venue matches a bar: the previous bar's ATR, as in the backtest)."""
         own = None
         if order.stop_loss is not None or order.take_profit is not None:
             # journaled with the order: survives a restart between submit and fill
+            inst = self.instruments[order.symbol]
             own = Bracket(
                 None if order.stop_loss is None else inst.to_ticks(order.stop_loss),
                 None if order.take_profit is None else inst.to_ticks(order.take_profit))
-        # a fill arrives while the venue matches the bar: the ATR is the previous bar's
-        bracket = self._protections[strategy].bracket(order.side, ticks,
-                                                      self._atr_ticks(strategy), own)
-        if bracket is None:
+        return self._protections[order.strategy].bracket(order.side, ticks,
+                                                         self._atr_ticks(order.strategy), own)
+
+    async def _protect(self, order: ManagedOrder, lots: int, ticks: int, ts: int) -> None:
+        """What a fill of ``order`` asks of its strategy's exits (``kernel.exits.ExitBook``),
+        carried out at the venue with reduce-only orders.
+
+        An exit filled completely: its sibling is cancelled (one-cancels-other). The strategy
+        is flat, or its trade reversed: every open exit is cancelled. An entry's first fill
+        that opened a position creates its exits (``<entry>-sl``/``-tp``, prices from
+        ``_bracket``); a later fill grows them (a new, larger order replaces each: the venue
+        has no amend). Ids derive from the entry's, so re-placing after a crash is idempotent.
+        """
+        strategy = order.strategy
+        book = self._books[strategy]
+        position = self.ledgers[strategy].position
+        sign = 1 if order.side is Side.BUY else -1
+        before = position - sign * lots
+        leg = exit_leg(order.id)
+        if leg is not None and order.reduce_only:
+            book_id = leg_id(leg[0], leg[1])
+            if self._live_id(book_id) == order.id:
+                complete = order.status is OrderStatus.FILLED
+                if complete:
+                    self._live.pop(book_id, None)
+                for sibling in book.on_exit_fill(book_id, complete=complete):
+                    await self._cancel_exit(sibling, "one-cancels-other")
+        reversed_ = before != 0 and position != 0 and (before > 0) != (position > 0)
+        if position == 0 or reversed_:
+            for book_id in book.on_flat():
+                await self._cancel_exit(book_id, "position closed")
+        if position == 0 or order.reduce_only:
             return
-        exit_side = Side.SELL if order.side is Side.BUY else Side.BUY
-        live: dict[str, str] = {}  # kind → the id of the entry's open leg of that kind
-        for kind, otype, price in (("sl", OrderType.STOP, bracket.stop_loss),
-                                   ("tp", OrderType.LIMIT, bracket.take_profit)):
-            if price is None:
-                continue
-            legs = self._stop_legs(order.id) if kind == "sl" else [
-                o for o in (self.manager.find(f"{order.id}-tp"),) if o is not None]
-            if legs and legs[-1].status not in (OrderStatus.CREATED, OrderStatus.SUBMITTED):
-                # placed before (a later fill of the entry, or a restart): keep what exists
-                if legs[-1].is_open:
-                    live[kind] = legs[-1].id
-                continue
-            intent = OrderIntent(
-                client_order_id=legs[-1].id if legs else f"{order.id}-{kind}",
-                strategy=strategy, symbol=order.symbol, side=exit_side, lots=lots,
-                order_type=otype,
-                limit_ticks=price if otype is OrderType.LIMIT else None,
-                stop_ticks=price if otype is OrderType.STOP else None,
-                reduce_only=True, ts_init=ts, decision_ticks=ticks)
+        opened = abs(position) if reversed_ else max(0, abs(position) - abs(before))
+        plan = book.on_entry_fill(order.id, order.symbol, order.side, opened,
+                                  self._bracket(order, ticks), ts=ts, fill_ticks=ticks)
+        for intent in plan.create:
             result = await self.submit(intent)
-            if result.status not in ("denied", "rejected"):
-                live[kind] = result.client_order_id
+            if result.status in ("denied", "rejected"):
+                book.forget(intent.client_order_id)
+            else:
                 self._fresh.add(result.client_order_id)
-        stop, target = live.get("sl"), live.get("tp")
-        if stop is not None and target is not None:
-            exits[stop], exits[target] = target, stop
-        elif stop is not None or target is not None:
-            exits[stop or target or ""] = ""
+        for book_id, more in plan.grow:
+            current = self.manager.find(self._live_id(book_id))
+            if current is not None and current.is_open:
+                lots_now = self._lots(current.symbol, current.remaining_quantity) + more
+                await self._replace_exit(book_id, current, lots=lots_now, ts=ts,
+                                         cause="exit grown with its entry")
+
+    async def _replace_exit(self, book_id: str, current: ManagedOrder, *, ts: int, cause: str,
+                            lots: int | None = None, stop_ticks: int | None = None) -> bool:
+        """Change an open exit at a venue without amend: the next generation of it is placed
+        first, then the old one cancelled — a crash in between leaves two exits, never none
+        (``restore_obligations`` cancels the older)."""
+        leg = exit_leg(current.id)
+        if leg is None:
+            return False
+        inst = self.instruments[current.symbol]
+        base, kind, generation = leg
+        limit = None if current.limit_price is None else inst.to_ticks(current.limit_price)
+        stop = None if current.stop_price is None else inst.to_ticks(current.stop_price)
+        result = await self.submit(OrderIntent(
+            client_order_id=leg_id(base, kind, generation + 1), strategy=current.strategy,
+            symbol=current.symbol, side=current.side,
+            lots=lots if lots is not None else self._lots(current.symbol,
+                                                          current.remaining_quantity),
+            order_type=current.order_type, limit_ticks=limit,
+            stop_ticks=stop_ticks if stop_ticks is not None else stop, tif=current.tif,
+            reduce_only=True, ts_init=ts, decision_ticks=self.last_ticks.get(current.symbol)))
+        if result.status in ("denied", "rejected"):
+            log.warning("exit_not_replaced", order_id=current.id, cause=cause,
+                        reason=result.reason)
+            return False
+        self._live[book_id] = result.client_order_id
+        try:
+            await self.manager.cancel(current.id, self.venue, cause=cause, actor="execution")
+        except RetryableError as exc:  # the venue is unreachable: after the next bar
+            log.warning("cancel_retry", order_id=current.id, error=str(exc))
+            self._pending_cancels.append(current.id)
+        return True
 
     async def _place_owed(self, event: BarEvent) -> None:
         """Exits a restart owes (see ``restore_obligations``), placed before the venue sees
@@ -583,8 +671,10 @@ class Execution:
                if self.manager.get(oid).symbol == event.symbol and ts <= event.bar.ts_event]
         for oid in due:
             lots, ticks, ts = self._owed.pop(oid)
-            if self.ledgers[self.manager.get(oid).strategy].position != 0:
-                await self._protect(self.manager.get(oid), lots, ticks, ts)
+            order = self.manager.get(oid)
+            if self.ledgers[order.strategy].position != 0:
+                for line in await self._restore_legs(order, lots, ticks, ts):
+                    log.info("restored_exit", line=line)
 
     # --- protections after each bar -------------------------------------------------------
     async def _manage_positions(self, event: BarEvent) -> None:
@@ -600,49 +690,26 @@ class Execution:
                 await self._time_exit(name, event)
 
     async def _trail(self, strategy: str, event: BarEvent) -> None:
-        """Each open stop exit moves with the bar's high (low for shorts): the venue has no
-        amend, so the new stop is a new order (``-sl2``, ``-sl3``, ... journaled like any)
-        placed before the old one is cancelled — a crash in between leaves two stops, never
-        none (``restore_obligations`` cancels the older)."""
+        """Each open stop exit moves with the bar's high (low for shorts), as a new order
+        (``-sl2``, ``-sl3``, ... journaled like any: ``_replace_exit``)."""
         inst = self.instruments[event.symbol]
         tick = float(inst.tick_size)
         # ticks as the backtest's columns and the paper venue round them (half-even floats)
         high, low = round(event.bar.high / tick), round(event.bar.low / tick)
         atr = self._atr_ticks(strategy)
         rules = self._protections[strategy]
-        exits = self._exits.get(strategy, {})
-        for oid in list(exits):
-            leg = exit_leg(oid)
-            if leg is None or leg[1] != "sl" or oid in self._fresh:
+        for book_id in self._books[strategy].open_exits:
+            if not book_id.endswith("-sl"):
                 continue
-            order = self.manager.get(oid)
-            if order.status not in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED) \
-                    or order.stop_price is None:
+            order = self.manager.find(self._live_id(book_id))
+            if order is None or order.id in self._fresh or order.stop_price is None \
+                    or order.status not in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED):
                 continue
             entry_side = Side.BUY if order.side is Side.SELL else Side.SELL
             moved = rules.trail(entry_side, inst.to_ticks(order.stop_price), high, low, atr)
-            if moved is None:
-                continue
-            base, _, generation = leg
-            result = await self.submit(OrderIntent(
-                client_order_id=stop_id(base, generation + 1), strategy=strategy,
-                symbol=order.symbol, side=order.side,
-                lots=inst.to_lots(order.remaining_quantity), order_type=OrderType.STOP,
-                stop_ticks=moved, reduce_only=True, ts_init=event.bar.ts_event,
-                decision_ticks=self.last_ticks.get(event.symbol)))
-            if result.status in ("denied", "rejected"):
-                log.warning("trailing_stop_not_moved", order_id=oid, reason=result.reason)
-                continue
-            sibling = exits.pop(oid, "")
-            exits[result.client_order_id] = sibling
-            if sibling:
-                exits[sibling] = result.client_order_id
-            try:
-                await self.manager.cancel(oid, self.venue, cause="trailing stop moved",
-                                          actor="execution")
-            except RetryableError as exc:  # the venue is unreachable: after the next bar
-                log.warning("cancel_retry", order_id=oid, error=str(exc))
-                self._pending_cancels.append(oid)
+            if moved is not None:
+                await self._replace_exit(book_id, order, stop_ticks=moved,
+                                         ts=event.bar.ts_event, cause="trailing stop moved")
 
     async def _time_exit(self, strategy: str, event: BarEvent) -> None:
         """Close a position held too long with a reduce-only market order; its id derives
@@ -739,6 +806,7 @@ class Execution:
                                               actor=f"strategy:{request.strategy}")
         except UnknownOrder:
             return SubmitResult(request.client_order_id, "unknown", "no such order", 0)
+        self._exit_ended(order)
         return SubmitResult(order.id, order.status.value, order.reason, 0)
 
     def _daily(self, symbol: str) -> bool:
