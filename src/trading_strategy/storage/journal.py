@@ -57,6 +57,8 @@ _UPDATABLE = ("venue_order_id", "mode", "strategy", "symbol", "venue", "side", "
               "time_in_force", "quantity", "limit_price", "stop_price", "reduce_only",
               "parent_id", "status", "filled_quantity", "updated_at")
 _INSERT_EVENT = insert(_EVENTS).returning(_EVENTS.c.id)
+#: several events in one statement; ids come back in the order of the rows given
+_INSERT_EVENTS = insert(_EVENTS).returning(_EVENTS.c.id, sort_by_parameter_order=True)
 _FILL_KNOWN = select(_FILLS.c.id).where(_FILLS.c.fill_id == bindparam("fill_id"))
 _INSERT_FILL = insert(_FILLS)
 _UPSERTS: dict[str, Any] = {}
@@ -87,15 +89,27 @@ def _save_order(connection: Connection, order: OrderRecord) -> None:
                        {"id": order.id, "created_at": to_utc(order.ts_init), **values})
 
 
-def _append_event(connection: Connection, event: OrderEventRecord) -> int:
-    new_id: int = connection.execute(_INSERT_EVENT, {
+def _event_values(event: OrderEventRecord) -> dict[str, Any]:
+    return {
         "order_id": event.order_id, "ts_event": to_utc(event.ts_event),
         "ts_init": to_utc(event.ts_init),
         "from_status": None if event.from_status is None else text_of(event.from_status),
         "to_status": text_of(event.to_status), "cause": event.cause, "actor": event.actor,
         "detail": to_json(event.detail),
-    }).scalar_one()
+    }
+
+
+def _append_event(connection: Connection, event: OrderEventRecord) -> int:
+    new_id: int = connection.execute(_INSERT_EVENT, _event_values(event)).scalar_one()
     return new_id
+
+
+def _append_events(connection: Connection, events: list[OrderEventRecord]) -> list[int]:
+    """Several entries in one statement (a round trip per entry is most of a write)."""
+    if len(events) == 1:
+        return [_append_event(connection, events[0])]
+    rows = connection.execute(_INSERT_EVENTS, [_event_values(e) for e in events]).all()
+    return [int(row[0]) for row in rows]
 
 
 def _record_fill(connection: Connection, fill: FillRecord) -> bool:
@@ -146,12 +160,20 @@ class TradingJournal:
     def record_transitions(
         self, rows: list[tuple[OrderRecord, OrderEventRecord, FillRecord | None]]
     ) -> list[int]:
-        """``record_transition`` for several, in one transaction; the event ids in order."""
-        ids = []
+        """``record_transition`` for several, in one transaction; the event ids in order.
+
+        An order that changes more than once in the batch is saved once, in its last
+        state (CREATED and SUBMITTED of one placement: the row ends SUBMITTED either way).
+        """
+        last: dict[str, OrderRecord] = {}
+        for order, _event, _fill in rows:
+            last.pop(order.id, None)
+            last[order.id] = order
         with writing(self._engine) as connection:
-            for order, event, fill in rows:
+            for order in last.values():
                 _save_order(connection, order)
-                ids.append(_append_event(connection, event))
+            ids = _append_events(connection, [event for _order, event, _fill in rows])
+            for _order, _event, fill in rows:
                 if fill is not None:
                     _record_fill(connection, fill)
         return ids
