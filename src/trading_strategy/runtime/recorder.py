@@ -60,26 +60,38 @@ class EventRecorder:
 
     # --- the database ----------------------------------------------------------------------
     def flush(self) -> None:
+        """Write the events recorded since the last flush to the database, in one
+        transaction when the repository can (``save_events``), else one row at a time."""
         if not self._pending or self._repository is None:
             return
         from trading_strategy.storage import RiskEventRecord, StrategyEventRecord
 
         pending, self._pending = self._pending, []
         now = time.time_ns()
+        risk: list[RiskEventRecord] = []
+        lifecycle: list[StrategyEventRecord] = []
         for kind, data in pending:
             if kind == "risk_verdict":
-                self._repository.save_risk_event(RiskEventRecord(
+                risk.append(RiskEventRecord(
                     ts_event=now, strategy=str(data.get("strategy")),
                     verdict=str(data.get("status")), reason=str(data.get("reason") or ""),
                     client_order_id=data.get("order_id"), detail=data))
             elif kind == "risk_state":
-                self._repository.save_risk_event(RiskEventRecord(
+                risk.append(RiskEventRecord(
                     ts_event=int(data.get("ts_ns") or now),
                     strategy=str(data.get("scope") or "portfolio"), verdict="state_change",
                     reason=str(data.get("reason")), trading_state=str(data.get("current")),
                     detail=data))
             elif kind == "strategy_event":
-                self._repository.save_strategy_event(StrategyEventRecord(
+                lifecycle.append(StrategyEventRecord(
                     ts_event=now, strategy=str(data.get("component")),
                     to_state=str(data.get("to")), from_state=data.get("from"),
                     reason=str(data.get("reason") or ""), detail=data))
+        batch = getattr(self._repository, "save_events", None)
+        if batch is not None:
+            batch(risk=risk, strategy=lifecycle)
+            return
+        for event in risk:
+            self._repository.save_risk_event(event)
+        for record in lifecycle:
+            self._repository.save_strategy_event(record)
