@@ -7,7 +7,8 @@ current bar, so a strategy cannot look ahead, whichever driver runs it.
 Indicators are declared once (in ``on_start``) through the context — ``ctx.sma(20)``,
 ``ctx.rsi(14)``, ``ctx.crossover(fast, slow)`` — and are then kept current by the driver:
 precomputed with the vectorized forms in backtests, updated in O(1) per bar live. Both forms
-agree (see ``indicators``), so the strategy cannot tell them apart.
+agree (see ``indicators``), so the strategy cannot tell them apart. ``ctx.indicator(fn, ...)``
+declares any other indicator from a plain function of arrays (see ``Context.indicator``).
 
 Order methods return the order's id. Quantities are rounded down to the instrument's lot size
 and prices to its tick size at order creation; ``quantity=None`` uses the run's sizer (e.g.
@@ -18,10 +19,11 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -243,6 +245,59 @@ class IncrementalBuilder(SeriesBuilder):
                 self._update(node, i)
 
 
+class _Recompute:
+    """The live form of a custom indicator without an incremental one: ``fn`` over the last
+    ``window`` bars (every bar so far when ``window`` is None), keeping its last value."""
+
+    def __init__(self, fn: Callable[..., Any], kwargs: dict[str, Any], inputs: int,
+                 window: int | None, outputs: int) -> None:
+        self._fn, self._kwargs, self._outputs = fn, kwargs, outputs
+        self._buffers: list[deque[float]] = [deque(maxlen=window) for _ in range(inputs)]
+
+    def update(self, *values: float) -> float | tuple[float, ...]:
+        for buffer, value in zip(self._buffers, values, strict=True):
+            buffer.append(value)
+        arrays = [np.fromiter(b, dtype=np.float64, count=len(b)) for b in self._buffers]
+        out = self._fn(*arrays, **self._kwargs)
+        if self._outputs == 1:
+            return float(np.asarray(out, dtype=np.float64)[-1])
+        return tuple(float(np.asarray(column, dtype=np.float64)[-1]) for column in out)
+
+
+def _columns(label: str, out: Any, outputs: int, n: int) -> list[FloatArray]:
+    columns = [out] if outputs == 1 else list(out)
+    if len(columns) != outputs:
+        raise ValueError(f"indicator {label}: returned {len(columns)} arrays, expected "
+                         f"outputs={outputs}")
+    arrays = [np.asarray(c, dtype=np.float64).reshape(-1) for c in columns]
+    for array in arrays:
+        if len(array) != n:
+            raise ValueError(f"indicator {label}: returned {len(array)} values for {n} bars; "
+                             "return one value per bar (NaN while warming up)")
+    return arrays
+
+
+def _check_causal(label: str, fn: Callable[..., Any], kwargs: dict[str, Any],
+                  arrays: Sequence[FloatArray], columns: Sequence[FloatArray],
+                  window: int | None) -> None:
+    """Recompute a few bars from the data up to them (the last ``window`` bars when given):
+    a different value means ``fn`` read later bars (look-ahead) or more than its window,
+    and the backtest would differ from a live session."""
+    n = len(arrays[0])
+    for i in sorted({n // 4, n // 2, (3 * n) // 4, n - 1} - {0}):
+        lo = 0 if window is None else max(0, i + 1 - window)
+        out = fn(*[a[lo:i + 1] for a in arrays], **kwargs)
+        again = _columns(label, out, len(columns), i + 1 - lo)
+        for k, (column, value) in enumerate(zip(columns, again, strict=True)):
+            if not np.isclose(column[i], value[-1], rtol=1e-9, atol=1e-12, equal_nan=True):
+                what = "reads bars after the current one (look-ahead)" if window is None \
+                    else f"reads bars after the current one or more than window={window}"
+                raise ValueError(
+                    f"indicator {label}{'' if len(columns) == 1 else f' output {k}'}: "
+                    f"bar {i} is {column[i]!r} over the whole history but {value[-1]!r} "
+                    f"from the bars up to it; the function {what}")
+
+
 class Context(ABC):
     """The strategy's window on the world. Drivers subclass it; strategies only use it."""
 
@@ -327,6 +382,52 @@ class Context(ABC):
         return self._one(f"crossover({a.name},{b.name})", [a, b],
                          lambda x, y: ind.crossover(x, y),
                          lambda: ind.Crossover())
+
+    @overload
+    def indicator(self, fn: Callable[..., Any], *inputs: Series, name: str | None = ...,
+                  window: int | None = ..., incremental: Callable[[], Any] | None = ...,
+                  outputs: Literal[1] = ..., **kwargs: Any) -> Series: ...
+
+    @overload
+    def indicator(self, fn: Callable[..., Any], *inputs: Series, name: str | None = ...,
+                  window: int | None = ..., incremental: Callable[[], Any] | None = ...,
+                  outputs: int, **kwargs: Any) -> tuple[Series, ...]: ...
+
+    def indicator(self, fn: Callable[..., Any], *inputs: Series, name: str | None = None,
+                  window: int | None = None, incremental: Callable[[], Any] | None = None,
+                  outputs: int = 1, **kwargs: Any) -> Series | tuple[Series, ...]:
+        """A custom indicator: ``fn(*arrays, **kwargs)`` over ``inputs`` (default: the close).
+
+        ``fn`` takes numpy float arrays and returns one array as long as them (``outputs``
+        arrays for several lines), NaN while warming up; its value at bar *i* must depend on
+        bars up to *i* only. Backtests call it once over the whole history (vectorized) and
+        recompute a few bars from the data up to them, refusing a function that looks ahead.
+        Live, ``incremental`` (a factory of an object whose ``update(*values)`` returns the
+        new value, as the classes of ``indicators``) keeps it in O(1); without it, ``fn`` is
+        recomputed each bar over the last ``window`` bars (all bars so far when None: exact
+        but O(n) per bar), so give ``window`` when ``fn`` needs only that many.
+
+        ``ctx.indicator(talib.SMA, timeperiod=20)``;
+        ``ctx.indicator(lambda h, lo: (h - lo) / lo, ctx.bars.high, ctx.bars.low, window=1)``.
+        """
+        if outputs < 1:
+            raise ValueError(f"outputs must be >= 1, got {outputs}")
+        if window is not None and window < 1:
+            raise ValueError(f"window must be a number of bars >= 1, got {window}")
+        sources = list(inputs) or [self.bars.close]
+        label = name or (f"{getattr(fn, '__name__', 'indicator')}"
+                         f"({','.join(s.name for s in sources)})")
+
+        def vectorized(*arrays: FloatArray) -> Any:
+            columns = _columns(label, fn(*arrays, **kwargs), outputs, len(arrays[0]))
+            _check_causal(label, fn, kwargs, arrays, columns, window)
+            return columns[0] if outputs == 1 else columns
+
+        def live() -> Any:
+            return _Recompute(fn, kwargs, len(sources), window, outputs)
+
+        series = self._builder.derive(label, sources, vectorized, incremental or live, outputs)
+        return series[0] if outputs == 1 else tuple(series)
 
     # --- portfolio -------------------------------------------------------------------------
     @property
