@@ -100,7 +100,7 @@ class RiskGate:
         self.settings = settings
         self.strategy = strategy
         self.symbol = inst.symbol
-        shared = risk is not None
+        shared = self._shared = risk is not None
         self.risk = risk if risk is not None else RiskEngine(settings, {inst.symbol: inst})
         self._factor = self.risk.value_factor(inst.symbol)
         self._equity = equity
@@ -114,6 +114,7 @@ class RiskGate:
         self.stops: StopRules = self.gate.stops
         self.sizing: SizingRules = self.gate.sizing
         self.protections = Protections(self.stops)
+        self._timed = self.stops.has_time_exit
         self.log = RiskLog()
         self._returns: list[float] = []
         bars = engine.bars
@@ -236,7 +237,8 @@ class RiskGate:
             changes = self.risk.on_equity(ts, self.strategy, own)
             changes += self.risk.on_equity(ts, None, own)
         ledger = engine.ledger
-        self.account.set_position(self.strategy, self.symbol, ledger.position)
+        if self._shared:  # the other strategies' caps see this position
+            self.account.set_position(self.strategy, self.symbol, ledger.position)
         for change in changes:
             if change.scope in (None, self.strategy):
                 self.act(engine, change, i)
@@ -245,7 +247,7 @@ class RiskGate:
         if self.stops.has_trailing:
             self._trail(engine, i)
         trade = ledger.open_trade
-        if (trade is not None and self._time_exit_sent != trade.entry_bar
+        if (self._timed and trade is not None and self._time_exit_sent != trade.entry_bar
                 and self.protections.time_exit_due(entry_bar=trade.entry_bar, bar=i,
                                                    entry_ts_ns=trade.entry_ts, ts_ns=ts)):
             self._time_exit_sent = trade.entry_bar
