@@ -98,7 +98,7 @@ def _from_name(text: str, *, symbol: str | None, store: Any, **options: Any) -> 
     from trading_strategy.config import load_settings
     from trading_strategy.storage import open_store
 
-    opened = open_store(load_settings())
+    opened = open_store(load_settings().effective_database_url())
     try:
         return _read_stored(opened, text, options["timeframe"])
     finally:

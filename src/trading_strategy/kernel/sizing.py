@@ -71,19 +71,19 @@ class SizeSpec:
         lot = instrument.lot_size
         if self.value % lot != 0:
             lots = self.value / lot
-            nearest = ", ".join(str((n * lot).normalize())
+            nearest = ", ".join(f"{(n * lot).normalize():f}"
                                 for n in sorted({max(int(lots), 1), int(lots) + 1}))
             raise ConfigError(
-                f"{what} {self.value.normalize()} is not a whole number of lots: "
-                f"{instrument.symbol} trades in lots of {lot.normalize()}; use a multiple "
+                f"{what} {self.value.normalize():f} is not a whole number of lots: "
+                f"{instrument.symbol} trades in lots of {lot.normalize():f}; use a multiple "
                 f"(e.g. {nearest}) or a share of equity such as {_pct_hint(self.value)}")
 
     def __str__(self) -> str:
         if self.kind is SizeKind.ALL_IN:
             return "all-in"
         if self.kind is SizeKind.PERCENT:
-            return f"{(self.value * 100).normalize()}%"
-        return str(self.value.normalize())
+            return f"{(self.value * 100).normalize():f}%"
+        return f"{self.value.normalize():f}"
 
 
 def _pct_hint(value: Decimal) -> str:
