@@ -213,3 +213,44 @@ def _matrix() -> list[Any]:
 def test_every_sizing_method_with_every_stop_kind_trades_alike_live(
         tmp_path: Path, risk: dict[str, Any]) -> None:
     _compare(tmp_path, risk, protected=False)
+
+
+def test_exits_grow_with_a_partly_filled_entry_like_the_backtest(tmp_path: Path) -> None:
+    """A volume cap fills the entry over several bars: the backtest grows its exits with
+    each fill; the venue has no amend, so a session replaces them by larger orders."""
+    from trading_strategy.orders.venues.paper import PaperVenue, PaperVenueConfig
+
+    # 4 lots a bar: the 10-lot entry fills 4 + 4 + 2 over bars 4-6
+    bars = make_bars(_CLOSE, high=[c + 1.5 for c in _CLOSE], low=[c - 1.5 for c in _CLOSE],
+                     volume=[4] * len(_CLOSE), symbol="PROT")
+    risk = {"stop_loss_pct": 8, "take_profit_pct": 12}
+
+    def venue(instruments: dict[str, Any], capital: Decimal) -> PaperVenue:
+        cfg = PaperVenueConfig(initial_cash={"USD": Decimal(_CAPITAL)},
+                               volume_participation=Decimal(1))
+        return PaperVenue(instruments.values(), config=cfg)
+
+    raw = {"session": {"name": "grow"}, "venue": {"commission": 0, "slippage_bps": 0},
+           "strategies": [{"name": "probe", "strategy": "protections_probe",
+                           "symbol": "PROT", "capital": _CAPITAL}], "risk": risk}
+    session = PaperSession(parse_portfolio(raw), data_dir=tmp_path, venue_factory=venue,
+                           bar_source=lambda symbol, timeframe: bars,
+                           journal_factory=lambda root: InMemoryJournal())
+    asyncio.run(session.run())
+    settings = BacktestSettings(initial_cash=Decimal(_CAPITAL),
+                                commission=costs.PercentCommission(Decimal(0)),
+                                slippage=costs.FixedBpsSlippage(Decimal(0)),
+                                size=SizeSpec.parse("1"), volume_participation=Decimal(1))
+    bt = run_backtest(_STRATEGY, bars, settings, risk=RiskSettings(**risk),
+                      allow_short_history=True)
+    live = session.execution.ledgers["probe"]
+    assert _trades(live.trades) == _trades(bt.engine.ledger.trades)
+    assert live.cash == bt.engine.ledger.cash
+    first = bt.engine.ledger.trades[0]
+    assert first.exit_ts is not None and first.exit_lots == 10  # the grown exit closed all
+    entry = _orders(session)[0].id
+    legs = {o.id.rsplit("-", 1)[1]: o for o in _orders(session)
+            if o.id.startswith(entry + "-")}
+    # first fill: -sl/-tp for 4 lots; then replaced by 8, then by 10 lots
+    assert [str(legs[k].quantity) for k in ("sl", "sl2", "sl3")] == ["4", "8", "10"]
+    assert [str(legs[k].quantity) for k in ("tp", "tp2", "tp3")] == ["4", "8", "10"]
