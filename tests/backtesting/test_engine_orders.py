@@ -307,8 +307,9 @@ def test_ioc_not_filled_on_its_first_bar_is_cancelled() -> None:
     result = run(on_bar, bars)
     assert fills(result) == []
     assert [(s, why) for _, s, why in order_events(result)] == [
-        (OrderStatus.CANCELLED, "IOC: not filled on its first bar")]
-    assert events(result)[0].ts_event == int(bars.ts[1])  # type: ignore[attr-defined]
+        (OrderStatus.ACCEPTED, ""), (OrderStatus.CANCELLED, "IOC: not filled on its first bar")]
+    assert events(result)[0].ts_event == int(bars.ts[0])  # type: ignore[attr-defined]
+    assert events(result)[1].ts_event == int(bars.ts[1])  # type: ignore[attr-defined]
 
 
 def test_ioc_partially_filled_under_the_volume_cap_cancels_the_remainder() -> None:
@@ -322,6 +323,7 @@ def test_ioc_partially_filled_under_the_volume_cap_cancels_the_remainder() -> No
     result = run(on_bar, bars, volume_participation=D("0.1"))
     assert fills(result) == [(1, "buy", 5, D("10.00"))]
     assert [(s, why) for _, s, why in order_events(result)] == [
+        (OrderStatus.ACCEPTED, ""),
         (OrderStatus.PARTIALLY_FILLED, ""),
         (OrderStatus.CANCELLED, "IOC: remainder cancelled"),
     ]
@@ -359,8 +361,8 @@ def test_day_order_expires_after_its_first_day_while_gtc_persists() -> None:
     expired = run(day, bars)
     assert fills(expired) == []
     assert [(s, why) for _, s, why in order_events(expired)] == [
-        (OrderStatus.EXPIRED, "DAY order expired")]
-    assert events(expired)[0].ts_event == int(bars.ts[2])  # type: ignore[attr-defined]
+        (OrderStatus.ACCEPTED, ""), (OrderStatus.EXPIRED, "DAY order expired")]
+    assert events(expired)[1].ts_event == int(bars.ts[2])  # type: ignore[attr-defined]
     assert fills(run(gtc, bars)) == [(2, "buy", 1, D("9.50"))]
 
 
@@ -405,8 +407,8 @@ def test_volume_cap_fills_partially_and_the_rest_on_the_next_bars() -> None:
     trade = result.engine.ledger.trades[0]
     assert (trade.entry_lots, trade.entry_value) == (10, 10190)  # average 10.19
     statuses = [s for _, s, _ in order_events(result)]
-    assert statuses == [OrderStatus.PARTIALLY_FILLED, OrderStatus.PARTIALLY_FILLED,
-                        OrderStatus.FILLED]
+    assert statuses == [OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED,
+                        OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED]
 
 
 def test_volume_cap_is_shared_by_the_orders_of_one_bar() -> None:
@@ -553,6 +555,7 @@ def test_on_fill_and_on_order_event_receive_the_events() -> None:
     # commission 0.1% of 3 * 10.50 = 31.50 -> 0.0315 -> half-up to the cent: 0.03
     ts = int(bars.ts[1])
     assert events(result) == [
+        OrderEvent(ids[0], OrderStatus.ACCEPTED, "", int(bars.ts[0])),
         FillEvent(ids[0], Side.BUY, D("3"), D("10.50"), D("0.03"), ts),
         OrderEvent(ids[0], OrderStatus.FILLED, "", ts),
     ]
@@ -571,7 +574,7 @@ def test_explicit_quantity_beyond_cash_is_rejected_at_the_fill() -> None:
     result = run(on_bar, bars, initial_cash=D(1000))
     assert fills(result) == []
     assert [(s, why) for _, s, why in order_events(result)] == [
-        (OrderStatus.REJECTED, "insufficient cash")]
+        (OrderStatus.ACCEPTED, ""), (OrderStatus.REJECTED, "insufficient cash")]
     assert result.engine.state.rejections == {"insufficient_cash": 1}
     assert cash(result) == D("1000")
 

@@ -197,11 +197,11 @@ def test_all_in_with_fractional_lots() -> None:
     assert (trade["quantity"], trade["entry_price"]) == (0.333, 30000)
 
 
-def test_a_size_below_one_lot_is_rejected() -> None:
+def test_a_size_below_one_lot_is_denied() -> None:
     result = run(lambda ctx, i: ctx.buy(D("0.0005")) if i == 0 else None, btc())
     assert result.engine.state.fills == []
     rejected = [e for e in result.engine.strategy.events  # type: ignore[attr-defined]
                 if isinstance(e, OrderEvent)]
     assert [(e.status, e.reason) for e in rejected] == [
-        (OrderStatus.REJECTED, "zero_size: order size rounds to zero lots")]
+        (OrderStatus.DENIED, "zero_size: order size rounds to zero lots")]
     assert result.engine.state.rejections == {"zero_size": 1}

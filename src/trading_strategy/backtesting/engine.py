@@ -27,6 +27,7 @@ from trading_strategy.core.orders import Bracket, Fill, Order, OrderIntent
 from trading_strategy.kernel.exits import ExitBook
 from trading_strategy.kernel.intents import order_prices, quantity_lots
 from trading_strategy.kernel.matching import Matcher, utc_day
+from trading_strategy.kernel.order_states import accept, move
 from trading_strategy.kernel.sizing import default_lots
 from trading_strategy.portfolio.ledger import Ledger
 from trading_strategy.strategies.base import Strategy
@@ -164,6 +165,10 @@ class BacktestEngine:
         cls = type(self.strategy)
         self._wants_fills = cls.on_fill is not Strategy.on_fill
         self._wants_events = cls.on_order_event is not Strategy.on_order_event
+        #: events the strategy's decisions caused, told after the callback that decided
+        self._told: list[OrderEvent] = []
+        #: orders a fill ended, told after that fill's own events
+        self._held: list[Order] | None = None
 
     def set_gate(self, gate: PreTradeGate) -> None:
         """Install the pre-trade gate (before ``run``; a gate may need the engine to exist)."""
@@ -182,9 +187,10 @@ class BacktestEngine:
         orders = self.orders
         advance, gate_on_bar = self._advance, self._gate_on_bar
         name = self.strategy_name
+        told, told_later = self._told, self._wants_events
         for start in range(0, n, _CHUNK):
             stop = min(n, start + _CHUNK)
-            if gate_on_bar is None and advance is None:
+            if gate_on_bar is None and advance is None and not told_later:
                 # the common case gets the tightest loop: one branch and one call per bar
                 for i in range(start, stop):
                     if orders:
@@ -206,12 +212,16 @@ class BacktestEngine:
                         advance()
                     if gate_on_bar is not None:
                         gate_on_bar(self, i)
+                        if told:
+                            self._tell()
                     try:
                         on_bar()
                     except StrategyError:
                         raise
                     except Exception as exc:
                         raise StrategyError(name, f"on_bar at bar {i}", exc) from exc
+                    if told:
+                        self._tell()
             if progress is not None:
                 progress(stop, n)
         self.finish()
@@ -239,16 +249,22 @@ class BacktestEngine:
             self._advance()
         if self._gate_on_bar is not None:
             self._gate_on_bar(self, i)
+            if self._told:
+                self._tell()
         try:
             self.strategy.on_bar()
         except StrategyError:
             raise
         except Exception as exc:
             raise StrategyError(self.strategy_name, f"on_bar at bar {i}", exc) from exc
+        if self._told:  # what the bar's decisions caused, right after on_bar returns
+            self._tell()
 
     def finish(self) -> None:
         """End a run: calls ``on_stop``."""
         self._guard("on_stop", self.strategy.on_stop)
+        if self._told:
+            self._tell()
 
     def _guard(self, name: str, fn: Callable[[], None]) -> None:
         try:
@@ -303,13 +319,14 @@ class BacktestEngine:
             client_order_id=oid, strategy=self.strategy_name, symbol=inst.symbol, side=side,
             lots=lots, order_type=order_type, limit_ticks=limit_t, stop_ticks=stop_t, tif=tif,
             reduce_only=reduce_only, bracket=bracket, ts_init=ts, decision_ticks=close_t,
+            size_at_fill=size_at_fill,
         )
         order = Order(
             id=oid, strategy=self.strategy_name, symbol=inst.symbol, side=side, lots=lots,
             order_type=order_type, limit_ticks=limit_t, stop_ticks=stop_t, tif=tif,
             reduce_only=reduce_only, bracket=bracket, created_index=decided,
             eligible_index=self._eligible(decided), ts_init=ts, decision_ticks=close_t,
-            size_at_fill=size_at_fill,
+            status=OrderStatus.CREATED, size_at_fill=size_at_fill,
         )
         order.tag = tag
         if tif is TimeInForce.DAY and order.eligible_index < len(self.bars):
@@ -317,11 +334,11 @@ class BacktestEngine:
             order.first_day = utc_day(int(self.bars.ts[order.eligible_index]))
         self._by_id[oid] = order
         if lots <= 0:
-            self._reject(order, "zero_size", "order size rounds to zero lots")
+            self._deny(order, "zero_size", "order size rounds to zero lots")
             return oid
         decision = self.gate.check(intent, self)
         if decision.lots is None:
-            self._reject(order, decision.code, decision.message)
+            self._deny(order, decision.code, decision.message)
             return oid
         if decision.lots != lots or getattr(self.gate, "caps_positions", False):
             # an all-in order re-sized at its fill must stay within what the gate allowed
@@ -330,7 +347,10 @@ class BacktestEngine:
         if self.record_decisions:
             self.log_decision("order", {"id": oid, "side": side.value, "lots": order.lots,
                                         "type": order_type.value, "verdict": decision.code})
+        accept(order)
         self.orders.append(order)
+        if self._wants_events:
+            self._told.append(OrderEvent(oid, order.status, "", ts))
         return oid
 
     def _eligible(self, i: int) -> int:
@@ -350,34 +370,72 @@ class BacktestEngine:
                             commission=self.commission_fn)
 
     def cancel(self, order_id: str, reason: str) -> bool:
+        """Cancel an open order at once (the strategy or the gate asked: the simulated venue
+        confirms it right away; the strategy hears of it after the callback that asked)."""
         order = self._by_id.get(order_id)
         if order is None or not order.is_open:
             return False
-        self._close(order, OrderStatus.CANCELLED, reason)
+        self._close(order, OrderStatus.CANCELLED, reason, told_later=True)
         return True
 
-    def _reject(self, order: Order, code: str, message: str) -> None:
-        order.status = OrderStatus.REJECTED
-        order.reason = f"{code}: {message}" if message else code
+    def _deny(self, order: Order, code: str, message: str) -> None:
+        """The gate refused the order before the venue saw it (CREATED → DENIED); counted
+        by code in ``state.rejections`` like the venue's refusals, so reports keep them."""
+        reason = f"{code}: {message}" if message else code
+        move(order, OrderStatus.DENIED, reason)
         self.state.rejections[code] = self.state.rejections.get(code, 0) + 1
         self.state.closed_orders.append(order)
         if self.record_decisions:
             self.log_decision("order_rejected", {"id": order.id, "code": code, "why": message})
-        self._order_event(order)
+        if self._wants_events:
+            self._told.append(self._event_of(order))
 
-    def _close(self, order: Order, status: OrderStatus, reason: str) -> None:
-        order.status = status
-        order.reason = reason
+    def _reject(self, order: Order, code: str, message: str) -> None:
+        """The simulated venue refuses an accepted order at its fill (size caps)."""
+        reason = f"{code}: {message}" if message else code
+        self.state.rejections[code] = self.state.rejections.get(code, 0) + 1
+        if self.record_decisions:
+            self.log_decision("order_rejected", {"id": order.id, "code": code, "why": message})
+        self._close(order, OrderStatus.REJECTED, reason)
+
+    def _close(self, order: Order, status: OrderStatus, reason: str, *,
+               told_later: bool = False) -> None:
+        move(order, status, reason)
         if order.parent_id is not None:
             self._exits.forget(order.id)
         self.state.closed_orders.append(order)
-        self._order_event(order)
+        if self._wants_events:
+            if told_later:
+                self._told.append(self._event_of(order))
+            elif self._held is not None:
+                self._held.append(order)
+            else:
+                self._order_event(order)
+
+    def _event_of(self, order: Order) -> OrderEvent:
+        i = self._event_i if self._event_i >= 0 else max(self.cursor.i, 0)
+        return OrderEvent(order.id, order.status, order.reason, int(self.bars.ts[i]))
 
     def _order_event(self, order: Order) -> None:
+        """Tell the strategy now (an event of matching); what it decides in the callback is
+        told right after it returns."""
         if self._wants_events:
-            i = self._event_i if self._event_i >= 0 else max(self.cursor.i, 0)
-            event = OrderEvent(order.id, order.status, order.reason, int(self.bars.ts[i]))
+            event = self._event_of(order)
             self._guard("on_order_event", lambda: self.strategy.on_order_event(event))
+            if self._told:
+                self._tell()
+
+    def _tell(self) -> None:
+        """Deliver the events the strategy's decisions caused (accepted, denied, its own
+        cancels), in order; events its callbacks cause meanwhile join the queue."""
+        told = self._told
+        on_order_event = self.strategy.on_order_event
+        k = 0
+        while k < len(told):
+            event = told[k]
+            k += 1
+            self._guard("on_order_event", lambda: on_order_event(event))  # noqa: B023
+        told.clear()
 
     # --- matching --------------------------------------------------------------------------
     def _match_bar(self, i: int) -> None:
@@ -449,30 +507,42 @@ class BacktestEngine:
         st.fills.append(fill)
         order.filled_lots += lots
         if order.filled_lots >= order.lots:
-            order.status = OrderStatus.FILLED
+            move(order, OrderStatus.FILLED)
             st.closed_orders.append(order)
         else:
-            order.status = OrderStatus.PARTIALLY_FILLED
+            move(order, OrderStatus.PARTIALLY_FILLED)
+        # what the fill ends (the sibling exit, orders of a closed trade) ends now, and is
+        # told after the fill itself, as a venue reports it
+        held = self._held = [] if self._wants_events else None
         if order.parent_id is not None and order.status is OrderStatus.FILLED:
             for sibling in self._exits.on_exit_fill(order.id, complete=True):
                 self._cancel_exit(sibling, "one-cancels-other sibling filled")
         if ledger.position == 0 or ledger.open_trade is not was_open_trade:
             self._cancel_orphan_exits()
+        self._held = None
         position = ledger.position
         reversed_ = before != 0 and (position > 0) != (before > 0) and position != 0
         opened = abs(position) if reversed_ else max(0, abs(position) - abs(before))
+        made: list[Order] = []
         if opened and not order.reduce_only and order.parent_id is None:
             if order.bracket is None and self._gate_brackets:
                 order.bracket = self.gate.entry_bracket(order, fill_t, i)
             if order.bracket is not None:
-                self._protect(order, opened, i, fill_t, at_open)
+                made = self._protect(order, opened, i, fill_t, at_open)
         if self._wants_fills:
             inst = self.instrument
             event = FillEvent(order.id, order.side, inst.quantity(lots), inst.price(fill_t),
                               inst.money(commission), ts)
             self._guard("on_fill", lambda: self.strategy.on_fill(event))
+            if self._told:
+                self._tell()
         if self._wants_events:
             self._order_event(order)
+            for ended in held or ():
+                self._order_event(ended)
+            for exit_order in made:  # the entry's exits, accepted once it filled
+                if exit_order.is_open:
+                    self._order_event(exit_order)
 
     def _cancel_orphan_exits(self) -> None:
         """Exits of a trade that ended, reduce-only orders once flat, and the unfilled rest
@@ -491,7 +561,8 @@ class BacktestEngine:
         if order is not None and order.is_open:
             self._close(order, OrderStatus.CANCELLED, reason)
 
-    def _protect(self, entry: Order, lots: int, i: int, fill_t: int, at_open: bool) -> None:
+    def _protect(self, entry: Order, lots: int, i: int, fill_t: int,
+                 at_open: bool) -> list[Order]:
         """Create the entry's exits at its first fill (``ExitBook``); grow them later."""
         plan = self._exits.on_entry_fill(entry.id, entry.symbol, entry.side, lots,
                                          entry.bracket, ts=int(self.bars.ts[i]),
@@ -499,7 +570,8 @@ class BacktestEngine:
         for oid, more in plan.grow:
             self._by_id[oid].lots += more
         if not plan.create:
-            return
+            return []
+        made = []
         # filled at the open: the exits are live for the rest of this bar; else from the next
         eligible = i if at_open else i + 1
         for leg in plan.create:
@@ -509,10 +581,14 @@ class BacktestEngine:
                 limit_ticks=leg.limit_ticks, stop_ticks=leg.stop_ticks, tif=leg.tif,
                 reduce_only=True, bracket=None, created_index=i, eligible_index=eligible,
                 ts_init=leg.ts_init, decision_ticks=leg.decision_ticks, parent_id=entry.id,
+                status=OrderStatus.CREATED,
             )
+            accept(exit_order)
             self._by_id[exit_order.id] = exit_order
             self.orders.append(exit_order)
+            made.append(exit_order)
         self._fresh_exits = self._fresh_exits or eligible == i
+        return made
 
     # --- decisions log ---------------------------------------------------------------------
     def log_decision(self, event: str, fields: Mapping[str, Any]) -> None:

@@ -19,7 +19,8 @@ matcher, in this order:
 * **sizes** the fill: a reduce-only order fills at most the opposite position (else it is
   cancelled, nothing left to reduce); an all-in order (``size_at_fill``) is sized on its
   first fill from the cash at the fill price, never above ``max_lots``; a buy the cash does
-  not pay is **rejected** (an all-in buy takes what the cash pays); the driver's optional
+  not pay is **rejected** (an all-in buy takes what the cash pays; the rest of a partly
+  filled order is cancelled instead, the venue having taken it); the driver's optional
   ``cap_fill`` (risk size caps) may cut it;
 * caps it by **volume participation** (shared by the orders of one bar; what is left waits
   for the next bar, or is cancelled for IOC);
@@ -166,6 +167,9 @@ class Matcher:
         if lots <= 0:
             if order.reduce_only:
                 self._on_close(order, OrderStatus.CANCELLED, "nothing left to reduce")
+            elif order.filled_lots:
+                # the venue took part of it already: the rest is cancelled, not rejected
+                self._on_close(order, OrderStatus.CANCELLED, "insufficient cash for the rest")
             else:
                 self._on_close(order, OrderStatus.REJECTED, "insufficient cash")
             return

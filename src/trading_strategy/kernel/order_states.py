@@ -10,10 +10,10 @@ CREATED → SUBMITTED → ACCEPTED → FILLED, never CREATED → FILLED).
 from __future__ import annotations
 
 from trading_strategy.core.enums import OrderStatus
-from trading_strategy.core.fsm import TransitionTable
+from trading_strategy.core.fsm import IllegalTransition, TransitionTable
 from trading_strategy.core.orders import Order
 
-__all__ = ["ORDER_TRANSITIONS", "TERMINAL_STATUSES", "move"]
+__all__ = ["ORDER_TRANSITIONS", "TERMINAL_STATUSES", "accept", "move"]
 
 _S = OrderStatus
 
@@ -84,9 +84,28 @@ ORDER_TRANSITIONS: TransitionTable[OrderStatus] = TransitionTable(
 TERMINAL_STATUSES = frozenset(s for s in OrderStatus if not ORDER_TRANSITIONS.targets(s))
 
 
+#: the table as plain sets: ``move`` runs once per order event on the backtest's hot path
+_TARGETS = {status: ORDER_TRANSITIONS.targets(status) for status in OrderStatus}
+if not (ORDER_TRANSITIONS.allowed(_S.CREATED, _S.SUBMITTED)
+        and ORDER_TRANSITIONS.allowed(_S.SUBMITTED, _S.ACCEPTED)):
+    raise RuntimeError("accept() needs CREATED -> SUBMITTED -> ACCEPTED in the table")
+
+
 def move(order: Order, status: OrderStatus, reason: str | None = None) -> None:
     """Set ``order.status`` along the table (``IllegalTransition`` otherwise); a partial
     fill may follow a partial fill (the table's self-edge)."""
-    order.status = ORDER_TRANSITIONS.check(order.status, status)
+    if status not in _TARGETS[order.status]:
+        raise IllegalTransition(f"order {order.id}: illegal transition {order.status!s} -> "
+                                f"{status!s}")
+    order.status = status
     if reason is not None:
         order.reason = reason
+
+
+def accept(order: Order) -> None:
+    """A simulated venue takes a new order at once: CREATED → SUBMITTED → ACCEPTED (both
+    edges are checked against the table at import)."""
+    if order.status is not _S.CREATED:
+        raise IllegalTransition(f"order {order.id}: illegal transition {order.status!s} -> "
+                                f"{_S.SUBMITTED!s}")
+    order.status = _S.ACCEPTED
