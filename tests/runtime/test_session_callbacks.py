@@ -213,3 +213,20 @@ def test_all_in_intents_ask_the_venue_to_size_at_the_fill() -> None:
     assert isinstance(intent, OrderIntent)
     assert intent.size_at_fill is True and intent.lots == 99
     assert ctx.orders["s-1"].size_at_fill
+
+
+def test_an_order_decided_again_after_a_restart_catches_up_with_the_journal() -> None:
+    # the journal had it SUBMITTED before the crash; this process places it again (CREATED)
+    inst = Instrument("TEST", tick_size=Decimal("0.01"))
+    ctx = LiveContext(strategy="s", instrument=inst, timeframe=Timeframe.parse("1d"),
+                      initial_cash=Decimal(1000), next_id=lambda: "s-1",
+                      sizer=lambda side, price, c: (1, False), now_ns=lambda: 0)
+    from trading_strategy.core.bars import Bar
+
+    ctx.push_bar(Bar("TEST", 0, 10.0, 10.0, 10.0, 10.0, 1.0))
+    oid = ctx.buy()
+    ctx.apply_transition(oid, OrderStatus.ACCEPTED, from_status=OrderStatus.SUBMITTED)
+    assert ctx.orders[oid].status is OrderStatus.ACCEPTED
+    second = ctx.buy()
+    ctx.catch_up(second, OrderStatus.FILLED)  # nothing journaled now: met where it is
+    assert ctx.orders[second].status is OrderStatus.FILLED

@@ -24,7 +24,7 @@ from trading_strategy.core.instrument import Instrument
 from trading_strategy.core.orders import Order, OrderIntent
 from trading_strategy.core.timeframe import Timeframe
 from trading_strategy.kernel.intents import order_prices, quantity_lots
-from trading_strategy.kernel.order_states import move
+from trading_strategy.kernel.order_states import ORDER_TRANSITIONS, move
 from trading_strategy.portfolio.ledger import Ledger
 from trading_strategy.strategies.context import (
     Bars,
@@ -98,14 +98,29 @@ class LiveContext(Context):
         if order is not None:
             order.filled_lots += lots
 
-    def apply_transition(self, client_order_id: str, status: OrderStatus,
-                         reason: str = "") -> Order | None:
+    def apply_transition(self, client_order_id: str, status: OrderStatus, reason: str = "",
+                         from_status: OrderStatus | None = None) -> Order | None:
         """Move one of its orders to ``status`` (``IllegalTransition`` off the table); orders
-        it did not place here (exits, orders from before a restart) are not mirrored."""
+        it did not place here (exits, orders from before a restart) are not mirrored.
+
+        ``from_status`` is where the journal had the order: an order decided again after a
+        restart starts here as CREATED while the journal already has it further on, so it
+        first catches up (:meth:`catch_up`)."""
         order = self.orders.get(client_order_id)
         if order is not None:
+            if from_status is not None and order.status is not from_status:
+                self.catch_up(client_order_id, from_status)
             move(order, status, reason)
         return order
+
+    def catch_up(self, client_order_id: str, status: OrderStatus) -> None:
+        """Bring an order to ``status`` along the shortest path of the transition table
+        (the journal had it there before this process placed it again)."""
+        order = self.orders.get(client_order_id)
+        if order is None or order.status is status:
+            return
+        for step in _path(order.status, status):
+            move(order, step)
 
     def deny(self, client_order_id: str, reason: str) -> None:
         """The order was refused before it reached the order manager (CREATED → DENIED)."""
@@ -173,3 +188,24 @@ class LiveContext(Context):
 
     def log(self, event: str, **fields: Any) -> None:
         self._log.info(event, bar_ts=self._ts[-1] if self._ts else None, **fields)
+
+
+def _path(start: OrderStatus, goal: OrderStatus) -> list[OrderStatus]:
+    """The statuses after ``start`` on a shortest path to ``goal`` (``[goal]`` if there is
+    none: moving there then raises ``IllegalTransition``)."""
+    came: dict[OrderStatus, OrderStatus] = {start: start}
+    frontier = [start]
+    while frontier and goal not in came:
+        nxt: list[OrderStatus] = []
+        for status in frontier:
+            for target in sorted(ORDER_TRANSITIONS.targets(status)):
+                if target not in came:
+                    came[target] = status
+                    nxt.append(target)
+        frontier = nxt
+    if goal not in came:
+        return [goal]
+    path = [goal]
+    while came[path[-1]] is not start:
+        path.append(came[path[-1]])
+    return path[::-1]

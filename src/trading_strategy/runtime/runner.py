@@ -62,6 +62,7 @@ _S = OrderStatus
 #: backtest, which has neither)
 _TOLD = frozenset({_S.ACCEPTED, _S.REJECTED, _S.DENIED, _S.CANCELLED, _S.EXPIRED})
 _FILLS = frozenset({_S.PARTIALLY_FILLED, _S.FILLED})
+_STATUS_VALUES = frozenset(s.value for s in OrderStatus)
 
 
 class OrderTransition(NamedTuple):
@@ -224,7 +225,7 @@ class StrategyRunner:
 
     def _transition(self, message: OrderTransition, ts_event: int) -> None:
         oid, status = message.client_order_id, message.to_status
-        self.ctx.apply_transition(oid, status, message.reason)
+        self.ctx.apply_transition(oid, status, message.reason, message.from_status)
         if status in _FILLS:
             self._fill_status[oid] = status
         elif self._wants_events and status in _TOLD and not (
@@ -294,8 +295,13 @@ class StrategyRunner:
                 ctx.deny(order.id, result.reason)
                 if self._wants_events:
                     self._tell(OrderEvent(order.id, _S.DENIED, result.reason, ctx.time_ns))
-            elif order is not None and result.lots:
-                order.lots = result.lots  # the risk engine's size
+            elif order is not None:
+                if result.lots:
+                    order.lots = result.lots  # the risk engine's size
+                if order.status is _S.CREATED and result.status in _STATUS_VALUES:
+                    # decided again after a restart: the journal already had the order and
+                    # nothing changed it now; the mirror meets it where it is
+                    ctx.catch_up(order.id, OrderStatus(result.status))
         intent: dict[str, Any] = ({"cancel": item.client_order_id}
                                   if isinstance(item, CancelRequest) else
                                   {"side": item.side.value, "lots": item.lots,
