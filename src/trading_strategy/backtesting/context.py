@@ -2,18 +2,47 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from trading_strategy.core.bars import BarSeries
 from trading_strategy.core.orders import Order
 from trading_strategy.strategies.context import Bars, Context, Cursor, OrderSpec, SeriesBuilder
 
-if TYPE_CHECKING:
-    from trading_strategy.backtesting.engine import BacktestEngine
+
+class _Account(Protocol):
+    @property
+    def position(self) -> int: ...
+
+    @property
+    def cash(self) -> int: ...
+
+
+class EngineView(Protocol):
+    """What the context needs of the backtest engine (a protocol: the engine imports the
+    context, so the context does not import the engine)."""
+
+    @property
+    def bars(self) -> BarSeries: ...
+
+    @property
+    def ledger(self) -> _Account: ...
+
+    @property
+    def orders(self) -> list[Order]: ...
+
+    def equity_units(self, i: int) -> int: ...
+
+    def submit(self, spec: OrderSpec) -> str: ...
+
+    def cancel(self, order_id: str, reason: str) -> bool: ...
+
+    def log_decision(self, event: str, fields: Mapping[str, Any]) -> None: ...
 
 
 class BacktestContext(Context):
-    def __init__(self, engine: BacktestEngine, cursor: Cursor, builder: SeriesBuilder,
+    def __init__(self, engine: EngineView, cursor: Cursor, builder: SeriesBuilder,
                  bars: Bars) -> None:
         super().__init__(
             instrument=engine.bars.instrument,

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from trading_strategy.backtesting.context import BacktestContext
 from trading_strategy.backtesting.settings import BacktestSettings, IndicatorMode
 from trading_strategy.core.bars import BarSeries
 from trading_strategy.core.enums import OrderStatus, Side, TimeInForce
@@ -155,8 +156,6 @@ class BacktestEngine:
 
         def series(name: str, arr: npt.NDArray[np.float64]) -> Series:
             return Series(name, None, cursor, arr)
-
-        from trading_strategy.backtesting.context import BacktestContext
 
         self.ctx = BacktestContext(self, cursor, builder, Bars(
             series("open", bars.open), series("high", bars.high), series("low", bars.low),

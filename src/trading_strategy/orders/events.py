@@ -26,13 +26,32 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, ClassVar, assert_never
+from typing import TYPE_CHECKING, ClassVar, Protocol, assert_never
 
 from trading_strategy.core.enums import OrderStatus, OrderType, Side, TimeInForce
 
 if TYPE_CHECKING:
-    from trading_strategy.orders.state import ManagedOrder
     from trading_strategy.orders.venues.base import FillReport, OrderAck, StatusReport
+
+
+class ManagedOrder(Protocol):
+    """What the event helpers read of an order (``orders.state.ManagedOrder`` has it; a
+    protocol here, so events do not import the state module that imports them)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def status(self) -> OrderStatus: ...
+
+    @property
+    def quantity(self) -> Decimal: ...
+
+    @property
+    def filled_quantity(self) -> Decimal: ...
+
+    @property
+    def trade_ids(self) -> frozenset[str]: ...
 
 __all__ = [
     "OrderAccepted",
