@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -138,36 +139,24 @@ def test_zero_lots_after_risk_sizing_is_a_rejection_not_an_order() -> None:
     assert result.risk.log.verdicts == {"rejected:zero_size": 1}
 
 
-def test_a_portfolio_drawdown_halt_cancels_and_flattens_every_strategy() -> None:
-    """Two engines share one risk engine (shared rule 6): the driver feeds the portfolio's
-    equity, and the halt it causes reaches both gates' ``act``."""
+def _portfolio_run(on_bars: dict[str, Any], closes: list[float],
+                   risk_settings: RiskSettings) -> tuple[list[Any], list[Any], Any]:
+    """Engines sharing one risk engine, stepped in lockstep like a portfolio backtest: the
+    driver feeds the portfolio's equity and hands each change to every gate's ``act``."""
     from trading_strategy.backtesting.engine import BacktestEngine
     from trading_strategy.backtesting.risk_gate import RiskGate
-    from trading_strategy.core.enums import OrderStatus
     from trading_strategy.risk import RiskEngine
 
-    # each buys 100 with its 1 000 of cash at bar 1's open (10) and rests a limit buy far
-    # below; bar 3 closes at 9.8: portfolio equity 2 × 980 = 1 960 from a peak of 2 000 is
-    # 2 %; bar 4 at 9.7: 1 940, 3 % ≥ the 2.5 % limit → HALTED with flatten: both limits
-    # cancelled, both positions closed by market orders at bar 5's open
-    closes = [10, 10, 10, 9.8, 9.7, 9.7, 9.7]
-    series = {sym: make_bars(closes, symbol=sym) for sym in ("AAA", "BBB")}
+    series = {sym: make_bars(closes, symbol=sym) for sym in on_bars}
     settings = BacktestSettings(initial_cash=Decimal(1000), size=SizeSpec.parse("1"),
                                 commission=costs.PercentCommission(Decimal(0)),
                                 slippage=costs.FixedBpsSlippage(Decimal(0)))
-    risk_settings = RiskSettings(max_drawdown_pct=2.5, check_buying_power=False)
     shared = RiskEngine(risk_settings, {s: b.instrument for s, b in series.items()})
-
-    def on_bar(ctx: Context, i: int) -> None:
-        if i == 0:
-            ctx.buy(100)
-            ctx.buy(10, limit=5)
-
-    engines = []
-    gates = []
+    engines: list[Any] = []
+    gates: list[Any] = []
     total = [0]
     for sym, bars in series.items():
-        engine = BacktestEngine(scripted(on_bar, name=f"s_{sym}"), None, bars, settings)
+        engine = BacktestEngine(scripted(on_bars[sym], name=f"s_{sym}"), None, bars, settings)
         gate = RiskGate(risk_settings, strategy=f"s_{sym}", engine=engine, risk=shared,
                         equity=lambda: total[0], portfolio=True)
         engine.set_gate(gate)
@@ -175,8 +164,7 @@ def test_a_portfolio_drawdown_halt_cancels_and_flattens_every_strategy() -> None
         gates.append(gate)
     for engine in engines:
         engine.start()
-    n = len(closes)
-    for i in range(n):
+    for i in range(len(closes)):
         for engine in engines:
             engine.step(i)
         total[0] = sum(e.equity_units(i) * shared.value_factor(e.instrument.symbol)
@@ -186,6 +174,26 @@ def test_a_portfolio_drawdown_halt_cancels_and_flattens_every_strategy() -> None
                 gate.act(engine, change, i)
     for engine in engines:
         engine.finish()
+    return engines, gates, shared
+
+
+def test_a_portfolio_drawdown_halt_cancels_and_flattens_every_strategy() -> None:
+    """Two engines share one risk engine (shared rule 6): the halt the portfolio's equity
+    causes reaches both gates' ``act``."""
+    from trading_strategy.core.enums import OrderStatus
+
+    # each buys 100 with its 1 000 of cash at bar 1's open (10) and rests a limit buy far
+    # below; bar 3 closes at 9.8: portfolio equity 2 × 980 = 1 960 from a peak of 2 000 is
+    # 2 %; bar 4 at 9.7: 1 940, 3 % ≥ the 2.5 % limit → HALTED with flatten: both limits
+    # cancelled, both positions closed by market orders at bar 5's open
+    def on_bar(ctx: Context, i: int) -> None:
+        if i == 0:
+            ctx.buy(100)
+            ctx.buy(10, limit=5)
+
+    engines, gates, shared = _portfolio_run(
+        {"AAA": on_bar, "BBB": on_bar}, [10, 10, 10, 9.8, 9.7, 9.7, 9.7],
+        RiskSettings(max_drawdown_pct=2.5, check_buying_power=False))
     assert shared.state(None).value == "halted"
     for engine, gate in zip(engines, gates, strict=True):
         fills = [(f.bar_index, f.side.value, f.lots) for f in engine.state.fills]
@@ -195,3 +203,16 @@ def test_a_portfolio_drawdown_halt_cancels_and_flattens_every_strategy() -> None
         assert [o.status for o in limits] == [OrderStatus.CANCELLED]
         assert [(c.current.value, bar) for c, bar in
                 zip(gate.log.changes, gate.log.change_bars, strict=True)] == [("halted", 4)]
+
+
+def test_portfolio_caps_see_the_other_strategies_fills() -> None:
+    # AAA's 100 lots at 10 fill at bar 1's open (1 000 of exposure); BBB asks for 100 at
+    # bar 2: the gross cap of 1 500 leaves 500, i.e. 50 lots at 10
+    engines, gates, _ = _portfolio_run(
+        {"AAA": lambda ctx, i: ctx.buy(100) if i == 0 else None,
+         "BBB": lambda ctx, i: ctx.buy(100) if i == 2 else None},
+        [10] * 5, RiskSettings(max_gross_exposure=1500, check_buying_power=False))
+    assert [(f.bar_index, f.lots) for f in engines[0].state.fills] == [(1, 100)]
+    assert [(f.bar_index, f.lots) for f in engines[1].state.fills] == [(3, 50)]
+    # cut when decided (and so already within the cap at the fill)
+    assert gates[1].log.verdicts == {"resized:max_gross_exposure": 1}

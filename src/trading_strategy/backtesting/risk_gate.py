@@ -52,16 +52,34 @@ from trading_strategy.strategies import indicators
 if TYPE_CHECKING:
     from trading_strategy.backtesting.engine import BacktestEngine
 
+@dataclass
+class _Shared:
+    """The account view of a risk engine several gates share, and the engines behind it."""
+
+    account: Account
+    engines: list[tuple[str, BacktestEngine]] = field(default_factory=list)
+
+    def refresh(self) -> None:
+        """Every strategy's booked position and last close, as the portfolio caps read
+        them (a session's account follows every fill; here fills happen inside engines)."""
+        account = self.account
+        for strategy, engine in self.engines:
+            symbol = engine.instrument.symbol
+            account.set_position(strategy, symbol, engine.ledger.position)
+            i = engine.cursor.i
+            if i >= 0:
+                account.set_last_price(symbol, int(engine.close_t[i]))
+
+
 #: one account view per shared risk engine: the portfolio caps see every strategy's position
-_SHARED_ACCOUNTS: weakref.WeakKeyDictionary[RiskEngine, Account] = weakref.WeakKeyDictionary()
+_SHARED: weakref.WeakKeyDictionary[RiskEngine, _Shared] = weakref.WeakKeyDictionary()
 
 
-def shared_account(risk: RiskEngine) -> Account:
-    """The account view every gate on ``risk`` keeps current (created on first use)."""
-    account = _SHARED_ACCOUNTS.get(risk)
-    if account is None:
-        account = _SHARED_ACCOUNTS[risk] = risk.new_account()
-    return account
+def _shared(risk: RiskEngine) -> _Shared:
+    shared = _SHARED.get(risk)
+    if shared is None:
+        shared = _SHARED[risk] = _Shared(risk.new_account())
+    return shared
 
 
 @dataclass
@@ -100,13 +118,16 @@ class RiskGate:
         self.settings = settings
         self.strategy = strategy
         self.symbol = inst.symbol
-        shared = self._shared = risk is not None
+        shared = risk is not None
         self.risk = risk if risk is not None else RiskEngine(settings, {inst.symbol: inst})
         self._factor = self.risk.value_factor(inst.symbol)
         self._equity = equity
         self.portfolio = portfolio
+        self._peers: _Shared | None = None
         if shared:
-            self.account = shared_account(self.risk)
+            self._peers = _shared(self.risk)
+            self._peers.engines.append((strategy, engine))
+            self.account = self._peers.account
             self.account.set_position(strategy, inst.symbol, engine.ledger.position)
         else:
             self.account = self.risk.new_account(equity=engine.ledger.cash)
@@ -168,6 +189,8 @@ class RiskGate:
         close_t = int(engine.close_t[i])
         own = self._own_equity(engine, close_t)
         account = self.account
+        if self._peers is not None:
+            self._peers.refresh()
         account.equity = self._caps_equity(engine, own)
         account.set_last_price(self.symbol, close_t)
         view = GateView(
@@ -201,6 +224,8 @@ class RiskGate:
         more), so right after the fill ``|position| × price <= pct × equity`` holds exactly."""
         ledger = engine.ledger
         account = self.account
+        if self._peers is not None:
+            self._peers.refresh()
         commission = engine.commission_fn(lots, fill_t, order.filled_lots == 0)
         own = self._own_equity(engine, fill_t) - commission * self._factor
         account.equity = self._caps_equity(engine, own)
@@ -237,8 +262,6 @@ class RiskGate:
             changes = self.risk.on_equity(ts, self.strategy, own)
             changes += self.risk.on_equity(ts, None, own)
         ledger = engine.ledger
-        if self._shared:  # the other strategies' caps see this position
-            self.account.set_position(self.strategy, self.symbol, ledger.position)
         for change in changes:
             if change.scope in (None, self.strategy):
                 self.act(engine, change, i)
