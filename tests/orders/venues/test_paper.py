@@ -118,7 +118,8 @@ async def test_volume_cap_day_expiry_ioc_and_insufficient_cash() -> None:
     assert isinstance(expired, StatusReport) and expired.status is OrderStatus.EXPIRED
 
 
-@pytest.mark.parametrize("slippage", [FixedBpsSlippage(Decimal(2)), RangeSlippage(Decimal("0.1"))])
+@pytest.mark.parametrize("slippage", [FixedBpsSlippage(Decimal(2)), RangeSlippage(Decimal("0.1")),
+                                      AtrSlippage(Decimal("0.5"), period=5)])
 @pytest.mark.parametrize("latency_ms", [None, 90_000])
 async def test_same_fills_as_the_backtester(slippage: object, latency_ms: int | None) -> None:
     """A scripted strategy in the backtester and the same orders at the paper venue."""
@@ -189,9 +190,21 @@ async def test_store_survives_a_restart(tmp_path: Path) -> None:
     await again.close()
 
 
-async def test_atr_slippage_is_refused() -> None:
-    with pytest.raises(ConfigError, match="ATR"):
-        PaperVenueConfig(slippage=AtrSlippage(Decimal(1)))
+async def test_atr_slippage_follows_the_bars_seen_so_far() -> None:
+    # period 2: bars 0 and 1 (ranges 2.00 and 4.00, no gaps) seed ATR 3.00; x 0.5 = 150 ticks
+    v = venue(slippage=AtrSlippage(Decimal("0.5"), period=2))
+    v.on_bar("GOOG", bar(0, 100, 101, 99, 100))
+    await v.submit(market("early"))
+    [early] = v.on_bar("GOOG", bar(1, 100, 102, 98, 100))
+    await v.submit(market("late"))
+    [late] = v.on_bar("GOOG", bar(2, 100, 100, 100, 100))
+    assert isinstance(early, FillReport) and early.price == Decimal("100.00")  # not seeded
+    assert isinstance(late, FillReport) and late.price == Decimal("101.50")
+
+
+async def test_a_bad_latency_is_refused_with_a_clear_error() -> None:
+    with pytest.raises(ConfigError, match="latency"):
+        PaperVenueConfig(latency_ms=-1)
 
 
 async def test_all_in_order_is_sized_from_the_cash_at_the_fill_and_survives_a_restart(

@@ -1,8 +1,10 @@
 """``PaperVenue``: a simulated exchange that fills against the live stream like the backtester.
 
-It implements the ``Venue`` contract in-process (``paper_server`` exposes it over HTTP). It
-imports the backtester's pure rules rather than copying them, so a paper session and a
-backtest of the same bars fill at the same prices:
+It implements the ``Venue`` contract in-process (``paper_server`` exposes it over HTTP).
+Matching is the kernel's matcher (``kernel.matching.Matcher``), the one the backtest engine
+calls, so a paper session and a backtest of the same bars fill at the same prices and sizes;
+this module keeps only the venue's own business (exact Decimal cash per currency, its store,
+its report streams, latency on bar timestamps):
 
 * **Matching** is ``kernel.fills.match`` on the bar's open/high/low in integer ticks
   (prices ``round(price / tick)``, half-even, as the backtest engine does): market orders fill
@@ -17,15 +19,18 @@ backtest of the same bars fill at the same prices:
   backtester's ``latency_bars=1``), else the backtester's ``latency_ms`` rule (which, on a
   gap right after *t*, counts from *t*'s close instead). Stale or repeated bars are ignored.
 * **Slippage** (``kernel.costs``) applies to market and stop fills, rounded away from
-  the price to a whole tick; limit fills get none. Supported live: ``NoSlippage``,
-  ``FixedBpsSlippage`` and ``RangeSlippage`` (the fill bar's range); ``AtrSlippage`` needs
-  bar history and is refused. **Commission** models are bound per instrument.
+  the price to a whole tick; limit fills get none. Every model works live: ``NoSlippage``,
+  ``FixedBpsSlippage``, ``RangeSlippage`` (the fill bar's range) and ``AtrSlippage`` (the
+  ATR of the bars seen so far, kept incrementally: ``kernel.live_slippage``; after a
+  restart it is rebuilt from the bars that follow). **Commission** models are bound per
+  instrument.
 * **Volume cap**: with ``volume_participation`` at most that fraction of a bar's volume
   fills (``fills.participation_cap``); the rest waits for the next bar.
 * **Cash** is checked at fill time, as in the backtester: covering a short is always
   allowed; the lots of a buy that open a long must be paid (commission included) from the
   cash of the instrument's currency left after covering, else the order is rejected (a
-  ``StatusReport``). Sells are not limited (shorting allowed). ``reduce_only`` orders
+  ``StatusReport``). An all-in order (``OrderRequest.size_at_fill``) buys what that cash
+  pays at the fill price, never more than its quantity (its final quantity is the size). Sells are not limited (shorting allowed). ``reduce_only`` orders
   fill at most the opposite position and are cancelled when there is none.
 * **TIF**: DAY orders expire on the first bar of a later UTC day than their first eligible
   bar; IOC orders are cancelled if not (fully) filled on their first eligible bar.
@@ -59,8 +64,10 @@ from trading_strategy.kernel.costs import (
     NoSlippage,
     PercentCommission,
     RangeSlippage,
+    SlippageFn,
     SlippageModel,
 )
+from trading_strategy.kernel.live_slippage import IncrementalAtrSlippage
 from trading_strategy.kernel.matching import Matcher
 from trading_strategy.kernel.order_states import ORDER_TRANSITIONS, move
 from trading_strategy.orders.venues.base import (
@@ -95,9 +102,6 @@ class PaperVenueConfig:
     volume_participation: Decimal | None = None
 
     def __post_init__(self) -> None:
-        if isinstance(self.slippage, AtrSlippage):
-            raise ConfigError("the paper venue supports no, fixed-bps and range slippage; "
-                              "ATR slippage needs bar history it does not keep")
         if self.latency_ms < 0:
             raise ConfigError(f"latency in ms must be >= 0, got {self.latency_ms}")
         vp = self.volume_participation
@@ -132,11 +136,18 @@ class PaperVenue:
         self._commission: dict[str, CommissionFn] = {
             s: cfg.commission.bind(i) for s, i in self.instruments.items()}
         self._matchers: dict[str, Matcher] = {}
+        #: ATR slippage keeps its bar history per symbol, fed after each bar is matched
+        self._atr_slippage: dict[str, IncrementalAtrSlippage] = {}
         for s, i in self.instruments.items():
-            # range slippage is re-bound to each bar (it needs only that bar's range)
+            slippage: SlippageFn
+            if isinstance(cfg.slippage, AtrSlippage):
+                slippage = self._atr_slippage[s] = IncrementalAtrSlippage(cfg.slippage, i)
+            else:
+                # range slippage is re-bound to each bar (it needs only that bar's range)
+                slippage = cfg.slippage.bind(i, _one_bar_series(i, None))
             self._matchers[s] = Matcher(
                 i, _CashAccount(self, i), commission=self._commission[s],
-                slippage=cfg.slippage.bind(i, _one_bar_series(i, None)),
+                slippage=slippage,
                 volume_participation=cfg.volume_participation,
                 on_fill=self._on_fill, on_close=self._on_close)
         self._recs: dict[str, OrderRecord] = {}
@@ -275,7 +286,16 @@ class PaperVenue:
                               f"{', '.join(sorted(self.instruments))}")
         if bar.ts_event <= self._last_ts.get(symbol, -1):
             return []
-        self._last_ts[symbol] = ts = bar.ts_event
+        self._last_ts[symbol] = bar.ts_event
+        try:
+            return self._match(inst, bar)
+        finally:
+            atr = self._atr_slippage.get(symbol)
+            if atr is not None:
+                atr.update(bar.high, bar.low, bar.close)
+
+    def _match(self, inst: Instrument, bar: Bar) -> list[VenueReport]:
+        symbol, ts = inst.symbol, bar.ts_event
         book = self._open[symbol]
         if not book:
             return []
