@@ -30,8 +30,9 @@ its report streams, latency on bar timestamps):
   allowed; the lots of a buy that open a long must be paid (commission included) from the
   cash of the instrument's currency left after covering, else the order is rejected (a
   ``StatusReport``). An all-in order (``OrderRequest.size_at_fill``) buys what that cash
-  pays at the fill price, never more than its quantity (its final quantity is the size). Sells are not limited (shorting allowed). ``reduce_only`` orders
-  fill at most the opposite position and are cancelled when there is none.
+  pays at the fill price, never more than its quantity (its final quantity is the size).
+  Sells are not limited (shorting allowed). ``reduce_only`` orders fill at most the
+  opposite position and are cancelled when there is none.
 * **TIF**: DAY orders expire on the first bar of a later UTC day than their first eligible
   bar; IOC orders are cancelled if not (fully) filled on their first eligible bar.
 * **Idempotent submit**: the same ``client_order_id`` answers the existing order's ack (a
