@@ -30,6 +30,8 @@ class _Columns:
     # Adjusted-price columns found in the file (role -> values), see _adjusted._ADJUSTED_ALIASES.
     adjusted: dict[str, FloatArray] = field(default_factory=dict)
     header: dict[str, str] = field(default_factory=dict)  # role -> name in the file
+    # What was recognised or detected about the format (delimiter, dates, ...), for the user.
+    notes: tuple[str, ...] = ()
 
 
 class _BadValue(Exception):

@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from itertools import islice, repeat
+from itertools import chain, islice, repeat
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, TextIO
@@ -25,11 +25,27 @@ from typing import Any, TextIO
 import numpy as np
 
 from trading_strategy.core.bars import FloatArray, IntArray, datetime_to_ns
-from trading_strategy.core.errors import DataError
-from trading_strategy.market_data._adjusted import _ADJUSTED_ALIASES, _check_adjustment_columns
+from trading_strategy.core.errors import ConfigError, DataError
 from trading_strategy.market_data._columns import _PRICES, _BadValue, _Columns
+from trading_strategy.market_data._dates import (
+    DateFormat,
+    compile_format,
+    detect_format,
+    localize,
+    looks_like_time,
+    parse_with,
+    time_format,
+    zone,
+)
+from trading_strategy.market_data._layout import (
+    first_row_is_header,
+    header_layout,
+    headerless_positions,
+    positions_layout,
+)
+from trading_strategy.market_data.formats import FileFormat
 
-_TIMESTAMP_ALIASES = ("timestamp", "datetime", "date", "time")
+_DELIMITER_NAMES = {"\t": "tab", ";": "semicolon", ",": "comma"}
 _EXAMPLE_HEADER = "timestamp,open,high,low,close,volume"
 # Rows parsed per batch: big enough that numpy does the work, small enough that the
 # per-row Python lists of one batch stay a few MB.
@@ -39,19 +55,21 @@ _NAT = np.iinfo(np.int64).min  # how numpy stores NaT
 
 _INTEGER = re.compile(r"\s*[+-]?\d+\s*")
 _OFFSET = re.compile(r"[+-]\d\d:\d\d")
+_GROUPED = re.compile(r"\s*[+-]?\d{1,3}(\.\d{3})+(,\d*)?\s*")
 _TIMESTAMP_HINT = (
     "expected a date or ISO-8601 time (2024-01-31, 2024-01-31T09:30:00Z, "
-    "2024-01-31T09:30:00+02:00) or an integer epoch"
+    "2024-01-31T09:30:00+02:00) or an integer epoch; other forms: --date-format or "
+    "--preset (docs/data.md)"
 )
 
 
-def _read_csv_file(path: Path, source: str) -> _Columns:
+def _read_csv_file(path: Path, source: str, fmt: FileFormat | None = None) -> _Columns:
     try:
         if path.name.lower().endswith(".gz"):
             with gzip.open(path, "rt", encoding="utf-8-sig", newline="") as stream:
-                return _read_csv(stream, source)
+                return _read_csv(stream, source, fmt)
         with path.open("r", encoding="utf-8-sig", newline="") as stream:
-            return _read_csv(stream, source)
+            return _read_csv(stream, source, fmt)
     except UnicodeDecodeError as exc:
         raise DataError(f"not UTF-8 text ({exc.reason})", path=source) from None
     except (OSError, EOFError) as exc:  # includes gzip.BadGzipFile and truncated archives
@@ -72,64 +90,128 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _normalized(name: str) -> str:
-    # "Adj Close", "adj_close", "Adj. Close", "adjClose" and "Adj Close**" (Yahoo's web
-    # table) all read "adjclose".
-    return re.sub(r"[\s._*-]", "", name).lower()
+class _Stamps:
+    """How the timestamp column is read: decided on the first rows, held for the file.
 
-
-def _header_layout(names: Sequence[str], source: str, line: int | None) -> dict[str, int]:
-    """Map each role (timestamp, open, ..., volume, adj_close, ...) to its column index.
-
-    A column that looks like a price adjustment but is not one we apply (``adj factor``,
-    an adjusted open without an adjusted close) is refused: the prices next to it are
-    probably not the ones to trade on, and guessing would be silently wrong.
+    Integer epochs, ISO-8601, or a strptime-style format (given, or detected for common
+    non-ISO dates); plus a separate time-of-day column when there is one, and ``--tz``.
     """
-    normalized = [_normalized(name) for name in names]
-    positions: dict[str, int] = {}
-    for index, name in enumerate(normalized):
-        positions.setdefault(name, index)  # the first of repeated names wins
-    layout: dict[str, int] = {}
-    for alias in _TIMESTAMP_ALIASES:
-        if alias in positions:
-            layout["timestamp"] = positions[alias]
-            break
-    for role in (*_PRICES, "volume"):
-        if role in positions:
-            layout[role] = positions[role]
-    for alias, role in _ADJUSTED_ALIASES.items():
-        if alias in positions and role not in layout:
-            layout[role] = positions[alias]
-    _check_adjustment_columns(names, normalized, layout, source, line)
-    missing = [role for role in ("timestamp", *_PRICES) if role not in layout]
-    if missing:
-        found = ", ".join(name.strip() for name in names if name.strip()) or "none"
-        reason = (
-            f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}; "
-            f"found {found}; the header must name timestamp (or date, time, datetime), "
-            "open, high, low, close and optionally volume"
-        )
-        if names and re.match(r"\s*[\d.+-]", names[0]):
-            reason += " (the first line looks like data: a header line is required)"
-        raise DataError(reason, path=source, line=line)
-    return layout
+
+    def __init__(self, fmt: FileFormat, source: str, notes: list[str]) -> None:
+        self._fmt = fmt
+        self._notes = notes
+        self._kind = ""  # "epoch", "iso" or "format" once decided
+        self._date: DateFormat | None = None
+        self._time: DateFormat | None = None
+        self._time_index: int | None = None
+
+    def parse(self, cells: list[tuple[str, ...]], layout: dict[str, int]) -> IntArray:
+        """One batch: raw epochs (see :meth:`finish`) or ns, as if naive times were UTC."""
+        values = cells[layout["timestamp"]]
+        if not self._kind:
+            self._decide(values, cells, layout)
+        if self._kind == "format":
+            assert self._date is not None
+            out = parse_with(values, self._date)
+        else:
+            out = _parse_timestamps(values, epoch=self._kind == "epoch")
+        if self._time is not None and self._time_index is not None:
+            out = out + parse_with(cells[self._time_index], self._time)
+        return out
+
+    def _decide(self, values: Sequence[str], cells: list[tuple[str, ...]],
+                layout: dict[str, int]) -> None:
+        fmt, first = self._fmt, values[0].strip()
+        index = layout.get("time")
+        candidate = layout.get("time_candidate")
+        if index is None and candidate is not None and looks_like_time(cells[candidate][0]) \
+                and ":" not in first:
+            index = candidate
+        if index is not None:
+            self._time_index = index
+            spelled = fmt.time_format or time_format(cells[index][0].strip())
+            self._time = compile_format(spelled, option="the time column's format")
+            self._notes.append("date and time from two columns")
+        if fmt.date_format is not None:
+            self._kind, self._date = "format", compile_format(fmt.date_format)
+        elif _is_epoch_text(first):
+            self._kind = "epoch"
+        elif _is_iso(first):
+            self._kind = "iso"
+        else:
+            detected = detect_format(values, month_first=fmt.month_first)
+            if detected is None:
+                self._kind = "iso"  # its parser names the bad value
+            else:
+                self._kind, self._date = "format", compile_format(detected)
+                self._notes.append(f"dates read as {detected!r} (detected; --date-format "
+                                   "overrides)")
+        if fmt.tz is not None:
+            if self._kind == "epoch":
+                raise ConfigError("--tz: the timestamps are epochs, which are UTC already; "
+                                  "drop --tz")
+            if first.endswith("Z") or _OFFSET.fullmatch(first[-6:]):
+                raise ConfigError(f"--tz: timestamps such as {first!r} carry their own "
+                                  "offset; drop --tz")
+
+    def finish(self, ts: IntArray) -> IntArray:
+        """The whole column: epochs scaled to ns, ``--tz`` wall times converted to UTC."""
+        if self._kind == "epoch":
+            return _scale_epochs(ts)
+        if self._fmt.tz is not None:
+            self._notes.append(f"times in {self._fmt.tz} converted to UTC")
+            return localize(ts, zone(self._fmt.tz))
+        return ts
+
+
+def _is_iso(text: str) -> bool:
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_blank(row: list[str]) -> bool:
     return not row or (len(row) == 1 and not row[0].strip())
 
 
-def _read_csv(stream: TextIO, source: str) -> _Columns:
+def _read_csv(stream: TextIO, source: str, fmt: FileFormat | None = None) -> _Columns:
     """Parse CSV text into columns; raises ``DataError`` at the first unreadable line."""
-    reader = csv.reader(stream)
+    fmt = fmt or FileFormat()
+    peeked, delimiter, notes = _peek_delimiter(stream, fmt)
+    reader = csv.reader(chain(peeked, stream), delimiter=delimiter)
     try:
         with _gc_paused():
-            return _parse_csv(reader, source)
+            return _parse_csv(reader, source, fmt, delimiter, notes)
     except csv.Error as exc:
         raise DataError(f"malformed CSV: {exc}", path=source, line=reader.line_num) from None
 
 
-def _parse_csv(reader: Any, source: str) -> _Columns:
+def _peek_delimiter(stream: TextIO, fmt: FileFormat) -> tuple[list[str], str, list[str]]:
+    """The lines up to the first non-blank one, and the delimiter (given or detected).
+
+    Detected: the most frequent of comma, tab and semicolon in that line, a comma on a
+    tie, so a comma-separated file is never read otherwise.
+    """
+    peeked: list[str] = []
+    while line := stream.readline():
+        peeked.append(line)
+        if line.strip():
+            break
+    if fmt.delimiter is not None:
+        return peeked, fmt.delimiter, []
+    head = peeked[-1] if peeked else ""
+    counts = {",": head.count(","), "\t": head.count("\t"), ";": head.count(";")}
+    best = max(counts, key=lambda key: (counts[key], key == ","))
+    if best == ",":
+        return peeked, ",", []
+    return peeked, best, [f"{_DELIMITER_NAMES[best]}-separated (detected)"]
+
+
+def _parse_csv(
+    reader: Any, source: str, fmt: FileFormat, delimiter: str, notes: list[str]
+) -> _Columns:
     header: list[str] | None = None
     for row in reader:
         if not _is_blank(row):
@@ -142,9 +224,26 @@ def _parse_csv(reader: Any, source: str) -> _Columns:
             line=1,
         )
     header_line: int = reader.line_num
-    layout = _header_layout(header, source, header_line)
-    width = len(header)
-    epoch: bool | None = None  # decided by the first data row, then held for the column
+    pending: list[list[str]] = []
+    positions = fmt.positions
+    if not positions and not fmt.columns:
+        found = headerless_positions(header)
+        if found is not None:
+            positions = found[0]
+            notes.append(found[1])
+    if positions:
+        layout = positions_layout(positions)
+        names = {role: role for role in layout}
+        if not first_row_is_header(header, layout):
+            pending = [header]  # no header: the first line is data
+            header_line -= 1
+    else:
+        layout, found_notes = header_layout(header, source, header_line, fmt.columns)
+        notes.extend(found_notes)
+        names = {role: header[index].strip() for role, index in layout.items()}
+    width = len(positions) if positions else len(header)
+    stamps = _Stamps(fmt, source, notes)
+    decimal_comma = False if delimiter == "," else fmt.decimal_comma
     ts_parts: list[IntArray] = []
     extra = [role for role in layout if role.startswith("adj_")]
     value_parts: dict[str, list[FloatArray]] = {
@@ -153,7 +252,8 @@ def _parse_csv(reader: Any, source: str) -> _Columns:
     line_parts: list[IntArray] = []
     last_line = header_line
 
-    while rows := list(islice(reader, _CHUNK_ROWS)):
+    while rows := pending + list(islice(reader, _CHUNK_ROWS - len(pending))):
+        pending = []
         first_line, last_line = last_line + 1, reader.line_num
         rows, lines, width_error = _locate_rows(rows, first_line, last_line, width)
         errors: list[tuple[int, str]] = []
@@ -161,22 +261,26 @@ def _parse_csv(reader: Any, source: str) -> _Columns:
             errors.append(width_error)
         if rows:
             cells = list(zip(*rows, strict=True))
-            ts_text = cells[layout["timestamp"]]
-            if epoch is None:
-                epoch = _is_epoch_text(ts_text[0])
+            if decimal_comma is None:
+                decimal_comma = any("," in value for value in cells[layout["close"]])
+                if decimal_comma:
+                    notes.append("decimal commas")
             try:
-                ts_parts.append(_parse_timestamps(ts_text, epoch=epoch))
+                ts_parts.append(stamps.parse(cells, layout))
             except _BadValue as bad:
                 errors.append((bad.index, f"bad timestamp {bad.value!r}: {bad.why}"))
+            except ConfigError as exc:
+                raise DataError(str(exc), path=source, line=int(lines[0])) from None
             for role in value_parts:
                 if role not in layout:
                     value_parts[role].append(np.zeros(len(rows), dtype=np.float64))
                     continue
                 try:
-                    value_parts[role].append(_parse_floats(cells[layout[role]]))
+                    value_parts[role].append(
+                        _parse_floats(cells[layout[role]], comma=bool(decimal_comma)))
                 except _BadValue as bad:
-                    name = header[layout[role]].strip()
-                    errors.append((bad.index, f"bad number in column {name}: {bad.value!r}"))
+                    errors.append((bad.index,
+                                   f"bad number in column {names[role]}: {bad.value!r}"))
         if errors:
             # Several problems in one batch: report the earliest line (ties: the first found).
             index, reason = min(errors, key=lambda error: error[0])
@@ -185,15 +289,15 @@ def _parse_csv(reader: Any, source: str) -> _Columns:
 
     if not ts_parts:
         raise DataError("no data rows after the header", path=source, line=header_line + 1)
-    ts = np.concatenate(ts_parts)
     lines = np.concatenate(line_parts)
-    if epoch:
-        try:
-            ts = _scale_epochs(ts)
-        except _BadValue as bad:
-            raise DataError(
-                f"bad timestamp {bad.value!r}: {bad.why}", path=source, line=int(lines[bad.index])
-            ) from None
+    try:
+        ts = stamps.finish(np.concatenate(ts_parts))
+    except _BadValue as bad:
+        raise DataError(
+            f"bad timestamp {bad.value!r}: {bad.why}", path=source, line=int(lines[bad.index])
+        ) from None
+    except ConfigError as exc:
+        raise DataError(str(exc), path=source) from None
     merged = {role: np.concatenate(parts) for role, parts in value_parts.items()}
     return _Columns(
         ts,
@@ -204,7 +308,8 @@ def _parse_csv(reader: Any, source: str) -> _Columns:
         merged["volume"],
         lines,
         {role: merged[role] for role in extra},
-        {role: header[index].strip() for role, index in layout.items()},
+        {role: names[role] for role in layout if role in names},
+        tuple(notes),
     )
 
 
@@ -245,8 +350,22 @@ def _excerpt(row: list[str], limit: int = 80) -> str:
     return repr(text if len(text) <= limit else text[: limit - 3] + "...")
 
 
-def _parse_floats(values: Sequence[str]) -> FloatArray:
-    """Strings → float64; raises ``_BadValue`` at the first value ``float()`` rejects."""
+def _parse_floats(values: Sequence[str], *, comma: bool = False) -> FloatArray:
+    """Strings → float64; raises ``_BadValue`` at the first value ``float()`` rejects.
+
+    ``comma``: decimal commas (``1,5``); the value is reported as written.
+    """
+    if comma:
+        written = values
+        for index, value in enumerate(values):
+            # With decimal commas a dot can only group thousands: "1.5" would be ambiguous.
+            if "." in value and _GROUPED.fullmatch(value) is None:
+                raise _BadValue(index, value)
+        values = [value.replace(".", "").replace(",", ".") for value in values]
+        try:
+            return _parse_floats(values)
+        except _BadValue as bad:
+            raise _BadValue(bad.index, written[bad.index]) from None
     try:
         # float() per value is quicker than numpy's own string conversion.
         return np.fromiter(map(float, values), dtype=np.float64, count=len(values))

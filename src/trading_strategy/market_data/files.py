@@ -72,7 +72,9 @@ from trading_strategy.market_data import samples
 from trading_strategy.market_data._adjusted import _adjust
 from trading_strategy.market_data._columns import _Columns, _row_error
 from trading_strategy.market_data._csv import _read_csv, _read_csv_file
-from trading_strategy.market_data._parquet import _read_parquet
+from trading_strategy.market_data._monthly import monthly_mismatch, months_apart
+from trading_strategy.market_data._parquet import _read_arrow_table, _read_parquet
+from trading_strategy.market_data.formats import FileFormat
 from trading_strategy.market_data.validation import (
     ProblemKind,
     find_problem,
@@ -84,7 +86,7 @@ from trading_strategy.market_data.validation import (
     timeframe_mismatch,
 )
 
-__all__ = ["LoadResult", "load_bars"]
+__all__ = ["FileFormat", "LoadResult", "load_bars", "load_table"]
 
 _CSV_SUFFIXES = (".csv", ".csv.gz")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -95,11 +97,14 @@ class LoadResult:
     """Validated bars plus what was done to them (repairs, precision notes).
 
     ``source`` is the file that was read (a sample's packaged path for samples).
+    ``format`` says what was recognised or detected about the layout ("semicolon-separated
+    (detected); dates read as '%d.%m.%Y' (detected)"); empty for the plain layout.
     """
 
     bars: BarSeries
     warnings: list[str] = field(default_factory=list)
     source: str = ""
+    format: str = ""
 
 
 # --- entry point ----------------------------------------------------------------------
@@ -113,6 +118,7 @@ def load_bars(
     repair: bool = False,
     tick_size: Decimal | None = None,
     lot_size: Decimal | None = None,
+    fmt: FileFormat | None = None,
 ) -> LoadResult:
     """Load bars from a file or a bundled sample, validated; the full rules are in the module doc.
 
@@ -120,7 +126,9 @@ def load_bars(
     sample symbol in any case (``"goog"``). ``timeframe`` (``"1h"``) is checked against the
     data, and inferred from it when omitted. ``symbol``, ``tick_size`` and ``lot_size``
     override what is inferred. ``repair`` sorts rows by time and drops duplicate timestamps
-    (keeping the last), each kind of repair reported in ``LoadResult.warnings``.
+    (keeping the last), each kind of repair reported in ``LoadResult.warnings``. ``fmt``
+    (:func:`.formats.file_format`) gives the column mapping, delimiter, date format, time
+    zone or a preset; what is not given is detected and told in ``LoadResult.format``.
 
     Raises ``DataError`` (file, line, reason) for a missing, unreadable or invalid file or an
     unknown symbol, and ``ConfigError`` for a malformed timeframe or instrument option.
@@ -136,6 +144,7 @@ def load_bars(
             repair=repair,
             tick_size=tick_size,
             lot_size=lot_size,
+            fmt=fmt,
         )
     if samples.is_sample(text):
         return _load_sample(
@@ -199,6 +208,29 @@ def _load_sample(
     return LoadResult(_series(instrument, frame, columns), notes, source)
 
 
+def load_table(
+    table: Any,
+    *,
+    symbol: str,
+    source: str = "table",
+    timeframe: str | None = None,
+    repair: bool = False,
+    tick_size: Decimal | None = None,
+    lot_size: Decimal | None = None,
+    fmt: FileFormat | None = None,
+) -> LoadResult:
+    """Bars from an in-memory ``pyarrow.Table`` by the Parquet rules, without a file.
+
+    Columns are matched by name as in a file (``fmt.columns`` maps other names); errors
+    name ``source`` and the 1-based row. The other arguments are those of
+    :func:`load_bars`; ``symbol`` is required (there is no file name to take it from).
+    """
+    given_timeframe = Timeframe.parse(timeframe) if timeframe is not None else None
+    columns = _read_arrow_table(table, source, fmt)
+    return _load_columns(columns, source, symbol=symbol, timeframe=given_timeframe,
+                         repair=repair, tick_size=tick_size, lot_size=lot_size)
+
+
 def _load_file(
     path: Path,
     *,
@@ -207,18 +239,36 @@ def _load_file(
     repair: bool,
     tick_size: Decimal | None,
     lot_size: Decimal | None,
+    fmt: FileFormat | None = None,
 ) -> LoadResult:
     source = str(path)
     lowered = path.name.lower()
     if lowered.endswith(_PARQUET_SUFFIXES):
-        columns = _read_parquet(path, source)
+        columns = _read_parquet(path, source, fmt)
     elif lowered.endswith(_CSV_SUFFIXES):
-        columns = _read_csv_file(path, source)
+        columns = _read_csv_file(path, source, fmt)
     else:
         raise DataError(
             f"unsupported file type {path.suffix!r}; use .csv, .csv.gz or .parquet",
             path=source,
         )
+    name = symbol if symbol is not None else _symbol_from_name(path.name)
+    return _load_columns(columns, source, symbol=name, timeframe=timeframe, repair=repair,
+                         tick_size=tick_size, lot_size=lot_size)
+
+
+def _load_columns(
+    columns: _Columns,
+    source: str,
+    *,
+    symbol: str,
+    timeframe: Timeframe | None,
+    repair: bool,
+    tick_size: Decimal | None,
+    lot_size: Decimal | None,
+) -> LoadResult:
+    """Adjust, validate and repair read columns; the timeframe and the instrument."""
+    described = "; ".join(columns.notes)
     columns, notes = _adjust(columns, source, repair=repair)
     if tick_size is None:
         # NaN and infinite prices do not count here; the row rules report them below.
@@ -230,7 +280,7 @@ def _load_file(
     notes.extend(repaired)
     frame = _resolve_timeframe(columns.ts, timeframe, source)
 
-    name = symbol if symbol is not None else _symbol_from_name(path.name)
+    name = symbol
     asset_class, calendar = guess_market(columns.ts, frame)
     instrument = Instrument(
         symbol=name,
@@ -242,7 +292,7 @@ def _load_file(
     )
     if tick_size is not None:
         notes.extend(_precision_notes(columns, instrument))
-    return LoadResult(_series(instrument, frame, columns), notes, source)
+    return LoadResult(_series(instrument, frame, columns), notes, source, described)
 
 
 def _checked_tick(tick_size: Decimal) -> Decimal:
@@ -330,10 +380,18 @@ def _validate(
 
 def _resolve_timeframe(ts: IntArray, timeframe: Timeframe | None, source: str) -> Timeframe:
     if timeframe is not None:
-        why = timeframe_mismatch(ts, timeframe)
+        if timeframe.is_monthly:
+            why = monthly_mismatch(ts, timeframe)
+        else:
+            why = timeframe_mismatch(ts, timeframe)
+            if why is not None and months_apart(ts) is not None:
+                why += f" (or {months_apart(ts)}mo: calendar months)"
         if why is not None:
             raise DataError(why, path=source)
         return timeframe
+    months = months_apart(ts)
+    if months is not None:
+        return Timeframe(months, "mo")
     spacing = median_spacing(ts)
     if spacing is None:
         raise DataError(
