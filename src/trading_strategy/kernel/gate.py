@@ -20,7 +20,6 @@ with a denial code and message. Pure: the account view is borrowed and restored.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from trading_strategy.core.enums import OrderType, Side
@@ -44,9 +43,9 @@ class WorkingOrder(NamedTuple):
     order_type: OrderType
 
 
-@dataclass(frozen=True, slots=True)
-class GateView:
-    """What the gate may read about the strategy when it decides (read-only)."""
+class GateView(NamedTuple):
+    """What the gate may read about the strategy when it decides (read-only; a tuple: one
+    is built per order, cheaply)."""
 
     strategy: str
     symbol: str
@@ -68,8 +67,7 @@ class GateView:
     clip_reduce_only: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class GateDecision:
+class GateDecision(NamedTuple):
     """``lots`` to place (``None``: denied) with a code (``accepted``, ``resized:<reason>`` or
     the denial's), the message, the intent as sized and the risk engine's verdict (``None``
     when denied before the risk engine was asked)."""
