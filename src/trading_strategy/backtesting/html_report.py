@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import html
 import math
-from bisect import bisect_left
 from collections.abc import Callable, Mapping, Sequence, Set
 from datetime import datetime
 from decimal import Decimal
@@ -24,6 +23,7 @@ __all__ = ["downsample_minmax", "render_html"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
+StrArray = NDArray[np.str_]
 
 MAX_CHART_POINTS = 2_000  # ~2x the plot's pixel width: more points add bytes, not detail
 TRADE_TABLE_LIMIT = 2_000  # above this, show the first and last TRADE_TABLE_KEEP rows
@@ -197,7 +197,7 @@ def _points(xs: FloatArray, ys: FloatArray) -> str:
 
 def _chart(
     label: str,
-    times: Sequence[str],
+    times: Sequence[str] | StrArray,
     lines: Sequence[tuple[FloatArray, str]],
     *,
     fmt: Callable[[float], str],
@@ -266,20 +266,17 @@ def _chart(
 
 
 def _trade_markers(
-    trades: Sequence[Mapping[str, Any]], shown: Sequence[int], price_time: Sequence[str]
+    trades: Sequence[Mapping[str, Any]], shown: Sequence[int], price_time: StrArray
 ) -> tuple[list[tuple[str, int, float, str, str]], list[float]]:
     """(kind, bar index, price, css class, tooltip) per entry and exit, and their prices."""
-    lookup = {t: i for i, t in enumerate(price_time)}
     n = len(price_time)
 
     def bar_of(when: object) -> int | None:
         if when is None or n == 0:
             return None
-        if when in lookup:
-            return lookup[str(when)]
-        # A fill time that is not a bar time (e.g. between bars): the next bar, assuming
-        # chronologically sorted ISO strings, which compare correctly as text.
-        return min(bisect_left(price_time, str(when)), n - 1)
+        # The bar at that time, or for a fill time that is not a bar time (e.g. between
+        # bars) the next bar: chronologically sorted ISO strings compare correctly as text.
+        return min(int(np.searchsorted(price_time, str(when))), n - 1)
 
     marks: list[tuple[str, int, float, str, str]] = []
     for number in shown:
@@ -491,10 +488,23 @@ def _halt_outcome_cells(event: Mapping[str, Any]) -> tuple[str, str, str]:
 # --------------------------------------------------------------------------- page
 
 
+def _curve_columns(curve: Sequence[Mapping[str, Any]]) -> tuple[StrArray, FloatArray]:
+    """Times and equity of a report's curve; an ``EquityCurve`` already holds them."""
+    from trading_strategy.backtesting.report import EquityCurve
+
+    if isinstance(curve, EquityCurve):
+        return curve.times, curve.equity
+    times = np.array([str(p.get("time")) for p in curve], dtype=np.str_)
+    equity = np.array([np.nan if p.get("equity") is None else p["equity"] for p in curve], float)
+    return times, equity
+
+
 def render_html(
-    report: Mapping[str, Any], *, price_time: Sequence[str], price_close: Sequence[float]
+    report: Mapping[str, Any], *, price_time: Sequence[str] | StrArray,
+    price_close: Sequence[float] | FloatArray,
 ) -> str:
-    """The whole report page as a string; ``price_time``/``price_close`` are the bars."""
+    """The whole report page as a string; ``price_time``/``price_close`` are the bars
+    (lists or arrays: the report's ``equity_curve.times`` and the bars' ``close``)."""
     if len(price_time) != len(price_close):
         raise ValueError(
             f"price_time has {len(price_time)} entries but price_close has {len(price_close)}; "
@@ -505,12 +515,12 @@ def render_html(
     trades: Sequence[Mapping[str, Any]] = report.get("trades") or []
     curve: Sequence[Mapping[str, Any]] = report.get("equity_curve") or []
     bench: Mapping[str, Any] | None = report.get("buy_and_hold")
+    times = np.asarray(price_time, dtype=np.str_)
     strategy = str(report.get("strategy", "strategy"))
     period = f"{_short_time(data.get('start', '?'))} → {_short_time(data.get('end', '?'))}"
     title = f"{strategy} · {data.get('symbol', '?')} {data.get('timeframe', '')} · {period}"
 
-    eq_time = [str(p.get("time")) for p in curve]
-    equity = np.array([np.nan if p.get("equity") is None else p["equity"] for p in curve], float)
+    eq_time, equity = _curve_columns(curve)
     close = np.asarray(price_close, dtype=np.float64)
     eq_lines = [(equity, "strategy")]
     if bench and len(close) == len(equity) and len(close) and close[0] > 0:
@@ -521,7 +531,7 @@ def render_html(
         drawdown = np.where(peak > 0, (equity / peak - 1.0) * 100.0, np.nan)
 
     shown, hidden = _head_tail(len(trades), MARKER_LIMIT, MARKER_KEEP)
-    marks, mark_prices = _trade_markers(trades, shown, price_time)
+    marks, mark_prices = _trade_markers(trades, shown, times)
     note = f"Markers for the first and last {MARKER_KEEP:,} of {len(trades):,} trades."
     marker_note = f'<p class="note">{note}</p>' if hidden else ""
 
@@ -551,7 +561,7 @@ def render_html(
         '<span class="pos">green</span> win · <span class="neg">red</span> loss</p>'
         + _chart(
             "Close price with trades",
-            list(price_time),
+            times,
             [(close, "price")],
             fmt=lambda v: _fmt_num(round(v, 6)),
             extra_y=mark_prices,

@@ -10,18 +10,27 @@ use and ``metrics.open_trades`` the open ones, so the two always add up to ``len
 ``settings.annualisation`` says how many bars make a year and why (calendar rule or
 override); ``orders.rejections`` counts refused orders by reason (``zero_size``: the size
 rounded to zero lots).
+
+``equity_curve`` is an :class:`EquityCurve`: a sequence of ``{"time", "equity"}`` dicts to
+its readers, held as arrays, so a million-bar report formats its timestamps and writes its
+JSON in a few vectorized calls instead of a Python object per bar.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, overload
+
+import numpy as np
+import numpy.typing as npt
 
 from trading_strategy._version import __version__
 from trading_strategy.backtesting.runner import BacktestResult, annualisation
 from trading_strategy.core.bars import format_ts
 from trading_strategy.core.enums import OrderStatus
+from trading_strategy.core.timeframe import Timeframe
 
 _EXTRA_DECIMALS = Decimal("1e-10")
 
@@ -63,9 +72,8 @@ def build_report(result: BacktestResult) -> dict[str, Any]:
             "commission": number(inst.money(t.commission)),
         })
 
-    times = [format_ts(int(ts), tf) for ts in bars.ts.tolist()]
-    equity_curve = [{"time": t, "equity": e}
-                    for t, e in zip(times, result.equity.tolist(), strict=True)]
+    equity_curve = EquityCurve(bars.ts, tf, result.equity,
+                               decimals=money_decimals(inst.money_unit))
     metrics: dict[str, Any] = {}
     for key, value in result.metrics.as_dict().items():
         metrics[key] = value
@@ -124,6 +132,261 @@ def build_report(result: BacktestResult) -> dict[str, Any]:
     return report
 
 
+_NS_PER_S = 1_000_000_000
+_NS_PER_US = 1_000
+_NS_PER_DAY = 86_400 * _NS_PER_S
+StrArray = npt.NDArray[np.str_]
+Bytes2D = npt.NDArray[np.uint8]
+
+
+def format_ts_array(ts: npt.NDArray[np.int64], timeframe: Timeframe | None) -> StrArray:
+    """``format_ts`` of every element of ``ts`` (UTC ns), in a few array operations: a
+    plain date for daily and slower bars, else ISO time with a ``Z`` (microseconds only
+    when not zero)."""
+    text = _ts_bytes(np.asarray(ts, dtype=np.int64), timeframe)
+    return text.view(f"S{text.shape[1]}").ravel().astype(np.str_)
+
+
+def _ts_bytes(ts: npt.NDArray[np.int64], timeframe: Timeframe | None) -> Bytes2D:
+    """The ``format_ts`` text of each element as one row of ASCII bytes (NUL-padded)."""
+    daily = timeframe is not None and not timeframe.is_intraday
+    days, rest = np.divmod(ts, _NS_PER_DAY)
+    years = _civil(np.array([days.min(), days.max()]))[0] if ts.size else np.ones(1)
+    fraction = (rest % _NS_PER_S) // _NS_PER_US
+    if years.min() < 1 or years.max() > 9999 or (not daily and fraction.any()):
+        # beyond four-digit years, or microseconds to show: numpy's formatter, row by row
+        moments = ts.astype("datetime64[ns]")
+        if daily:
+            text = np.datetime_as_string(moments, unit="D")
+        else:
+            text = np.datetime_as_string(moments, unit="s")
+            text = np.where(fraction != 0, np.datetime_as_string(moments, unit="us"), text)
+            text = np.strings.add(text, "Z")
+        raw = text.astype(np.bytes_)
+        return raw.view(np.uint8).reshape(len(raw), raw.dtype.itemsize)
+    out = np.empty((ts.size, 10 if daily else 20), dtype=np.uint8)
+    if ts.size == 0:
+        return out
+    # bars are few days and few times of day, repeated: format each once, then index
+    first = int(days.min())
+    span = np.arange(first, int(days.max()) + 1, dtype=np.int64)
+    if span.size <= ts.size:
+        out[:, :10] = _date_bytes(span)[days - first]
+    else:
+        out[:, :10] = _date_bytes(days)
+    if not daily:
+        out[:, 10] = ord("T")
+        out[:, 11:19] = _clock_bytes()[rest // _NS_PER_S]
+        out[:, 19] = ord("Z")
+    return out
+
+
+def _date_bytes(days: npt.NDArray[np.int64]) -> Bytes2D:
+    year, month, day = _civil(days)
+    out = np.empty((days.size, 10), dtype=np.uint8)
+    _put_digits(out, 0, year, 4)
+    _put_digits(out, 5, month, 2)
+    _put_digits(out, 8, day, 2)
+    out[:, 4] = out[:, 7] = ord("-")
+    return out
+
+
+_CLOCK: list[Bytes2D] = []
+
+
+def _clock_bytes() -> Bytes2D:
+    """"HH:MM:SS" of every second of a day, one row each (built once)."""
+    if not _CLOCK:
+        seconds = np.arange(86_400, dtype=np.int64)
+        out = np.empty((seconds.size, 8), dtype=np.uint8)
+        _put_digits(out, 0, seconds // 3600, 2)
+        _put_digits(out, 3, seconds // 60 % 60, 2)
+        _put_digits(out, 6, seconds % 60, 2)
+        out[:, 2] = out[:, 5] = ord(":")
+        _CLOCK.append(out)
+    return _CLOCK[0]
+
+
+def _civil(days: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], ...]:
+    """Proleptic Gregorian (year, month, day) of days since 1970-01-01 (H. Hinnant's
+    ``civil_from_days``), vectorized."""
+    z = days + 719_468
+    era = z // 146_097
+    doe = z - era * 146_097
+    yoe = (doe - doe // 1460 + doe // 36_524 - doe // 146_096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    day = doy - (153 * mp + 2) // 5 + 1
+    month = np.where(mp < 10, mp + 3, mp - 9)
+    year = yoe + era * 400 + (month <= 2)
+    return year, month, day
+
+
+def _put_digits(out: Bytes2D, col: int, value: npt.NDArray[np.int64], width: int) -> None:
+    for i in range(width - 1, -1, -1):
+        out[:, col + i] = 48 + value % 10
+        value = value // 10
+
+
+def _float_bytes(values: npt.NDArray[np.float64], decimals: int | None) -> Bytes2D:
+    """``repr`` of each float as one row of ASCII bytes, NULs anywhere being padding.
+
+    Money is a whole number of 10**-decimals: such a float with at most 15 significant
+    digits is the nearest double to that decimal, so its shortest repr is the decimal
+    itself, written here digit by digit; other values (and |x| outside [1e-4, 1e16),
+    where repr switches to exponents) go through numpy's shortest-repr formatter.
+    """
+    n = values.size
+    fast = np.zeros(n, dtype=bool)
+    if decimals is not None and 0 <= decimals <= 12:
+        scale = float(10 ** decimals)
+        units = np.rint(values * scale)
+        magnitude = np.abs(values)
+        fast = ((units / scale == values) & (np.abs(units) < 1e15)
+                & ((magnitude >= 1e-4) | ((values == 0) & ~np.signbit(values))))
+    k = max(decimals or 0, 1)
+    out = np.zeros((n, 1), dtype=np.uint8)
+    if fast.any():
+        whole = np.where(fast, units, 0).astype(np.int64)
+        negative = whole < 0
+        step = 10 ** (decimals or 0)
+        integer, frac = np.divmod(np.abs(whole), step)
+        width = len(str(int(integer.max())))
+        # int32 division is several times faster than int64 (money rarely needs more)
+        if width < 10:
+            integer = integer.astype(np.int32)
+        if (decimals or 0) < 10:
+            frac = frac.astype(np.int32)
+        # columns: sign, integer digits (leading zeros blank, one stays), ".", fraction
+        # (trailing zeros blank, one stays)
+        out = np.zeros((n, 2 + width + k), dtype=np.uint8)
+        out[:, 0] = np.where(negative, ord("-"), 0)
+        for j in range(width):
+            power = 10 ** (width - 1 - j)
+            digit = (48 + integer // power % 10).astype(np.uint8)
+            out[:, 1 + j] = digit if j == width - 1 else np.where(integer >= power, digit, 0)
+        out[:, 1 + width] = ord(".")
+        if not decimals:
+            out[:, 2 + width] = ord("0")
+        for j in range(decimals or 0):
+            power = 10 ** (decimals - 1 - j)  # type: ignore[operator]
+            digit = (48 + frac // power % 10).astype(np.uint8)
+            keep = frac % (power * 10) != 0
+            out[:, 2 + width + j] = digit if j == 0 else np.where(keep, digit, 0)
+        if not negative.any():
+            out = out[:, 1:]
+        if fast.all():
+            return out
+    slow = np.flatnonzero(~fast)
+    text = values[slow].astype(np.bytes_)
+    width = text.dtype.itemsize
+    if width > out.shape[1]:
+        out = np.concatenate([out, np.zeros((n, width - out.shape[1]), np.uint8)], axis=1)
+    out[slow] = 0
+    out[slow, :width] = text.view(np.uint8).reshape(len(slow), width)
+    return out
+
+
+class EquityCurve(Sequence[dict[str, Any]]):
+    """The report's equity curve: bar times (UTC ns) and equity after each bar.
+
+    Reads as a list of ``{"time": str, "equity": float}`` and equals one; ``dumps`` writes
+    it with :meth:`json_text`, byte for byte what ``json.dumps`` makes of that list.
+    ``decimals`` (the money unit's, when it is a power of ten) lets the text be written
+    from whole money units instead of one float at a time.
+    """
+
+    __slots__ = ("_times", "decimals", "equity", "timeframe", "ts")
+
+    def __init__(self, ts: npt.NDArray[np.int64], timeframe: Timeframe | None,
+                 equity: npt.NDArray[np.float64], *, decimals: int | None = None) -> None:
+        if len(ts) != len(equity):
+            raise ValueError("an equity curve needs one time per equity value")
+        self.ts = np.asarray(ts, dtype=np.int64)
+        self.timeframe = timeframe
+        self.equity = np.asarray(equity, dtype=np.float64)
+        self.decimals = decimals
+        self._times: StrArray | None = None
+
+    @property
+    def times(self) -> StrArray:
+        """The report's time text of each point."""
+        if self._times is None:
+            self._times = format_ts_array(self.ts, self.timeframe)
+        return self._times
+
+    def __len__(self) -> int:
+        return len(self.ts)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        return {"time": format_ts(int(self.ts[index]), self.timeframe),
+                "equity": float(self.equity[index])}
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for time, equity in zip(self.times.tolist(), self.equity.tolist(), strict=True):
+            yield {"time": time, "equity": equity}
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, EquityCurve):
+            return bool(np.array_equal(self.times, other.times)
+                        and np.array_equal(self.equity, other.equity))
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"EquityCurve({len(self)} points)"
+
+    def json_text(self) -> str:
+        """The JSON array text, as ``json.dumps(list(self), separators=(",", ":"))``."""
+        n = len(self)
+        if n == 0:
+            return "[]"
+        if not np.isfinite(self.equity).all():
+            raise ValueError("Out of range float values are not JSON compliant")
+        pieces = [_const(b'{"time":"', n), _ts_bytes(self.ts, self.timeframe),
+                  _const(b'","equity":', n), _float_bytes(self.equity, self.decimals),
+                  _const(b"},", n)]
+        # one row per point; NUL bytes are padding (JSON text never holds one)
+        flat = np.concatenate(pieces, axis=1).ravel()
+        text: bytes = flat[flat != 0].tobytes()
+        return "[" + text[:-1].decode("ascii") + "]"
+
+
+def _const(text: bytes, n: int) -> Bytes2D:
+    return np.broadcast_to(np.frombuffer(text, dtype=np.uint8), (n, len(text)))
+
+
+def money_decimals(unit: Decimal) -> int | None:
+    """k when the money unit is 10**-k (the common case), else None."""
+    sign, digits, exponent = unit.normalize().as_tuple()
+    if sign == 0 and digits == (1,) and isinstance(exponent, int) and exponent <= 0:
+        return -exponent
+    return None
+
+
 def dumps(report: dict[str, Any]) -> str:
     """Deterministic JSON text (insertion order, no NaN)."""
-    return json.dumps(report, allow_nan=False, separators=(",", ":")) + "\n"
+    curves: list[EquityCurve] = []
+
+    def placeholder(obj: object) -> str:
+        if isinstance(obj, EquityCurve):
+            curves.append(obj)
+            return f"\0curve{len(curves) - 1}\0"
+        raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+
+    text = json.dumps(report, allow_nan=False, separators=(",", ":"), default=placeholder)
+    for i, curve in enumerate(curves):
+        # json escapes the NUL of the placeholder, so no report text can collide with it
+        text = text.replace(f'"\\u0000curve{i}\\u0000"', curve.json_text(), 1)
+    return text + "\n"
