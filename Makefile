@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 REPORTS := reports
 
-.PHONY: run test paper lint bench clean
+.PHONY: run test docs paper lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -22,7 +22,7 @@ run: $(STAMP)
 STRATEGIES := sma_crossover rsi_reversion donchian_breakout
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench docs
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 	@# each strategy package must reach 80% line coverage from its own tests alone
@@ -33,12 +33,19 @@ test: $(STAMP)
 	done
 	$(BIN)/python -m pytest -p no:cacheprovider \
 		--cov=trading_strategy --cov-report=term:skip-covered
+	$(MAKE) docs
+
+# the documentation site, from docs/ and the docstrings (mkdocs.yml); --strict fails on a
+# broken link, a page missing from the nav or a reference that no longer resolves
+docs: $(STAMP)
+	$(BIN)/python docs/gen_cli.py --check
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 paper: $(STAMP)
 	$(BIN)/trading-strategy run --config examples/portfolio.toml --quiet
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench docs
 	$(BIN)/mypy
 
 bench: $(STAMP)
@@ -48,4 +55,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 
 clean:
-	rm -rf $(VENV) $(REPORTS) .pytest_cache .coverage
+	rm -rf $(VENV) $(REPORTS) site .pytest_cache .coverage
