@@ -65,6 +65,8 @@ ALL_KINDS: list[OrderEvent] = [
     OrderCancelled(**env(6, "venue cancelled the order", "venue:paper")),
     OrderExpired(**env(7, "venue expired: DAY", "venue:paper")),
     OrderDenied(**env(0, "risk denied the order", "risk"), reason="max_position: too big"),
+    OrderFilled(**env(3, "venue fill", "venue:paper"), trade_id="T-2", quantity=Decimal("8"),
+                price=Decimal("100.50"), order_quantity=Decimal("8")),
 ]
 
 
@@ -108,6 +110,7 @@ def test_codec_format_is_the_documented_one() -> None:
         "ts_event": T0 + 3 * MS, "ts_init": T0 + 3 * MS + 7, "cause": "venue fill",
         "actor": "venue:paper", "trade_id": "T-1", "quantity": "4", "price": "100.50",
         "commission": "-0.0040", "liquidity": "maker", "venue_order_id": "P-7",
+        "order_quantity": None,
     }
     assert encode(CREATED) == {
         "v": 1, "kind": "created", "order_id": "sma-s1-00000001", "ts_event": T0,

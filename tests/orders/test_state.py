@@ -267,3 +267,25 @@ def test_from_cancel_ack() -> None:
     assert from_cancel_ack(at(S.FILLED), ack(S.REJECTED, "filled"), **kw) is None
     assert from_cancel_ack(pending, ack(S.PENDING_CANCEL), **kw) is None
     assert from_cancel_ack(pending, ack(S.FILLED), **kw) is None
+
+
+def test_an_all_in_order_fills_to_the_size_the_venue_gave_it() -> None:
+    order = dataclasses.replace(created("100"), status=S.ACCEPTED, size_at_fill=True)
+    first = dataclasses.replace(fill("T-1", "30", "100.00"), order_quantity=Decimal("80"))
+    after = evolve(order, first)
+    assert (after.status, after.size, after.quantity) == (S.PARTIALLY_FILLED, 80, 100)
+    assert after.remaining_quantity == 50
+    done = evolve(after, fill("T-2", "50", "100.00"))
+    assert done.status is S.FILLED and done.request == order.request  # same request re-sent
+    with pytest.raises(OrderInvariantViolated, match="overfill"):
+        evolve(after, fill("T-3", "51", "100.00"))
+
+
+@pytest.mark.parametrize(("size_at_fill", "venue_size"), [(False, "80"), (True, "101"),
+                                                          (True, "0")])
+def test_a_venue_size_is_only_for_all_in_orders_and_never_above_the_ask(
+        size_at_fill: bool, venue_size: str) -> None:
+    order = dataclasses.replace(created("100"), status=S.ACCEPTED, size_at_fill=size_at_fill)
+    event = dataclasses.replace(fill("T-1", "1", "100.00"), order_quantity=Decimal(venue_size))
+    with pytest.raises(OrderInvariantViolated, match="venue order quantity"):
+        evolve(order, event)

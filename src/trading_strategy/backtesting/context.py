@@ -36,7 +36,7 @@ class EngineView(Protocol):
 
     def submit(self, spec: OrderSpec) -> str: ...
 
-    def cancel(self, order_id: str, reason: str) -> bool: ...
+    def cancel(self, order_id: str, reason: str, *, by_strategy: bool = False) -> bool: ...
 
     def log_decision(self, event: str, fields: Mapping[str, Any]) -> None: ...
 
@@ -70,7 +70,7 @@ class BacktestContext(Context):
         return self._engine.submit(spec)
 
     def cancel(self, order_id: str) -> bool:
-        return self._engine.cancel(order_id, reason="cancelled by strategy")
+        return self._engine.cancel(order_id, reason="cancelled by strategy", by_strategy=True)
 
     @property
     def open_orders(self) -> list[Order]:

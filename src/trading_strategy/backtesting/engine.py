@@ -210,7 +210,7 @@ class BacktestEngine:
                     if advance is not None:
                         advance()
                     if gate_on_bar is not None:
-                        gate_on_bar(self, i)
+                        gate_on_bar(self, i)  # its exits and flattens are told before on_bar
                         if told:
                             self._tell()
                     try:
@@ -349,7 +349,7 @@ class BacktestEngine:
         accept(order)
         self.orders.append(order)
         if self._wants_events:
-            self._told.append(OrderEvent(oid, order.status, "", ts))
+            self._told.append(self._event_of(order))
         return oid
 
     def _eligible(self, i: int) -> int:
@@ -368,13 +368,14 @@ class BacktestEngine:
                             equity_units=self.equity_units(self.cursor.i),
                             commission=self.commission_fn)
 
-    def cancel(self, order_id: str, reason: str) -> bool:
-        """Cancel an open order at once (the strategy or the gate asked: the simulated venue
-        confirms it right away; the strategy hears of it after the callback that asked)."""
+    def cancel(self, order_id: str, reason: str, *, by_strategy: bool = False) -> bool:
+        """Cancel an open order at once (the simulated venue confirms it right away). The
+        strategy hears of its own cancel after the callback that asked; of any other (the
+        risk gate's) at once, before its next ``on_bar``."""
         order = self._by_id.get(order_id)
         if order is None or not order.is_open:
             return False
-        self._close(order, OrderStatus.CANCELLED, reason, told_later=True)
+        self._close(order, OrderStatus.CANCELLED, reason, told_later=by_strategy)
         return True
 
     def _deny(self, order: Order, code: str, message: str) -> None:

@@ -45,7 +45,7 @@ class ManagedOrder(Protocol):
     def status(self) -> OrderStatus: ...
 
     @property
-    def quantity(self) -> Decimal: ...
+    def size(self) -> Decimal: ...
 
     @property
     def filled_quantity(self) -> Decimal: ...
@@ -165,6 +165,8 @@ class OrderFilled(_Envelope):
     commission: Decimal = Decimal(0)
     liquidity: str = "taker"
     venue_order_id: str = ""
+    #: the order's quantity as the venue sized it (all-in orders), ``None``: unchanged
+    order_quantity: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -230,7 +232,8 @@ EVENT_TYPES: dict[str, type[OrderEvent]] = {
 def target_status(event: OrderEvent, order: ManagedOrder | None) -> OrderStatus:
     """The status ``event`` moves ``order`` to (``order`` is ``None`` only for creation).
 
-    A fill moves to FILLED when it completes the quantity, else PARTIALLY_FILLED; a rejected
+    A fill moves to FILLED when it completes the quantity (the venue's ``order_quantity`` for
+    an all-in order it sized), else PARTIALLY_FILLED; a rejected
     cancel returns the order to PARTIALLY_FILLED if anything was filled, else ACCEPTED.
     """
     if isinstance(event, OrderCreated):
@@ -252,7 +255,8 @@ def target_status(event: OrderEvent, order: ManagedOrder | None) -> OrderStatus:
     if order is None:
         raise ValueError(f"{event.kind} event needs the order it applies to")
     if isinstance(event, OrderFilled):
-        done = order.filled_quantity + event.quantity >= order.quantity
+        size = order.size if event.order_quantity is None else event.order_quantity
+        done = order.filled_quantity + event.quantity >= size
         return _S.FILLED if done else _S.PARTIALLY_FILLED
     if isinstance(event, OrderCancelRejected):
         return _S.PARTIALLY_FILLED if order.filled_quantity > 0 else _S.ACCEPTED
@@ -272,7 +276,7 @@ def from_fill(
         order_id=order.id, ts_event=fill.ts_event, ts_init=ts_init, cause=cause, actor=actor,
         trade_id=fill.trade_id, quantity=fill.quantity, price=fill.price,
         commission=fill.commission, liquidity=fill.liquidity,
-        venue_order_id=fill.venue_order_id,
+        venue_order_id=fill.venue_order_id, order_quantity=fill.order_quantity,
     )
 
 

@@ -178,12 +178,12 @@ _READERS: dict[str, Callable[[object], object]] = {
     "size_at_fill": _bool,
     "quantity": _decimal, "limit_price": _decimal, "stop_price": _decimal,
     "decision_price": _decimal, "price": _decimal, "commission": _decimal,
-    "stop_loss": _decimal, "take_profit": _decimal,
+    "stop_loss": _decimal, "take_profit": _decimal, "order_quantity": _decimal,
     "side": _enum(Side), "order_type": _enum(OrderType), "tif": _enum(TimeInForce),
 }
 #: the fields that may be ``null``
 _NULLABLE = frozenset({"limit_price", "stop_price", "decision_price", "id_seq", "stop_loss",
-                       "take_profit"})
+                       "take_profit", "order_quantity"})
 
 
 def encode(event: OrderEvent) -> dict[str, Any]:

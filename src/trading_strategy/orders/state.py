@@ -99,10 +99,18 @@ class ManagedOrder:
     stop_loss: Decimal | None = None
     take_profit: Decimal | None = None
     size_at_fill: bool = False
+    #: an all-in order's size as the venue set it at its first fill (``quantity`` stays the
+    #: maximum asked, so the request re-sent after a restart is the same)
+    sized_quantity: Decimal | None = None
+
+    @property
+    def size(self) -> Decimal:
+        """The quantity the order fills to: the venue's size for an all-in order."""
+        return self.quantity if self.sized_quantity is None else self.sized_quantity
 
     @property
     def remaining_quantity(self) -> Decimal:
-        return self.quantity - self.filled_quantity
+        return self.size - self.filled_quantity
 
     @property
     def avg_price(self) -> Decimal | None:
@@ -189,11 +197,20 @@ def _filled(order: ManagedOrder, fill: OrderFilled, target: OrderStatus) -> Mana
     if not fill.quantity > 0:
         raise OrderInvariantViolated(f"{where}: fill quantity must be > 0, got {fill.quantity}")
     filled = _EXACT.add(order.filled_quantity, fill.quantity)
-    if filled > order.quantity:
+    quantity = order.size
+    if fill.order_quantity is not None:
+        # an all-in order the venue sized from its cash: never above what was asked
+        if not order.size_at_fill or not 0 < fill.order_quantity <= order.quantity:
+            raise OrderInvariantViolated(
+                f"{where}: venue order quantity {fill.order_quantity} for an order of "
+                f"{order.quantity}{'' if order.size_at_fill else ' not sized at its fill'}")
+        quantity = fill.order_quantity
+    if filled > quantity:
         raise OrderInvariantViolated(
-            f"{where}: overfill, {order.filled_quantity} + {fill.quantity} > {order.quantity}")
+            f"{where}: overfill, {order.filled_quantity} + {fill.quantity} > {quantity}")
     return dataclasses.replace(
         order,
+        sized_quantity=order.sized_quantity if fill.order_quantity is None else quantity,
         status=target,
         ts_last=fill.ts_event,
         event_count=order.event_count + 1,

@@ -220,7 +220,8 @@ async def test_all_in_order_is_sized_from_the_cash_at_the_fill_and_survives_a_re
     again = PaperVenue([GOOG], store=PaperStore(path))
     # opens at 12.50: the cash pays 80 lots, not 100 (and not the 100 a fixed order asks)
     [fill] = again.on_bar("GOOG", bar(1, 12.5, 13, 12, 12.5))
-    assert isinstance(fill, FillReport) and fill.quantity == 80
+    assert isinstance(fill, FillReport) and fill.quantity == 80 and fill.order_quantity == 80
+    assert await again.fetch_fills() == [fill]
     state = await again.fetch_order("all")
     assert state is not None and state.status is OrderStatus.FILLED
     assert state.quantity == Decimal(80)
@@ -234,3 +235,10 @@ async def test_server_and_client_carry_size_at_fill() -> None:
     body = {"client_order_id": "a", "symbol": "GOOG", "side": "buy", "quantity": "5",
             "size_at_fill": True}
     assert OrderIn.model_validate(body).to_domain().size_at_fill is True
+    from trading_strategy.orders.venues.paper_client import _fill
+    from trading_strategy.orders.venues.paper_server import fill_json
+
+    report = FillReport("a", "P1", "T1", "GOOG", Side.BUY, Decimal(3), Decimal("10.00"),
+                        Decimal(0), 5, "taker", Decimal(3))
+    assert _fill(fill_json(report)) == report
+    assert _fill(fill_json(report._replace(order_quantity=None))).order_quantity is None

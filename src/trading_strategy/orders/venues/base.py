@@ -80,6 +80,9 @@ class FillReport(NamedTuple):
     commission: Decimal
     ts_event: int
     liquidity: str = "taker"
+    #: the order's quantity at the venue when the venue sized it at this fill (an all-in
+    #: order: ``size_at_fill``); ``None`` when it is the quantity requested
+    order_quantity: Decimal | None = None
 
 
 class OrderState(NamedTuple):

@@ -376,7 +376,8 @@ class PaperVenue:
         rec.ts_updated = ts
         seq = self._fill_seq + 1
         fill = FillRecord(f"T{seq:08d}", seq, rec.client_order_id, rec.venue_order_id,
-                          rec.symbol, rec.side, qty, price, fee, ts, liquidity)
+                          rec.symbol, rec.side, qty, price, fee, ts, liquidity,
+                          rec.quantity if rec.size_at_fill else None)
         events = [OrderEvent(rec.client_order_id, ts, before, rec.status, "fill",
                              f"{fill.trade_id} {qty} @ {price}")]
         self._write(Change(orders=[rec], fills=[fill], balances={inst.currency: cash},

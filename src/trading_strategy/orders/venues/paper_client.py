@@ -268,4 +268,6 @@ def _order(d: Mapping[str, Any]) -> OrderState:
 def _fill(d: Mapping[str, Any]) -> FillReport:
     return FillReport(d["client_order_id"], d["venue_order_id"], d["trade_id"], d["symbol"],
                       Side(d["side"]), Decimal(d["quantity"]), Decimal(d["price"]),
-                      Decimal(d["commission"]), int(d["ts_event"]), d["liquidity"])
+                      Decimal(d["commission"]), int(d["ts_event"]), d["liquidity"],
+                      None if d.get("order_quantity") is None
+                      else Decimal(d["order_quantity"]))

@@ -118,7 +118,8 @@ def fill_json(f: FillReport) -> dict[str, Any]:
     return {"client_order_id": f.client_order_id, "venue_order_id": f.venue_order_id,
             "trade_id": f.trade_id, "symbol": f.symbol, "side": f.side.value,
             "quantity": str(f.quantity), "price": str(f.price),
-            "commission": str(f.commission), "ts_event": f.ts_event, "liquidity": f.liquidity}
+            "commission": str(f.commission), "ts_event": f.ts_event, "liquidity": f.liquidity,
+            "order_quantity": _dec(f.order_quantity)}
 
 
 def report_json(report: VenueReport, seq: int | None = None) -> dict[str, Any]:

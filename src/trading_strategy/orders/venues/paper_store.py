@@ -92,6 +92,7 @@ fills_table = Table(
     Column("commission", String(64), nullable=False),
     Column("ts_event", BigInteger, nullable=False, index=True),
     Column("liquidity", String(16), nullable=False),
+    Column("order_quantity", String(64)),
 )
 
 balances_table = Table(
@@ -221,11 +222,13 @@ class FillRecord:
     commission: Decimal
     ts_event: int
     liquidity: str
+    #: an all-in order's size, set by its first fill (``FillReport.order_quantity``)
+    order_quantity: Decimal | None = None
 
     def report(self) -> FillReport:
         return FillReport(self.client_order_id, self.venue_order_id, self.trade_id, self.symbol,
                           self.side, self.quantity, self.price, self.commission, self.ts_event,
-                          self.liquidity)
+                          self.liquidity, self.order_quantity)
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,6 +329,10 @@ def _add_missing_columns(engine: Engine) -> None:
         if "size_at_fill" not in have:
             conn.exec_driver_sql("ALTER TABLE paper_orders ADD COLUMN size_at_fill "
                                  "BOOLEAN NOT NULL DEFAULT 0")
+        have = {row[1] for row in conn.exec_driver_sql("PRAGMA table_info(paper_fills)")}
+        if "order_quantity" not in have:
+            conn.exec_driver_sql("ALTER TABLE paper_fills ADD COLUMN order_quantity "
+                                 "VARCHAR(64)")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -368,14 +375,16 @@ def _fill_to_row(f: FillRecord) -> dict[str, Any]:
     return {"trade_id": f.trade_id, "seq": f.seq, "client_order_id": f.client_order_id,
             "venue_order_id": f.venue_order_id, "symbol": f.symbol, "side": f.side.value,
             "quantity": str(f.quantity), "price": str(f.price), "commission": str(f.commission),
-            "ts_event": f.ts_event, "liquidity": f.liquidity}
+            "ts_event": f.ts_event, "liquidity": f.liquidity,
+            "order_quantity": _opt_str(f.order_quantity)}
 
 
 def _fill_from_row(row: Mapping[str, Any]) -> FillRecord:
     return FillRecord(row["trade_id"], row["seq"], row["client_order_id"],
                       row["venue_order_id"], row["symbol"], Side(row["side"]),
                       Decimal(row["quantity"]), Decimal(row["price"]),
-                      Decimal(row["commission"]), row["ts_event"], row["liquidity"])
+                      Decimal(row["commission"]), row["ts_event"], row["liquidity"],
+                      _opt_dec(row.get("order_quantity")))
 
 
 def _event_row(e: OrderEvent) -> dict[str, Any]:
