@@ -12,6 +12,7 @@ Bounds are inclusive and in UTC: ``int`` nanoseconds or ``datetime`` (naive mean
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -86,12 +87,14 @@ class BarStore:
 
     # --- writing ----------------------------------------------------------------------
 
-    def write_bars(self, instrument: Instrument, timeframe: Timeframe | str, bars: BarSeries
-                   ) -> WriteResult:
+    def write_bars(self, instrument: Instrument, timeframe: Timeframe | str, bars: BarSeries,
+                   *, given: Collection[str] = ()) -> WriteResult:
         """Upsert ``bars`` of ``instrument``; counts of inserted, updated, unchanged bars.
 
         Prices are stored exactly, rounded to the instrument's tick (the stored tick if
-        the instrument exists and is finer). Each changed bar is logged (old → new).
+        the instrument exists and is finer). ``given`` names the instrument's sizes the
+        user set explicitly (``"tick_size"``, ``"lot_size"``): they replace the stored
+        ones (see :func:`.instruments.ensure`). Each changed bar is logged (old → new).
         Raises ``DataError`` for invalid bars (the rules of ``core.bar_checks``,
         including a price that rounds to zero ticks or is too large to hold exactly at
         the tick it is stored with); nothing is written then.
@@ -104,7 +107,7 @@ class BarStore:
         _check(instrument, frame, bars, instrument.tick_size)
         postgres = is_postgresql(self._engine)
         with writing(self._engine) as connection:
-            stored = ensure(connection, instrument)
+            stored = ensure(connection, instrument, given=given)
             if postgres:
                 _pg_bars.lock_series(connection, stored.id)
             result, changes = self._write(connection, stored, frame, bars, postgres,
@@ -150,13 +153,36 @@ class BarStore:
                   start: TimeBound = None, end: TimeBound = None) -> BarSeries:
         """Stored bars with ``start <= ts <= end`` in time order (possibly none).
 
-        ``timeframe=None`` picks the symbol's only stored timeframe. Raises ``DataError``
-        when nothing is stored for the symbol and timeframe.
+        ``timeframe=None`` picks the symbol's only stored timeframe. A timeframe that is
+        not stored but can be made from a stored one (``1w`` or ``1mo`` from ``1d``, ``1h``
+        from ``1m``) is resampled from the coarsest such (see :meth:`resample`; ``start``
+        and ``end`` then select the source bars). Raises ``DataError`` when nothing is
+        stored for the symbol that gives the timeframe.
         """
+        source = self._resample_source(symbol, timeframe)
+        if source is not None:
+            return self.resample(symbol, source, timeframe or source, start, end)
         stored, frame = self._series(symbol, timeframe)
         lo, hi = to_ns(start, _MIN_NS), to_ns(end, _MAX_NS)
         columns = self._read(stored.id, frame, lo, hi)
         return columns.series(stored.instrument, frame)
+
+    def _resample_source(self, symbol: str, timeframe: Timeframe | str | None
+                         ) -> Timeframe | None:
+        """The stored timeframe to resample to ``timeframe`` when that one is not stored."""
+        if timeframe is None:
+            return None
+        wanted = _timeframe(timeframe)
+        frames = self.timeframes(symbol)
+        if wanted in frames:
+            return None
+        for frame in reversed(frames):  # the coarsest first: fewest rows to aggregate
+            try:
+                check_resample(frame, wanted)
+            except ConfigError:
+                continue
+            return frame
+        return None
 
     def _read(self, instrument_id: int, frame: Timeframe, lo: int, hi: int) -> StoredColumns:
         if is_postgresql(self._engine):

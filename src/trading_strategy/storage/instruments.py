@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -65,12 +67,16 @@ def lookup(connection: Connection, symbol: str) -> StoredInstrument | None:
     return None if row is None else _instrument(row)
 
 
-def ensure(connection: Connection, instrument: Instrument) -> StoredInstrument:
+def ensure(connection: Connection, instrument: Instrument, *,
+           given: Collection[str] = ()) -> StoredInstrument:
     """Insert ``instrument`` if new; return the stored one (inside the caller's transaction).
 
     An existing instrument keeps its metadata, except that a finer tick size that divides
     the stored one is adopted: stored prices stay exact multiples of it, and new prices
-    can keep their extra decimals.
+    can keep their extra decimals. ``given`` names sizes the user set explicitly
+    (``"tick_size"``, ``"lot_size"``, as ``data import --tick-size/--lot-size`` does): they
+    replace the stored ones, except a tick that would not hold the stored prices exactly
+    (one that does not divide the stored tick), which is refused.
     """
     stored = lookup(connection, instrument.symbol)
     now = datetime.now(UTC)
@@ -97,16 +103,32 @@ def ensure(connection: Connection, instrument: Instrument) -> StoredInstrument:
         if stored is None:  # pragma: no cover - the row was just written
             raise ConfigError(f"instrument {instrument.symbol!r} could not be stored")
         return stored
-    old_tick, new_tick = stored.instrument.tick_size, instrument.tick_size
+    changes = _size_changes(stored.instrument, instrument, given)
+    if not changes:
+        return stored
+    connection.execute(
+        update(InstrumentRow).where(InstrumentRow.id == stored.id).values(**changes,
+                                                                         updated_at=now))
+    for name, value in changes.items():
+        log.info("instrument %s: %s %s -> %s", stored.instrument.symbol, name,
+                 getattr(stored.instrument, name), value)
+    return lookup(connection, stored.instrument.symbol) or stored
+
+
+def _size_changes(old: Instrument, new: Instrument, given: Collection[str]
+                  ) -> dict[str, Decimal]:
+    changes: dict[str, Decimal] = {}
+    old_tick, new_tick = old.tick_size, new.tick_size
     if new_tick < old_tick and old_tick % new_tick == 0:
-        connection.execute(
-            update(InstrumentRow)
-            .where(InstrumentRow.id == stored.id)
-            .values(tick_size=new_tick, updated_at=now)
-        )
-        log.info("instrument %s: tick size %s -> %s", instrument.symbol, old_tick, new_tick)
-        return lookup(connection, stored.instrument.symbol) or stored
-    return stored
+        changes["tick_size"] = new_tick
+    elif "tick_size" in given and new_tick != old_tick:
+        raise ConfigError(
+            f"{old.symbol} is stored with tick size {old_tick}; tick size {new_tick} does "
+            f"not divide it, so its stored prices would not be whole ticks; use "
+            f"{old_tick} or a tick that divides it (such as {old_tick / 10})")
+    if "lot_size" in given and new.lot_size != old.lot_size:
+        changes["lot_size"] = new.lot_size
+    return changes
 
 
 class InstrumentRepository:
