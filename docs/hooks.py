@@ -3,11 +3,12 @@
 ``<!-- risk-keys -->`` on a page becomes the table of every ``[risk]`` key, read from the
 ``RiskSettings`` model at build time, so the reference cannot miss a key or show a stale
 default. (The CLI page is generated ahead of time instead, by docs/gen_cli.py, so that it
-also reads well on GitHub.)
+also reads well on GitHub.) Sphinx roles in docstrings (``:meth:`run```) read as code.
 """
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from decimal import Decimal
@@ -16,6 +17,8 @@ from typing import Any
 from trading_strategy.risk.settings import LOSS_KEYS, RiskSettings, StrategyRiskFields
 
 MARKER = "<!-- risk-keys -->"
+# Sphinx roles some docstrings use (:meth:`run`): the code span is kept, the role dropped
+_ROLE = re.compile(r":(?:meth|class|func|mod|attr|exc|data|obj):(?=<code>)")
 
 
 def _kind(annotation: Any) -> str:
@@ -70,3 +73,7 @@ def on_page_markdown(markdown: str, **_: Any) -> str:
     if MARKER in markdown:
         return markdown.replace(MARKER, risk_keys_table())
     return markdown
+
+
+def on_page_content(html: str, **_: Any) -> str:
+    return _ROLE.sub("", html)

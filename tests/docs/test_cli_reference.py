@@ -62,8 +62,9 @@ def test_every_command_and_option_is_on_the_page() -> None:
         for action in parser._actions:
             if isinstance(action, argparse._HelpAction | argparse._SubParsersAction):
                 continue
-            for option in action.option_strings or [action.metavar or action.dest]:
-                assert f"`{option}`" in text, f"{parser.prog} {option}"
+            names = action.option_strings or [str(action.metavar or action.dest)]
+            for name in names:
+                assert f"`{name}`" in text, f"{parser.prog} {name}"
 
 
 def test_a_new_option_makes_the_page_stale(gen_cli: ModuleType) -> None:
