@@ -118,7 +118,7 @@ def _print_detail(detail: RunDetail) -> None:
             print(f"  {_LABELS.get(name, name):<14} {_fmt(detail.metrics[name], pct)}")
     still_open = sum(1 for trade in detail.trades if not trade.exit_time)
     print(f"trades listed: {len(detail.trades)} ({still_open} open); "
-          f"equity points: {len(detail.equity_curve)}")
+          f"equity points: {len(detail.curves.ts)}")
     for trade in detail.trades[:10]:
         exit_part = (f"{_date(trade.exit_time)} @ {trade.exit_price}" if trade.exit_time
                      else "open")

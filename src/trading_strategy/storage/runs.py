@@ -2,33 +2,44 @@
 
 A report (the dict built by ``backtesting.report``) is stored as: one ``backtest_runs`` row
 (params, settings, metrics and any other report keys as JSON, headline metrics as columns
-for sorting and filtering, code version, UTC creation time, status), its trades in
-``backtest_trades`` and its equity curve in ``backtest_equity``, all in one transaction.
-Report numbers are JSON floats; prices and money are stored as the decimal that float
-prints as (``Decimal(repr(x))``), i.e. exactly what the report showed.
+for sorting and filtering, code version, UTC creation time, status, and the curves), its
+trades in ``backtest_trades``, all in one transaction. Report numbers are JSON floats;
+trade prices and money are stored as the decimal that float prints as
+(``Decimal(repr(x))``), i.e. exactly what the report showed.
+
+The curves (bar times, equity and, when given, the position in lots after each bar) are one
+compressed blob per run (:func:`pack_curves`): a million-bar run is a few megabytes written
+in one statement, not a million rows. The equity is kept as the report's float64 values,
+bit for bit, so ``runs show`` prints exactly what the report did.
 """
 
 from __future__ import annotations
 
+import io
 import math
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Connection, Engine
 
+from trading_strategy.core.bars import datetime_to_ns
 from trading_strategy.core.errors import DataError
 from trading_strategy.core.timeframe import Timeframe
 from trading_strategy.storage.jsonable import from_json, to_json
-from trading_strategy.storage.tables import BacktestEquityRow, BacktestRunRow, BacktestTradeRow
+from trading_strategy.storage.tables import BacktestRunRow, BacktestTradeRow
 from trading_strategy.storage.transactions import reading, writing
 from trading_strategy.storage.types import to_utc
 from trading_strategy.storage.version import code_version
 
-__all__ = ["RunDetail", "RunRepository", "RunSummary", "StoredTrade"]
+__all__ = ["Curves", "RunDetail", "RunRepository", "RunSummary", "StoredTrade", "pack_curves",
+           "unpack_curves"]
 
 _KNOWN_KEYS = {"strategy", "params", "data", "settings", "metrics", "trades", "equity_curve",
                "risk"}
@@ -75,6 +86,62 @@ class StoredTrade:
 
 
 @dataclass(frozen=True, slots=True)
+class Curves:
+    """A run's per-bar curves: bar times (UTC ns), equity (the report's floats) and, when
+    saved with it, the position in lots after each bar."""
+
+    ts: npt.NDArray[np.int64]
+    equity: npt.NDArray[np.float64]
+    position_lots: npt.NDArray[np.int64] | None = None
+
+
+_CURVES_MAGIC = b"TSCURVE1"
+
+
+def pack_curves(curves: Curves) -> bytes:
+    """One zlib-compressed blob: the times as deltas (regular bars compress to almost
+    nothing), the equity's float64 bits and the positions, each as a ``.npy`` record."""
+    buffer = io.BytesIO()
+    deltas = np.diff(curves.ts, prepend=np.int64(0)) if curves.ts.size else curves.ts
+    position = (np.zeros(0, dtype=np.int64) if curves.position_lots is None
+                else np.asarray(curves.position_lots, dtype=np.int64))
+    for array in (deltas, curves.equity, position):
+        np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+    return _CURVES_MAGIC + zlib.compress(buffer.getvalue(), 1)
+
+
+def unpack_curves(blob: bytes) -> Curves:
+    if not blob.startswith(_CURVES_MAGIC):
+        raise DataError("stored run curves: unknown format")
+    buffer = io.BytesIO(zlib.decompress(blob[len(_CURVES_MAGIC):]))
+    deltas, equity, position = (np.load(buffer, allow_pickle=False) for _ in range(3))
+    ts = np.cumsum(deltas, dtype=np.int64)
+    lots = position if position.size == ts.size and ts.size else None
+    return Curves(ts, equity.astype(np.float64, copy=False), lots)
+
+
+def _curves_of(curve: Any, positions: Sequence[int] | npt.NDArray[np.int64] | None) -> Curves:
+    """The report's equity curve as arrays: an ``EquityCurve`` already holds them; a list
+    of ``{"time", "equity"}`` points (older reports, portfolios) is converted."""
+    ts, equity = getattr(curve, "ts", None), getattr(curve, "equity", None)
+    if not isinstance(ts, np.ndarray) or not isinstance(equity, np.ndarray):
+        points = list(curve or [])
+        ts = np.array([_ns(_time(p.get("time"), "equity_curve time")) for p in points],
+                      dtype=np.int64)
+        equity = np.array([_float(p.get("equity")) for p in points], dtype=np.float64)
+    lots = None if positions is None else np.asarray(positions, dtype=np.int64)
+    if lots is not None and lots.shape != ts.shape:
+        raise DataError(f"backtest report: {lots.size} positions for {ts.size} equity points")
+    return Curves(ts.astype(np.int64, copy=False), equity.astype(np.float64, copy=False), lots)
+
+
+def _ns(moment: datetime | None) -> int:
+    if moment is None:
+        raise DataError("backtest report: an equity point has no time")
+    return datetime_to_ns(moment)
+
+
+@dataclass(frozen=True, slots=True)
 class RunDetail:
     summary: RunSummary
     params: dict[str, Any]
@@ -83,7 +150,14 @@ class RunDetail:
     risk: dict[str, Any] | None
     extra: dict[str, Any]
     trades: list[StoredTrade]
-    equity_curve: list[tuple[datetime, Decimal]]
+    curves: Curves = field(repr=False)
+
+    @property
+    def equity_curve(self) -> list[tuple[datetime, Decimal]]:
+        """(UTC time, equity as the decimal the report printed) per bar."""
+        return [(to_utc(int(t)), Decimal(repr(e)))
+                for t, e in zip(self.curves.ts.tolist(), self.curves.equity.tolist(),
+                                strict=True)]
 
     def to_report(self) -> dict[str, Any]:
         """The run as a report-shaped, JSON-ready dict (plus ``id`` and ``run``)."""
@@ -109,8 +183,9 @@ class RunDetail:
                  "commission": _number(t.commission)}
                 for t, source in zip(self.trades, sources, strict=True)
             ],
-            "equity_curve": [{"time": _iso(time, timeframe), "equity": _number(equity)}
-                             for time, equity in self.equity_curve],
+            "equity_curve": [{"time": _iso(to_utc(t), timeframe), "equity": _whole(e)}
+                             for t, e in zip(self.curves.ts.tolist(),
+                                             self.curves.equity.tolist(), strict=True)],
             **extra,
             "run": {"created_at": _iso(s.created_at, None), "status": s.status,
                     "code_version": s.code_version},
@@ -141,6 +216,10 @@ def _number(value: Decimal | None) -> float | int | None:
     if value is None:
         return None
     return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _whole(value: float) -> float | int:
+    return int(value) if value.is_integer() else value
 
 
 def _time(value: Any, what: str) -> datetime | None:
@@ -204,8 +283,10 @@ class RunRepository:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    def save_run(self, report: Mapping[str, Any], *, status: str = "completed") -> int:
-        """Store a backtest report; returns the new run id."""
+    def save_run(self, report: Mapping[str, Any], *, status: str = "completed",
+                 positions: Sequence[int] | npt.NDArray[np.int64] | None = None) -> int:
+        """Store a backtest report, with the position in lots after each bar when given;
+        returns the new run id."""
         strategy = report.get("strategy")
         if not strategy:
             raise DataError("backtest report has no 'strategy'")
@@ -225,19 +306,13 @@ class RunRepository:
             "extra": to_json(_extra(report, trades)),
             "trade_count": int(trade_count) if trade_count is not None else None,
             "code_version": code_version(), **headline,
+            "curves": pack_curves(_curves_of(report.get("equity_curve"), positions)),
         }
-        equity = [
-            {"seq": seq, "ts": _time(point.get("time"), "equity_curve time"),
-             "equity": _decimal(point.get("equity"))}
-            for seq, point in enumerate(report.get("equity_curve") or [])
-        ]
         with writing(self._engine) as connection:
             run_id: int = connection.execute(
                 insert(BacktestRunRow).values(**values).returning(BacktestRunRow.id)
             ).scalar_one()
             _insert_many(connection, BacktestTradeRow, _trade_rows(run_id, trades))
-            _insert_many(connection, BacktestEquityRow,
-                         [point | {"run_id": run_id} for point in equity])
         return run_id
 
     def list_runs(self, *, limit: int = 50, offset: int = 0, strategy: str | None = None,
@@ -257,7 +332,8 @@ class RunRepository:
         with reading(self._engine) as connection:
             row = connection.execute(
                 select(*_SUMMARY_COLUMNS, BacktestRunRow.params, BacktestRunRow.settings,
-                       BacktestRunRow.metrics, BacktestRunRow.risk, BacktestRunRow.extra)
+                       BacktestRunRow.metrics, BacktestRunRow.risk, BacktestRunRow.extra,
+                       BacktestRunRow.curves)
                 .where(BacktestRunRow.id == run_id)
             ).first()
             if row is None:
@@ -266,24 +342,20 @@ class RunRepository:
                 select(*_TRADE_COLUMNS).where(BacktestTradeRow.run_id == run_id)
                 .order_by(BacktestTradeRow.seq)
             ).all()
-            equity = connection.execute(
-                select(BacktestEquityRow.ts, BacktestEquityRow.equity)
-                .where(BacktestEquityRow.run_id == run_id).order_by(BacktestEquityRow.seq)
-            ).all()
         n = len(_SUMMARY_COLUMNS)
-        params, settings, metrics, risk, extra = row[n:]
+        params, settings, metrics, risk, extra, curves = row[n:]
         return RunDetail(
             RunSummary(*row[:n]), from_json(params), from_json(settings), from_json(metrics),
             from_json(risk), from_json(extra or {}),
             [StoredTrade(*trade) for trade in trades],
-            [(time, value) for time, value in equity],
+            unpack_curves(curves) if curves else Curves(np.zeros(0, np.int64),
+                                                        np.zeros(0, np.float64)),
         )
 
     def delete_run(self, run_id: int) -> bool:
-        """Delete a run with its trades and equity; whether it existed."""
+        """Delete a run with its trades and curves; whether it existed."""
         with writing(self._engine) as connection:
-            for table in (BacktestTradeRow, BacktestEquityRow):
-                connection.execute(delete(table).where(table.run_id == run_id))
+            connection.execute(delete(BacktestTradeRow).where(BacktestTradeRow.run_id == run_id))
             deleted = connection.execute(
                 delete(BacktestRunRow).where(BacktestRunRow.id == run_id)
             )

@@ -22,6 +22,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -108,6 +109,8 @@ class BacktestRunRow(Base):
     profit_factor: Mapped[float | None] = mapped_column(Float)
     trade_count: Mapped[int | None] = mapped_column(Integer)
     code_version: Mapped[str] = mapped_column(String(64))
+    # Per-bar curves (times, equity, positions) as one compressed blob: see storage.runs.
+    curves: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class BacktestTradeRow(Base):
@@ -126,17 +129,6 @@ class BacktestTradeRow(Base):
     pnl: Mapped[Decimal | None] = mapped_column(ExactDecimal())
     trade_return: Mapped[float | None] = mapped_column(Float)
     commission: Mapped[Decimal | None] = mapped_column(ExactDecimal())
-
-
-class BacktestEquityRow(Base):
-    __tablename__ = "backtest_equity"
-
-    run_id: Mapped[int] = mapped_column(
-        ForeignKey("backtest_runs.id", ondelete="CASCADE"), primary_key=True
-    )
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
-    ts: Mapped[datetime] = mapped_column(UtcTimestamp())
-    equity: Mapped[Decimal] = mapped_column(ExactDecimal())
 
 
 # --- live and paper trading -----------------------------------------------------------
