@@ -15,6 +15,8 @@ from typing import IO, TYPE_CHECKING, Any
 from trading_strategy.core.errors import ConfigError
 
 if TYPE_CHECKING:
+    from decimal import Decimal
+
     from trading_strategy.core.bars import BarSeries
 
 _EXPORT_HEADER = ("timestamp", "open", "high", "low", "close", "volume")
@@ -36,9 +38,13 @@ def register(subparsers: Any) -> None:
     imp.add_argument("file", metavar="FILE", help="CSV (.csv, .csv.gz) or Parquet file")
     imp.add_argument("--symbol", help="instrument symbol (default: file name up to '_')")
     imp.add_argument("--timeframe", help="bar timeframe: 1m, 1h, 1d ... (default: inferred)")
-    imp.add_argument("--tick-size", help="price tick, e.g. 0.01 (default: from the prices)")
+    imp.add_argument("--tick-size", help="price tick, e.g. 0.01 (default: from the prices); "
+                     "stored on the instrument")
+    imp.add_argument("--lot-size", help="quantity step, e.g. 0.00001 for fractional BTC "
+                     "(default 1); stored on the instrument")
     imp.add_argument("--repair", action="store_true",
                      help="sort rows and drop duplicate timestamps (keeping the last)")
+    add_format_options(imp)
     imp.set_defaults(handler=_import)
 
     lst = actions.add_parser("list", help="list stored series (symbol, timeframe, range)")
@@ -51,6 +57,47 @@ def register(subparsers: Any) -> None:
     exp.add_argument("--end", help="last bar, inclusive (a date means the whole day)")
     exp.add_argument("--out", default="-", help="output file, '-' for standard output")
     exp.set_defaults(handler=_export)
+
+
+def add_format_options(parser: argparse.ArgumentParser) -> None:
+    """The file layout options (``market_data.formats``); also for ``backtest --data``."""
+    group = parser.add_argument_group(
+        "file format", "what is not given is detected, and said (docs/data.md)")
+    group.add_argument("--preset", metavar="NAME", help="yahoo, binance, mt4, mt5, "
+                       "semicolon or us-dates")
+    group.add_argument("--columns", metavar="SPEC", help="header names by role "
+                       "(date=Datum,close=Last) or, for a file without a header, the role "
+                       "of each column in order (timestamp,open,high,low,close,volume; - "
+                       "skips one)")
+    group.add_argument("--delimiter", metavar="CHAR", help="field separator: ',', ';', "
+                       "'|' or tab (default: detected)")
+    group.add_argument("--date-format", metavar="FMT", help="strptime-style, e.g. "
+                       "'%%d.%%m.%%Y %%H:%%M' (default: ISO-8601, epochs and common forms "
+                       "detected)")
+    group.add_argument("--tz", metavar="ZONE", help="time zone of naive timestamps, e.g. "
+                       "Europe/Berlin: converted to UTC (default: UTC)")
+
+
+def format_from_args(args: argparse.Namespace) -> Any:
+    """The ``FileFormat`` of :func:`add_format_options`, or ``None`` when none is given."""
+    from trading_strategy.market_data.formats import file_format
+
+    return file_format(preset=args.preset, columns=args.columns, delimiter=args.delimiter,
+                       date_format=args.date_format, tz=args.tz)
+
+
+def _size(option: str, text: str | None, example: str) -> Decimal | None:
+    from decimal import Decimal, InvalidOperation
+
+    if text is None:
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ConfigError(f"invalid {option} {text!r}: use e.g. {example}") from None
+    if not value.is_finite() or value <= 0:
+        raise ConfigError(f"invalid {option} {text!r}: must be > 0, e.g. {example}")
+    return value
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
@@ -79,29 +126,29 @@ def parse_time(text: str | None, *, end: bool = False) -> int | None:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from decimal import Decimal, InvalidOperation
-
     from trading_strategy.config import load_settings
     from trading_strategy.market_data.files import load_bars
     from trading_strategy.storage import open_store
 
-    tick = None
-    if args.tick_size is not None:
-        try:
-            tick = Decimal(args.tick_size)
-        except InvalidOperation:
-            raise ConfigError(f"invalid --tick-size {args.tick_size!r}: use e.g. 0.01") from None
+    tick = _size("--tick-size", args.tick_size, "0.01")
+    lot = _size("--lot-size", args.lot_size, "0.00001")
     loaded = load_bars(args.file, timeframe=args.timeframe, symbol=args.symbol,
-                       repair=args.repair, tick_size=tick)
+                       repair=args.repair, tick_size=tick, lot_size=lot,
+                       fmt=format_from_args(args))
+    if loaded.format:
+        print(f"format: {loaded.format}")
     for warning in loaded.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     bars = loaded.bars
+    given = [name for name, value in (("tick_size", tick), ("lot_size", lot))
+             if value is not None]
     with open_store(load_settings().effective_database_url()) as store:
-        result = store.bars.write_bars(bars.instrument, bars.timeframe, bars)
+        result = store.bars.write_bars(bars.instrument, bars.timeframe, bars, given=given)
+        stored = store.bars.instrument(bars.instrument.symbol)
         where = store.url
     print(f"{bars.instrument.symbol} {bars.timeframe}: {len(bars)} bars from {args.file}: "
           f"{result.inserted} inserted, {result.updated} updated, {result.unchanged} "
-          f"unchanged ({where})")
+          f"unchanged; tick {stored.tick_size}, lot {stored.lot_size} ({where})")
     return 0
 
 

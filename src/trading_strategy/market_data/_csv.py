@@ -144,7 +144,8 @@ class _Stamps:
                 self._kind = "iso"  # its parser names the bad value
             else:
                 self._kind, self._date = "format", compile_format(detected)
-                self._notes.append(f"dates read as {detected!r} (detected; --date-format "
+                how = "detected" if fmt.month_first is None else "month first"
+                self._notes.append(f"dates read as {detected!r} ({how}; --date-format "
                                    "overrides)")
         if fmt.tz is not None:
             if self._kind == "epoch":
@@ -242,6 +243,7 @@ def _parse_csv(
         notes.extend(found_notes)
         names = {role: header[index].strip() for role, index in layout.items()}
     width = len(positions) if positions else len(header)
+    what = f"({', '.join(positions)})" if positions else "as in the header"
     stamps = _Stamps(fmt, source, notes)
     decimal_comma = False if delimiter == "," else fmt.decimal_comma
     ts_parts: list[IntArray] = []
@@ -255,7 +257,7 @@ def _parse_csv(
     while rows := pending + list(islice(reader, _CHUNK_ROWS - len(pending))):
         pending = []
         first_line, last_line = last_line + 1, reader.line_num
-        rows, lines, width_error = _locate_rows(rows, first_line, last_line, width)
+        rows, lines, width_error = _locate_rows(rows, first_line, last_line, width, what)
         errors: list[tuple[int, str]] = []
         if width_error is not None:
             errors.append(width_error)
@@ -314,7 +316,8 @@ def _parse_csv(
 
 
 def _locate_rows(
-    rows: list[list[str]], first_line: int, last_line: int, width: int
+    rows: list[list[str]], first_line: int, last_line: int, width: int,
+    what: str = "as in the header",
 ) -> tuple[list[list[str]], IntArray, tuple[int, str] | None]:
     """Drop blank rows, give each row its starting line, and find the first ragged row.
 
@@ -332,7 +335,7 @@ def _locate_rows(
         span = 1 + sum(cell.count("\n") for cell in row)
         if not _is_blank(row):
             if len(row) != width:
-                reason = f"expected {width} fields as in the header, found {len(row)}"
+                reason = f"expected {width} fields {what}, found {len(row)}"
                 kept_lines.append(line)
                 return (
                     kept,
