@@ -4,6 +4,8 @@ The three built-in strategies, one synthetic instrument each (one-minute GBM bar
 replayed as fast as possible through the whole live path: bus, strategy runner (O(1)
 indicators), risk engine, order manager with the journal in SQLite, paper venue.
 
+* throughput: bars delivered to strategies per second of the in-process replay (wall
+  clock, and per second of CPU, which other load on the machine does not inflate);
 * decision latency: the bar reaching the strategy layer → its intent is ready;
 * placement latency: intent → venue acknowledgement, risk check and journal writes included;
   in-process (paper venue in the same process) and over the loopback socket to
@@ -125,10 +127,10 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="ts-latency-"))
     per_symbol = args.events // len(SYMBOLS)
     files = {s: write_bars(tmp, s, per_symbol, seed=7 + k) for k, s in enumerate(SYMBOLS)}
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     d_in, p_in, events = run_session(portfolio(files, name="bench_inproc", kind="paper"),
                                      tmp / "inproc")
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
 
     lb_symbol = max(1, args.loopback_events // len(SYMBOLS))
     lb_files = {s: write_bars(tmp / "lb", s, lb_symbol, seed=7 + k) if (tmp / "lb").mkdir(
@@ -156,13 +158,17 @@ def main() -> int:
         server.terminate()
         server.wait(timeout=10)
 
-    print(f"paper session latency: {events:,} replayed events in-process in {seconds:.1f} s, "
-          f"{lb_events:,} over loopback")
+    print(f"paper session latency: {events:,} replayed events in-process in {seconds:.1f} s "
+          f"({events / seconds:,.0f} events/s; {cpu:.1f} s of CPU, {events / cpu:,.0f} "
+          f"events per CPU second), {lb_events:,} over loopback")
     show("decision (bar → intent)", d_in)
     show("placement in-process (intent → ack)", p_in)
     show("placement loopback (intent → ack)", p_lb)
     figures = {
         "events": events,
+        "seconds_inprocess": round(seconds, 2),
+        "events_per_s_inprocess": round(events / seconds),
+        "events_per_cpu_s_inprocess": round(events / cpu),
         "loopback_events": lb_events,
         "decisions": len(d_in),
         "orders_inprocess": len(p_in),
