@@ -99,9 +99,10 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="cli-e2e-") as folder:
         root = Path(folder)
-        env = {**os.environ, "TRADING_STRATEGY_DATA_DIR": str(root / "data"),
-               "PYTHONDONTWRITEBYTECODE": "1"}
+        env = {**os.environ, "TRADING_STRATEGY_DATA_DIR": str(root / "data")}
         env.pop("TRADING_STRATEGY_DATABASE_URL", None)  # the embedded SQLite file
+        # as installed: bytecode cached after the first run (this sandbox turns it off)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         env.pop("TRADING_STRATEGY_CONFIG_FILE", None)
         csv = root / "gbm_1m.csv"
         t0 = time.perf_counter()

@@ -174,7 +174,7 @@ def test_a_stored_symbol_is_read_from_the_database() -> None:
     from trading_strategy.storage import open_store
 
     bars = load_bars("GOOG", symbol="XGOOG").bars
-    store = open_store(load_settings())
+    store = open_store(load_settings().effective_database_url())
     try:
         store.bars.write_bars(bars.instrument, bars.timeframe, bars)
     finally:
@@ -192,7 +192,7 @@ def test_an_open_store_comes_before_the_samples() -> None:
 
     sample = load_bars("GOOG").bars
     own = load_bars("GOOG", symbol="GOOG").bars
-    store = open_store(load_settings())
+    store = open_store(load_settings().effective_database_url())
     try:
         # a user's own GOOG (here: the first 1,000 bars) replaces the sample
         store.bars.write_bars(own.instrument, own.timeframe, own.between(

@@ -41,9 +41,11 @@ class Backtest:
     equity, or a quantity in whole lots; ``0.5`` is a quantity, never half of equity);
     ``risk``: a dict of ``[risk]`` keys or ``RiskSettings`` (None: the defaults, as the CLI
     without a config file). ``store``: an open ``storage.Store`` whose symbols come before
-    the bundled samples (the CLI's order). Every bad argument raises ``ArgumentError`` (a
-    ``ValueError``). What the loader did to the data is in ``warnings`` and is also
-    issued as a ``DataWarning``.
+    the bundled samples (the CLI's order); ``store=False`` never opens a database (a name is
+    then a file or a bundled sample). ``settings``: a complete ``BacktestSettings`` instead
+    of ``cash`` .. ``indicators`` (the CLI builds one from its options). Every bad argument
+    raises ``ArgumentError`` (a ``ValueError``). What the loader did to the data is in
+    ``warnings`` and is also issued as a ``DataWarning``.
     """
 
     def __init__(
@@ -71,13 +73,18 @@ class Backtest:
         repair: bool = False,
         allow_short_history: bool = False,
         store: Any = None,
+        settings: BacktestSettings | None = None,
     ) -> None:
         self.strategy: type[Strategy] = resolve_strategy(strategy)
-        self.settings: BacktestSettings = arguments.backtest_settings(
-            cash=cash, commission=commission, slippage=slippage, size=size,
-            latency_bars=latency_bars, latency_ms=latency_ms, volume_cap=volume_cap,
-            periods_per_year=periods_per_year, risk_free_rate=risk_free_rate,
-            indicators=indicators)
+        if settings is None:
+            settings = arguments.backtest_settings(
+                cash=cash, commission=commission, slippage=slippage, size=size,
+                latency_bars=latency_bars, latency_ms=latency_ms, volume_cap=volume_cap,
+                periods_per_year=periods_per_year, risk_free_rate=risk_free_rate,
+                indicators=indicators)
+        elif not isinstance(settings, BacktestSettings):
+            raise ArgumentError(f"settings: expected BacktestSettings, got {settings!r}")
+        self.settings: BacktestSettings = settings
         self.risk: RiskSettings = arguments.risk_settings(risk)
         tick = None if tick_size is None else arguments.decimal(
             "tick_size", tick_size, example="0.01")

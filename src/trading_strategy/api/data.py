@@ -60,7 +60,8 @@ def load_data(
 
     A name that is not a file is a bundled sample, else a stored symbol. With ``store`` (an
     open ``storage.Store``, as the CLI has) a symbol stored there comes first, samples
-    included once loaded into it, unless ``tick_size`` or ``lot_size`` ask for a re-read.
+    included once loaded into it, unless ``tick_size`` or ``lot_size`` ask for a re-read;
+    ``store=False``: no database is read (files and bundled samples only).
     """
     options: dict[str, Any] = {"timeframe": timeframe, "repair": repair,
                                "tick_size": tick_size, "lot_size": lot_size}
@@ -83,6 +84,9 @@ def load_data(
 
 def _from_name(text: str, *, symbol: str | None, store: Any, **options: Any) -> Loaded:
     path = Path(text).expanduser()
+    if store is False:  # files and bundled samples only: the file loader says what is not
+        result = load_bars(text, symbol=symbol, **options)
+        return Loaded(result.bars, list(result.warnings), result.source)
     if (store is not None and not path.exists() and options["tick_size"] is None
             and options["lot_size"] is None and store.bars.timeframes(text.upper())):
         return _read_stored(store, text, options["timeframe"])

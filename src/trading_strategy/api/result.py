@@ -140,16 +140,28 @@ class BacktestResult:
             _write(Path(path), text)
         return text
 
-    def to_html(self, path: str | os.PathLike[str]) -> Path:
-        """The self-contained HTML report (no network needed to view it), as ``--html``."""
+    def html(self) -> str:
+        """The self-contained HTML report page as text (``to_html`` writes it)."""
         from trading_strategy.backtesting.html_report import render_html
 
-        page = render_html(self.report,
-                           price_time=[point["time"] for point in self.report["equity_curve"]],
-                           price_close=self.run.bars.close.tolist())
+        curve = self.report["equity_curve"]
+        times = curve.times if hasattr(curve, "times") else [p["time"] for p in curve]
+        return render_html(self.report, price_time=times, price_close=self.run.bars.close)
+
+    def to_html(self, path: str | os.PathLike[str]) -> Path:
+        """The self-contained HTML report (no network needed to view it), as ``--html``."""
         target = Path(path)
-        _write(target, page)
+        _write(target, self.html())
         return target
+
+    # --- storage ------------------------------------------------------------------------
+    def save(self, store: Any) -> int:
+        """Save the run (report, trades, and the equity and position curves) to an open
+        ``storage.Store``, as the CLI does; returns the run id (``trading-strategy runs
+        show ID``)."""
+        from trading_strategy.api.saving import save_report
+
+        return save_report(store, self.report, positions=self.run.engine.position_curve)
 
     # --- display ------------------------------------------------------------------------
     def _repr_html_(self) -> str:

@@ -29,18 +29,48 @@ COMMAND_MODULES = (
 )
 
 
+#: the module of each command, so that running one imports only its module (the others
+#: may import heavy packages at their top); help and unknown commands import them all
+_MODULE_OF = {
+    "strategies": "trading_strategy.cli.strategies_cmd",
+    "backtest": "trading_strategy.cli.backtest_cmd",
+    "data": "trading_strategy.cli.data_cmd",
+    "runs": "trading_strategy.cli.runs_cmd",
+    "db": "trading_strategy.cli.db_cmd",
+    "config": "trading_strategy.cli.config_cmd",
+    "risk": "trading_strategy.cli.risk_cmd",
+    "run": "trading_strategy.cli.live_cmd",
+    "reconcile": "trading_strategy.cli.live_cmd",
+    "status": "trading_strategy.cli.live_cmd",
+    "audit": "trading_strategy.cli.live_cmd",
+    "paper-venue": "trading_strategy.cli.paper_venue_cmd",
+}
+
+
+def _command_modules(argv: Sequence[str] | None) -> tuple[str, ...]:
+    """The command modules the parser needs for ``argv``: the named command's alone when
+    the first argument names one (options of the top level come before it)."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    first = args[0] if args else ""
+    module = _MODULE_OF.get(first)
+    return (module,) if module in COMMAND_MODULES else COMMAND_MODULES
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = ()) -> argparse.ArgumentParser:
+    """The parser; for ``argv`` naming a command, with that command's sub-parser only
+    (``()``, the default: every command)."""
+    modules = COMMAND_MODULES if argv == () else _command_modules(argv)
     parser = _Parser(
         prog="trading-strategy",
         description="Develop, backtest and run algorithmic trading strategies.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in COMMAND_MODULES:
+    for name in modules:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
@@ -79,7 +109,7 @@ def _tolerant_output() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
     if handler is None:

@@ -185,57 +185,23 @@ def build_settings(args: argparse.Namespace) -> Any:
     )
 
 
-def _parse_time(name: str, text: str | None, end: bool = False) -> int | None:
+def _check_time(name: str, text: str | None) -> None:
+    """The API reads the same text; checked here so the message names the option."""
     if text is None:
-        return None
-    from datetime import UTC, datetime, timedelta
-
-    from trading_strategy.core.bars import datetime_to_ns
-
+        return
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise ConfigError(f"{name} must be a date (YYYY-MM-DD) or ISO time, got {text!r}") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    if end and len(text) == 10:  # a plain date includes the whole day
-        moment += timedelta(days=1) - timedelta(microseconds=1)
-    return datetime_to_ns(moment)
-
-
-def load_data(args: argparse.Namespace, store: Any) -> tuple[Any, list[str]]:
-    """A file path is read directly; a symbol comes from the store (bundled samples are
-    loaded into it on first use), or, with ``--no-store``, from the bundled samples."""
-    from trading_strategy.market_data.files import load_bars
-
-    tick = _decimal("--tick-size", args.tick_size) if args.tick_size else None
-    lot = _decimal("--lot-size", args.lot_size) if args.lot_size else None
-    start = _parse_time("--start", args.start)
-    end = _parse_time("--end", args.end, end=True)
-    warnings: list[str] = []
-    stored = (store is not None and not Path(args.data).exists() and tick is None
-              and lot is None and store.bars.timeframes(args.data.upper()))
-    if stored:
-        bars = store.bars.read_bars(args.data.upper(), timeframe=args.timeframe,
-                                    start=start, end=end)
-    else:
-        loaded = load_bars(args.data, timeframe=args.timeframe, repair=args.repair,
-                           tick_size=tick, lot_size=lot)
-        bars, warnings = loaded.bars, list(loaded.warnings)
-        if start is not None or end is not None:
-            bars = bars.between(start, end)
-    if len(bars) == 0:
-        raise ConfigError(f"no bars of {args.data} between "
-                          f"{args.start or 'the start'} and {args.end or 'the end'}")
-    return bars, warnings
 
 
 def _open_store(args: argparse.Namespace, settings: Any) -> Any:
     if args.no_store:
         return None
-    from trading_strategy.storage import ensure_samples_loaded, open_store
+    from trading_strategy.sample_store import ensure_samples_loaded
+    from trading_strategy.storage import open_store
 
-    store = open_store(settings)
+    store = open_store(settings.effective_database_url())
     ensure_samples_loaded(store)
     return store
 
@@ -252,39 +218,48 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_single(args: argparse.Namespace) -> int:
-    from trading_strategy.backtesting.report import build_report
-    from trading_strategy.backtesting.runner import run_backtest
+    """The options as a ``trading_strategy.Backtest``, run; then the outputs."""
+    import warnings
+
+    from trading_strategy.api import Backtest, DataWarning
+    from trading_strategy.backtesting.runner import check_history
     from trading_strategy.cli.summary import format_summary, progress_bar
     from trading_strategy.config import load_settings
 
     settings = build_settings(args)
     app_settings = load_settings(Path(args.risk_config) if args.risk_config else None)
     params = _params(args.param)
+    _check_time("--start", args.start)
+    _check_time("--end", args.end)
     store = _open_store(args, app_settings)
-    bars, warnings = load_data(args, store)
-    for warning in warnings:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)  # printed below, as one line each
+        backtest = Backtest(
+            args.data, args.strategy, settings=settings, risk=app_settings.risk,
+            timeframe=args.timeframe, start=args.start, end=args.end, repair=args.repair,
+            tick_size=_decimal("--tick-size", args.tick_size) if args.tick_size else None,
+            lot_size=_decimal("--lot-size", args.lot_size) if args.lot_size else None,
+            allow_short_history=args.allow_short_history,
+            store=store if store is not None else False)
+    for warning in backtest.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    progress = progress_bar(len(bars)) if len(bars) > 200_000 and sys.stderr.isatty() else None
-    result = run_backtest(args.strategy, bars, settings, params, risk=app_settings.risk,
-                          allow_short_history=args.allow_short_history, progress=progress)
-    report = build_report(result)
-
-    def page() -> str:
-        from trading_strategy.backtesting.html_report import render_html
-
-        return render_html(report, price_time=[e["time"] for e in report["equity_curve"]],
-                           price_close=bars.close.tolist())
-
-    return _publish(args, store, report, format_summary, page)
+    # the runner's own message, which names --allow-short-history
+    check_history(backtest.bars, settings, args.allow_short_history)
+    total = len(backtest.bars)
+    progress = progress_bar(total) if total > 200_000 and sys.stderr.isatty() else None
+    result = backtest.run(progress=progress, **params)
+    return _publish(args, store, result.report, format_summary, result.html,
+                    save=result.save)
 
 
 def _publish(args: argparse.Namespace, store: Any, report: dict[str, Any],
-             summary: Callable[[dict[str, Any]], str], page: Callable[[], str]) -> int:
+             summary: Callable[[dict[str, Any]], str], page: Callable[[], str],
+             save: Callable[[Any], int]) -> int:
     """Save the run, print the summary, write the JSON and HTML the options ask for."""
     from trading_strategy.backtesting.report import dumps
 
     # the run id stays out of the report: the same inputs give byte-identical JSON
-    run_id = _save(store, report) if store is not None else None
+    run_id = save(store) if store is not None else None
     if not args.quiet and args.json_path != "-":
         print(summary(report))
         if run_id is not None:
@@ -298,23 +273,6 @@ def _publish(args: argparse.Namespace, store: Any, report: dict[str, Any],
     if args.html_path:
         _write(Path(args.html_path), page())
     return 0
-
-
-def _save(store: Any, report: dict[str, Any]) -> int:
-    """Store the run and, when the risk engine acted, its state changes as risk events."""
-    from trading_strategy.core.bars import datetime_to_ns
-    from trading_strategy.storage import RiskEventRecord
-
-    run_id: int = store.runs.save_run(report)
-    for change in report.get("risk", {}).get("halts", []):
-        moment = datetime.fromisoformat(change["time"].replace("Z", "+00:00"))
-        store.events.save_risk_event(RiskEventRecord(
-            ts_event=datetime_to_ns(moment), strategy=report["strategy"],
-            verdict=change["state"], reason=change["reason"],
-            symbol=report["data"]["symbol"], trading_state=change["state"],
-            detail={"run_id": run_id, "scope": change["scope"], "message": change["message"]},
-        ))
-    return run_id
 
 
 def _write(path: Path, text: str) -> None:
@@ -451,4 +409,9 @@ def _run_portfolio(args: argparse.Namespace) -> int:
 
         return render_portfolio_html(report)
 
-    return _publish(args, store, report, format_portfolio_summary, page)
+    def save(store: Any) -> int:
+        from trading_strategy.api.saving import save_report
+
+        return save_report(store, report)
+
+    return _publish(args, store, report, format_portfolio_summary, page, save=save)

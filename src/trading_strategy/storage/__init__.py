@@ -12,8 +12,6 @@ always comes from the caller: this layer reads no settings and no data files.
 - ``redact_url(url)``.
 """
 
-from typing import Any
-
 from trading_strategy.storage.bar_store import BarStore, SeriesInfo, WriteResult
 from trading_strategy.storage.coverage import Coverage, CoverageRange, Gap
 from trading_strategy.storage.engine import make_engine
@@ -72,13 +70,3 @@ __all__ = [
     "upgrade",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    # Deprecated: sample loading moved above storage (to trading_strategy.sample_store),
-    # since it reads market_data's files. Kept while cli/backtest_cmd.py imports it from
-    # here; remove with its ignore_imports line in pyproject.toml.
-    if name == "ensure_samples_loaded":
-        from trading_strategy.sample_store import ensure_samples_loaded
-
-        return ensure_samples_loaded
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

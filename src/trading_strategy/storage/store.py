@@ -16,7 +16,6 @@ raises ``ConfigError`` asking for ``trading-strategy db upgrade``.
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Protocol
 
 from sqlalchemy.engine import URL, Engine
 
@@ -59,21 +58,12 @@ class Store:
         self.close()
 
 
-class _HasDatabaseUrl(Protocol):
-    """Deprecated form of ``open_store``'s argument (the settings object itself): kept
-    while ``runtime/wiring.py`` and ``cli/backtest_cmd.py`` still pass one; remove then."""
-
-    def effective_database_url(self) -> str: ...
-
-
-def open_store(url: str | URL | _HasDatabaseUrl, *, migrate: bool = True) -> Store:
+def open_store(url: str | URL, *, migrate: bool = True) -> Store:
     """A ``Store`` on the database at ``url`` (SQLite or PostgreSQL, see ``make_engine``).
 
     With ``migrate`` (the default) the schema is created in an empty database and checked
     otherwise; pass ``migrate=False`` to manage migrations yourself (``db`` commands).
     """
-    if not isinstance(url, str | URL):
-        url = url.effective_database_url()
     engine = make_engine(url)
     try:
         if migrate:
