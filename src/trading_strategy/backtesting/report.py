@@ -19,6 +19,7 @@ JSON in a few vectorized calls instead of a Python object per bar.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import Any, overload
@@ -378,15 +379,16 @@ def money_decimals(unit: Decimal) -> int | None:
 def dumps(report: dict[str, Any]) -> str:
     """Deterministic JSON text (insertion order, no NaN)."""
     curves: list[EquityCurve] = []
+    # a fresh token per call: no text in the report can spell a placeholder
+    token = secrets.token_hex(16)
 
     def placeholder(obj: object) -> str:
         if isinstance(obj, EquityCurve):
             curves.append(obj)
-            return f"\0curve{len(curves) - 1}\0"
+            return f"{token}:{len(curves) - 1}"
         raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
 
     text = json.dumps(report, allow_nan=False, separators=(",", ":"), default=placeholder)
     for i, curve in enumerate(curves):
-        # json escapes the NUL of the placeholder, so no report text can collide with it
-        text = text.replace(f'"\\u0000curve{i}\\u0000"', curve.json_text(), 1)
+        text = text.replace(f'"{token}:{i}"', curve.json_text(), 1)
     return text + "\n"
