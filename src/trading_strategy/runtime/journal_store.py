@@ -35,6 +35,14 @@ class StoredJournal:
         self._orders: dict[str, ManagedOrder] = {}
         self._entries: list[JournalEntry] | None = None
         self._seq = 0
+        #: hold a venue's acknowledgement (SUBMITTED → ACCEPTED) back to go with the next
+        #: write: one transaction fewer per order. Safe because the ack is the last thing
+        #: written before the next write, which takes it along, so a kill loses at most
+        #: that ack, and the restart's reconciliation journals it from the venue (as after a
+        #: kill between the venue's answer and its journaling). Whoever sets it calls
+        #: ``flush`` before the process ends.
+        self.defer_acks = False
+        self._held: list[tuple[OrderEvent, OrderStatus | None, OrderStatus]] = []
 
     def _load(self) -> list[JournalEntry]:
         if self._entries is None:
@@ -61,10 +69,24 @@ class StoredJournal:
     # --- the Journal protocol ---------------------------------------------------------------
     def append(self, event: OrderEvent, from_status: OrderStatus | None,
                to_status: OrderStatus) -> None:
+        if self.defer_acks and to_status is OrderStatus.ACCEPTED and \
+                from_status is OrderStatus.SUBMITTED:
+            self._held.append((event, from_status, to_status))
+            return
         self.append_many([(event, from_status, to_status)])
+
+    def flush(self) -> None:
+        """Write what is held back (see ``defer_acks``)."""
+        if self._held:
+            self.append_many([])
 
     def append_many(self, batch: list[tuple[OrderEvent, OrderStatus | None,
                                              OrderStatus]]) -> None:
+        held = self._held
+        if held:
+            batch = [*held, *batch]
+        if not batch:
+            return
         entries = self._load()
         staged: dict[str, ManagedOrder] = {}
         rows = []
@@ -74,6 +96,7 @@ class StoredJournal:
             staged[event.order_id] = after
             rows.append(self._rows(event, after, from_status, to_status))
         seqs = self._db.record_transitions(rows)
+        self._held = []
         self._orders.update(staged)
         for (event, from_status, to_status), seq in zip(batch, seqs, strict=True):
             entries.append(JournalEntry(seq, event, from_status, to_status))
@@ -107,10 +130,12 @@ class StoredJournal:
         return record, entry, fill
 
     def events(self, order_id: str | None = None, since_seq: int = 0) -> list[JournalEntry]:
+        self.flush()
         return [e for e in self._load() if e.seq > since_seq
                 and (order_id is None or e.event.order_id == order_id)]
 
     def last_seq(self) -> int:
+        self.flush()
         self._load()
         return self._seq
 

@@ -57,7 +57,7 @@ from trading_strategy.risk import RiskEngine
 from trading_strategy.runtime import faults
 from trading_strategy.runtime.bus import Bus
 from trading_strategy.runtime.execution import Execution, StrategySlot
-from trading_strategy.runtime.journal_store import NotifyingJournal
+from trading_strategy.runtime.journal_store import NotifyingJournal, StoredJournal
 from trading_strategy.runtime.lifecycle import LifecycleEvent, LifecycleState
 from trading_strategy.runtime.portfolio_config import PortfolioConfig, moment
 from trading_strategy.runtime.reconcile import ReconciliationReport, reconcile
@@ -464,12 +464,14 @@ class PaperSession:
             for runner in self.runners:
                 self.supervisor.add(runner)
             await self.supervisor.start()
+            self._defer_acks(True)
             await self._feed()
             # orders re-sent after a restart wait for the replay to pass their decision bar;
             # one decided on the last bar is sent now
             await self.execution.flush_resends()
         finally:
             await self.supervisor.stop(timeout=10)
+            self._defer_acks(False)
             self.recorder.flush()
             self.files.compact_checkpoint()
             self.files.save_metrics(self.metrics.render())
@@ -492,6 +494,15 @@ class PaperSession:
                 "trades": len(ledger.trades),
             }
         return self.result
+
+    def _defer_acks(self, on: bool) -> None:
+        """Let a stored journal hold venue acks back during the replay (``StoredJournal``
+        says why that is safe); off again, what it holds is written."""
+        inner = self.journal.inner
+        if isinstance(inner, StoredJournal):
+            inner.defer_acks = on
+            if not on:
+                inner.flush()
 
     def _serve_metrics(self) -> Any:
         port = self.config.session.metrics_port
