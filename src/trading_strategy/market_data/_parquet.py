@@ -17,13 +17,13 @@ import numpy as np
 from trading_strategy.core.bars import FloatArray, IntArray
 from trading_strategy.core.errors import ConfigError, DataError
 from trading_strategy.market_data._columns import _PRICES, _BadValue, _Columns
-from trading_strategy.market_data._csv import (
+from trading_strategy.market_data._dates import compile_format, localize, parse_with, zone
+from trading_strategy.market_data._layout import header_layout
+from trading_strategy.market_data._timestamps import (
     _is_epoch_text,
     _parse_timestamps,
     _scale_epochs,
 )
-from trading_strategy.market_data._dates import compile_format, localize, parse_with, zone
-from trading_strategy.market_data._layout import header_layout
 from trading_strategy.market_data.formats import FileFormat
 
 

@@ -11,6 +11,13 @@
 ``low``, ``close`` and optionally ``volume`` (zeros when absent). Other columns are ignored,
 except adjustments. Blank lines are skipped; a UTF-8 byte-order mark is allowed.
 
+**Other layouts** (:mod:`.formats`, the ``fmt`` argument): a column mapping, roles by
+position for header-less files, the delimiter, a strptime-style date format, the time zone
+of naive times, or a preset (yahoo, binance, mt4, mt5, semicolon, us-dates). Without them,
+unambiguous shapes are detected (tab or semicolon delimiters, decimal commas, Binance and
+MetaTrader files, dotted/slashed dates, separate date and time columns) and
+``LoadResult.format`` says what was; ``01/02/2024`` with no day above 12 is refused.
+
 **Adjusted prices** (``Adj Close`` and its spellings; see docs/data.md) replace the prices:
 a full adjusted open/high/low/close set as it is, an adjusted close alone by scaling open,
 high and low with ``adj close / close`` (:func:`.validation.adjust_by_close`); an adjusted
@@ -39,7 +46,8 @@ are still errors: prices are never invented.
 
 **Timeframe**: the argument, checked against the data (the median gap, or for sparse data
 the smallest gap, must equal it); otherwise inferred from the median gap (``1d`` for daily
-bars with weekend gaps).
+bars with weekend gaps). Monthly bars (one per calendar month, however keyed) are ``1mo``
+(:mod:`._monthly`).
 
 **Instrument**: for samples, :func:`.samples.sample_instrument`. For files: symbol from the
 ``symbol`` argument, else the file name up to the first ``_``, upper-cased
@@ -50,9 +58,11 @@ crypto 24/7; intraday bars on Sunday only: FX; otherwise US equity).
 
 pyarrow is imported only when a Parquet file is read, so loading a CSV stays fast to start.
 
-This module holds the entry point, sample/file dispatch, validation and repair, the
-timeframe and the instrument. Reading is in :mod:`._csv` and :mod:`._parquet`, adjusted
-prices in :mod:`._adjusted`, and the types they share in :mod:`._columns`.
+This module holds the entry points (:func:`load_bars`, and :func:`load_table` for an
+in-memory Arrow table), sample/file dispatch, validation and repair, the timeframe and the
+instrument. Reading is in :mod:`._csv` and :mod:`._parquet` (columns by
+:mod:`._layout`, dates by :mod:`._dates`), adjusted prices in :mod:`._adjusted`, and the
+types they share in :mod:`._columns`.
 """
 
 from __future__ import annotations
