@@ -61,3 +61,14 @@ def test_a_curve_that_is_not_finite_is_refused() -> None:
     curve = EquityCurve(np.arange(2, dtype=np.int64), None, np.array([1.0, np.nan]))
     with pytest.raises(ValueError, match="not JSON compliant"):
         dumps({"equity_curve": curve})
+
+
+def test_the_text_is_the_same_written_in_slices(monkeypatch: pytest.MonkeyPatch) -> None:
+    import trading_strategy.backtesting.report as report
+
+    ts = np.int64(1_577_836_800 * 10**9) + np.arange(1000, dtype=np.int64) * MINUTE
+    curve = EquityCurve(ts, Timeframe.parse("1m"), RNG.integers(0, 10**7, 1000) / 100.0,
+                        decimals=2)
+    whole = curve.json_text()
+    monkeypatch.setattr(report, "_JSON_ROWS", 7)
+    assert curve.json_text() == whole == json.dumps(list(curve), separators=(",", ":"))

@@ -57,15 +57,20 @@ def build_report(result: BacktestResult) -> dict[str, Any]:
     last_close = int(engine.close_t[-1])
     annual = result.annualisation or annualisation(bars, settings)
 
+    # the trades' times, formatted in two array calls rather than one datetime each
+    entry_times = format_ts_array(np.array([t.entry_ts for t in ledger.trades],
+                                           dtype=np.int64), tf).tolist()
+    exit_times = format_ts_array(np.array([t.exit_ts or 0 for t in ledger.trades],
+                                          dtype=np.int64), tf).tolist()
     trades = []
-    for t in ledger.trades:
+    for t, entry_time, exit_time in zip(ledger.trades, entry_times, exit_times, strict=True):
         pnl = t.pnl(last_close if t.is_open else None)
         trades.append({
             "side": "long" if t.direction > 0 else "short",
             "quantity": number(inst.quantity(t.entry_lots)),
-            "entry_time": format_ts(t.entry_ts, tf),
+            "entry_time": entry_time,
             "entry_price": _avg_price(t.entry_value, t.entry_lots, inst.tick_size),
-            "exit_time": None if t.is_open else format_ts(t.exit_ts or 0, tf),
+            "exit_time": None if t.is_open else exit_time,
             "exit_price": None if t.is_open
             else _avg_price(t.exit_value, t.exit_lots, inst.tick_size),
             "pnl": number(inst.money(pnl)),
@@ -355,13 +360,23 @@ class EquityCurve(Sequence[dict[str, Any]]):
             return "[]"
         if not np.isfinite(self.equity).all():
             raise ValueError("Out of range float values are not JSON compliant")
-        pieces = [_const(b'{"time":"', n), _ts_bytes(self.ts, self.timeframe),
-                  _const(b'","equity":', n), _float_bytes(self.equity, self.decimals),
+        # in slices, so the byte matrices stay small beside the text
+        parts = [self._json_rows(lo, min(lo + _JSON_ROWS, n)) for lo in range(0, n, _JSON_ROWS)]
+        text = b"".join(parts)
+        return "[" + text[:-1].decode("ascii") + "]"
+
+    def _json_rows(self, lo: int, hi: int) -> bytes:
+        n = hi - lo
+        pieces = [_const(b'{"time":"', n), _ts_bytes(self.ts[lo:hi], self.timeframe),
+                  _const(b'","equity":', n), _float_bytes(self.equity[lo:hi], self.decimals),
                   _const(b"},", n)]
         # one row per point; NUL bytes are padding (JSON text never holds one)
         flat = np.concatenate(pieces, axis=1).ravel()
         text: bytes = flat[flat != 0].tobytes()
-        return "[" + text[:-1].decode("ascii") + "]"
+        return text
+
+
+_JSON_ROWS = 131_072
 
 
 def _const(text: bytes, n: int) -> Bytes2D:
