@@ -52,7 +52,7 @@ def order(oid: str, side: Side, lots: int, kind: OrderType = OrderType.MARKET, *
     return Order(id=oid, strategy="s", symbol="X", side=side, lots=lots, order_type=kind,
                  limit_ticks=limit, stop_ticks=stop, tif=tif, reduce_only=reduce_only,
                  bracket=None, created_index=0, eligible_index=0, ts_init=0,
-                 size_at_fill=size_at_fill, max_lots=max_lots)
+                 status=OrderStatus.ACCEPTED, size_at_fill=size_at_fill, max_lots=max_lots)
 
 
 BAR = (1_000, 1_100, 900)  # open, high, low

@@ -325,7 +325,7 @@ class BacktestEngine:
             order_type=order_type, limit_ticks=limit_t, stop_ticks=stop_t, tif=tif,
             reduce_only=reduce_only, bracket=bracket, created_index=decided,
             eligible_index=self._eligible(decided), ts_init=ts, decision_ticks=close_t,
-            status=OrderStatus.CREATED, size_at_fill=size_at_fill,
+            size_at_fill=size_at_fill,
         )
         order.tag = tag
         if tif is TimeInForce.DAY and order.eligible_index < len(self.bars):
@@ -581,7 +581,6 @@ class BacktestEngine:
                 limit_ticks=leg.limit_ticks, stop_ticks=leg.stop_ticks, tif=leg.tif,
                 reduce_only=True, bracket=None, created_index=i, eligible_index=eligible,
                 ts_init=leg.ts_init, decision_ticks=leg.decision_ticks, parent_id=entry.id,
-                status=OrderStatus.CREATED,
             )
             accept(exit_order)
             self._by_id[exit_order.id] = exit_order

@@ -67,7 +67,8 @@ class Order:
     eligible_index: int
     ts_init: int
     decision_ticks: int | None = None
-    status: OrderStatus = OrderStatus.ACCEPTED
+    #: every order starts CREATED; ``kernel.order_states`` moves it from there
+    status: OrderStatus = OrderStatus.CREATED
     filled_lots: int = 0
     triggered: bool = False
     #: UTC day of the first eligible bar (a DAY order expires after it); None: not yet known
