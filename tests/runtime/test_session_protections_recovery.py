@@ -33,7 +33,7 @@ def _config(risk: dict[str, Any], end: str | None) -> Any:
 
 
 def _runner(tmp: Path) -> Any:
-    store = open_session_store(Settings(data_dir=tmp))
+    store = open_session_store(Settings(data_dir=tmp).effective_database_url())
 
     def bars(symbol: str, timeframe: str | None) -> BarSeries:
         return _BARS
