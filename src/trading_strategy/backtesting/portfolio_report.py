@@ -21,7 +21,7 @@ from typing import Any
 
 from trading_strategy._version import __version__
 from trading_strategy.backtesting.portfolio import PortfolioResult, SleeveResult
-from trading_strategy.backtesting.report import build_report, number
+from trading_strategy.backtesting.report import EquityCurve, build_report, money_decimals, number
 from trading_strategy.core.bars import format_ts
 from trading_strategy.core.timeframe import Timeframe
 from trading_strategy.risk import TradingState
@@ -38,7 +38,8 @@ def build_portfolio_report(result: PortfolioResult, *, name: str,
     singles = [build_report(s.result) for s in sleeves]
     tf = _timeline_timeframe(result)
     unit = result.money_unit
-    times = [format_ts(int(t), tf) for t in result.ts.tolist()]
+    curve = EquityCurve(result.ts, tf, result.equity, decimals=money_decimals(unit))
+    times: list[str] = curve.times.tolist()
     initial = result.initial_units * unit
     pnl = result.pnl
     metrics: dict[str, Any] = {}
@@ -89,8 +90,7 @@ def build_portfolio_report(result: PortfolioResult, *, name: str,
         "orders": _orders(singles),
         "trades": [{"strategy": s.name, "symbol": s.engine.instrument.symbol, **t}
                    for s, r in zip(sleeves, singles, strict=True) for t in r["trades"]],
-        "equity_curve": [{"time": t, "equity": e}
-                         for t, e in zip(times, result.equity.tolist(), strict=True)],
+        "equity_curve": curve,
     }
     risk = _risk(result, singles, times, tf)
     if risk is not None:
