@@ -129,3 +129,14 @@ def test_calendar_states_its_rule() -> None:
     assert Calendar.XNYS.annualisation_rule(Timeframe.parse("1d")) == (
         "XNYS 252 trading days, 1d bars")
     assert Calendar.ALWAYS.annualisation_rule(Timeframe.parse("1w")) == "24/7 52 weeks, 1w bars"
+
+
+def test_monthly_bars_are_annualised_by_twelve_and_say_so() -> None:
+    from trading_strategy.core.instrument import Calendar
+    from trading_strategy.core.timeframe import Timeframe
+
+    month = Timeframe.parse("1mo")
+    for calendar in Calendar:
+        assert calendar.periods_per_year(month) == 12
+        assert "12 months, 1mo bars" in calendar.annualisation_rule(month)
+    assert "12 months / 3" in Calendar.XNYS.annualisation_rule(Timeframe.parse("3mo"))

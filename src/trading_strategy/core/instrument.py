@@ -70,7 +70,9 @@ class Calendar(StrEnum):
     def annualisation_rule(self, timeframe: Timeframe) -> str:
         """How ``periods_per_year(timeframe)`` is made, in words for reports."""
         days = self.trading_days_per_year
-        if timeframe.unit == "w":
+        if timeframe.is_monthly:
+            how = f"12 months / {timeframe.count}" if timeframe.count > 1 else "12 months"
+        elif timeframe.unit == "w":
             how = f"52 weeks / {timeframe.count}" if timeframe.count > 1 else "52 weeks"
         elif not timeframe.is_intraday:
             how = f"{days} trading days"

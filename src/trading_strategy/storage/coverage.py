@@ -54,6 +54,11 @@ class Coverage:
 
 def _missing_counts(ts: IntArray, timeframe: Timeframe, skip_weekends: bool) -> IntArray:
     """Bars expected but absent between each pair of consecutive bars."""
+    if timeframe.is_monthly:
+        # calendar months have no fixed length: count whole months between the bars
+        months = (ts // _DAY_NS).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+        gaps: IntArray = np.maximum(np.diff(months) // timeframe.months - 1, 0)
+        return gaps
     if skip_weekends:
         days = (ts // _DAY_NS).astype("datetime64[D]")
         # Weekdays strictly between the two dates.
