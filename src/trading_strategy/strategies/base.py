@@ -13,6 +13,8 @@ Lifecycle::
     on_bar()              after each bar closes (the context's "now" is that bar)
     on_fill(fill)         after each execution of one of its orders
     on_order_event(ev)    after each order status change (accepted, cancelled, rejected, ...)
+    on_data_stale(sym)    the feed stopped trusting an instrument's data (entries refused)
+    on_data_restored(sym) that instrument's data is flowing and trusted again
     on_stop()             once, after the last bar or when the runtime stops it
 """
 
@@ -60,6 +62,16 @@ class Strategy:
 
     def on_order_event(self, event: OrderEvent) -> None:
         """One of this strategy's orders changed status."""
+
+    def on_data_stale(self, symbol: str) -> None:
+        """``symbol``'s data stopped arriving or stopped being trusted (no update for too long,
+        every provider down). Until ``on_data_restored`` the risk engine refuses new entries
+        on it (orders that reduce a position still pass): a strategy may cancel resting entry
+        orders or simply wait. Called in every mode; a backtest replays recorded events."""
+
+    def on_data_restored(self, symbol: str) -> None:
+        """``symbol``'s data is flowing and trusted again (any gap was backfilled before
+        this call, so the next ``on_bar`` continues the series without a hole)."""
 
     def on_stop(self) -> None:
         """The run ends; release resources."""
