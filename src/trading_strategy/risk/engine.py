@@ -7,10 +7,10 @@ the first refusal wins, size caps keep the smallest size:
    ``blocked_symbols``), and the order is for at least one lot;
 2. the market is open (``enforce_market_hours``; see ``check``'s ``session_open``);
 3. a limit price lies within the price collar of the last price;
-4. trading state: when the portfolio or the strategy is HALTED or REDUCING, and for
-   ``reduce_only`` orders, only orders that shrink the strategy's position pass; one that
-   would reverse it is cut to the size that closes it (RESIZED), one that would open or grow
-   it is refused;
+4. trading state: when the portfolio or the strategy is HALTED or REDUCING, when the
+   symbol's data is stale (``set_data_stale``), and for ``reduce_only`` orders, only orders
+   that shrink the strategy's position pass; one that would reverse it is cut to the size
+   that closes it (RESIZED), one that would open or grow it is refused;
 5. orders that only shrink the strategy's position are accepted now: no cap, rate or count
    limit may stand in the way of reducing risk;
 6. entries (orders that open, grow or reverse a position): max open orders, max orders per
@@ -26,9 +26,11 @@ Orders are valued at the last price, else the intent's decision price, else its 
 price; an entry with none of them is refused (``no_price``).
 
 ``on_equity`` feeds the loss limits (``trading_state``) and returns the state changes;
-``rearm`` is the operator's way out of HALTED. A REDUCING scope whose day ended while only
-``check`` was called is switched back to ACTIVE inside ``check``; that event is returned by the
-next ``on_equity`` or ``drain_events``. The engine is pure: no I/O, no clock, no logging.
+``rearm`` is the operator's way out of HALTED; ``set_data_stale`` is how the runtime passes on
+the feed's verdict on an instrument's data (the engine never watches a feed itself). A
+REDUCING scope whose day ended while only ``check`` was called is switched back to ACTIVE
+inside ``check``; that event is returned by the next ``on_equity`` or ``drain_events``. The
+engine is pure: no I/O, no clock, no logging.
 """
 
 from __future__ import annotations
@@ -158,6 +160,7 @@ class RiskEngine:
         self._scopes: dict[str, ScopeState] = {}
         self._sent: dict[str, deque[int]] = {}
         self._pending: list[TradingStateChange] = []
+        self._stale: set[str] = set()
 
     # --- configuration views --------------------------------------------------------------
     def settings_for(self, strategy: str | None) -> EffectiveRisk:
@@ -292,6 +295,25 @@ class RiskEngine:
                 found = scope
         return found
 
+    # --- data health ----------------------------------------------------------------------
+    def set_data_stale(self, symbol: str, stale: bool) -> None:
+        """Mark ``symbol``'s market data stale (the feed's STALE event) or trusted again
+        (RESTORED). While stale, orders that would open, grow or reverse a position on it are
+        refused (``data_stale``): they would be decided on prices nobody can vouch for.
+        Orders that shrink a position still pass: getting out must never wait for data."""
+        if stale:
+            self._stale.add(symbol)
+        else:
+            self._stale.discard(symbol)
+
+    def is_data_stale(self, symbol: str) -> bool:
+        return symbol in self._stale
+
+    @property
+    def stale_symbols(self) -> frozenset[str]:
+        """Symbols whose data is marked stale now (status pages, metrics)."""
+        return frozenset(self._stale)
+
     # --- the gate -------------------------------------------------------------------------
     def check(self, intent: OrderIntent, account: AccountView, ts_ns: int, *,
               session_open: bool | None = None) -> Verdict:
@@ -337,8 +359,9 @@ class RiskEngine:
         why = ""
         if not against or lots > held:  # opens, grows or reverses the position
             blocking = self._blocking(strategy, ts_ns)
-            if blocking is not None or intent.reduce_only:
-                cut, why = _restriction(blocking)
+            stale = symbol in self._stale
+            if blocking is not None or stale or intent.reduce_only:
+                cut, why = _restriction(blocking, symbol if stale else None)
                 if not against:
                     return rejected(cut, f"{why}: {intent.side.value} {lots} {symbol} would "
                                     f"open or grow the position ({pos} lots)")
@@ -522,9 +545,14 @@ def _refuse_unsizable(effective: list[EffectiveRisk],
         raise ConfigError("\n".join(problems))
 
 
-def _restriction(blocking: ScopeState | None) -> tuple[ReasonCode, str]:
-    """Why only reducing orders pass: the blocking scope's state, or a reduce-only flag."""
-    if blocking is None:
+def _restriction(blocking: ScopeState | None,
+                 stale_symbol: str | None = None) -> tuple[ReasonCode, str]:
+    """Why only reducing orders pass: the blocking scope's state (a halt outranks stale
+    data: it needs an operator), stale data on the symbol, or a reduce-only flag."""
+    if blocking is None or (stale_symbol is not None and blocking.state is not _HALTED):
+        if stale_symbol is not None:
+            return _R.DATA_STALE, (f"{stale_symbol} market data is stale (no trusted update "
+                                   "from any provider): no new entries until it is restored")
         return _R.REDUCE_ONLY, "reduce-only order"
     label = "portfolio" if blocking.scope is None else f"strategy {blocking.scope}"
     if blocking.state is _HALTED:

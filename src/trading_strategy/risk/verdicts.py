@@ -57,6 +57,8 @@ class ReasonCode(StrEnum):
     MAX_GROSS_EXPOSURE = "max_gross_exposure"
     MAX_LEVERAGE = "max_leverage"
     INSUFFICIENT_MARGIN = "insufficient_margin"
+    #: the feed marked the instrument's data stale: no new entries until it is restored
+    DATA_STALE = "data_stale"
 
 
 @dataclass(frozen=True, slots=True)
