@@ -131,9 +131,6 @@ def test_the_notebook_steps_run_and_print_what_the_page_shows(followed: Followed
         "<!DOCTYPE html>")
 
 
-@pytest.mark.xfail(strict=True, reason="the CLI's --strategy does not take path/to/file.py:Class "
-                   "yet (issue 11, part 2: the CLI over the Python API); remove this marker "
-                   "when it does")
 def test_the_cli_step_gives_the_notebook_numbers(followed: Followed,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(followed.folder)
