@@ -96,6 +96,16 @@ def test_a_cancel_by_the_strategy_is_told_after_its_on_bar_in_order() -> None:
     ]
 
 
+def test_an_order_cancelled_in_the_bar_that_placed_it_never_fills() -> None:
+    def decide(ctx: Context, i: int, ids: list[str]) -> None:
+        if i == 0:
+            assert ctx.cancel(ctx.buy(1))
+
+    lines = journal(decide, [FLAT, FLAT])
+    assert lines == ["bar 0", "/bar 0", "accepted #1", "cancelled #1 cancelled by strategy",
+                     "bar 1", "/bar 1"]
+
+
 def test_a_day_order_expires_before_the_next_days_first_bar() -> None:
     def decide(ctx: Context, i: int, ids: list[str]) -> None:
         if i == 0:

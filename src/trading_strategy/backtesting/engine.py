@@ -12,7 +12,7 @@ Every order passes the pre-trade gate (``PreTradeGate``) before the simulated ve
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -44,6 +44,8 @@ from trading_strategy.strategies.context import (
 )
 
 IntArray = npt.NDArray[np.int64]
+_BUY = Side.BUY
+_NO_IDS: frozenset[str] = frozenset()
 _CHUNK = 65_536
 
 
@@ -145,6 +147,7 @@ class BacktestEngine:
         self._fresh_exits = False
         self._event_i = -1
         self._exits = ExitBook(self.strategy_name)
+        self._had_exits = False
         cursor = self.cursor = Cursor()
         builder = (IncrementalBuilder(cursor)
                    if settings.indicator_mode is IndicatorMode.INCREMENTAL
@@ -152,6 +155,7 @@ class BacktestEngine:
         self._builder = builder
         self._incremental = settings.indicator_mode is IndicatorMode.INCREMENTAL
         self._advance: Callable[[], None] | None = None
+        self._volume_capped = False
         self._gate_on_bar: Callable[[BacktestEngine, int], None] | None = None
 
         def series(name: str, arr: npt.NDArray[np.float64]) -> Series:
@@ -232,6 +236,7 @@ class BacktestEngine:
             slippage=self.slippage_fn, volume_participation=self.settings.volume_participation,
             on_fill=self._execute, on_close=self._venue_close,
             cap_fill=self._cap_fill if self._fill_caps else None)
+        self._volume_capped = self.settings.volume_participation is not None
         self._advance = self._builder.advance if self._incremental else None
         self._gate_on_bar = self.gate.on_bar \
             if getattr(self.gate, "needs_bar_updates", False) else None
@@ -447,9 +452,15 @@ class BacktestEngine:
         o_t = int(self.open_t[i])
         h_t = int(self.high_t[i])
         l_t = int(self.low_t[i])
-        volume = float(self.bars.volume[i])
+        # the volume matters only under a participation cap (a numpy read saved per bar)
+        volume = float(self.bars.volume[i]) if self._volume_capped else 0.0
         matcher = self._matcher
-        matcher.match(candidates, i, ts, o_t, h_t, l_t, volume)
+        if len(candidates) == 1:  # the common case: nothing to sort
+            only = candidates[0]
+            if only.is_open:  # not cancelled since the last bar
+                matcher.match_order(only, i, ts, o_t, h_t, l_t, volume)
+        else:
+            matcher.match(candidates, i, ts, o_t, h_t, l_t, volume)
         self.orders[:] = [o for o in self.orders if o.is_open]
         if self._fresh_exits:
             # exits created by fills at this bar's open are live for the rest of the bar
@@ -490,7 +501,7 @@ class BacktestEngine:
                  slippage: int, taker: bool, at_open: bool) -> None:
         """Book a fill the matcher made: ledger, snapshot, status, exits, callbacks."""
         ledger = self.ledger
-        sign = 1 if order.side is Side.BUY else -1
+        sign = 1 if order.side is _BUY else -1
         was_open_trade = ledger.open_trade
         before = ledger.position
         ledger.apply_fill(sign, lots, fill_t, commission, slippage, ts, i)
@@ -513,7 +524,9 @@ class BacktestEngine:
             move(order, OrderStatus.PARTIALLY_FILLED)
         # what the fill ends (the sibling exit, orders of a closed trade) ends now, and is
         # told after the fill itself, as a venue reports it
-        held = self._held = [] if self._wants_events else None
+        held = None
+        if self._wants_events:
+            held = self._held = []
         if order.parent_id is not None and order.status is OrderStatus.FILLED:
             for sibling in self._exits.on_exit_fill(order.id, complete=True):
                 self._cancel_exit(sibling, "one-cancels-other sibling filled")
@@ -523,7 +536,7 @@ class BacktestEngine:
         position = ledger.position
         reversed_ = before != 0 and (position > 0) != (before > 0) and position != 0
         opened = abs(position) if reversed_ else max(0, abs(position) - abs(before))
-        made: list[Order] = []
+        made: Sequence[Order] = ()
         if opened and not order.reduce_only and order.parent_id is None:
             if order.bracket is None and self._gate_brackets:
                 order.bracket = self.gate.entry_bracket(order, fill_t, i)
@@ -548,7 +561,8 @@ class BacktestEngine:
         """Exits of a trade that ended, reduce-only orders once flat, and the unfilled rest
         of entries whose trade was closed (it would reopen a position with no stop)."""
         flat = self.ledger.position == 0
-        exits = set(self._exits.on_flat())
+        # a strategy that never had exits skips the book (once per fill: the fast path)
+        exits = set(self._exits.on_flat()) if self._had_exits else _NO_IDS
         for o in self.orders:
             if not o.is_open:
                 continue
@@ -572,6 +586,7 @@ class BacktestEngine:
         if not plan.create:
             return []
         made = []
+        self._had_exits = True
         # filled at the open: the exits are live for the rest of this bar; else from the next
         eligible = i if at_open else i + 1
         for leg in plan.create:
