@@ -1,4 +1,6 @@
-"""A fake exchange for adapter tests (ours and users'): a Binance-spot-shaped REST server.
+"""A fake exchange for adapter tests (ours and users'): a Binance-spot-shaped REST server
+and a WebSocket server playing scripted stream messages with injected faults
+(``FakeStreamServer``).
 
 ::
 
@@ -19,6 +21,18 @@ from trading_strategy.testing_exchange.binance import (
     default_markets,
 )
 from trading_strategy.testing_exchange.serve import ServedApp
+from trading_strategy.testing_exchange.streams import (
+    AwaitRequest,
+    Close,
+    Drop,
+    FakeStreamServer,
+    Pause,
+    Send,
+    Step,
+    binance_reply,
+    coinbase_reply,
+)
 
-__all__ = ["FakeBinance", "FakeMarket", "FakeOrder", "FakeTrade", "ServedApp",
-           "default_markets"]
+__all__ = ["AwaitRequest", "Close", "Drop", "FakeBinance", "FakeMarket", "FakeOrder",
+           "FakeStreamServer", "FakeTrade", "Pause", "Send", "ServedApp", "Step",
+           "binance_reply", "coinbase_reply", "default_markets"]

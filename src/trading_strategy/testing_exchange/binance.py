@@ -12,6 +12,8 @@ It answers what ccxt calls with ``options = {"fetchMarkets": {"types": ["spot"]}
 ``GET  /api/v3/openOrders``      ``symbol`` optional
 ``GET  /api/v3/account``         balances (free / locked)
 ``GET  /api/v3/myTrades``        ``symbol`` required; ``startTime``, ``fromId``, ``orderId``
+``GET  /api/v3/klines``          public; candles given with ``add_klines`` (backfill tests);
+                                 ``startTime``/``endTime`` (ms) and ``limit`` (≤ 1000)
 ===============================  ==========================================================
 
 Rules: signed endpoints need ``X-MBX-APIKEY`` (unknown key → 401 ``-2014``) and an HMAC
@@ -52,6 +54,10 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 _Q8 = Decimal("0.00000001")
+_INTERVAL_MS = {"1s": 1_000, "1m": 60_000, "3m": 180_000, "5m": 300_000, "15m": 900_000,
+                "30m": 1_800_000, "1h": 3_600_000, "2h": 7_200_000, "4h": 14_400_000,
+                "6h": 21_600_000, "8h": 28_800_000, "12h": 43_200_000, "1d": 86_400_000,
+                "3d": 259_200_000, "1w": 604_800_000}
 
 
 def _fmt(value: Decimal) -> str:
@@ -142,6 +148,8 @@ class FakeBinance:
         self.orders: dict[int, FakeOrder] = {}
         self.trades: list[FakeTrade] = []
         self.requests: list[tuple[str, str]] = []
+        #: (symbol, interval) → {open ms: (open, high, low, close, volume)}
+        self.klines: dict[tuple[str, str], dict[int, tuple[Decimal, ...]]] = {}
         self.faults = _Faults()
         self._lock = threading.Lock()
         self._order_ids = itertools.count(1)
@@ -179,6 +187,14 @@ class FakeBinance:
                 if crosses:
                     self._fill(order, market, order.price, maker=True)
 
+    def add_klines(self, symbol: str, interval: str,
+                   rows: list[tuple[int, Decimal, Decimal, Decimal, Decimal, Decimal]]) -> None:
+        """Candles ``(open ms, open, high, low, close, volume)`` served by GET klines."""
+        with self._lock:
+            book = self.klines.setdefault((symbol, interval), {})
+            for open_ms, *values in rows:
+                book[open_ms] = tuple(Decimal(v) for v in values)
+
     # --- the app -----------------------------------------------------------------------
     def app(self) -> FastAPI:
         app = FastAPI(title="fake binance spot")
@@ -192,6 +208,7 @@ class FakeBinance:
             ("GET", "openOrders"): (True, self._open_orders),
             ("GET", "account"): (True, lambda p: self._account()),
             ("GET", "myTrades"): (True, self._my_trades),
+            ("GET", "klines"): (False, self._klines),
         }
 
         @app.api_route("/api/v3/{path}", methods=["GET", "POST", "DELETE"])
@@ -370,6 +387,19 @@ class FakeBinance:
                  "commission": _fmt(t.commission), "commissionAsset": t.commission_asset,
                  "time": t.time, "isBuyer": t.is_buyer, "isMaker": t.is_maker,
                  "isBestMatch": True} for t in picked[: int(p.get("limit", 500))]]
+
+    def _klines(self, p: dict[str, str]) -> list[list[Any]]:
+        market = self._market(p)
+        interval = p.get("interval", "")
+        if interval not in _INTERVAL_MS:
+            raise ApiError(400, -1120, "Invalid interval.")
+        start = int(p.get("startTime", 0))
+        end = int(p.get("endTime", 2**62))
+        limit = min(int(p.get("limit", 500)), 1000)
+        book = self.klines.get((market.symbol, interval), {})
+        rows = [t for t in sorted(book) if start <= t <= end][:limit]
+        return [[t, *(_fmt(v) for v in book[t][:4]), _fmt(book[t][4]),
+                 t + _INTERVAL_MS[interval] - 1, "0", 1, "0", "0", "0"] for t in rows]
 
     def _account(self) -> dict[str, Any]:
         return {"makerCommission": 10, "takerCommission": 10, "buyerCommission": 0,
