@@ -1,6 +1,8 @@
-"""The feed's pure core: staleness, gaps and backfill, bad input, dedupe (one provider).
+"""The feed's pure core: staleness, gaps and backfill, bad input, dedupe, and failover
+between an instrument's providers (no bar twice, none skipped, back when healthy).
 
-Every input is scripted and time is a number: 1m bars, time in minutes from T0.
+Every input is scripted and time is a number: 1m bars, time in minutes from T0. Failover
+tests use providers "a" (primary) and "b" (standby, subscribed all along).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from trading_strategy.market_data.health_events import (
     DataRestored,
     DataStale,
     FeedHealthEvent,
+    ProviderSwitch,
 )
 from trading_strategy.market_data.providers.base import BarEvent, Health, QuoteEvent, TradeEvent
 from trading_strategy.testing import make_bars
@@ -282,3 +285,155 @@ def test_bad_settings_are_one_line_config_errors(kw: dict[str, Any], message: st
 def test_an_instrument_listed_twice_is_refused() -> None:
     with pytest.raises(ConfigError, match="listed twice"):
         FeedCore([InstrumentFeed(SYM, ("a",), "1m")] * 2, Sink(), start_ns=T0)
+
+
+# --- failover ---------------------------------------------------------------------------
+def make_ab(**kw: Any) -> tuple[FeedCore, Sink]:
+    kw = {"providers": ("a", "b"), "timeframe": "1m", "switch_back_after": 3.0, **kw}
+    sink = Sink()
+    core = FeedCore([InstrumentFeed(SYM, **kw)], sink, start_ns=T0, log=lambda _: None)
+    for name in kw["providers"]:
+        core.on_provider_health(name, Health.LIVE, T0)
+    return core, sink
+
+
+def both(core: FeedCore, minutes: range, *, skip_a: bool = False) -> None:
+    for m in minutes:
+        if not skip_a:
+            core.on_event(bar(m, provider="a"))
+        core.on_event(bar(m, provider="b", arrive=m + 1.01))
+        core.tick(at(m + 1.02))
+
+
+def switches(sink: Sink) -> list[tuple[str, str, str]]:
+    return [(e.from_provider, e.to_provider, e.reason) for k, e in sink.seen
+            if k == "ProviderSwitch"]
+
+
+def bars(sink: Sink) -> list[int]:
+    return [v for k, v in sink.seen if k in ("bar", "backfill")]
+
+
+def test_the_standby_is_not_delivered_while_the_primary_is_live() -> None:
+    core, sink = make_ab()
+    both(core, range(3))
+    assert bars(sink) == [0, 1, 2] and core.active_provider(SYM) == "a"
+    assert core.counters()[SYM]["standby"] == 3
+
+
+def test_a_silent_primary_fails_over_without_a_missing_or_doubled_bar() -> None:
+    core, sink = make_ab(stale_after=1.5)
+    both(core, range(3))  # a's last bar arrives at minute 3
+    both(core, range(3, 4), skip_a=True)  # a is silent; b's bar 3 is buffered
+    assert bars(sink) == [0, 1, 2]
+    core.tick(at(4.6))  # 1.6 intervals without a: switch, deliver what b holds
+    assert switches(sink) == [("a", "b", "no update from a for 1.60 expected intervals")]
+    assert bars(sink) == [0, 1, 2, 3]
+    assert not any(k == "DataStale" for k, _ in sink.seen)  # failover came first
+    both(core, range(4, 7), skip_a=True)
+    assert bars(sink) == [0, 1, 2, 3, 4, 5, 6]
+    assert core.active_provider(SYM) == "b"
+    ev = next(e for k, e in sink.seen if k == "ProviderSwitch")
+    assert isinstance(ev, ProviderSwitch) and ev.ts_ns == at(4.6) and ev.symbol == SYM
+    assert core.counters()[SYM]["duplicates"] == 0  # the seam is not counted as one
+
+
+def test_a_primary_that_goes_down_fails_over_at_once() -> None:
+    core, sink = make_ab()
+    both(core, range(2))
+    core.on_provider_health("a", Health.DOWN, at(2.2))
+    assert switches(sink) == [("a", "b", "a is down")]
+    both(core, range(2, 4), skip_a=True)
+    assert bars(sink) == [0, 1, 2, 3]
+
+
+def test_bars_the_standby_missed_are_backfilled_at_the_seam() -> None:
+    core, sink = make_ab()
+    for m in range(3):
+        core.on_event(bar(m, provider="a"))
+    core.on_event(bar(2, provider="b", arrive=3.01))  # b only delivered bar 2 ...
+    core.on_provider_health("a", Health.DOWN, at(3.5))
+    core.on_event(bar(5, provider="b", arrive=6.01))  # ... then resumes at bar 5
+    # a is down: b is asked first and only
+    assert core.counters()[SYM]["duplicates"] == 0
+    request = core.on_event(bar(6, provider="b", arrive=7.01))
+    assert request is None  # already held behind the first gap
+    assert bars(sink) == [0, 1, 2]
+    core.complete_backfill(SYM, [bar(m).bar for m in (3, 4)], "b", at(7.1))
+    assert bars(sink) == [0, 1, 2, 3, 4, 5, 6]
+    assert [k for k, v in sink.seen if k in ("bar", "backfill")][3:5] == ["backfill"] * 2
+
+
+def test_the_seam_backfill_request_names_the_new_source_first() -> None:
+    core, _ = make_ab()
+    core.on_event(bar(0, provider="a"))
+    core.on_provider_health("a", Health.DOWN, at(1.5))
+    # b was fresh (within the grace period) and takes over with nothing buffered
+    assert core.active_provider(SYM) == "b"
+    request = core.on_event(bar(2, provider="b", arrive=3.0))
+    assert request == BackfillRequest(SYM, "1m", at(1), at(2), ("b",))
+
+
+def test_switch_back_after_the_primary_has_been_healthy_long_enough() -> None:
+    core, sink = make_ab(switch_back_after=3.0)
+    both(core, range(2))
+    core.on_provider_health("a", Health.DOWN, at(2.1))
+    both(core, range(2, 4), skip_a=True)
+    core.on_provider_health("a", Health.LIVE, at(4.05))  # back, and healthy from here
+    both(core, range(4, 7))  # a healthy for 2.97 intervals by the tick at 7.02
+    assert core.active_provider(SYM) == "b"
+    both(core, range(7, 9))
+    assert switches(sink)[-1][:2] == ("b", "a")
+    assert "healthy again for 3 expected intervals" in switches(sink)[-1][2]
+    assert core.active_provider(SYM) == "a"
+    assert bars(sink) == list(range(9))
+    assert core.counters()[SYM]["switches"] == 2
+
+
+def test_a_flapping_primary_does_not_win_back_the_instrument() -> None:
+    core, sink = make_ab(switch_back_after=3.0)
+    core.on_provider_health("a", Health.DOWN, at(0.5))
+    for m in range(8):
+        core.on_event(bar(m, provider="b", arrive=m + 1.01))
+        core.on_provider_health("a", Health.LIVE if m % 2 else Health.DOWN, at(m + 1.02))
+        core.on_event(bar(m, provider="a"))
+        core.tick(at(m + 1.03))
+    assert core.active_provider(SYM) == "b" and len(switches(sink)) == 1
+    assert bars(sink) == list(range(8))
+
+
+def test_every_provider_silent_is_stale_then_the_first_back_restores() -> None:
+    core, sink = make_ab(stale_after=1.5)
+    both(core, range(2))  # last arrivals at 2 and 3.01... b at 2.01
+    core.tick(at(3.6))
+    assert core.is_stale(SYM) and switches(sink) == []
+    stale = sink.seen[-1][1]
+    assert isinstance(stale, DataStale) and stale.provider == "a"
+    core.on_event(bar(2, provider="b", arrive=5.0))
+    core.tick(at(5.1))  # b is fresh: switch, its buffered bar is delivered, restored
+    assert core.active_provider(SYM) == "b" and not core.is_stale(SYM)
+    kinds = [k for k, _ in sink.seen]
+    assert kinds[-3:] == ["ProviderSwitch", "DataRestored", "bar"]
+    restored = sink.seen[-2][1]
+    assert isinstance(restored, DataRestored) and restored.provider == "b"
+
+
+def test_trades_fail_over_and_dedupe_across_sources_by_id() -> None:
+    core, sink = make_ab(timeframe=None, expected_interval_ns=M)
+    core.on_event(trade("1", 0.1, provider="a"))
+    core.on_event(trade("1", 0.1, provider="b"))
+    core.on_provider_health("a", Health.DOWN, at(0.5))
+    core.on_event(trade("1", 0.1, provider="b"))  # the same trade from the new source
+    core.on_event(trade("2", 0.6, provider="b"))
+    assert [v for k, v in sink.seen if k == "trade"] == ["1", "2"]
+
+
+def test_a_primary_silent_while_live_gets_back_after_fresh_data_long_enough() -> None:
+    core, sink = make_ab(switch_back_after=3.0)
+    both(core, range(2))
+    both(core, range(2, 4), skip_a=True)  # a says LIVE but sends nothing: b takes over
+    assert core.active_provider(SYM) == "b"
+    both(core, range(4, 6))  # a's data is back from minute 5 (its bar 4 arrives then)
+    assert core.active_provider(SYM) == "b"
+    both(core, range(6, 8))  # fresh for 3.02 intervals at the tick of minute 8.02
+    assert core.active_provider(SYM) == "a" and bars(sink) == list(range(8))
