@@ -6,7 +6,11 @@ journal entry (``order_events``, append-only: the database refuses updates and d
 for fills, the ``fills`` row. The entry's ``detail`` holds the event in the journal codec,
 which keeps what the columns cannot (nanosecond timestamps, long causes), so a rebuild reads
 exactly what was written. One database serves many sessions; a session reads back the
-orders whose client id carries its session id.
+orders whose client id carries its session id. During a replay it may hold a venue's
+acknowledgement back to go with the next write (``StoredJournal.defer_acks``).
+
+``NotifyingJournal`` wraps any journal and tells a listener of each stored transition: the
+session turns them into its strategies' order callbacks.
 """
 
 from __future__ import annotations
