@@ -237,7 +237,7 @@ def test_events_from_a_provider_not_listed_for_the_instrument_are_ignored() -> N
 
 
 def test_quotes_crossed_or_missing_a_side_are_rejected() -> None:
-    core, sink, _ = make(timeframe=None, expected_interval_ns=M)
+    core, sink, _ = make(timeframe=None, quotes=True, expected_interval_ns=M)
     core.on_event(quote("100", "101", 0.1))
     core.on_event(quote("102", "101", 0.2))  # crossed
     core.on_event(quote("0", "101", 0.3))  # no bid
@@ -253,7 +253,7 @@ def test_quotes_crossed_or_missing_a_side_are_rejected() -> None:
 
 
 def test_trades_dedupe_by_id_and_drop_older_ones() -> None:
-    core, sink, _ = make(timeframe=None, expected_interval_ns=M)
+    core, sink, _ = make(timeframe=None, trades=True, expected_interval_ns=M)
     for tid, minute in (("1", 0.1), ("2", 0.2), ("2", 0.2), ("1", 0.1), ("0", 0.05),
                         ("3", 0.2)):
         core.on_event(trade(tid, minute))
@@ -272,7 +272,8 @@ def test_a_seeded_history_end_is_gap_checked() -> None:
     ({"providers": ()}, "list one or more providers"),
     ({"providers": ("a", "a")}, "listed twice"),
     ({"timeframe": "7x"}, "invalid timeframe"),
-    ({"timeframe": None}, "set expected_interval_ns"),
+    ({"timeframe": None}, "nothing to deliver"),
+    ({"timeframe": None, "trades": True}, "set expected_interval_ns"),
     ({"stale_after": 0}, "stale_after must be > 0"),
     ({"failover_after": -1.0}, "failover_after must be > 0"),
 ])
@@ -419,7 +420,7 @@ def test_every_provider_silent_is_stale_then_the_first_back_restores() -> None:
 
 
 def test_trades_fail_over_and_dedupe_across_sources_by_id() -> None:
-    core, sink = make_ab(timeframe=None, expected_interval_ns=M)
+    core, sink = make_ab(timeframe=None, trades=True, expected_interval_ns=M)
     core.on_event(trade("1", 0.1, provider="a"))
     core.on_event(trade("1", 0.1, provider="b"))
     core.on_provider_health("a", Health.DOWN, at(0.5))

@@ -35,11 +35,12 @@ markets are not handled yet, so set ``detect_gaps=False`` for them.
 
 from __future__ import annotations
 
-import logging
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
+
+import structlog
 
 from trading_strategy.core.bars import Bar, BarSeries
 from trading_strategy.core.errors import ConfigError
@@ -53,14 +54,16 @@ from trading_strategy.market_data.health_events import (
 )
 from trading_strategy.market_data.providers.base import (
     BarEvent,
+    Channel,
     Health,
     QuoteEvent,
+    Subscription,
     TradeEvent,
 )
 
 __all__ = ["FeedCore", "FeedCounters", "FeedSink", "InstrumentFeed"]
 
-_log = logging.getLogger(__name__)
+_log = structlog.get_logger("trading_strategy.market_data.feed")
 _INF = float("inf")
 _DAY_NS = 86_400 * 1_000_000_000
 _STANDBY_BARS = 16  # bars kept per standby provider: a seam needs only the last few
@@ -97,6 +100,9 @@ class InstrumentFeed:
     failover_after: float | None = None
     switch_back_after: float = 5.0
     detect_gaps: bool = True
+    #: also deliver trades / best bid and ask
+    trades: bool = False
+    quotes: bool = False
 
     def __post_init__(self) -> None:
         where = f"feed of {self.symbol or '?'}"
@@ -109,6 +115,9 @@ class InstrumentFeed:
             raise ConfigError(f"{where}: a provider is listed twice in {list(self.providers)}")
         if self.timeframe is not None:
             Timeframe.parse(self.timeframe)  # raises ConfigError naming the bad value
+        elif not (self.trades or self.quotes):
+            raise ConfigError(f"{where}: nothing to deliver: set a timeframe (bars), trades "
+                              "or quotes")
         if self.interval_ns <= 0:
             raise ConfigError(f"{where}: set expected_interval_ns (> 0) or a timeframe")
         for name in ("stale_after", "switch_back_after"):
@@ -116,6 +125,16 @@ class InstrumentFeed:
                 raise ConfigError(f"{where}: {name} must be > 0 expected intervals")
         if self.failover_after is not None and not self.failover_after > 0:
             raise ConfigError(f"{where}: failover_after must be > 0 expected intervals")
+
+    def subscriptions(self) -> list[Subscription]:
+        """What each of its providers is asked for."""
+        subs = [] if self.timeframe is None else [
+            Subscription(self.symbol, Channel.BARS, self.timeframe)]
+        if self.trades:
+            subs.append(Subscription(self.symbol, Channel.TRADES))
+        if self.quotes:
+            subs.append(Subscription(self.symbol, Channel.QUOTES))
+        return subs
 
     @property
     def interval_ns(self) -> int:
@@ -224,7 +243,7 @@ class FeedCore:
                 self._health[name] = Health.CONNECTING
                 self._healthy_since[name] = start_ns
         self._unknown = FeedCounters()
-        self._log = log if log is not None else _log.warning
+        self._log = log if log is not None else _warn
         self._on_bar = sink.on_bar
         self._on_trade = sink.on_trade
         self._on_quote = sink.on_quote
@@ -599,6 +618,10 @@ class FeedCore:
             where = "" if slot is None else f" {slot.config.symbol}"
             self._log(f"feed{where}: dropped a malformed message ({n} so far): {reason}: "
                       f"{_excerpt(event)}")
+
+
+def _warn(message: str) -> None:
+    _log.warning("feed_input_dropped", detail=message)
 
 
 def _power_of_ten(n: int) -> bool:

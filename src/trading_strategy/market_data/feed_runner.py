@@ -1,0 +1,141 @@
+"""The asyncio driver of ``FeedCore``: providers' streams in, the watchdog's clock, backfills.
+
+``LiveFeed`` connects and subscribes every provider an instrument lists (a standby is
+subscribed like the primary, so failover needs no reconnect), pumps each provider's stream
+into the core, polls provider health and ticks the watchdog every ``watch_every_s``, and runs
+the backfills the core asks for (each provider in the request's order, with a timeout). All
+decisions are the core's; this module only moves events and time. One event loop: the core
+is never entered concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+
+import structlog
+
+from trading_strategy.core.clock import Clock
+from trading_strategy.market_data.feed import FeedCore
+from trading_strategy.market_data.health_events import BackfillRequest
+from trading_strategy.market_data.providers.base import Health, LiveProvider
+
+__all__ = ["LiveFeed"]
+
+log = structlog.get_logger("trading_strategy.market_data.feed")
+
+
+class LiveFeed:
+    """Runs a ``FeedCore`` over live providers (see the module docstring)."""
+
+    def __init__(
+        self,
+        core: FeedCore,
+        providers: Mapping[str, LiveProvider],
+        *,
+        clock: Clock,
+        watch_every_s: float = 0.25,
+        backfill_timeout_s: float = 10.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        missing = sorted(set(core.providers) - set(providers))
+        if missing:
+            raise ValueError(f"the feed names providers with no adapter: {', '.join(missing)}")
+        self.core = core
+        self._providers = {name: providers[name] for name in core.providers}
+        self._clock = clock
+        self._watch_every_s = watch_every_s
+        self._backfill_timeout_s = backfill_timeout_s
+        self._sleep = sleep
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._closed = False
+
+    async def start(self) -> None:
+        """Connect and subscribe every provider (one that fails is DOWN, not fatal: the
+        feed fails over), then pump their streams and start the watchdog."""
+        subscriptions = self.core.subscriptions()
+        for name, provider in self._providers.items():
+            try:
+                await provider.connect()
+                for config in subscriptions[name]:
+                    for subscription in config.subscriptions():
+                        await provider.subscribe(subscription)
+            except Exception as exc:
+                log.warning("feed_provider_unavailable", provider=name, error=str(exc))
+                self._run(self.core.on_provider_health(name, Health.DOWN,
+                                                       self._clock.now_ns()))
+                continue
+            self._spawn(self._pump(name, provider))
+        self._spawn(self._watchdog())
+
+    async def close(self) -> None:
+        self._closed = True
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for name, provider in self._providers.items():
+            try:
+                await provider.close()
+            except Exception as exc:
+                log.warning("feed_provider_close_failed", provider=name, error=str(exc))
+
+    def watch_once(self) -> None:
+        """One watchdog step now: provider health, failover, staleness."""
+        now = self._clock.now_ns()
+        for name, provider in self._providers.items():
+            try:
+                health = provider.health
+            except Exception:  # an adapter that cannot say is not trusted
+                health = Health.DOWN
+            if health is not self.core.health(name):
+                self._run(self.core.on_provider_health(name, health, now))
+        self._run(self.core.tick(now))
+
+    async def _watchdog(self) -> None:
+        while not self._closed:
+            await self._sleep(self._watch_every_s)
+            self.watch_once()
+
+    async def _pump(self, name: str, provider: LiveProvider) -> None:
+        core = self.core
+        try:
+            async for event in provider.stream():
+                request = core.on_event(event, name)
+                if request is not None:
+                    self._spawn(self._backfill(request))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the contract says a stream reconnects inside: this is fatal
+            log.error("feed_stream_failed", provider=name, error=repr(exc))
+        if not self._closed:
+            log.warning("feed_stream_ended", provider=name)
+            self._run(core.on_provider_health(name, Health.DOWN, self._clock.now_ns()))
+
+    async def _backfill(self, request: BackfillRequest) -> None:
+        for name in request.providers:
+            provider = self._providers[name]
+            try:
+                bars = await asyncio.wait_for(
+                    provider.request_bars(request.symbol, request.timeframe,
+                                          request.start_ns, request.end_ns),
+                    self._backfill_timeout_s)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("feed_backfill_failed", provider=name, symbol=request.symbol,
+                            error=repr(exc))
+                continue
+            self._run(self.core.complete_backfill(request.symbol, bars, name,
+                                                  self._clock.now_ns()))
+            return
+        self._run(self.core.complete_backfill(request.symbol, None, "", self._clock.now_ns()))
+
+    def _run(self, requests: Iterable[BackfillRequest]) -> None:
+        for request in requests:
+            self._spawn(self._backfill(request))
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
