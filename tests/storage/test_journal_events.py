@@ -103,3 +103,20 @@ def test_a_fill_is_recorded_with_its_transition(store: Store) -> None:
     assert second > first
     fills = store.journal.fills(strategy="sma")
     assert len(fills) == 1 and fills[0].ts_init == T0 + 10_000
+
+
+def test_a_batch_of_events_is_saved_in_one_call_and_listed_like_single_ones(
+        store: Store) -> None:
+    store.events.save_events(
+        risk=[RiskEventRecord(ts_event=1_000, strategy="s", verdict="rejected",
+                              reason="max_position_pct", symbol="AAPL",
+                              client_order_id=f"o{k}", detail={"k": k}) for k in range(3)],
+        strategy=[StrategyEventRecord(ts_event=2_000, strategy="s", to_state="running",
+                                      from_state="starting", reason="", detail={})])
+    store.events.save_events()  # nothing to write is no transaction and no error
+    risk = store.events.list_risk_events(strategy="s")
+    assert sorted(e.client_order_id or "" for e in risk) == ["o0", "o1", "o2"]
+    assert [e.detail for e in sorted(risk, key=lambda e: e.client_order_id or "")] == [
+        {"k": 0}, {"k": 1}, {"k": 2}]
+    [life] = store.events.list_strategy_events(strategy="s")
+    assert (life.from_state, life.to_state) == ("starting", "running")

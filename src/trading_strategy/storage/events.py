@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -21,18 +22,46 @@ def _optional_text(value: Any) -> str | None:
     return None if value is None else text_of(value)
 
 
+def _risk_values(event: RiskEventRecord) -> dict[str, Any]:
+    return {
+        "ts_event": to_utc(event.ts_event), "strategy": event.strategy,
+        "verdict": text_of(event.verdict), "reason": event.reason, "symbol": event.symbol,
+        "client_order_id": event.client_order_id,
+        "trading_state": _optional_text(event.trading_state),
+        "detail": to_json(event.detail),
+    }
+
+
+def _strategy_values(event: StrategyEventRecord) -> dict[str, Any]:
+    return {
+        "ts_event": to_utc(event.ts_event), "strategy": event.strategy,
+        "from_state": _optional_text(event.from_state), "to_state": text_of(event.to_state),
+        "reason": event.reason, "detail": to_json(event.detail),
+    }
+
+
+# built once: a session saves a batch of events after every bar that had some
+_INSERT_RISK = insert(RiskEventRow)
+_INSERT_STRATEGY = insert(StrategyEventRow)
+
+
 class EventRepository:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
+    def save_events(self, *, risk: Sequence[RiskEventRecord] = (),
+                    strategy: Sequence[StrategyEventRecord] = ()) -> None:
+        """Several events in one transaction (a session's batch between bars)."""
+        if not risk and not strategy:
+            return
+        with writing(self._engine) as connection:
+            if risk:
+                connection.execute(_INSERT_RISK, [_risk_values(e) for e in risk])
+            if strategy:
+                connection.execute(_INSERT_STRATEGY, [_strategy_values(e) for e in strategy])
+
     def save_risk_event(self, event: RiskEventRecord) -> int:
-        values = {
-            "ts_event": to_utc(event.ts_event), "strategy": event.strategy,
-            "verdict": text_of(event.verdict), "reason": event.reason, "symbol": event.symbol,
-            "client_order_id": event.client_order_id,
-            "trading_state": _optional_text(event.trading_state),
-            "detail": to_json(event.detail),
-        }
+        values = _risk_values(event)
         with writing(self._engine) as connection:
             new_id: int = connection.execute(
                 insert(RiskEventRow).values(**values).returning(RiskEventRow.id)
@@ -60,11 +89,7 @@ class EventRepository:
         ]
 
     def save_strategy_event(self, event: StrategyEventRecord) -> int:
-        values = {
-            "ts_event": to_utc(event.ts_event), "strategy": event.strategy,
-            "from_state": _optional_text(event.from_state), "to_state": text_of(event.to_state),
-            "reason": event.reason, "detail": to_json(event.detail),
-        }
+        values = _strategy_values(event)
         with writing(self._engine) as connection:
             new_id: int = connection.execute(
                 insert(StrategyEventRow).values(**values).returning(StrategyEventRow.id)
