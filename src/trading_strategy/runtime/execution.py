@@ -140,6 +140,13 @@ class Execution:
         self._sink = sink or (lambda kind, data: None)
         self._now = clock
         self.slots = {s.name: s for s in slots}
+        self._names_by_symbol: dict[str, tuple[str, ...]] = {}
+        for slot in slots:
+            self._names_by_symbol[slot.symbol] = (*self._names_by_symbol.get(slot.symbol, ()),
+                                                  slot.name)
+        #: each strategy's equity (risk units) at its last bar: the portfolio total sums them
+        self._equities: dict[str, int] = {}
+        self._unit_float = {sym: float(i.money_unit) for sym, i in self.instruments.items()}
         self.manager = OrderManager(journal, session_id=session_id, clock=_Clock(clock),
                                     instruments=instruments)
         # each strategy's ledger counts money in its own instrument's units (tick × lot),
@@ -391,20 +398,26 @@ class Execution:
         if event.symbol not in self.instruments:
             return
         self.mark(event)
-        total = 0
-        for name, slot in self.slots.items():
-            ledger = self.ledgers[name]
-            equity = self._risk_units(
-                slot.symbol, ledger.equity(self.last_ticks.get(slot.symbol, 0)))
-            total += equity
-            self._handle(self.risk.on_equity(event.bar.ts_event, name, equity))
+        ts = event.bar.ts_event
+        equities = self._equities
+        if not equities:
+            for name, slot in self.slots.items():
+                equities[name] = self._risk_units(
+                    slot.symbol, self.ledgers[name].equity(self.last_ticks.get(slot.symbol, 0)))
+        # a strategy's equity moves only with its own instrument's bars (its fills happen on
+        # them too): it is marked, and its risk scope fed, on those bars — as a backtest
+        # feeds its gate; the portfolio's total is fed on every bar
+        for name in self._names_by_symbol.get(event.symbol, ()):
+            slot, ledger = self.slots[name], self.ledgers[name]
+            mark = self.last_ticks.get(slot.symbol, 0)
+            equity = equities[name] = self._risk_units(slot.symbol, ledger.equity(mark))
+            self._handle(self.risk.on_equity(ts, name, equity))
             trade = ledger.open_trade
-            mark = self.last_ticks.get(slot.symbol)
-            upnl = trade.pnl(mark) if trade is not None and mark is not None else 0
-            self.metrics.strategy(name).unrealized_pnl.set(
-                float(self.instruments[slot.symbol].money(upnl)))
+            upnl = trade.pnl(mark) if trade is not None else 0
+            self.metrics.strategy(name).unrealized_pnl.set(upnl * self._unit_float[slot.symbol])
+        total = sum(equities.values())
         self.account.equity = total
-        self._handle(self.risk.on_equity(event.bar.ts_event, None, total))
+        self._handle(self.risk.on_equity(ts, None, total))
         await self.flush_cancels()
         await self._manage_positions(event)
 
