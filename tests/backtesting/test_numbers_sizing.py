@@ -75,7 +75,7 @@ def test_the_summary_counts_orders_refused_for_size() -> None:
     rep = _goog("1%", cash="1000")
     orders = rep["orders"]
     assert isinstance(orders, dict)
-    refused = orders["by_status"]["rejected"]
+    refused = orders["by_status"]["denied"]
     assert refused == orders["submitted"] > 0  # every order, counted independently
     assert orders["rejections"] == {"zero_size": refused}
     summary = format_summary(rep)

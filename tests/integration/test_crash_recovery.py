@@ -20,6 +20,7 @@ import importlib.util
 import os
 import random
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -84,11 +85,16 @@ def test_kills_at_random_moments_end_exactly_as_an_uninterrupted_run(
     backend, folder, ref = reference
     seed = int(os.environ.get("CRASH_TEST_SEED", "20261125"))
     rng = random.Random(seed)
+    # kill moments inside a run: as long as a whole run takes here (start-up included), so
+    # a faster runtime is still killed mid-session
+    started = time.monotonic()
+    cc.run_to_end(cc.write_config(folder, "timing"), backend)
+    duration = time.monotonic() - started
     kills = 0
     for k in range(2):
         config = cc.write_config(folder, f"random_{k}")
         for _ in range(2):
-            kills += cc.run_killed_after(config, backend, rng.uniform(1.0, 6.0))
+            kills += cc.run_killed_after(config, backend, rng.uniform(0.2, 0.9 * duration))
         printed = cc.run_to_end(config, backend)
         _assert_identical(backend, config, ref, printed)
     assert kills >= 1, f"no run was killed mid-session (seed {seed})"

@@ -201,13 +201,14 @@ def _session_id(root: Path) -> str:
 
 
 def _checkpoint(root: Path) -> dict[str, int]:
-    path = root / "checkpoint.json"
-    if not path.exists():
-        return {}
+    # the session's own reader: checkpoint.json lags while a session runs (its log is newer)
+    from trading_strategy.runtime.session import read_checkpoint
+
     try:
-        return {str(k): int(v) for k, v in json.loads(path.read_text()).items()}
-    except (OSError, ValueError, AttributeError, TypeError):
-        raise ConfigError(f"session {root.name}: {path} is unreadable") from None
+        return read_checkpoint(root)
+    except (OSError, ValueError, AttributeError, TypeError, KeyError):
+        raise ConfigError(f"session {root.name}: its checkpoint in {root} is unreadable") \
+            from None
 
 
 def _stored_journal(root: Path) -> Any:
