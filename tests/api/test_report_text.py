@@ -72,3 +72,15 @@ def test_the_text_is_the_same_written_in_slices(monkeypatch: pytest.MonkeyPatch)
     whole = curve.json_text()
     monkeypatch.setattr(report, "_JSON_ROWS", 7)
     assert curve.json_text() == whole == json.dumps(list(curve), separators=(",", ":"))
+
+
+def test_a_report_is_still_plain_json_and_copies() -> None:
+    import copy
+    import pickle
+
+    ts = np.int64(1_577_836_800 * 10**9) + np.arange(5, dtype=np.int64) * MINUTE
+    curve = EquityCurve(ts, Timeframe.parse("1m"), np.array([1.0, 2.5, 3.25, 4.0, 5.0]))
+    report = {"equity_curve": curve, "n": 1}
+    assert json.dumps(report, separators=(",", ":")) + "\n" == dumps(report)
+    assert copy.deepcopy(curve) == curve == pickle.loads(pickle.dumps(curve))
+    assert list(reversed(curve))[0] == curve[4] and curve[1] in curve and len(curve) == 5

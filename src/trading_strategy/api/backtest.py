@@ -43,7 +43,8 @@ class Backtest:
     without a config file). ``store``: an open ``storage.Store`` whose symbols come before
     the bundled samples (the CLI's order); ``store=False`` never opens a database (a name is
     then a file or a bundled sample). ``settings``: a complete ``BacktestSettings`` instead
-    of ``cash`` .. ``indicators`` (the CLI builds one from its options). Every bad argument
+    of ``cash`` .. ``indicators`` (the CLI builds one from its options; its size is checked
+    against the lot size by ``run``). Every bad argument
     raises ``ArgumentError`` (a ``ValueError``). What the loader did to the data is in
     ``warnings`` and is also issued as a ``DataWarning``.
     """
@@ -76,6 +77,7 @@ class Backtest:
         settings: BacktestSettings | None = None,
     ) -> None:
         self.strategy: type[Strategy] = resolve_strategy(strategy)
+        size_given = settings is None
         if settings is None:
             settings = arguments.backtest_settings(
                 cash=cash, commission=commission, slippage=slippage, size=size,
@@ -106,10 +108,11 @@ class Backtest:
         for note in self.warnings:
             warnings.warn(note, DataWarning, stacklevel=2)
         self.allow_short_history = bool(allow_short_history)
-        try:
-            self.settings.size.check_lots(self.bars.instrument, what="size")
-        except ConfigError as exc:
-            raise ArgumentError(str(exc)) from None
+        if size_given:  # a settings object's size is checked by the run, in its own words
+            try:
+                self.settings.size.check_lots(self.bars.instrument, what="size")
+            except ConfigError as exc:
+                raise ArgumentError(str(exc)) from None
 
     def run(self, *, progress: Callable[[int, int], None] | None = None,
             **params: Any) -> BacktestResult:

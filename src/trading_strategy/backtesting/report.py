@@ -22,7 +22,7 @@ import json
 import secrets
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
-from typing import Any, overload
+from typing import Any, SupportsIndex, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -293,19 +293,21 @@ def _float_bytes(values: npt.NDArray[np.float64], decimals: int | None) -> Bytes
     return out
 
 
-class EquityCurve(Sequence[dict[str, Any]]):
+class EquityCurve(list[dict[str, Any]]):
     """The report's equity curve: bar times (UTC ns) and equity after each bar.
 
-    Reads as a list of ``{"time": str, "equity": float}`` and equals one; ``dumps`` writes
-    it with :meth:`json_text`, byte for byte what ``json.dumps`` makes of that list.
-    ``decimals`` (the money unit's, when it is a power of ten) lets the text be written
-    from whole money units instead of one float at a time.
+    A read-only list of ``{"time": str, "equity": float}`` to its readers (indexing,
+    iteration, ``len``, equality with a list; ``json.dumps`` of a report works too, one
+    point at a time) that holds arrays: ``dumps`` writes it with :meth:`json_text`, byte
+    for byte what ``json.dumps`` makes of it. ``decimals`` (the money unit's, when it is a
+    power of ten) lets the text be written from whole money units.
     """
 
     __slots__ = ("_times", "decimals", "equity", "timeframe", "ts")
 
     def __init__(self, ts: npt.NDArray[np.int64], timeframe: Timeframe | None,
                  equity: npt.NDArray[np.float64], *, decimals: int | None = None) -> None:
+        super().__init__()  # the list itself stays empty: the arrays are the points
         if len(ts) != len(equity):
             raise ValueError("an equity curve needs one time per equity value")
         self.ts = np.asarray(ts, dtype=np.int64)
@@ -325,12 +327,13 @@ class EquityCurve(Sequence[dict[str, Any]]):
         return len(self.ts)
 
     @overload
-    def __getitem__(self, index: int) -> dict[str, Any]: ...
+    def __getitem__(self, index: SupportsIndex) -> dict[str, Any]: ...
 
     @overload
     def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
 
-    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+    def __getitem__(self, index: SupportsIndex | slice
+                    ) -> dict[str, Any] | list[dict[str, Any]]:
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
         return {"time": format_ts(int(self.ts[index]), self.timeframe),
@@ -340,15 +343,25 @@ class EquityCurve(Sequence[dict[str, Any]]):
         for time, equity in zip(self.times.tolist(), self.equity.tolist(), strict=True):
             yield {"time": time, "equity": equity}
 
+    def __reversed__(self) -> Iterator[dict[str, Any]]:
+        points: list[dict[str, Any]] = [*self]
+        return iter(points[::-1])
+
+    def __contains__(self, item: object) -> bool:
+        return any(point == item for point in self)
+
+    def __reduce__(self) -> tuple[Any, ...]:  # copy and pickle: the arrays, not the list
+        return (_curve, (self.ts, self.timeframe, self.equity, self.decimals))
+
     def __eq__(self, other: object) -> bool:
         if isinstance(other, EquityCurve):
             return bool(np.array_equal(self.times, other.times)
                         and np.array_equal(self.equity, other.equity))
         if isinstance(other, Sequence) and not isinstance(other, str):
-            return list(self) == list(other)
+            return len(self) == len(other) and list(self) == list(other)
         return NotImplemented
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None
 
     def __repr__(self) -> str:
         return f"EquityCurve({len(self)} points)"
@@ -379,6 +392,11 @@ class EquityCurve(Sequence[dict[str, Any]]):
 _JSON_ROWS = 131_072
 
 
+def _curve(ts: npt.NDArray[np.int64], timeframe: Timeframe | None,
+           equity: npt.NDArray[np.float64], decimals: int | None) -> EquityCurve:
+    return EquityCurve(ts, timeframe, equity, decimals=decimals)
+
+
 def _const(text: bytes, n: int) -> Bytes2D:
     return np.broadcast_to(np.frombuffer(text, dtype=np.uint8), (n, len(text)))
 
@@ -397,13 +415,17 @@ def dumps(report: dict[str, Any]) -> str:
     # a fresh token per call: no text in the report can spell a placeholder
     token = secrets.token_hex(16)
 
-    def placeholder(obj: object) -> str:
+    def swap(obj: Any) -> Any:
         if isinstance(obj, EquityCurve):
             curves.append(obj)
             return f"{token}:{len(curves) - 1}"
-        raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+        if isinstance(obj, dict):
+            return {key: swap(value) for key, value in obj.items()}
+        if isinstance(obj, list | tuple):
+            return [swap(value) for value in obj]
+        return obj
 
-    text = json.dumps(report, allow_nan=False, separators=(",", ":"), default=placeholder)
+    text = json.dumps(swap(report), allow_nan=False, separators=(",", ":"))
     for i, curve in enumerate(curves):
         text = text.replace(f'"{token}:{i}"', curve.json_text(), 1)
     return text + "\n"
