@@ -116,13 +116,16 @@ class BacktestEngine:
         *,
         gate: PreTradeGate | None = None,
         record_decisions: bool = False,
+        name: str | None = None,
     ) -> None:
         if len(bars) == 0:
             raise ValueError("no bars to backtest")
         self.bars = bars
         self.settings = settings
         self.instrument = inst = bars.instrument
-        self.strategy_name = strategy_cls.name
+        # a portfolio names each strategy (two of one class on two symbols): order ids and
+        # the risk engine's keys use that name, as a session's runner does
+        self.strategy_name = name or strategy_cls.name
         self.params = strategy_cls.parse_params(params)
         self.set_gate(gate or OpenGate())
         self.record_decisions = record_decisions

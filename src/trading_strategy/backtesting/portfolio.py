@@ -159,7 +159,8 @@ def run_portfolio(
     _check_sleeves(sleeves, allow_short_history)
     instruments = {s.bars.instrument.symbol: s.bars.instrument for s in sleeves}
     annual = _common_annualisation(sleeves)
-    engines = [BacktestEngine(_named(s), s.params, s.bars, s.settings) for s in sleeves]
+    engines = [BacktestEngine(_strategy_class(s), s.params, s.bars, s.settings, name=s.name)
+               for s in sleeves]
     coupled = coupling(risk, [s.name for s in sleeves])
     shared = RiskEngine(risk, instruments) if risk is not None and coupled else None
     unit = shared.money_unit if shared is not None else common_money_unit(
@@ -361,12 +362,5 @@ def _kind(sleeve: Sleeve) -> str:
     return s if isinstance(s, str) else s.name
 
 
-def _named(sleeve: Sleeve) -> type[Strategy]:
-    """The sleeve's strategy class under the sleeve's name: the engine names orders and the
-    risk engine keys positions, limits and overrides by the strategy's name, and two sleeves
-    of one strategy (on two symbols) must not share them."""
-    cls = registry.get(sleeve.strategy) if isinstance(sleeve.strategy, str) else sleeve.strategy
-    if cls.name == sleeve.name:
-        return cls
-    return type(cls.__name__, (cls,), {"name": sleeve.name, "__module__": cls.__module__,
-                                       "__qualname__": cls.__qualname__})
+def _strategy_class(sleeve: Sleeve) -> type[Strategy]:
+    return registry.get(sleeve.strategy) if isinstance(sleeve.strategy, str) else sleeve.strategy
