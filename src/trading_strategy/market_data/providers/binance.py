@@ -67,9 +67,10 @@ class BinanceProvider(WebSocketProvider):
                                     self._request_id))
         return out
 
+    def _added(self, subscription: Subscription) -> None:
+        self._decoder.add_symbol(subscription.symbol)
+
     def _subscribe_messages(self, added: Sequence[Subscription]) -> list[str]:
-        for s in added:
-            self._decoder.add_symbol(s.symbol)
         return self._requests("SUBSCRIBE", sorted({wire.stream_name(s) for s in added}))
 
     def _unsubscribe_messages(self, removed: Subscription) -> list[str]:

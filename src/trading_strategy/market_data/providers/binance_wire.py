@@ -15,6 +15,8 @@ Documented shapes (https://developers.binance.com/docs/binance-spot-api-docs/web
 
 Ordering: per symbol and stream, trade ids, kline open times and book-ticker update ids
 must advance; anything else is a duplicate or out-of-order message (dropped and counted).
+Trade ids are contiguous per symbol and closed klines follow each other interval by
+interval, so a jump in either is a gap (reported: health degrades, the feed backfills).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 from trading_strategy.core.bars import Bar
 from trading_strategy.core.enums import Side
 from trading_strategy.core.errors import ConfigError
+from trading_strategy.core.timeframe import Timeframe
 from trading_strategy.market_data.providers import _wire as w
 from trading_strategy.market_data.providers._wire import Decoded, WireError, WireErrorKind
 from trading_strategy.market_data.providers.base import (
@@ -41,6 +44,9 @@ INTERVALS = {"1s": "1s", "1m": "1m", "3m": "3m", "5m": "5m", "15m": "15m", "30m"
              "1h": "1h", "2h": "2h", "4h": "4h", "6h": "6h", "8h": "8h", "12h": "12h",
              "1d": "1d", "3d": "3d", "1w": "1w", "1mo": "1M"}
 _TIMEFRAMES = {v: k for k, v in INTERVALS.items()}
+#: fixed-length intervals in ms (months have none: no gap check for them)
+_INTERVAL_MS = {v: Timeframe.parse(k).nanoseconds // 1_000_000 for k, v in INTERVALS.items()
+                if k != "1mo"}
 
 
 def wire_symbol(symbol: str) -> str:
@@ -120,6 +126,15 @@ class BinanceDecoder:
             self._last[key] = value
         return dropped
 
+    def _gap(self, key: tuple[str, str], value: int, step: int | None) -> str | None:
+        """Before ``_advance``: the ids or open times skipped between the last and this."""
+        last = self._last.get(key)
+        if step is None or last is None or value <= last + step:
+            return None
+        if key[1] == "trade":
+            return f"{key[0]} trades {last + 1}..{value - 1} never arrived"
+        return f"{key[0]} {key[1]}: bars opening {last + step}..{value - step} ms never arrived"
+
     def _kline(self, msg: Any, ts_init: int) -> Decoded:
         k = w.field(msg, "k")
         symbol = self._symbol(msg)
@@ -131,13 +146,16 @@ class BinanceDecoder:
             raise w.BadMessage(f"field 'x' must be a boolean, got {closed!r}")
         if not closed:
             return Decoded(source_ts=w.ms_to_ns(w.integer(msg, "E")))
-        dropped = self._advance((symbol, f"kline_{interval}"), open_ms)
+        key = (symbol, f"kline_{interval}")
+        gap = self._gap(key, open_ms, _INTERVAL_MS.get(interval))
+        dropped = self._advance(key, open_ms)
         if dropped is not None:
             return Decoded(dropped=dropped)
         o, h, low, c, v = (float(x) for x in values)
         bar = Bar(symbol, w.ms_to_ns(open_ms), o, h, low, c, v)
         timeframe = _TIMEFRAMES.get(interval, interval)
-        return Decoded(events=(BarEvent(symbol, timeframe, bar, ts_init, self.provider),))
+        return Decoded(events=(BarEvent(symbol, timeframe, bar, ts_init, self.provider),),
+                       gap=gap)
 
     def _trade(self, msg: Any, ts_init: int) -> Decoded:
         symbol = self._symbol(msg)
@@ -147,12 +165,13 @@ class BinanceDecoder:
         buyer_is_maker = w.field(msg, "m")
         if not isinstance(buyer_is_maker, bool):
             raise w.BadMessage(f"field 'm' must be a boolean, got {buyer_is_maker!r}")
+        gap = self._gap((symbol, "trade"), trade_id, 1)
         dropped = self._advance((symbol, "trade"), trade_id)
         if dropped is not None:
             return Decoded(dropped=dropped)
         aggressor = Side.SELL if buyer_is_maker else Side.BUY
         return Decoded(events=(TradeEvent(symbol, price, size, aggressor, str(trade_id),
-                                          ts_event, ts_init, self.provider),))
+                                          ts_event, ts_init, self.provider),), gap=gap)
 
     def _book_ticker(self, msg: Any, ts_init: int) -> Decoded:
         symbol = self._symbol(msg)

@@ -56,23 +56,27 @@ class CoinbaseProvider(WebSocketProvider):
         return {wire.CHANNELS[s.channel] for s in self._subs
                 if wire.product_id(s.symbol) == product}
 
+    def _added(self, subscription: Subscription) -> None:
+        self._decoder.add_symbol(subscription.symbol)
+        if subscription.channel is Channel.BARS and subscription.timeframe is not None:
+            self._builders.setdefault(wire.product_id(subscription.symbol), []).append(
+                TradeBarBuilder(subscription.symbol, subscription.timeframe, self.name))
+
+    def _removed(self, subscription: Subscription) -> None:
+        if subscription.channel is Channel.BARS:
+            product = wire.product_id(subscription.symbol)
+            self._builders[product] = [b for b in self._builders.get(product, [])
+                                       if b.timeframe != subscription.timeframe]
+
     def _subscribe_messages(self, added: Sequence[Subscription]) -> list[str]:
         by_product: dict[str, set[str]] = {}
         for s in added:
-            product = wire.product_id(s.symbol)
-            self._decoder.add_symbol(s.symbol)
-            by_product.setdefault(product, {wire.HEARTBEAT}).add(wire.CHANNELS[s.channel])
-            if s.channel is Channel.BARS and s.timeframe is not None and not any(
-                    b.timeframe == s.timeframe for b in self._builders.get(product, [])):
-                self._builders.setdefault(product, []).append(
-                    TradeBarBuilder(s.symbol, s.timeframe, self.name))
+            by_product.setdefault(wire.product_id(s.symbol), {wire.HEARTBEAT}).add(
+                wire.CHANNELS[s.channel])
         return [wire.request("subscribe", [p], c) for p, c in sorted(by_product.items())]
 
     def _unsubscribe_messages(self, removed: Subscription) -> list[str]:
         product = wire.product_id(removed.symbol)
-        if removed.channel is Channel.BARS:
-            self._builders[product] = [b for b in self._builders.get(product, [])
-                                       if b.timeframe != removed.timeframe]
         still = self._channels(product)
         gone = {wire.CHANNELS[removed.channel]} - still
         if not still:

@@ -218,6 +218,12 @@ class WebSocketProvider:
     def _check(self, subscriptions: Sequence[Subscription]) -> None:
         """Refuse what the source cannot serve (ConfigError) before anything is sent."""
 
+    def _added(self, subscription: Subscription) -> None:
+        """A new subscription (map its symbol, build its bars), before any request."""
+
+    def _removed(self, subscription: Subscription) -> None:
+        """A subscription ended, after ``_subs`` lost it."""
+
     def _subscribe_messages(self, added: Sequence[Subscription]) -> list[str]:
         raise NotImplementedError
 
@@ -267,13 +273,17 @@ class WebSocketProvider:
             return
         self._check([*self._subs, subscription])
         self._subs[subscription] = None
-        await self._send(self._subscribe_messages([subscription]))
+        self._added(subscription)
+        if self._ws is not None:  # else the connection subscribes everything on opening
+            await self._send(self._subscribe_messages([subscription]))
 
     async def unsubscribe(self, subscription: Subscription) -> None:
         if subscription not in self._subs:
             return
         del self._subs[subscription]
-        await self._send(self._unsubscribe_messages(subscription))
+        self._removed(subscription)
+        if self._ws is not None:
+            await self._send(self._unsubscribe_messages(subscription))
 
     async def stream(self) -> AsyncIterator[MarketEvent]:
         while (event := await self._events.get()) is not None:
@@ -317,7 +327,7 @@ class WebSocketProvider:
     async def _send(self, messages: Sequence[str]) -> None:
         ws = self._ws
         if ws is None:
-            return  # sent on connect
+            return
         for message in messages:
             await self._limiter.acquire()
             with contextlib.suppress(ConnectionClosed):  # the reconnect resubscribes
