@@ -120,6 +120,18 @@ def test_silence_past_k_intervals_is_stale_and_the_next_update_restores() -> Non
     assert (core.counters()[SYM]["stale"], core.counters()[SYM]["restored"]) == (1, 1)
 
 
+def test_bars_missed_while_stale_are_backfilled_before_the_restore() -> None:
+    core, sink, _ = make()
+    core.on_event(bar(0))
+    core.tick(at(3))
+    assert core.on_event(bar(4)) is not None  # the stream resumes after a hole
+    core.on_event(trade("x", 5.5))  # flowing again, but bars are still held: still stale
+    assert core.is_stale(SYM)
+    core.complete_backfill(SYM, [bar(m).bar for m in (1, 2, 3)], "a", at(5.6))
+    assert [k for k, _ in sink.seen] == ["bar", "DataStale", "trade", "backfill", "backfill",
+                                         "backfill", "DataRestored", "bar"]
+
+
 def test_a_stream_that_never_starts_goes_stale_after_the_grace_period() -> None:
     core, sink, _ = make()
     core.tick(at(1.6))

@@ -11,8 +11,9 @@ interval between updates):
 
 * **Staleness.** The reading ("active") provider's last update (its ``ts_init``) older than
   ``stale_after`` expected intervals, or that provider DOWN, with no provider to fail over
-  to: a ``DataStale`` event. The next accepted update from the active provider: a
-  ``DataRestored``.
+  to: a ``DataStale`` event. The next update delivered from the active provider is preceded
+  by a ``DataRestored`` — after the backfill of any bars missed meanwhile, which therefore
+  reach the strategy while the instrument is still stale (no entry is decided on them).
 * **Failover.** The active provider DOWN, or silent for ``failover_after`` intervals: the
   feed switches to the first provider in priority order that is not DOWN and fresh (it is
   subscribed all along as a hot standby). A provider of higher priority that has been LIVE
@@ -412,7 +413,6 @@ class FeedCore:
             slot.counters.standby += 1
             slot.standby[idx].append(event)
             return None
-        self._restore(slot, event.ts_init)
         return self._accept_bar(slot, event)
 
     def _accept_bar(self, slot: _Instrument, event: BarEvent,
@@ -443,6 +443,8 @@ class FeedCore:
                                    last + slot.tf_ns, ts, self._backfill_order(slot))
         slot.last_bar = ts
         slot.counters.bars += 1
+        if slot.stale:
+            self._restore(slot, event.ts_init)
         self._on_bar(event, False)
         return None
 
@@ -527,7 +529,10 @@ class FeedCore:
 
     # --- health ---------------------------------------------------------------------------
     def _restore(self, slot: _Instrument, ts_ns: int) -> None:
-        if slot.stale and self._health[slot.providers[slot.active]] is not _DOWN:
+        # while bars are held for a backfill the instrument stays stale: the backfilled bars
+        # reach the strategy first, and the risk engine refuses entries decided on them
+        if (slot.stale and slot.held is None
+                and self._health[slot.providers[slot.active]] is not _DOWN):
             slot.stale = False
             slot.counters.restored += 1
             self._sink.on_health(DataRestored(slot.config.symbol,
@@ -602,8 +607,6 @@ class FeedCore:
         last = slot.last_bar
         buffered = [e for e in slot.standby[target] if last is None or e.bar.ts_event > last]
         slot.standby[target].clear()
-        if buffered:
-            self._restore(slot, now)
         requests = self._release(slot, buffered)
         return requests[0] if requests else None
 

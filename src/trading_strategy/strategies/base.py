@@ -70,8 +70,9 @@ class Strategy:
         orders or simply wait. Called in every mode; a backtest replays recorded events."""
 
     def on_data_restored(self, symbol: str) -> None:
-        """``symbol``'s data is flowing and trusted again (any gap was backfilled before
-        this call, so the next ``on_bar`` continues the series without a hole)."""
+        """``symbol``'s data is flowing and trusted again. Bars missed meanwhile were
+        backfilled before this call (they reached ``on_bar`` while entries were still
+        refused), so the series continues without a hole."""
 
     def on_stop(self) -> None:
         """The run ends; release resources."""
