@@ -38,134 +38,34 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Protocol
 
 import structlog
 
 from trading_strategy.core.bars import Bar, BarSeries
 from trading_strategy.core.errors import ConfigError
 from trading_strategy.core.timeframe import Timeframe
+from trading_strategy.market_data.feed_checks import bar_problem, bar_rows, excerpt, power_of_ten
+from trading_strategy.market_data.feed_types import FeedCounters, FeedSink, InstrumentFeed
 from trading_strategy.market_data.health_events import (
     BackfillRequest,
     DataRestored,
     DataStale,
-    FeedHealthEvent,
     ProviderSwitch,
 )
 from trading_strategy.market_data.providers.base import (
     BarEvent,
-    Channel,
     Health,
     QuoteEvent,
-    Subscription,
     TradeEvent,
 )
 
 __all__ = ["FeedCore", "FeedCounters", "FeedSink", "InstrumentFeed"]
 
 _log = structlog.get_logger("trading_strategy.market_data.feed")
-_INF = float("inf")
-_DAY_NS = 86_400 * 1_000_000_000
 _STANDBY_BARS = 16  # bars kept per standby provider: a seam needs only the last few
 _RECENT_TRADES = 1024  # trade ids remembered to drop a replayed trade
 _DOWN = Health.DOWN
 _LIVE = Health.LIVE
-
-
-class FeedSink(Protocol):
-    """Where accepted events and health events go (the runtime: strategies, risk, journal)."""
-
-    def on_bar(self, event: BarEvent, backfilled: bool) -> None: ...
-
-    def on_trade(self, event: TradeEvent) -> None: ...
-
-    def on_quote(self, event: QuoteEvent) -> None: ...
-
-    def on_health(self, event: FeedHealthEvent) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class InstrumentFeed:
-    """One instrument's feed settings. Multiples are of ``expected_interval_ns``, which
-    defaults to the bar length (set it for trade or quote streams)."""
-
-    symbol: str
-    #: provider names, highest priority first
-    providers: tuple[str, ...]
-    #: the bars delivered (gap-checked); ``None`` for trades/quotes only
-    timeframe: str | None = None
-    expected_interval_ns: int | None = None
-    stale_after: float = 1.5
-    #: silence of the active provider that triggers failover (default: ``stale_after``)
-    failover_after: float | None = None
-    switch_back_after: float = 5.0
-    detect_gaps: bool = True
-    #: also deliver trades / best bid and ask
-    trades: bool = False
-    quotes: bool = False
-
-    def __post_init__(self) -> None:
-        where = f"feed of {self.symbol or '?'}"
-        if not self.symbol:
-            raise ConfigError("a feed needs an instrument symbol")
-        if not self.providers or any(not p for p in self.providers):
-            raise ConfigError(f"{where}: list one or more providers by name, highest "
-                              "priority first")
-        if len(set(self.providers)) != len(self.providers):
-            raise ConfigError(f"{where}: a provider is listed twice in {list(self.providers)}")
-        if self.timeframe is not None:
-            Timeframe.parse(self.timeframe)  # raises ConfigError naming the bad value
-        elif not (self.trades or self.quotes):
-            raise ConfigError(f"{where}: nothing to deliver: set a timeframe (bars), trades "
-                              "or quotes")
-        if self.interval_ns <= 0:
-            raise ConfigError(f"{where}: set expected_interval_ns (> 0) or a timeframe")
-        for name in ("stale_after", "switch_back_after"):
-            if not getattr(self, name) > 0:
-                raise ConfigError(f"{where}: {name} must be > 0 expected intervals")
-        if self.failover_after is not None and not self.failover_after > 0:
-            raise ConfigError(f"{where}: failover_after must be > 0 expected intervals")
-
-    def subscriptions(self) -> list[Subscription]:
-        """What each of its providers is asked for."""
-        subs = [] if self.timeframe is None else [
-            Subscription(self.symbol, Channel.BARS, self.timeframe)]
-        if self.trades:
-            subs.append(Subscription(self.symbol, Channel.TRADES))
-        if self.quotes:
-            subs.append(Subscription(self.symbol, Channel.QUOTES))
-        return subs
-
-    @property
-    def interval_ns(self) -> int:
-        if self.expected_interval_ns is not None:
-            return self.expected_interval_ns
-        return 0 if self.timeframe is None else Timeframe.parse(self.timeframe).nanoseconds
-
-
-class FeedCounters:
-    """What the feed did with one instrument's messages (plain ints for metrics)."""
-
-    __slots__ = ("backfill_failures", "backfilled_bars", "bars", "crossed_quotes",
-                 "duplicates", "gap_bars_unfilled", "gaps", "malformed", "missing_quotes",
-                 "out_of_order", "quotes", "restored", "stale", "standby", "switches",
-                 "trades", "unknown_source")
-
-    def __init__(self) -> None:
-        #: bars, trades and quotes delivered from the active provider
-        self.bars = self.trades = self.quotes = 0
-        #: valid messages from a standby provider (kept for a seam, not delivered)
-        self.standby = 0
-        self.duplicates = self.out_of_order = self.malformed = self.unknown_source = 0
-        self.crossed_quotes = self.missing_quotes = 0
-        #: gaps found, bars delivered from backfill, bars no provider could supply
-        self.gaps = self.backfilled_bars = self.gap_bars_unfilled = 0
-        self.backfill_failures = 0
-        self.stale = self.restored = self.switches = 0
-
-    def as_dict(self) -> dict[str, int]:
-        return {name: getattr(self, name) for name in self.__slots__}
 
 
 class _Instrument:
@@ -206,24 +106,6 @@ class _Instrument:
         self.last_trade_ts: int | None = None
         self.recent_ids: set[str] = set()
         self.recent_order: deque[str] = deque()
-
-
-def _bar_problem(event: BarEvent, slot: _Instrument) -> str | None:
-    bar = event.bar
-    if not isinstance(bar, Bar):
-        return "bar event without a Bar"
-    if event.timeframe != slot.timeframe:
-        return f"a {event.timeframe!r} bar on a {slot.timeframe!r} feed"
-    o, h, lo, c, v = bar.open, bar.high, bar.low, bar.close, bar.volume
-    # written so that NaN fails every comparison
-    if not (0.0 < lo <= o <= h < _INF and lo <= c <= h and 0.0 <= v < _INF):
-        return f"impossible OHLCV {o} {h} {lo} {c} {v}"
-    ts = bar.ts_event
-    if type(ts) is not int:
-        return f"bar time {ts!r} is not integer nanoseconds"
-    if slot.tf_ns and slot.tf_ns <= _DAY_NS and ts % slot.tf_ns:
-        return f"bar time {ts} is not on a {slot.timeframe} boundary"
-    return None
 
 
 class FeedCore:
@@ -327,12 +209,12 @@ class FeedCore:
             self._malformed(slot, f"unknown event type {kind.__name__}", event)
         return None
 
-    def reject(self, source: str, reason: str, excerpt: str = "",
+    def reject(self, source: str, reason: str, sample: str = "",
                symbol: str | None = None) -> None:
         """An adapter could not read a message (a wire error): count and log it here, so the
         feed's counters cover every message dropped on the way."""
         slot = None if symbol is None else self._slots.get(symbol)
-        self._malformed(slot, f"{source}: {reason}", excerpt)
+        self._malformed(slot, f"{source}: {reason}", sample)
 
     def on_provider_health(self, provider: str, health: Health,
                            now_ns: int) -> list[BackfillRequest]:
@@ -373,7 +255,7 @@ class FeedCore:
         else:
             timeframe = slot.timeframe or ""
             try:
-                rows = _rows(bars, symbol)
+                rows = bar_rows(bars, symbol)
             except Exception as exc:
                 rows = []
                 counters.backfill_failures += 1
@@ -384,7 +266,7 @@ class FeedCore:
                 if (last is not None and ts <= last) or ts >= first:
                     continue
                 event = BarEvent(symbol, timeframe, bar, now_ns, provider)
-                if _bar_problem(event, slot) is not None:
+                if bar_problem(event, slot.timeframe, slot.tf_ns) is not None:
                     counters.malformed += 1
                     continue
                 slot.last_bar = ts
@@ -405,7 +287,7 @@ class FeedCore:
 
     # --- bars -----------------------------------------------------------------------------
     def _bar(self, slot: _Instrument, idx: int, event: BarEvent) -> BackfillRequest | None:
-        problem = _bar_problem(event, slot)
+        problem = bar_problem(event, slot.timeframe, slot.tf_ns)
         if problem is not None:
             self._malformed(slot, problem, event)
             return None
@@ -617,34 +499,11 @@ class FeedCore:
         n = counters.malformed
         # every one is counted; the log gets the first ten and then every power of ten, so
         # a flood of bad messages cannot flood the log
-        if n <= 10 or _power_of_ten(n):
+        if n <= 10 or power_of_ten(n):
             where = "" if slot is None else f" {slot.config.symbol}"
             self._log(f"feed{where}: dropped a malformed message ({n} so far): {reason}: "
-                      f"{_excerpt(event)}")
+                      f"{excerpt(event)}")
 
 
 def _warn(message: str) -> None:
     _log.warning("feed_input_dropped", detail=message)
-
-
-def _power_of_ten(n: int) -> bool:
-    while n % 10 == 0:
-        n //= 10
-    return n == 1
-
-
-def _excerpt(event: object) -> str:
-    try:
-        text = repr(event)
-    except Exception:
-        text = f"<unprintable {type(event).__name__}>"
-    return text[:200]
-
-
-def _rows(bars: BarSeries | Sequence[Bar], symbol: str) -> list[Bar]:
-    if isinstance(bars, BarSeries):
-        return [Bar(symbol, int(bars.ts[i]), float(bars.open[i]), float(bars.high[i]),
-                    float(bars.low[i]), float(bars.close[i]), float(bars.volume[i]))
-                for i in range(len(bars))]
-    return sorted((b for b in bars if isinstance(b, Bar)), key=lambda b: b.ts_event)
-
