@@ -135,7 +135,7 @@ Scenario = Callable[[LiveFeed, dict[str, FakeProvider], SimulatedClock, Recorder
 def run(scenario: Scenario, *, names: tuple[str, ...] = ("a", "b"),
         history: range = range(0),
         setup: Callable[[dict[str, FakeProvider]], None] = lambda _: None,
-        **kw: Any) -> Recorder:
+        connect_retry_s: tuple[float, float] = (0.5, 30.0), **kw: Any) -> Recorder:
     async def go() -> Recorder:
         clock = SimulatedClock(T0)
         fakes = {n: FakeProvider(n, clock, history) for n in names}
@@ -145,7 +145,8 @@ def run(scenario: Scenario, *, names: tuple[str, ...] = ("a", "b"),
         core = FeedCore([InstrumentFeed(SYM, names, "1m", **kw)], recorder, start_ns=T0,
                         log=lambda _: None)
         providers: dict[str, LiveProvider] = dict(fakes)
-        feed = LiveFeed(core, providers, clock=clock, watch_every_s=3600)
+        feed = LiveFeed(core, providers, clock=clock, watch_every_s=3600,
+                        connect_retry_s=connect_retry_s)
         await feed.start()
         try:
             await scenario(feed, fakes, clock, recorder)
@@ -229,6 +230,31 @@ def test_a_provider_that_cannot_connect_leaves_the_instrument_to_the_next() -> N
         p["a"].fail_connect = True
 
     assert run(scenario, setup=refuse_a).seen == [("ProviderSwitch", "b"), ("bar", 0)]
+
+
+def test_a_provider_that_could_not_connect_is_retried_and_wins_back_the_instrument() -> None:
+    async def scenario(feed: LiveFeed, p: dict[str, FakeProvider], clock: SimulatedClock,
+                       rec: Recorder) -> None:
+        p["a"].fail_connect = False  # the retries (1-2 ms apart here) now succeed
+        for _ in range(200):
+            if p["a"].subscribed:
+                break
+            await asyncio.sleep(0.001)
+        assert p["a"].subscribed == p["b"].subscribed
+        for m in range(5):
+            minute(clock, m + 1)
+            p["a"].send(m)
+            p["b"].send(m)
+            await settle()
+            feed.watch_once()  # a is LIVE and fresh: back to it after 3 intervals
+        assert feed.core.active_provider(SYM) == "a"
+
+    def refuse_a(p: dict[str, FakeProvider]) -> None:
+        p["a"].fail_connect = True
+
+    rec = run(scenario, setup=refuse_a, connect_retry_s=(0.001, 0.002), switch_back_after=3)
+    assert bars(rec) == [0, 1, 2, 3, 4]
+    assert [v for k, v in rec.seen if k == "ProviderSwitch"] == ["b", "a"]
 
 
 def test_a_stream_that_dies_fails_over_and_bad_items_never_crash_the_feed() -> None:

@@ -1,7 +1,8 @@
 """The asyncio driver of ``FeedCore``: providers' streams in, the watchdog's clock, backfills.
 
 ``LiveFeed`` connects and subscribes every provider an instrument lists (a standby is
-subscribed like the primary, so failover needs no reconnect), pumps each provider's stream
+subscribed like the primary, so failover needs no reconnect; one that cannot connect is
+retried with backoff), pumps each provider's stream
 into the core, polls provider health and ticks the watchdog every ``watch_every_s``, and runs
 the backfills the core asks for (each provider in the request's order, with a timeout). All
 decisions are the core's; this module only moves events and time. One event loop: the core
@@ -19,6 +20,7 @@ from trading_strategy.core.clock import Clock
 from trading_strategy.market_data.feed import FeedCore
 from trading_strategy.market_data.health_events import BackfillRequest
 from trading_strategy.market_data.providers.base import Health, LiveProvider
+from trading_strategy.market_data.providers.connection import Backoff
 
 __all__ = ["LiveFeed"]
 
@@ -36,6 +38,7 @@ class LiveFeed:
         clock: Clock,
         watch_every_s: float = 0.25,
         backfill_timeout_s: float = 10.0,
+        connect_retry_s: tuple[float, float] = (0.5, 30.0),
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         missing = sorted(set(core.providers) - set(providers))
@@ -46,27 +49,42 @@ class LiveFeed:
         self._clock = clock
         self._watch_every_s = watch_every_s
         self._backfill_timeout_s = backfill_timeout_s
+        self._retry_base_s, self._retry_cap_s = connect_retry_s
         self._sleep = sleep
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
 
     async def start(self) -> None:
-        """Connect and subscribe every provider (one that fails is DOWN, not fatal: the
-        feed fails over), then pump their streams and start the watchdog."""
-        subscriptions = self.core.subscriptions()
-        for name, provider in self._providers.items():
-            try:
-                await provider.connect()
-                for config in subscriptions[name]:
-                    for subscription in config.subscriptions():
-                        await provider.subscribe(subscription)
-            except Exception as exc:
-                log.warning("feed_provider_unavailable", provider=name, error=str(exc))
+        """Connect and subscribe every provider, then pump their streams and start the
+        watchdog. A provider that cannot connect is DOWN, not fatal: the feed fails over and
+        retries it with capped exponential backoff and full jitter until it connects."""
+        for name in self._providers:
+            if not await self._open(name):
                 self._run(self.core.on_provider_health(name, Health.DOWN,
                                                        self._clock.now_ns()))
-                continue
-            self._spawn(self._pump(name, provider))
+                self._spawn(self._reconnect(name))
         self._spawn(self._watchdog())
+
+    async def _open(self, name: str) -> bool:
+        provider = self._providers[name]
+        try:
+            await provider.connect()
+            for config in self.core.subscriptions()[name]:
+                for subscription in config.subscriptions():
+                    await provider.subscribe(subscription)
+        except Exception as exc:
+            log.warning("feed_provider_unavailable", provider=name, error=str(exc))
+            return False
+        self._spawn(self._pump(name, provider))
+        return True
+
+    async def _reconnect(self, name: str) -> None:
+        # once connected, reconnecting is the provider's own job (the contract)
+        backoff = Backoff(self._retry_base_s, self._retry_cap_s)
+        while not self._closed:
+            await self._sleep(backoff.next_delay())
+            if await self._open(name):
+                return
 
     async def close(self) -> None:
         self._closed = True
