@@ -24,6 +24,7 @@ from trading_strategy.market_data.providers.base import (
     BarEvent,
     Channel,
     Health,
+    HealthChange,
     LiveProvider,
     QuoteEvent,
     Subscription,
@@ -295,3 +296,19 @@ def test_quotes_and_trades_flow_through() -> None:
 
     rec = run(scenario, names=("a",), trades=True, quotes=True)
     assert rec.seen == [("trade", "7")]
+
+
+def test_a_health_callback_fails_over_before_the_next_watchdog_step() -> None:
+    async def scenario(feed: LiveFeed, p: dict[str, FakeProvider], clock: SimulatedClock,
+                       rec: Recorder) -> None:
+        minute(clock, 1)
+        p["a"].send(0)
+        p["b"].send(0)
+        await settle()
+        p["a"].state = Health.DOWN
+        feed.on_health_change(HealthChange("a", Health.LIVE, Health.DOWN, "socket closed",
+                                           clock.now_ns()))
+        feed.on_health_change(HealthChange("zz", Health.LIVE, Health.DOWN, "not ours", 0))
+        assert feed.core.active_provider(SYM) == "b"
+
+    assert ("ProviderSwitch", "b") in run(scenario).seen

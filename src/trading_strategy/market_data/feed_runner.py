@@ -19,7 +19,7 @@ import structlog
 from trading_strategy.core.clock import Clock
 from trading_strategy.market_data.feed import FeedCore
 from trading_strategy.market_data.health_events import BackfillRequest
-from trading_strategy.market_data.providers.base import Health, LiveProvider
+from trading_strategy.market_data.providers.base import Health, HealthChange, LiveProvider
 from trading_strategy.market_data.providers.connection import Backoff
 
 __all__ = ["LiveFeed"]
@@ -97,6 +97,13 @@ class LiveFeed:
                 await provider.close()
             except Exception as exc:
                 log.warning("feed_provider_close_failed", provider=name, error=str(exc))
+
+    def on_health_change(self, change: HealthChange) -> None:
+        """A provider's health callback (``on_health=feed.on_health_change``): failover on
+        DOWN at once instead of at the next watchdog step."""
+        if change.provider in self._providers:
+            self._run(self.core.on_provider_health(change.provider, change.current,
+                                                   self._clock.now_ns()))
 
     def watch_once(self) -> None:
         """One watchdog step now: provider health, failover, staleness."""
