@@ -18,7 +18,7 @@ from trading_strategy.core.instrument import Instrument
 from trading_strategy.core.orders import OrderIntent
 from trading_strategy.core.timeframe import Timeframe
 from trading_strategy.market_data.feed import FeedCore, InstrumentFeed
-from trading_strategy.market_data.feed_runner import LiveFeed
+from trading_strategy.market_data.feed_runner import LiveFeed, QueueSink
 from trading_strategy.market_data.health_events import DataRestored, DataStale, FeedHealthEvent
 from trading_strategy.market_data.providers.base import (
     BarEvent,
@@ -312,3 +312,22 @@ def test_a_health_callback_fails_over_before_the_next_watchdog_step() -> None:
         assert feed.core.active_provider(SYM) == "b"
 
     assert ("ProviderSwitch", "b") in run(scenario).seen
+
+
+def test_a_queue_sink_hands_an_async_consumer_everything_in_order() -> None:
+    async def go() -> list[tuple[str, bool]]:
+        sink = QueueSink()
+        core = FeedCore([InstrumentFeed(SYM, ("a",), "1m")], sink, start_ns=T0,
+                        log=lambda _: None)
+        core.on_provider_health("a", Health.LIVE, T0)
+        core.on_event(BarEvent(SYM, "1m", make_bar(0), T0 + M, "a"))
+        core.tick(T0 + 3 * M)
+        core.on_event(BarEvent(SYM, "1m", make_bar(2), T0 + 3 * M, "a"))
+        core.complete_backfill(SYM, [make_bar(1)], "a", T0 + 3 * M)
+        assert sink.backlog == 5
+        sink.end()
+        return [(type(item.event).__name__, item.backfilled) async for item in sink.items()]
+
+    assert asyncio.run(go()) == [("BarEvent", False), ("DataStale", False),
+                                 ("BarEvent", True), ("DataRestored", False),
+                                 ("BarEvent", False)]

@@ -12,19 +12,68 @@ is never entered concurrently.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from typing import NamedTuple
 
 import structlog
 
 from trading_strategy.core.clock import Clock
 from trading_strategy.market_data.feed import FeedCore
-from trading_strategy.market_data.health_events import BackfillRequest
-from trading_strategy.market_data.providers.base import Health, HealthChange, LiveProvider
+from trading_strategy.market_data.health_events import BackfillRequest, FeedHealthEvent
+from trading_strategy.market_data.providers.base import (
+    BarEvent,
+    Health,
+    HealthChange,
+    LiveProvider,
+    QuoteEvent,
+    TradeEvent,
+)
 from trading_strategy.market_data.providers.connection import Backoff
 
-__all__ = ["LiveFeed"]
+__all__ = ["FeedItem", "LiveFeed", "QueueSink"]
 
 log = structlog.get_logger("trading_strategy.market_data.feed")
+
+
+class FeedItem(NamedTuple):
+    """One thing the feed tells its consumer, in the order it decided it."""
+
+    event: BarEvent | TradeEvent | QuoteEvent | FeedHealthEvent
+    #: a bar delivered from a backfill (history), not as it closed
+    backfilled: bool = False
+
+
+class QueueSink:
+    """A ``FeedSink`` for an async consumer (a session's loop): everything the core says,
+    in order, through one queue (``items()``). Unbounded: the core decides synchronously
+    and must never block; a consumer that falls behind shows as ``backlog``."""
+
+    def __init__(self) -> None:
+        self._queue: asyncio.Queue[FeedItem | None] = asyncio.Queue()
+
+    def on_bar(self, event: BarEvent, backfilled: bool) -> None:
+        self._queue.put_nowait(FeedItem(event, backfilled))
+
+    def on_trade(self, event: TradeEvent) -> None:
+        self._queue.put_nowait(FeedItem(event))
+
+    def on_quote(self, event: QuoteEvent) -> None:
+        self._queue.put_nowait(FeedItem(event))
+
+    def on_health(self, event: FeedHealthEvent) -> None:
+        self._queue.put_nowait(FeedItem(event))
+
+    @property
+    def backlog(self) -> int:
+        return self._queue.qsize()
+
+    def end(self) -> None:
+        """``items()`` ends after what is queued now."""
+        self._queue.put_nowait(None)
+
+    async def items(self) -> AsyncIterator[FeedItem]:
+        while (item := await self._queue.get()) is not None:
+            yield item
 
 
 class LiveFeed:
