@@ -8,7 +8,7 @@ import pytest
 from trading_strategy.core.bars import Bar
 from trading_strategy.core.enums import Side
 from trading_strategy.core.errors import ConfigError
-from trading_strategy.market_data.providers._wire import WireErrorKind
+from trading_strategy.market_data.providers._wire import Decoded, WireErrorKind
 from trading_strategy.market_data.providers.base import (
     BarEvent,
     Channel,
@@ -55,6 +55,14 @@ def test_trade_exact_with_id_and_aggressor_from_the_maker_flag() -> None:
     assert sell == (TradeEvent("BTC/USDT", Decimal("67500.01000000"), Decimal("0.00150000"),
                                Side.SELL, "3600000001", 1717200001000 * MS, 5, "binance"),)
     assert isinstance(buy[0], TradeEvent) and buy[0].aggressor is Side.BUY
+
+
+def test_the_fast_path_builds_the_same_tuples_as_the_checked_one() -> None:
+    d = decoder()
+    trade, quote = d.decode(T["trade_0"], 5), d.decode(T["book_ticker_0"], 5)
+    assert trade == Decoded(events=trade.events) and quote == Decoded(events=quote.events)
+    assert type(trade.events[0]) is TradeEvent and type(quote.events[0]) is QuoteEvent
+    assert (trade.events[0].provider, quote.events[0].provider) == ("binance", "binance")
 
 
 def test_book_ticker_is_a_quote_stamped_on_arrival() -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from trading_strategy.market_data.providers.base import MarketEvent
 
@@ -38,9 +38,9 @@ class WireError:
         return cls(kind, reason, text[:_EXCERPT])
 
 
-@dataclass(frozen=True, slots=True)
-class Decoded:
-    """What one wire message meant: events, an acknowledgement, or an error."""
+class Decoded(NamedTuple):
+    """What one wire message meant: events, an acknowledgement, or an error (a tuple: made
+    once per message, it must be cheap)."""
 
     events: tuple[MarketEvent, ...] = ()
     error: WireError | None = None

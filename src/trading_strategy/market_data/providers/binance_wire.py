@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from trading_strategy.core.bars import Bar
@@ -44,6 +45,9 @@ INTERVALS = {"1s": "1s", "1m": "1m", "3m": "3m", "5m": "5m", "15m": "15m", "30m"
              "1h": "1h", "2h": "2h", "4h": "4h", "6h": "6h", "8h": "8h", "12h": "12h",
              "1d": "1d", "3d": "3d", "1w": "1w", "1mo": "1M"}
 _TIMEFRAMES = {v: k for k, v in INTERVALS.items()}
+#: builds a named tuple from all its fields at C speed (its Python ``__new__`` costs more
+#: than parsing the numbers; the hot path fills every field, in order)
+_new = tuple.__new__
 #: fixed-length intervals in ms (months have none: no gap check for them)
 _INTERVAL_MS = {v: Timeframe.parse(k).nanoseconds // 1_000_000 for k, v in INTERVALS.items()
                 if k != "1mo"}
@@ -78,6 +82,9 @@ class BinanceDecoder:
         #: upper-case wire symbol → our symbol (``BTCUSDT`` → ``BTC/USDT``)
         self.symbols: dict[str, str] = dict(symbols or {})
         self._last: dict[tuple[str, str], int] = {}
+        #: the last trade id / book-ticker update id per our symbol (the hot paths)
+        self._last_trade: dict[str, int] = {}
+        self._last_update: dict[str, int] = {}
 
     def add_symbol(self, symbol: str) -> None:
         self.symbols[wire_symbol(symbol).upper()] = symbol
@@ -89,9 +96,56 @@ class BinanceDecoder:
         except ValueError as exc:
             return Decoded(error=WireError.of(WireErrorKind.MALFORMED, f"not JSON: {exc}", text))
         try:
+            if type(msg) is dict:
+                data = msg.get("data", msg)
+                if type(data) is dict:
+                    fast = self._fast(data, ts_init)
+                    if fast is not None:
+                        return fast
             return self._decode(msg, ts_init, text)
         except w.BadMessage as exc:
             return Decoded(error=WireError.of(WireErrorKind.MALFORMED, str(exc), text))
+
+    def _fast(self, msg: dict[str, Any], ts_init: int) -> Decoded | None:
+        """Well-formed, in-order trades and book tickers of a known symbol, with the fewest
+        steps (≈ 90 % of the traffic); anything else (None) takes the checked path, which
+        says precisely what is wrong."""
+        kind = msg.get("e")
+        try:
+            symbol = self.symbols[msg["s"]]
+            if kind == "trade":
+                trade_id, ts, maker, p, q = msg["t"], msg["T"], msg["m"], msg["p"], msg["q"]
+                if (type(trade_id) is not int or type(ts) is not int or type(maker) is not bool
+                        or type(p) is not str or type(q) is not str):
+                    return None
+                last = self._last_trade.get(symbol)
+                if last is not None and trade_id != last + 1:
+                    return None  # a duplicate, out of order or a gap: the checked path
+                price, size = Decimal(p), Decimal(q)
+                if not (price.is_finite() and size.is_finite() and price >= 0 and size >= 0):
+                    return None
+                self._last_trade[symbol] = trade_id
+                event = _new(TradeEvent, (symbol, price, size, Side.SELL if maker else Side.BUY,
+                                          str(trade_id), ts * 1_000_000, ts_init,
+                                          self.provider))
+                return _new(Decoded, ((event,), None, None, None, None, False))
+            if kind is None:
+                update, b, bq, a, aq = msg["u"], msg["b"], msg["B"], msg["a"], msg["A"]
+                if (type(update) is not int or type(b) is not str or type(bq) is not str
+                        or type(a) is not str or type(aq) is not str):
+                    return None
+                last = self._last_update.get(symbol)
+                if last is not None and update <= last:
+                    return None
+                values = Decimal(b), Decimal(bq), Decimal(a), Decimal(aq)
+                if not all(v.is_finite() and v >= 0 for v in values):
+                    return None
+                self._last_update[symbol] = update
+                quote = _new(QuoteEvent, (symbol, *values, ts_init, ts_init, self.provider))
+                return _new(Decoded, ((quote,), None, None, None, None, False))
+        except (KeyError, InvalidOperation):
+            return None
+        return None
 
     def _decode(self, msg: Any, ts_init: int, text: str) -> Decoded:
         if not isinstance(msg, dict):
@@ -131,8 +185,6 @@ class BinanceDecoder:
         last = self._last.get(key)
         if step is None or last is None or value <= last + step:
             return None
-        if key[1] == "trade":
-            return f"{key[0]} trades {last + 1}..{value - 1} never arrived"
         return f"{key[0]} {key[1]}: bars opening {last + step}..{value - step} ms never arrived"
 
     def _kline(self, msg: Any, ts_init: int) -> Decoded:
@@ -165,9 +217,13 @@ class BinanceDecoder:
         buyer_is_maker = w.field(msg, "m")
         if not isinstance(buyer_is_maker, bool):
             raise w.BadMessage(f"field 'm' must be a boolean, got {buyer_is_maker!r}")
-        gap = self._gap((symbol, "trade"), trade_id, 1)
-        dropped = self._advance((symbol, "trade"), trade_id)
-        if dropped is not None:
+        last = self._last_trade.get(symbol)
+        gap = (f"{symbol} trades {last + 1}..{trade_id - 1} never arrived"
+               if last is not None and trade_id > last + 1 else None)
+        dropped = w.order_check(last, trade_id)
+        if dropped is None:
+            self._last_trade[symbol] = trade_id
+        else:
             return Decoded(dropped=dropped)
         aggressor = Side.SELL if buyer_is_maker else Side.BUY
         return Decoded(events=(TradeEvent(symbol, price, size, aggressor, str(trade_id),
@@ -178,8 +234,10 @@ class BinanceDecoder:
         update_id = w.integer(msg, "u")
         bid, bid_size = w.decimal(msg, "b"), w.decimal(msg, "B")
         ask, ask_size = w.decimal(msg, "a"), w.decimal(msg, "A")
-        dropped = self._advance((symbol, "bookTicker"), update_id)
-        if dropped is not None:
+        dropped = w.order_check(self._last_update.get(symbol), update_id)
+        if dropped is None:
+            self._last_update[symbol] = update_id
+        else:
             return Decoded(dropped=dropped)
         return Decoded(events=(QuoteEvent(symbol, bid, bid_size, ask, ask_size, ts_init,
                                           ts_init, self.provider),))
