@@ -83,4 +83,4 @@ def test_a_report_is_still_plain_json_and_copies() -> None:
     report = {"equity_curve": curve, "n": 1}
     assert json.dumps(report, separators=(",", ":")) + "\n" == dumps(report)
     assert copy.deepcopy(curve) == curve == pickle.loads(pickle.dumps(curve))
-    assert list(reversed(curve))[0] == curve[4] and curve[1] in curve and len(curve) == 5
+    assert next(reversed(curve)) == curve[4] and curve[1] in curve and len(curve) == 5
