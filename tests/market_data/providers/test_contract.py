@@ -20,7 +20,8 @@ import pytest
 
 from trading_strategy.core.bars import Bar
 from trading_strategy.core.enums import Side
-from trading_strategy.core.errors import RetryableError
+from trading_strategy.core.errors import ConfigError, RetryableError
+from trading_strategy.market_data.providers._wire import Decoded
 from trading_strategy.market_data.providers.base import (
     BarEvent,
     Channel,
@@ -275,6 +276,30 @@ def test_subscribe_requests_name_every_subscription(kit: Kit) -> None:
                            "channels": ["heartbeat", "matches", "ticker"]}
 
 
+def test_unsubscribe_asks_the_source_to_stop(kit: Kit) -> None:
+    async def unsubscribe() -> list[dict[str, object]]:
+        async with FakeStreamServer([[AwaitRequest(), AwaitRequest()]],
+                                    reply=kit.reply) as server:
+            provider = kit.make(server.url, "http://127.0.0.1:9", SETTINGS)
+            for sub in kit.subscriptions:
+                await provider.subscribe(sub)
+            await provider.connect()
+            try:
+                await provider.unsubscribe(kit.subscriptions[2])  # the quotes
+                await server.wait_script(0)
+            finally:
+                await provider.close()
+            assert provider.subscriptions == kit.subscriptions[:2]
+            return [json.loads(m) for m in server.received[0][1:]]
+
+    (request,) = asyncio.run(unsubscribe())
+    if kit.name == "binance":
+        assert request == {"method": "UNSUBSCRIBE", "params": ["btcusdt@bookTicker"], "id": 2}
+    else:
+        assert request == {"type": "unsubscribe", "product_ids": ["BTC-USD"],
+                           "channels": ["ticker"]}
+
+
 def test_dropped_socket_reconnects_resubscribes_and_resumes(kit: Kit) -> None:
     half = len(kit.stream) // 2
     first = [AwaitRequest(), *sends(kit, kit.stream[:half]), Pause(0.05), Drop()]
@@ -386,6 +411,48 @@ def test_binance_gap_is_backfilled_from_rest(rest: tuple[FakeBinance, str]) -> N
     missing = [e for e in kit.expected
                if isinstance(e, BarEvent) and e not in kit.gap_expected]
     assert asyncio.run(backfill()) == missing
+
+
+def test_binance_refuses_more_than_1024_streams_on_one_connection() -> None:
+    async def subscribe_all() -> None:
+        provider = BinanceProvider(ws_url="ws://127.0.0.1:9", rest_url="http://127.0.0.1:9")
+        try:
+            for i in range(1024):
+                await provider.subscribe(Subscription(f"C{i}/USDT", Channel.TRADES))
+            await provider.subscribe(Subscription("C0/USDT", Channel.QUOTES))
+        finally:
+            await provider.close()
+
+    with pytest.raises(ConfigError, match="1024 streams on one connection; 1025 were asked"):
+        asyncio.run(subscribe_all())
+
+
+def test_a_bug_in_our_code_drops_the_message_not_the_session(kit: Kit) -> None:
+    async def faulty() -> tuple[WebSocketProvider, list[MarketEvent]]:
+        script = [AwaitRequest(), *sends(kit, kit.stream)]
+        async with FakeStreamServer([script], reply=kit.reply) as server:
+            provider = kit.make(server.url, "http://127.0.0.1:9", SETTINGS)
+            real = provider._decode
+            calls = [0]
+
+            def decode(raw: str | bytes, ts_init: int) -> Decoded:
+                calls[0] += 1
+                if calls[0] == 1:  # the first message (the ack) meets a bug
+                    raise RuntimeError("boom")
+                return real(raw, ts_init)
+
+            provider._decode = decode  # type: ignore[method-assign]
+            for sub in kit.subscriptions:
+                await provider.subscribe(sub)
+            await provider.connect()
+            try:
+                return provider, await collect(provider, len(kit.expected))
+            finally:
+                await provider.close()
+
+    provider, events = asyncio.run(faulty())
+    assert normalized(events) == kit.expected
+    assert provider.stats.internal_errors == 1
 
 
 def test_connect_refused_is_retryable_and_down(kit: Kit) -> None:

@@ -35,6 +35,8 @@ from trading_strategy.market_data.providers.trade_bars import TradeBarBuilder
 
 WS_URL = "wss://ws-feed.exchange.coinbase.com"
 REST_URL = "https://api.exchange.coinbase.com"
+#: heartbeats tick every second: five silent seconds mean a dead connection
+SETTINGS = ConnectionSettings(silence_timeout=5.0)
 
 
 class CoinbaseProvider(WebSocketProvider):
@@ -45,8 +47,9 @@ class CoinbaseProvider(WebSocketProvider):
                  clock_ns: Callable[[], int] = time.time_ns) -> None:
         history = history or CcxtHistory("coinbaseexchange", rest_url=rest_url,
                                          clock_ns=clock_ns)
-        super().__init__(name=name, ws_url=ws_url, history=history, settings=settings, rng=rng,
-                         on_health=on_health, clock_ns=clock_ns)
+        super().__init__(name=name, ws_url=ws_url, history=history,
+                         settings=settings or SETTINGS, rng=rng, on_health=on_health,
+                         clock_ns=clock_ns)
         self.rest_url = rest_url
         self._decoder = wire.CoinbaseDecoder(name)
         #: product id → bar builders of its bar subscriptions

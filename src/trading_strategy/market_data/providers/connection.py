@@ -162,6 +162,8 @@ class ProviderStats:
     out_of_order: int = 0
     gaps: int = 0
     reconnects: int = 0
+    #: a message that made our own code raise (a bug): logged with its traceback, dropped
+    internal_errors: int = 0
     #: the last unreadable messages, for a status page
     last_errors: deque[WireError] = field(default_factory=lambda: deque(maxlen=20))
 
@@ -305,12 +307,7 @@ class WebSocketProvider:
             await self._ws.close()
         self._health.set(Health.DOWN, "closed")
         self._health.end()
-        while True:  # the end marker must get in even if a slow consumer left it full
-            try:
-                self._events.put_nowait(None)
-                break
-            except asyncio.QueueFull:
-                self._events.get_nowait()
+        self._end_stream()
         await self._history.close()
 
     # --- the loop ---------------------------------------------------------------------
@@ -334,11 +331,24 @@ class WebSocketProvider:
                 await ws.send(message)
 
     async def _run(self, ws: ClientConnection) -> None:
-        while not self._closed:
-            reason = await self._read(ws)
-            self._ws = None
-            self._health.set(Health.DOWN, reason)
-            ws = await self._reconnect()
+        try:
+            while not self._closed:
+                reason = await self._read(ws)
+                self._ws = None
+                self._health.set(Health.DOWN, reason)
+                ws = await self._reconnect()
+        except Exception as exc:  # a bug: end the stream loudly rather than freeze it
+            log.exception("provider failed", provider=self.name)
+            self._health.set(Health.DOWN, f"provider failed: {exc!r}")
+            self._end_stream()
+
+    def _end_stream(self) -> None:
+        while True:  # the end marker must get in even if a slow consumer left it full
+            try:
+                self._events.put_nowait(None)
+                return
+            except asyncio.QueueFull:
+                self._events.get_nowait()
 
     async def _reconnect(self) -> ClientConnection:
         while True:
@@ -368,7 +378,14 @@ class WebSocketProvider:
     async def _handle(self, raw: str | bytes) -> None:
         ts_init = self._clock_ns()
         self.stats.messages += 1
-        decoded = self._decode(raw, ts_init)
+        try:
+            decoded = self._decode(raw, ts_init)
+            events = self._route(decoded, ts_init)
+        except Exception:  # never let one message end the session
+            self.stats.internal_errors += 1
+            log.exception("message handling failed", provider=self.name,
+                          excerpt=str(raw)[:200])
+            return
         if decoded.error is not None:
             self.stats.count(decoded.error)
             log.warning("unreadable message dropped", provider=self.name,
@@ -386,6 +403,6 @@ class WebSocketProvider:
             self._health.set(Health.DEGRADED, f"gap: {decoded.gap}")
         elif self._health.state is Health.DEGRADED and not decoded.ack:
             self._health.set(Health.LIVE, "data in order again")
-        for event in self._route(decoded, ts_init):
+        for event in events:
             self.stats.events += 1
             await self._events.put(event)
