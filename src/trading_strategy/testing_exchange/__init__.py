@@ -1,6 +1,6 @@
-"""A fake exchange for adapter tests (ours and users'): a Binance-spot-shaped REST server
-and a WebSocket server playing scripted stream messages with injected faults
-(``FakeStreamServer``).
+"""A fake exchange for adapter tests (ours and users'): a Binance-spot-shaped REST server,
+Coinbase Exchange's public history endpoints (``FakeCoinbase``) and a WebSocket server
+playing scripted stream messages with injected faults (``FakeStreamServer``).
 
 ::
 
@@ -20,6 +20,7 @@ from trading_strategy.testing_exchange.binance import (
     FakeTrade,
     default_markets,
 )
+from trading_strategy.testing_exchange.coinbase import FakeCoinbase
 from trading_strategy.testing_exchange.serve import ServedApp
 from trading_strategy.testing_exchange.streams import (
     AwaitRequest,
@@ -33,6 +34,7 @@ from trading_strategy.testing_exchange.streams import (
     coinbase_reply,
 )
 
-__all__ = ["AwaitRequest", "Close", "Drop", "FakeBinance", "FakeMarket", "FakeOrder",
+__all__ = ["AwaitRequest", "Close", "Drop", "FakeBinance", "FakeCoinbase", "FakeMarket",
+           "FakeOrder",
            "FakeStreamServer", "FakeTrade", "Pause", "Send", "ServedApp", "Step",
            "binance_reply", "coinbase_reply", "default_markets"]

@@ -12,9 +12,10 @@ import asyncio
 import dataclasses
 import json
 import random
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -41,6 +42,7 @@ from trading_strategy.testing_exchange import (
     AwaitRequest,
     Drop,
     FakeBinance,
+    FakeCoinbase,
     FakeStreamServer,
     Pause,
     Send,
@@ -87,6 +89,9 @@ class Kit:
     gap_stream: list[str]
     gap_expected: list[MarketEvent]
     gap_reason: str
+    #: a fake of the source's REST history holding the bar the gap spoilt, and that bar
+    rest: Callable[[], Any]
+    backfilled: BarEvent
 
 
 def binance_kit() -> Kit:
@@ -129,6 +134,8 @@ def binance_kit() -> Kit:
         gap_expected=[k0, k1, k3, t0],
         gap_reason="gap: BTC/USDT kline_1m: bars opening 1717200120000..1717200120000 ms "
                    "never arrived",
+        rest=binance_rest,
+        backfilled=k2,
     )
 
 
@@ -173,6 +180,9 @@ def coinbase_kit() -> Kit:
                     "heartbeat_gap", "match_6"],
         gap_expected=[m0, m1, m2, b0, m3, b1, m4, m6],
         gap_reason="gap: BTC-USD: trade ids 700000106..700000106 never arrived",
+        rest=coinbase_rest,
+        # minute 2 had trades 105, 106 (never streamed) and 107
+        backfilled=bar(2, 67530.0, 67535.0, 67520.0, 67535.0, 0.013),
     )
 
 
@@ -182,15 +192,21 @@ def kit(request: pytest.FixtureRequest) -> Kit:
     return factory()
 
 
-@pytest.fixture(scope="module")
-def rest() -> Iterator[tuple[FakeBinance, str]]:
+def binance_rest() -> Any:
     exchange = FakeBinance()
     exchange.add_klines("BTCUSDT", "1m", [
-        (1717200000000 + i * 60_000, d("67500.01"), d("67530"), d("67480"), d("67515.5"),
-         d("2.5")) for i in range(2)] + [
-        (1717200120000, d("67540.25"), d("67545.00"), d("67495.00"), d("67501.00"), d("0.8"))])
-    with ServedApp(exchange.app()) as served:
-        yield exchange, served.url
+        (1717200000000, d("67500.01"), d("67530"), d("67480"), d("67515.5"), d("2.5")),
+        (1717200120000, d("67540.25"), d("67545.00"), d("67495.00"), d("67501.00"), d("0.8")),
+        (1717200180000, d("67501.00"), d("67550.00"), d("67500.00"), d("67533.33"), d("3"))])
+    return exchange.app()
+
+
+def coinbase_rest() -> Any:
+    exchange = FakeCoinbase()
+    exchange.add_candles("BTC-USD", 60, [
+        (1717200060, d("67510"), d("67510"), d("67510"), d("67510"), d("0.3")),
+        (1717200120, d("67530"), d("67535"), d("67520"), d("67535"), d("0.013"))])
+    return exchange.app()
 
 
 def sends(kit: Kit, keys: Sequence[str]) -> list[Step]:
@@ -392,25 +408,22 @@ def test_a_gap_degrades_health_until_data_flows_in_order_again(kit: Kit) -> None
     assert provider.stats.gaps == 1
 
 
-def test_binance_gap_is_backfilled_from_rest(rest: tuple[FakeBinance, str]) -> None:
-    kit = binance_kit()
-    _, url = rest
-
-    async def backfill() -> list[BarEvent]:
+def test_the_bar_a_gap_spoilt_is_backfilled_from_rest(kit: Kit) -> None:
+    async def backfill(url: str) -> list[BarEvent]:
         provider = kit.make("ws://127.0.0.1:9", url, SETTINGS)
+        opened = kit.backfilled.bar.ts_event
         try:
-            series = await provider.request_bars("BTC/USDT", "1m", MIDNIGHT + 120 * S,
-                                                 MIDNIGHT + 180 * S)
+            series = await provider.request_bars(kit.backfilled.symbol, "1m", opened,
+                                                 opened + 60 * S)
         finally:
             await provider.close()
-        return [BarEvent("BTC/USDT", "1m", Bar("BTC/USDT", int(series.ts[i]),
-                         float(series.open[i]), float(series.high[i]), float(series.low[i]),
-                         float(series.close[i]), float(series.volume[i])), 0, "binance")
-                for i in range(len(series))]
+        return [BarEvent(kit.backfilled.symbol, "1m", Bar(
+            kit.backfilled.symbol, int(series.ts[i]), float(series.open[i]),
+            float(series.high[i]), float(series.low[i]), float(series.close[i]),
+            float(series.volume[i])), 0, kit.name) for i in range(len(series))]
 
-    missing = [e for e in kit.expected
-               if isinstance(e, BarEvent) and e not in kit.gap_expected]
-    assert asyncio.run(backfill()) == missing
+    with ServedApp(kit.rest()) as served:
+        assert asyncio.run(backfill(served.url)) == [kit.backfilled]
 
 
 def test_binance_refuses_more_than_1024_streams_on_one_connection() -> None:
