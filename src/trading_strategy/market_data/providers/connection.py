@@ -14,7 +14,7 @@
 * **Slow consumers** are met with backpressure, not loss: ``stream()`` is fed through a
   bounded queue and the reader stops reading the socket while it is full.
 
-Health moves CONNECTING → LIVE on connect, LIVE → DOWN when a connection drops or falls
+A provider starts DOWN (not connected). Health moves CONNECTING → LIVE on connect, LIVE → DOWN when a connection drops or falls
 silent, DOWN → CONNECTING on each attempt, LIVE ↔ DEGRADED when data went missing (a
 trade-id gap) and when it flows in order again. Each move is a ``HealthChange``, handed to
 the ``on_health`` callback given to the provider (called synchronously in the provider's
