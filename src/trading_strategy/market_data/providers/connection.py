@@ -14,13 +14,13 @@
 * **Slow consumers** are met with backpressure, not loss: ``stream()`` is fed through a
   bounded queue and the reader stops reading the socket while it is full.
 
-A provider starts DOWN (not connected). Health moves CONNECTING → LIVE on connect, LIVE → DOWN when a connection drops or falls
-silent, DOWN → CONNECTING on each attempt, LIVE ↔ DEGRADED when data went missing (a
-trade-id gap) and when it flows in order again. Each move is a ``HealthChange``, handed to
-the ``on_health`` callback given to the provider (called synchronously in the provider's
-task: keep it short) and kept in ``health_history``; ``health_changes()`` is the same as an
-async iterator. Unreadable messages never escape: they are counted in ``stats`` (by kind)
-and logged.
+A provider starts DOWN (not connected). Health moves CONNECTING → LIVE on connect,
+LIVE → DOWN when a connection drops or falls silent, DOWN → CONNECTING on each attempt,
+LIVE ↔ DEGRADED when data went missing (a trade-id or kline gap) and when it flows in order
+again. Each move is a ``HealthChange``, handed to the ``on_health`` callback given to the
+provider (called synchronously in the provider's task: keep it short) and kept in
+``health_history``; ``health_changes()`` is the same as an async iterator. Unreadable
+messages never escape: they are counted in ``stats`` (by kind) and logged.
 """
 
 from __future__ import annotations
