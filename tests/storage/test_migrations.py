@@ -20,7 +20,7 @@ from trading_strategy.storage import (
 from trading_strategy.storage.migrate import SCHEMA_HEAD
 from trading_strategy.storage.tables import Base
 
-_ALL = {"instruments", "bars", "backtest_runs", "backtest_trades", "backtest_equity",
+_ALL = {"instruments", "bars", "backtest_runs", "backtest_trades",
         "orders", "order_events", "fills", "positions", "strategy_events", "risk_events"}
 _JOURNAL = {"orders", "order_events", "fills", "positions", "strategy_events", "risk_events"}
 
@@ -45,10 +45,12 @@ def test_upgrade_from_empty_downgrade_and_upgrade_again(empty_db_url: str) -> No
         assert upgrade(engine) == SCHEMA_HEAD
         assert _tables(empty_db_url) == _ALL
 
+        assert downgrade(engine) == "0004_timescale"  # curves back to backtest_equity rows
+        assert _tables(empty_db_url) == _ALL | {"backtest_equity"}
         assert downgrade(engine) == "0003_trading_journal"  # TimescaleDB step: no-op here
-        assert _tables(empty_db_url) == _ALL
+        assert _tables(empty_db_url) == _ALL | {"backtest_equity"}
         assert downgrade(engine) == "0002_backtest_runs"
-        assert _tables(empty_db_url) == _ALL - _JOURNAL
+        assert _tables(empty_db_url) == (_ALL | {"backtest_equity"}) - _JOURNAL
 
         assert upgrade(engine) == SCHEMA_HEAD
         assert _tables(empty_db_url) == _ALL
