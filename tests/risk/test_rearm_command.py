@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from trading_strategy.cli import main
-from trading_strategy.cli.risk_cmd import read_rearm_requests, rearm_requests_path
 from trading_strategy.core.errors import ConfigError
 from trading_strategy.risk.commands import RearmRequest
+from trading_strategy.runtime.rearm import read_rearm_requests, rearm_requests_path
 
 
 @pytest.fixture(autouse=True)

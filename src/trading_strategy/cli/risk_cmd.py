@@ -15,14 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from trading_strategy.core.errors import UserError
-from trading_strategy.risk.commands import RearmRequest
-from trading_strategy.runtime.rearm import (
-    read_rearm_requests,
-    rearm_requests_path,
-    record_rearm_request,
-)
 
-__all__ = ["read_rearm_requests", "rearm_requests_path", "record_rearm_request", "register"]
+__all__ = ["register", "run_rearm"]
 
 _NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
 
@@ -67,7 +61,10 @@ def _actor(given: str | None) -> str:
 
 
 def run_rearm(args: argparse.Namespace) -> int:
+    # imported here: `--help` and the other commands must not pay for the runtime
     from trading_strategy.config import load_settings
+    from trading_strategy.risk.commands import RearmRequest
+    from trading_strategy.runtime.rearm import record_rearm_request
 
     strategy: str | None = None if args.portfolio else args.strategy
     if strategy is not None and not _NAME.match(strategy):
