@@ -40,14 +40,41 @@ class StrategyParams(BaseModel):
 class Strategy:
     """Base class of every strategy. Subclasses set ``name`` and ``Params``."""
 
-    #: registry name, e.g. "sma_crossover"
     name: ClassVar[str] = ""
-    #: the parameter model; its field descriptions document the strategy
+    """The registry name, e.g. ``"sma_crossover"``: what ``--strategy`` on the command line
+    and ``strategy = "..."`` in a config file select. ``register`` refuses a class without
+    one; a plug-in's entry point key should be the same name."""
+
     Params: ClassVar[type[StrategyParams]] = StrategyParams
+    """The strategy's parameter model, a ``StrategyParams`` subclass: each field's type,
+    default, constraints and ``description`` are what ``parse_params`` validates against and
+    what ``trading-strategy strategies`` lists. The base model has no fields. Annotate
+    ``params`` with the same model so type checkers know its fields:
+
+    ```python
+    from typing import ClassVar
+
+    from pydantic import Field
+
+    class BreakoutParams(StrategyParams):
+        period: int = Field(20, ge=1, description="channel length, in bars")
+
+    class Breakout(Strategy):
+        name = "breakout"
+        Params: ClassVar[type[StrategyParams]] = BreakoutParams
+        params: BreakoutParams
+    ```
+    """
 
     def __init__(self, ctx: Context, params: StrategyParams | None = None) -> None:
         self.ctx = ctx
+        """The strategy's ``Context``, given by the driver (backtest or live session) and
+        the only way to the world: bars, indicators, position, cash and orders. Set before
+        ``on_start``; it has no bar until the first ``on_bar``."""
         self.params = params if params is not None else self.Params()
+        """This run's parameters: an instance of ``Params``, validated and frozen (the
+        driver builds it with ``parse_params``; the defaults when none are given), e.g.
+        ``self.params.period``."""
 
     # --- lifecycle hooks -----------------------------------------------------------------
     def on_start(self) -> None:
@@ -80,6 +107,8 @@ class Strategy:
     # --- parameters ----------------------------------------------------------------------
     @classmethod
     def description(cls) -> str:
+        """The first line of the class docstring, stripped (``""`` without one): the
+        one-line summary ``trading-strategy strategies`` lists beside the name."""
         doc = (cls.__doc__ or "").strip()
         return doc.splitlines()[0] if doc else ""
 

@@ -61,6 +61,11 @@ class Series:
         array: npt.NDArray[Any] | None = None,
     ) -> None:
         self.name = name
+        """A label for reading, not a key: the column of a bar series (``"open"``,
+        ``"high"``, ``"low"``, ``"close"``, ``"volume"``), the indicator and its arguments
+        for a derived one (``"sma(20)"``, ``"rsi(14)"``; ``"bollinger(20,2.0).1"`` for the
+        second of several lines; a custom indicator's ``name``). It shows in ``repr`` and in
+        the names of indicators built on the series (``"crossover(sma(10),sma(30))"``)."""
         if values is not None:
             self._values = values
         elif array is None:
@@ -94,6 +99,8 @@ class Series:
 
     @property
     def prev(self) -> float:
+        """The previous bar's value, the same as ``series[1]``: NaN on the first bar, before
+        any bar and while that bar was still in an indicator's warm-up."""
         i = self._cursor.i - 1
         return self._values[i] if i >= 0 else math.nan
 
@@ -129,20 +136,69 @@ class OrderSpec(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class FillEvent:
+    """One execution of one of the strategy's orders, given to ``Strategy.on_fill``.
+
+    An order may fill in several parts, one event each. The strategy's position and cash
+    already include the fill when ``on_fill`` runs, and the ``partially_filled`` or
+    ``filled`` ``OrderEvent`` it caused follows it.
+    """
+
     order_id: str
+    """The order's id: what ``buy``, ``sell`` or ``submit_order`` returned, or the id of an
+    exit the engine placed for an entry's ``stop_loss`` / ``take_profit``."""
     side: Side
+    """``Side.BUY`` or ``Side.SELL``, the order's side."""
     quantity: Decimal
+    """Quantity executed in this fill, in units of the instrument (lots × lot size), always
+    positive; the side gives the direction."""
     price: Decimal
+    """Execution price in the instrument's currency, exact at its tick size; in a backtest
+    the simulated fill price, slippage included."""
     commission: Decimal
+    """Commission charged for this fill, in the instrument's currency (already taken from
+    ``Context.cash``)."""
     ts_event: int
+    """When it executed, UTC nanoseconds: in a backtest the open time of the bar it filled
+    in, in a live session the venue's execution time."""
 
 
 @dataclass(frozen=True, slots=True)
 class OrderEvent:
+    """A change of status of one of the strategy's orders, given to
+    ``Strategy.on_order_event``.
+
+    What a callback's own calls cause (an order accepted or denied, its own cancel) is told
+    after that callback returns, not inside ``buy`` or ``cancel``. A fill's status follows
+    its ``FillEvent``.
+    """
+
     order_id: str
+    """The order's id: what ``buy``, ``sell`` or ``submit_order`` returned, or the id of an
+    exit the engine placed for an entry's ``stop_loss`` / ``take_profit``."""
     status: OrderStatus
+    """The order's new status, one of:
+
+    - ``accepted``: passed the risk engine and taken by the venue; it now works;
+    - ``partially_filled``: part of it executed (after its ``on_fill``), the rest works on;
+    - ``filled``: completely executed (after the last ``on_fill``);
+    - ``cancelled``: by ``cancel``, by the engine or the risk engine (e.g. the unfilled
+      rest of an IOC order, the other exit once one filled, the exits of a closed trade)
+      or by the venue;
+    - ``expired``: its time in force ran out (a DAY order after its day);
+    - ``rejected``: the venue refused it (in a backtest the simulated venue, e.g. when the
+      cash does not pay for it at the fill price);
+    - ``denied``: the risk engine refused it before any venue saw it.
+
+    The other statuses (``created``, ``submitted``, ``pending_cancel``) are not told.
+    """
     reason: str
+    """Why, for a refusal or an end the strategy did not ask for, e.g.
+    ``"zero_size: order size rounds to zero lots"`` (a risk engine's or venue's code, a
+    colon and a message); ``""`` when there is nothing to explain (accepted, fills)."""
     ts_event: int
+    """When it happened, UTC nanoseconds: in a backtest the open time of the bar during
+    which it happened; in a live session a fill's status carries the venue's execution time,
+    any other status the open time of the bar at which the session told it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,10 +206,16 @@ class Bars:
     """The OHLCV history of the context's instrument as series."""
 
     open: Series
+    """Each bar's first traded price."""
     high: Series
+    """Each bar's highest traded price."""
     low: Series
+    """Each bar's lowest traded price."""
     close: Series
+    """Each bar's last traded price; ``close[0]`` is the price decisions are taken at (the
+    current bar has closed when ``on_bar`` runs), and the default input of indicators."""
     volume: Series
+    """Each bar's traded volume, in the instrument's units as the data source reports it."""
 
 
 class SeriesBuilder(ABC):
@@ -312,11 +374,17 @@ class Context(ABC):
         times: Sequence[int] | npt.NDArray[np.int64],
     ) -> None:
         self.instrument = instrument
+        """The instrument the strategy trades here: ``symbol``, ``tick_size`` (prices are
+        rounded to it), ``lot_size`` (quantities are rounded down to it) and ``currency``
+        (of prices, cash and commissions), e.g. ``ctx.instrument.round_price(x)``."""
         self.timeframe = timeframe
+        """The length of one bar of ``bars``, e.g. ``str(ctx.timeframe) == "1d"``;
+        ``ctx.timeframe.nanoseconds`` is that length in nanoseconds."""
         self._cursor = cursor
         self._builder = builder
-        #: the bar history: ``ctx.bars.close[0]`` is the current close
         self.bars = bars
+        """The OHLCV history up to the current bar: ``ctx.bars.close[0]`` is the current
+        close, ``ctx.bars.close[1]`` the previous one."""
         self._times = times
 
     # --- time ------------------------------------------------------------------------------
@@ -335,6 +403,15 @@ class Context(ABC):
 
     @property
     def now(self) -> Any:
+        """``time_ns`` as a timezone-aware UTC ``datetime`` (microsecond resolution): the
+        current bar's open time, never the wall clock. Like ``time_ns`` it raises
+        ``RuntimeError`` before the first bar (in ``on_start``).
+
+        ```python
+        if ctx.now.weekday() == 4 and not ctx.is_flat:  # no position over the weekend
+            ctx.close()
+        ```
+        """
         return ns_to_datetime(self.time_ns)
 
     # --- indicators ------------------------------------------------------------------------
@@ -343,21 +420,70 @@ class Context(ABC):
         return self._builder.derive(name, inputs, vec, inc, 1)[0]
 
     def sma(self, period: int, source: Series | None = None) -> Series:
+        """Declare the simple moving average of ``source`` over the last ``period`` bars,
+        the current one included: NaN for the first ``period - 1`` bars. Its sums are exact
+        (inputs at 1e-8 resolution), so backtest and live values agree bit for bit and
+        equal averages compare equal (see ``indicators``).
+
+        Call it once, in ``on_start``, and keep the series: the driver keeps it current, and
+        every call declares one more indicator. ``period`` must be an int >= 1 and
+        ``source`` finite on every bar (an indicator still warming up is refused with
+        ``ValueError``); ``bars.close`` by default.
+
+        ```python
+        def on_start(self) -> None:
+            self.trend = self.ctx.sma(200)
+
+        def on_bar(self) -> None:
+            # False while the average warms up: a comparison with NaN is never true
+            if self.ctx.is_flat and self.ctx.bars.close[0] > self.trend[0]:
+                self.ctx.buy()
+        ```
+        """
         src = source or self.bars.close
         return self._one(f"sma({period})", [src], lambda a: ind.sma(a, period),
                          lambda: ind.SMA(period))
 
     def ema(self, period: int, source: Series | None = None) -> Series:
+        """Declare the exponential moving average of ``source``, ``alpha = 2 / (period + 1)``,
+        seeded with the plain mean of the first ``period`` values: NaN for the first
+        ``period - 1`` bars.
+
+        Call it once, in ``on_start``, and keep the series: the driver keeps it current, and
+        every call declares one more indicator. ``period`` must be an int >= 1 and
+        ``source`` finite on every bar (an indicator still warming up is refused with
+        ``ValueError``); ``bars.close`` by default.
+        """
         src = source or self.bars.close
         return self._one(f"ema({period})", [src], lambda a: ind.ema(a, period),
                          lambda: ind.EMA(period))
 
     def rsi(self, period: int = 14, source: Series | None = None) -> Series:
+        """Declare Wilder's relative strength index of ``source`` over ``period`` changes,
+        from 0 to 100: NaN for the first ``period`` bars (it needs ``period`` changes, so
+        ``period + 1`` bars); 100 while the average loss is 0, 50 if the average gain is 0
+        too.
+
+        Call it once, in ``on_start``, and keep the series: the driver keeps it current, and
+        every call declares one more indicator. ``period`` must be an int >= 1 and
+        ``source`` finite on every bar (an indicator still warming up is refused with
+        ``ValueError``); ``bars.close`` by default.
+        """
         src = source or self.bars.close
         return self._one(f"rsi({period})", [src], lambda a: ind.rsi(a, period),
                          lambda: ind.RSI(period))
 
     def atr(self, period: int = 14) -> Series:
+        """Declare Wilder's average true range over ``period`` bars of ``bars`` (high, low
+        and previous close), in price units: NaN for the first ``period - 1`` bars. The
+        first bar's true range is its high minus its low. Call it once, in ``on_start``, and
+        keep the series; ``period`` must be an int >= 1.
+
+        ```python
+        # self.atr = ctx.atr(14) in on_start
+        ctx.buy(stop_loss=ctx.bars.close[0] - 2 * self.atr[0])
+        ```
+        """
         return self._one(f"atr({period})", [self.bars.high, self.bars.low, self.bars.close],
                          lambda h, lo, c: ind.atr(h, lo, c, period), lambda: ind.ATR(period))
 
@@ -442,19 +568,28 @@ class Context(ABC):
 
     @property
     def is_flat(self) -> bool:
+        """True when the strategy holds no position in ``instrument``
+        (``position_lots == 0``). The position moves only on fills: an order placed in
+        ``on_bar`` changes it once it fills, never within that ``on_bar``."""
         return self.position_lots == 0
 
     @property
     def is_long(self) -> bool:
+        """True when the strategy holds a long position (``position_lots > 0``)."""
         return self.position_lots > 0
 
     @property
     def is_short(self) -> bool:
+        """True when the strategy holds a short position (``position_lots < 0``)."""
         return self.position_lots < 0
 
     @property
     @abstractmethod
-    def cash(self) -> Decimal: ...
+    def cash(self) -> Decimal:
+        """The strategy's own cash, exact, in the instrument's currency: the run's initial
+        cash (its own capital in a portfolio); each fill moves it by price × quantity (paid
+        for a buy, received for a sell, shorts included) and takes its commission. Open
+        orders reserve none of it; ``equity`` adds the position at the current close."""
 
     @property
     @abstractmethod
@@ -497,6 +632,18 @@ class Context(ABC):
              stop: Price | None = None, tif: TimeInForce = TimeInForce.GTC,
              stop_loss: Price | None = None, take_profit: Price | None = None,
              tag: str = "") -> str:
+        """Sell; returns the order's id. The order type follows from ``limit``/``stop``
+        (both: stop-limit), as for ``buy``. Selling more than the long position, or while
+        flat, opens or adds to a short: use ``close`` to only flatten. ``quantity`` is in
+        units of the instrument; ``None`` uses the run's sizer (all-in: while long, exactly
+        the long position). ``stop_loss`` and ``take_profit`` set the exits of the position
+        it opens (for a short: the stop above the entry, the target below).
+
+        ```python
+        if ctx.is_long:  # half the position, resting 5 % above the close
+            ctx.sell(ctx.position / 2, limit=ctx.bars.close[0] * 1.05)
+        ```
+        """
         return self.submit_order(Side.SELL, quantity, order_type=_order_type(limit, stop),
                                  limit=limit, stop=stop, tif=tif, stop_loss=stop_loss,
                                  take_profit=take_profit, tag=tag)
@@ -517,7 +664,19 @@ class Context(ABC):
 
     @property
     @abstractmethod
-    def open_orders(self) -> list[Order]: ...
+    def open_orders(self) -> list[Order]:
+        """The strategy's orders that are still open (not yet filled, cancelled, expired,
+        rejected or denied), oldest first, in a new list: cancelling while looping over it
+        is safe. In a backtest it also holds the exits the engine placed for entries'
+        ``stop_loss`` / ``take_profit`` (their ``parent_id`` is set); a live session lists
+        only the orders the strategy placed itself, not those exits.
+
+        ```python
+        for order in ctx.open_orders:
+            if order.tag == "entry":
+                ctx.cancel(order.id)
+        ```
+        """
 
     @abstractmethod
     def log(self, event: str, **fields: Any) -> None:

@@ -35,6 +35,18 @@ class UnknownStrategyError(UserError):
 
 
 def register(cls: type[Strategy]) -> type[Strategy]:
+    """Make ``cls`` available under ``cls.name`` in this process (``get``, ``available``
+    and whatever looks a strategy up by name), ahead of a built-in or entry point of the
+    same name; returns ``cls``, so it works as a class decorator. Raises
+    ``ParameterError`` when ``cls.name`` is empty. Registering a name again replaces the
+    class. Installed packages need no call: their entry point registers them.
+
+    ```python
+    @register
+    class Momentum(Strategy):
+        name = "momentum"
+    ```
+    """
     if not cls.name:
         raise ParameterError(f"{cls.__qualname__} must set a class attribute 'name'")
     _extra[cls.name] = cls
