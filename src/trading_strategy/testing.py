@@ -2,8 +2,11 @@
 
 Used by this project's tests and meant for users' own strategy tests::
 
+    from trading_strategy.backtesting.runner import run_backtest
+    from trading_strategy.backtesting.settings import BacktestSettings
+
     bars = make_bars([10, 11, 12, 11, 10])
-    result = run_backtest(MyStrategy, bars, settings, allow_short_history=True)
+    result = run_backtest(MyStrategy, bars, BacktestSettings(), allow_short_history=True)
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal, NamedTuple, overload
 
@@ -402,7 +403,7 @@ class Context(ABC):
         return int(self._times[i])
 
     @property
-    def now(self) -> Any:
+    def now(self) -> datetime:
         """``time_ns`` as a timezone-aware UTC ``datetime`` (microsecond resolution): the
         current bar's open time, never the wall clock. Like ``time_ns`` it raises
         ``RuntimeError`` before the first bar (in ``on_start``).
