@@ -140,3 +140,11 @@ def test_risk_engine_caps_see_the_projected_position() -> None:
     resized = gate.decide(_intent(lots=8), _view(5), account, _TS)
     assert (resized.lots, resized.code) == (5, "resized:max_position")
     assert account.open_orders("s") == 0
+
+
+def test_all_in_size_is_a_cap_only_under_a_position_size_limit() -> None:
+    assert _gate()[0].caps_positions is False
+    assert _gate(max_daily_loss_pct=0.05)[0].caps_positions is False
+    assert _gate(max_position_pct=0.5)[0].caps_positions is True
+    assert _gate(max_order_notional=1000)[0].caps_positions is True
+    assert _gate(max_leverage=2)[0].caps_positions is True

@@ -151,12 +151,8 @@ class RiskGate:
         has_loss_limits = any(
             getattr(e, key) is not None for e in scopes
             for key in ("max_daily_loss", "max_daily_loss_pct", "max_drawdown_pct"))
-        caps = ("max_position_pct", "max_strategy_exposure_pct", "max_order_notional")
-        top = self.risk.settings
         #: any limit on a position's size: all-in orders then keep the size checked here
-        self.caps_positions = any(getattr(e, key, None) is not None
-                                  for e in (eff_top, eff) for key in caps) \
-            or top.max_gross_exposure is not None or top.max_leverage is not None
+        self.caps_positions = self.gate.caps_positions
         #: per-bar work is needed only for loss limits, trailing stops and time exits
         self.needs_bar_updates = (has_loss_limits or self.stops.has_trailing
                                   or self.stops.has_time_exit)

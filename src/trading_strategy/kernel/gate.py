@@ -15,6 +15,11 @@ decision price, the ATR, its closed trades) the gate:
 
 The answer is ``GateDecision``: lots to place (possibly resized) with the verdict, or ``None``
 with a denial code and message. Pure: the account view is borrowed and restored.
+
+**All-in size is a cap only under a size limit.** An all-in order (``size_at_fill``) is sized
+at the decision price; the simulated venue sizes it again from the cash at the fill price
+(quote-quantity semantics). Its decided size caps that fill only when the gate resized it or
+any position-size limit exists (``StrategyGate.caps_positions``); both drivers apply this.
 """
 
 from __future__ import annotations
@@ -106,13 +111,20 @@ def increases(position: int, side: Side) -> bool:
 class StrategyGate:
     """One strategy's pre-trade rules, resolved once from the risk engine's settings."""
 
-    __slots__ = ("risk", "sizing", "stops", "strategy")
+    __slots__ = ("caps_positions", "risk", "sizing", "stops", "strategy")
 
     def __init__(self, risk: RiskEngine, strategy: str) -> None:
         self.risk = risk
         self.strategy = strategy
         self.stops: StopRules = risk.stop_rules(strategy)
         self.sizing: SizingRules = risk.sizing_rules(strategy)
+        top = risk.settings
+        caps = ("max_position_pct", "max_strategy_exposure_pct", "max_order_notional")
+        #: any limit on a position's size: an all-in order's decided size is then its cap
+        self.caps_positions: bool = any(
+            getattr(e, key, None) is not None
+            for e in (risk.settings_for(None), risk.settings_for(strategy)) for key in caps) \
+            or top.max_gross_exposure is not None or top.max_leverage is not None
 
     @property
     def needs_returns(self) -> bool:

@@ -132,6 +132,10 @@ class Execution:
         self.venue = venue
         #: when the venue's answer to each submit arrived (perf_counter ns), by client id
         self._acked: dict[str, int] = {}
+        #: what the next requests carry beyond the order itself, by client id: the entry an
+        #: exit is attached to, all-in orders whose size is no cap (``_AckTimer`` adds them)
+        self._parents: dict[str, str] = {}
+        self._uncapped: set[str] = set()
         self.venue_name = venue_name
         self.instruments = dict(instruments)
         self.metrics = metrics
@@ -395,6 +399,11 @@ class Execution:
         if self._feed_venue is not None:
             for report in await self._feed_venue(event):
                 await self.on_report(report)
+            if self._fresh:
+                # exits attached to entries filled at the bar's open are live for the rest
+                # of it (the backtest's rule): the bar again matches them, and only them
+                for report in await self._feed_venue(event):
+                    await self.on_report(report)
         if event.symbol not in self.instruments:
             return
         self.mark(event)
@@ -632,7 +641,9 @@ class Execution:
         plan = book.on_entry_fill(order.id, order.symbol, order.side, opened,
                                   self._bracket(order, ticks), ts=ts, fill_ticks=ticks)
         for intent in plan.create:
+            self._parents[intent.client_order_id] = order.id
             result = await self.submit(intent)
+            self._parents.pop(intent.client_order_id, None)
             if result.status in ("denied", "rejected"):
                 book.forget(intent.client_order_id)
             else:
@@ -656,14 +667,17 @@ class Execution:
         base, kind, generation = leg
         limit = None if current.limit_price is None else inst.to_ticks(current.limit_price)
         stop = None if current.stop_price is None else inst.to_ticks(current.stop_price)
+        new_id = leg_id(base, kind, generation + 1)
+        self._parents[new_id] = base
         result = await self.submit(OrderIntent(
-            client_order_id=leg_id(base, kind, generation + 1), strategy=current.strategy,
+            client_order_id=new_id, strategy=current.strategy,
             symbol=current.symbol, side=current.side,
             lots=lots if lots is not None else self._lots(current.symbol,
                                                           current.remaining_quantity),
             order_type=current.order_type, limit_ticks=limit,
             stop_ticks=stop_ticks if stop_ticks is not None else stop, tif=current.tif,
             reduce_only=True, ts_init=ts, decision_ticks=self.last_ticks.get(current.symbol)))
+        self._parents.pop(new_id, None)
         if result.status in ("denied", "rejected"):
             log.warning("exit_not_replaced", order_id=current.id, cause=cause,
                         reason=result.reason)
@@ -797,7 +811,8 @@ class Execution:
         try:
             order = self.manager.prepare(intent, verdict, sending_to=self.venue_name)
             sm.record_submitted(order_type=order.order_type)  # journaled SUBMITTED: sent
-            order = await self.manager.submit(order, _AckTimer(self.venue, self._acked))
+            order = await self.manager.submit(order, _AckTimer(self.venue, self._acked,
+                                                               self._parents, self._uncapped))
         except RetryableError as exc:
             # the order stays SUBMITTED in the journal; reconciliation settles it
             return SubmitResult(intent.client_order_id, "submitted", str(exc), verdict.lots)
@@ -840,14 +855,26 @@ class Execution:
 
 
 class _AckTimer:
-    """Passes a submit through to the venue and notes when its answer arrived."""
+    """Passes a submit through to the venue and notes when its answer arrived; adds what
+    the request carries beyond the journaled order (the attached exit's entry, an all-in
+    order's uncapped size), taken once from ``parents`` and ``uncapped``."""
 
-    def __init__(self, venue: Venue, acked: dict[str, int]) -> None:
+    def __init__(self, venue: Venue, acked: dict[str, int], parents: dict[str, str],
+                 uncapped: set[str]) -> None:
         self._venue = venue
         self._acked = acked
+        self._parents = parents
+        self._uncapped = uncapped
         self.name = venue.name
 
     async def submit(self, request: Any) -> Any:
+        oid = request.client_order_id
+        parent = self._parents.pop(oid, None)
+        if parent is not None:
+            request = request._replace(parent_id=parent)
+        if oid in self._uncapped:
+            self._uncapped.discard(oid)
+            request = request._replace(quantity_is_cap=False)
         ack = await self._venue.submit(request)
         self._acked[request.client_order_id] = time.perf_counter_ns()
         return ack

@@ -54,9 +54,17 @@ class OrderRequest(NamedTuple):
     tif: TimeInForce = TimeInForce.GTC
     reduce_only: bool = False
     strategy: str = ""
-    #: all-in: ``quantity`` is the most to buy; a simulated venue fills what the cash pays at
-    #: the fill price (an exchange's quote-quantity order)
+    #: all-in: a simulated venue fills what the cash pays at the fill price (an exchange's
+    #: quote-quantity order); ``quantity`` is the size at the decision price
     size_at_fill: bool = False
+    #: all-in only: ``quantity`` caps the fill (a risk limit set it). ``False``: the fill
+    #: takes what the cash pays, as a backtest's uncapped all-in order does
+    quantity_is_cap: bool = True
+    #: the entry this order is an attached exit of (its stop-loss / take-profit, or their
+    #: replacement): it sits at the venue with its entry (OTOCO), so no latency delays it,
+    #: and when the entry filled at the open of the current bar it is live for the rest of
+    #: that bar (``kernel.matching``'s fresh-exit rule)
+    parent_id: str | None = None
 
 
 class OrderAck(NamedTuple):

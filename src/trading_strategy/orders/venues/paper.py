@@ -17,7 +17,13 @@ its report streams, latency on bar timestamps):
   from ``ts(t+1) + latency_ms`` (bar *t+1* opens at *t*'s close, when the decision was
   made) and matches the first bar opening at or after that: bar *t+1* with 0 ms (the
   backtester's ``latency_bars=1``), else the backtester's ``latency_ms`` rule (which, on a
-  gap right after *t*, counts from *t*'s close instead). Stale or repeated bars are ignored.
+  gap right after *t*, counts from *t*'s close instead). Stale bars are ignored.
+* **Attached exits** (``OrderRequest.parent_id``: an entry's stop-loss / take-profit, or the
+  order replacing one) sit at the venue with their entry, as an exchange's OTOCO legs: no
+  latency delays them. Placed after their entry filled at the open of the symbol's current
+  bar, they are live for the rest of that bar, like the backtest engine's exits: the bar fed
+  again (the same timestamp) matches them, and only them; otherwise they are live from the
+  next bar. Any other repeated bar is ignored.
 * **Slippage** (``kernel.costs``) applies to market and stop fills, rounded away from
   the price to a whole tick; limit fills get none. Every model works live: ``NoSlippage``,
   ``FixedBpsSlippage``, ``RangeSlippage`` (the fill bar's range) and ``AtrSlippage`` (the
@@ -30,7 +36,8 @@ its report streams, latency on bar timestamps):
   allowed; the lots of a buy that open a long must be paid (commission included) from the
   cash of the instrument's currency left after covering, else the order is rejected (a
   ``StatusReport``). An all-in order (``OrderRequest.size_at_fill``) buys what that cash
-  pays at the fill price, never more than its quantity (its final quantity is the size).
+  pays at the fill price (its final quantity is the size), never more than its quantity
+  when that is a cap (``quantity_is_cap``, a risk limit), as the backtest engine does.
   Sells are not limited (shorting allowed). ``reduce_only`` orders fill at most the
   opposite position and are cancelled when there is none.
 * **TIF**: DAY orders expire on the first bar of a later UTC day than their first eligible
@@ -162,6 +169,14 @@ class PaperVenue:
         self._streams: set[ReportStream] = set()
         self._order_seq = 0
         self._fill_seq = 0
+        #: per symbol: (bar ts, orders with a fill at that bar's open) — attached exits of
+        #: those entries are live for the rest of the bar
+        self._opened_at_open: dict[str, tuple[int, set[str]]] = {}
+        #: per symbol: attached exits live for the rest of its current bar, not matched yet
+        self._fresh: dict[str, list[str]] = {}
+        #: all-in orders whose quantity is no cap (kept in memory: after a restart an
+        #: all-in order is capped at its quantity, the safe side)
+        self._uncapped: set[str] = set()
         self._restore()
 
     # --- start-up ----------------------------------------------------------------------
@@ -207,9 +222,16 @@ class PaperVenue:
         reason = self._invalid(request)
         self._order_seq += 1
         seq = self._order_seq
+        last_ts = self._last_ts.get(request.symbol, -1)
         rec = OrderRecord.from_request(
             request, seq, OrderStatus.REJECTED if reason else OrderStatus.ACCEPTED, reason,
-            now, self._last_ts.get(request.symbol, -1))
+            now, last_ts)
+        fresh = False
+        if request.parent_id is not None and not reason:
+            at_open_ts, at_open = self._opened_at_open.get(request.symbol, (-2, set()))
+            fresh = at_open_ts == last_ts and request.parent_id in at_open
+            # no latency: live on this bar (fresh) or from the next one
+            rec = dataclasses.replace(rec, active_from=last_ts if fresh else last_ts + 1)
         event = OrderEvent(rec.client_order_id, now, None, rec.status, "submit", reason)
         try:
             self._write(Change(new_orders=[rec], events=[event]))
@@ -220,6 +242,10 @@ class PaperVenue:
         if reason:
             raise VenueRejected(rec.client_order_id, reason)
         self._open[rec.symbol][rec.client_order_id] = rec
+        if fresh:
+            self._fresh.setdefault(rec.symbol, []).append(rec.client_order_id)
+        if request.size_at_fill and not request.quantity_is_cap:
+            self._uncapped.add(rec.client_order_id)
         return rec.ack(now)
 
     async def cancel(self, client_order_id: str) -> OrderAck:
@@ -285,9 +311,15 @@ class PaperVenue:
         if inst is None:
             raise ConfigError(f"unknown symbol {symbol!r}; this venue trades "
                               f"{', '.join(sorted(self.instruments))}")
-        if bar.ts_event <= self._last_ts.get(symbol, -1):
-            return []
+        last = self._last_ts.get(symbol, -1)
+        if bar.ts_event <= last:
+            fresh = self._fresh.pop(symbol, None)
+            if bar.ts_event < last or not fresh:
+                return []
+            # the rest of the bar, for the exits attached to entries filled at its open
+            return self._match(inst, bar, only=set(fresh))
         self._last_ts[symbol] = bar.ts_event
+        self._fresh.pop(symbol, None)
         try:
             return self._match(inst, bar)
         finally:
@@ -295,7 +327,8 @@ class PaperVenue:
             if atr is not None:
                 atr.update(bar.high, bar.low, bar.close)
 
-    def _match(self, inst: Instrument, bar: Bar) -> list[VenueReport]:
+    def _match(self, inst: Instrument, bar: Bar,
+               only: set[str] | None = None) -> list[VenueReport]:
         symbol, ts = inst.symbol, bar.ts_event
         book = self._open[symbol]
         if not book:
@@ -304,11 +337,13 @@ class PaperVenue:
         recs: dict[str, OrderRecord] = {}
         live: list[Order] = []
         for rec in sorted(book.values(), key=lambda r: r.seq):
+            if only is not None and rec.client_order_id not in only:
+                continue
             if rec.active_from is None and rec.after_ts < ts:
                 rec = dataclasses.replace(rec, active_from=ts + self._latency_ns)
             recs[rec.client_order_id] = rec
             if rec.active_from is not None and ts >= rec.active_from:
-                live.append(_kernel_order(inst, rec))
+                live.append(_kernel_order(inst, rec, rec.client_order_id not in self._uncapped))
         matcher = self._matchers[symbol]
         if isinstance(self.config.slippage, RangeSlippage):
             matcher.slippage = self.config.slippage.bind(inst, _one_bar_series(inst, bar))
@@ -346,6 +381,12 @@ class PaperVenue:
     def _on_fill(self, order: Order, i: int, ts: int, lots: int, fill_t: int, commission: int,
                  slippage: int, taker: bool, at_open: bool) -> None:
         rec = self._matched(order)
+        if at_open:
+            at_ts, ids = self._opened_at_open.get(order.symbol, (-1, set()))
+            if at_ts != ts:
+                ids = set()
+                self._opened_at_open[order.symbol] = (ts, ids)
+            ids.add(order.id)
         inst = self.instruments[rec.symbol]
         if rec.size_at_fill:  # the first fill sized the all-in order from the cash
             rec.quantity = inst.quantity(order.lots)
@@ -475,8 +516,9 @@ class _CashAccount:
         return int((cash / self._inst.money_unit).to_integral_value(rounding=ROUND_FLOOR))
 
 
-def _kernel_order(inst: Instrument, rec: OrderRecord) -> Order:
-    """The matcher's (integer) view of an open record; built per bar, never stored."""
+def _kernel_order(inst: Instrument, rec: OrderRecord, capped: bool = True) -> Order:
+    """The matcher's (integer) view of an open record; built per bar, never stored.
+    ``capped``: an all-in order's quantity is the most it may fill."""
     lots = inst.to_lots(rec.quantity)
     return Order(
         id=rec.client_order_id, strategy=rec.strategy, symbol=rec.symbol, side=rec.side,
@@ -487,7 +529,7 @@ def _kernel_order(inst: Instrument, rec: OrderRecord) -> Order:
         eligible_index=0, ts_init=rec.ts_accepted, status=rec.status,
         filled_lots=inst.to_lots(rec.filled_quantity), triggered=rec.triggered,
         first_day=rec.first_day, size_at_fill=rec.size_at_fill,
-        max_lots=lots if rec.size_at_fill else None)
+        max_lots=lots if rec.size_at_fill and capped else None)
 
 
 def _one_bar_series(inst: Instrument, bar: Bar | None) -> BarSeries:

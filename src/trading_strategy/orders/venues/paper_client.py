@@ -81,7 +81,8 @@ class PaperVenueClient:
                 "quantity": str(request.quantity), "limit_price": _opt(request.limit_price),
                 "stop_price": _opt(request.stop_price), "tif": request.tif.value,
                 "reduce_only": request.reduce_only, "strategy": request.strategy,
-                "size_at_fill": request.size_at_fill}
+                "size_at_fill": request.size_at_fill,
+                "quantity_is_cap": request.quantity_is_cap, "parent_id": request.parent_id}
         response = await self._call("POST", "/orders", json=body,
                                     submit_id=request.client_order_id)
         return _ack(self._ok(response, request.client_order_id))

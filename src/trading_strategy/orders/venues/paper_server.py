@@ -72,11 +72,14 @@ class OrderIn(BaseModel):
     reduce_only: bool = False
     strategy: Annotated[str, Field(max_length=128)] = ""
     size_at_fill: bool = False
+    quantity_is_cap: bool = True
+    parent_id: Annotated[str, Field(min_length=1, max_length=128)] | None = None
 
     def to_domain(self) -> OrderRequest:
         return OrderRequest(self.client_order_id, self.symbol, self.side, self.order_type,
                             self.quantity, self.limit_price, self.stop_price, self.tif,
-                            self.reduce_only, self.strategy, self.size_at_fill)
+                            self.reduce_only, self.strategy, self.size_at_fill,
+                            self.quantity_is_cap, self.parent_id)
 
 
 class BarIn(BaseModel):
