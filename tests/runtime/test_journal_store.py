@@ -14,6 +14,7 @@ from trading_strategy.orders.events import (
     OrderSubmitted,
 )
 from trading_strategy.runtime.journal_store import NotifyingJournal, StoredJournal
+from trading_strategy.runtime.recorder import EventRecorder
 from trading_strategy.storage import open_store
 
 _S = OrderStatus
@@ -85,3 +86,28 @@ def test_the_notifying_journal_tells_each_stored_transition(tmp_path: Path) -> N
                                    price=Decimal(10)), _S.ACCEPTED, _S.FILLED)
         assert told == [("filled", _S.ACCEPTED, _S.FILLED)] and journal.count == 1
         assert journal.last_seq() == 4
+
+
+class _Files:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def event(self, kind: str, data: dict[str, object]) -> None:
+        pass
+
+
+def test_the_recorders_events_go_in_the_journals_next_transaction(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    with open_store(url) as store, open_store(f"sqlite:///{tmp_path / 'other.sqlite3'}") \
+            as other:
+        recorder = EventRecorder(_Files(tmp_path), store.events)
+        journal = StoredJournal(store.journal, session_id="sid.1")
+        assert not journal.take_events_from(EventRecorder(_Files(tmp_path), other.events))
+        assert journal.take_events_from(recorder)
+        recorder("risk_verdict", {"strategy": "s", "status": "accepted", "order_id": _OID})
+        recorder("strategy_event", {"component": "s", "from": "starting", "to": "running"})
+        _placed(journal)  # the verdict is committed with the order it allowed
+        assert [e.client_order_id for e in store.events.list_risk_events()] == [_OID]
+        assert [e.to_state for e in store.events.list_strategy_events()] == ["running"]
+        recorder.flush()  # nothing left for a transaction of its own
+        assert len(store.events.list_risk_events()) == 1

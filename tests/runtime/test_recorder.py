@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from trading_strategy.runtime.recorder import EventRecorder
 
 
@@ -63,3 +65,21 @@ def test_a_repository_that_batches_gets_one_call_per_flush(tmp_path: Path) -> No
     _record(recorder)
     recorder.flush()
     assert repo.calls == ["batch ['accepted', 'state_change'] ['running']"]
+
+
+class _Failing(_RowByRow):
+    def save_events(self, *, risk: list[Any], strategy: list[Any]) -> None:
+        raise OSError("disk full")
+
+
+def test_pending_rows_stay_until_written(tmp_path: Path) -> None:
+    recorder = EventRecorder(_Files(tmp_path), _Failing())
+    _record(recorder)
+    risk, lifecycle = recorder.pending()
+    assert [e.verdict for e in risk] == ["accepted", "state_change"]
+    assert [e.to_state for e in lifecycle] == ["running"]
+    with pytest.raises(OSError, match="disk full"):
+        recorder.flush()
+    assert len(recorder.pending()[0]) == 2  # a failed write keeps them for the next one
+    recorder.written()
+    assert recorder.pending() == ([], [])

@@ -7,7 +7,9 @@ for fills, the ``fills`` row. The entry's ``detail`` holds the event in the jour
 which keeps what the columns cannot (nanosecond timestamps, long causes), so a rebuild reads
 exactly what was written. One database serves many sessions; a session reads back the
 orders whose client id carries its session id. During a replay it may hold a venue's
-acknowledgement back to go with the next write (``StoredJournal.defer_acks``).
+acknowledgement back to go with the next write (``StoredJournal.defer_acks``), and take the
+session's pending risk and lifecycle events into its transactions
+(``StoredJournal.take_events_from``).
 
 ``NotifyingJournal`` wraps any journal and tells a listener of each stored transition: the
 session turns them into its strategies' order callbacks.
@@ -16,7 +18,7 @@ session turns them into its strategies' order callbacks.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from trading_strategy.core.enums import OrderStatus
 from trading_strategy.orders.events import OrderEvent, OrderFilled
@@ -47,6 +49,17 @@ class StoredJournal:
         #: ``flush`` before the process ends.
         self.defer_acks = False
         self._held: list[tuple[OrderEvent, OrderStatus | None, OrderStatus]] = []
+        self._events: EventSource | None = None
+
+    def take_events_from(self, source: EventSource) -> bool:
+        """Write ``source``'s pending risk and lifecycle events with each transaction of
+        this journal, if its repository writes to the same database (``True`` then): one
+        transaction fewer per bar, and a risk verdict committed with its order."""
+        shares = getattr(self._db, "shares_database", None)
+        if shares is None or not shares(source.repository):
+            return False
+        self._events = source
+        return True
 
     def _load(self) -> list[JournalEntry]:
         if self._entries is None:
@@ -99,7 +112,14 @@ class StoredJournal:
             after = evolve(before, event)
             staged[event.order_id] = after
             rows.append(self._rows(event, after, from_status, to_status))
-        seqs = self._db.record_transitions(rows)
+        source = self._events
+        risk, lifecycle = source.pending() if source is not None else ((), ())
+        if risk or lifecycle:
+            seqs = self._db.record_transitions(rows, risk=risk, strategy=lifecycle)
+            assert source is not None
+            source.written()
+        else:
+            seqs = self._db.record_transitions(rows)
         self._held = []
         self._orders.update(staged)
         for (event, from_status, to_status), seq in zip(batch, seqs, strict=True):
@@ -143,6 +163,17 @@ class StoredJournal:
         self._load()
         return self._seq
 
+
+
+class EventSource(Protocol):
+    """Risk and lifecycle events waiting for the database (the session's recorder)."""
+
+    @property
+    def repository(self) -> Any | None: ...
+
+    def pending(self) -> tuple[list[Any], list[Any]]: ...
+
+    def written(self) -> None: ...
 
 
 #: told of each stored transition: (event, from status or None for a creation, to status)

@@ -2,9 +2,11 @@
 
 Every risk verdict, trading-state change and component lifecycle change is appended to the
 session's ``events.jsonl`` as it happens (cheap, and on disk before the order it concerns
-reaches a venue). Database rows (``risk_events``, ``strategy_events``) are written in a batch
-with the bar's checkpoint, so the database round trip stays off the order placement path. Halts are
-also remembered in ``halts.json`` so a kill switch survives a restart.
+reaches a venue). Database rows (``risk_events``, ``strategy_events``) go with the order
+journal's next transaction when it writes to the same database (``pending``/``written``:
+a verdict is committed with the order it allowed), else in a batch with the bar's
+checkpoint; either way no database round trip of their own is on the order placement
+path. Halts are also remembered in ``halts.json`` so a kill switch survives a restart.
 """
 
 from __future__ import annotations
@@ -59,18 +61,20 @@ class EventRecorder:
         tmp.replace(self.halts_path)
 
     # --- the database ----------------------------------------------------------------------
-    def flush(self) -> None:
-        """Write the events recorded since the last flush to the database, in one
-        transaction when the repository can (``save_events``), else one row at a time."""
-        if not self._pending or self._repository is None:
-            return
+    @property
+    def repository(self) -> Any | None:
+        return self._repository
+
+    def pending(self) -> tuple[list[Any], list[Any]]:
+        """The rows (risk, lifecycle) of the events recorded since the last write, left
+        pending until ``written``: the order journal may take them into its next
+        transaction when it shares the database."""
         from trading_strategy.storage import RiskEventRecord, StrategyEventRecord
 
-        pending, self._pending = self._pending, []
         now = time.time_ns()
         risk: list[RiskEventRecord] = []
         lifecycle: list[StrategyEventRecord] = []
-        for kind, data in pending:
+        for kind, data in self._pending:
             if kind == "risk_verdict":
                 risk.append(RiskEventRecord(
                     ts_event=now, strategy=str(data.get("strategy")),
@@ -87,10 +91,24 @@ class EventRecorder:
                     ts_event=now, strategy=str(data.get("component")),
                     to_state=str(data.get("to")), from_state=data.get("from"),
                     reason=str(data.get("reason") or ""), detail=data))
+        return risk, lifecycle
+
+    def written(self) -> None:
+        """What ``pending`` returned is in the database."""
+        self._pending = []
+
+    def flush(self) -> None:
+        """Write the events recorded since the last flush to the database, in one
+        transaction when the repository can (``save_events``), else one row at a time."""
+        if not self._pending or self._repository is None:
+            return
+        risk, lifecycle = self.pending()
         batch = getattr(self._repository, "save_events", None)
         if batch is not None:
             batch(risk=risk, strategy=lifecycle)
+            self.written()
             return
+        self.written()
         for event in risk:
             self._repository.save_risk_event(event)
         for record in lifecycle:

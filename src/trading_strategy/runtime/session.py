@@ -497,11 +497,14 @@ class PaperSession:
 
     def _defer_acks(self, on: bool) -> None:
         """Let a stored journal hold venue acks back during the replay (``StoredJournal``
-        says why that is safe); off again, what it holds is written."""
+        says why that is safe); off again, what it holds is written. It also takes the
+        recorder's pending events into its transactions when they share the database."""
         inner = self.journal.inner
         if isinstance(inner, StoredJournal):
             inner.defer_acks = on
-            if not on:
+            if on:
+                inner.take_events_from(self.recorder)
+            else:
                 inner.flush()
 
     def _serve_metrics(self) -> Any:

@@ -7,6 +7,7 @@ one transaction, so the orders table never disagrees with its journal.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -16,16 +17,36 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 
 from trading_strategy.core.bars import datetime_to_ns
+from trading_strategy.storage.events import (
+    _INSERT_RISK,
+    _INSERT_STRATEGY,
+    _risk_values,
+    _strategy_values,
+)
 from trading_strategy.storage.jsonable import from_json, to_json
 from trading_strategy.storage.records import (
     FillRecord,
     OrderEventRecord,
     OrderRecord,
     PositionRecord,
+    RiskEventRecord,
+    StrategyEventRecord,
     text_of,
 )
-from trading_strategy.storage.tables import FillRow, OrderEventRow, OrderRow, PositionRow
-from trading_strategy.storage.transactions import reading, writing
+from trading_strategy.storage.tables import (
+    FillRow,
+    OrderEventRow,
+    OrderRow,
+    PositionRow,
+    RiskEventRow,
+    StrategyEventRow,
+)
+from trading_strategy.storage.transactions import (
+    DriverInsert,
+    DriverWriter,
+    reading,
+    writing,
+)
 from trading_strategy.storage.types import to_utc
 
 __all__ = ["TradingJournal"]
@@ -112,17 +133,69 @@ def _append_events(connection: Connection, events: list[OrderEventRecord]) -> li
     return [int(row[0]) for row in rows]
 
 
-def _record_fill(connection: Connection, fill: FillRecord) -> bool:
-    if connection.execute(_FILL_KNOWN, {"fill_id": fill.fill_id}).first() is not None:
-        return False
-    connection.execute(_INSERT_FILL, {
+def _fill_values(fill: FillRecord) -> dict[str, Any]:
+    return {
         "fill_id": fill.fill_id, "order_id": fill.order_id, "strategy": fill.strategy,
         "symbol": fill.symbol, "side": text_of(fill.side), "quantity": fill.quantity,
         "price": fill.price, "commission": fill.commission, "liquidity": fill.liquidity,
         "ts_event": to_utc(fill.ts_event),
         "ts_init": to_utc(fill.ts_init if fill.ts_init is not None else fill.ts_event),
-    })
+    }
+
+
+def _record_fill(connection: Connection, fill: FillRecord) -> bool:
+    if connection.execute(_FILL_KNOWN, {"fill_id": fill.fill_id}).first() is not None:
+        return False
+    connection.execute(_INSERT_FILL, _fill_values(fill))
     return True
+
+
+class _DriverStatements:
+    """``record_transitions``' statements on SQLite's own cursor (``DriverInsert``): the
+    same rows, without SQLAlchemy's per-statement cost on the order placement path."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.writer = DriverWriter(engine)
+        dialect = engine.dialect
+        self.order = DriverInsert(
+            _ORDERS, ("id", "created_at", *_UPDATABLE), dialect,
+            tail=" ON CONFLICT (id) DO UPDATE SET "
+                 + ", ".join(f"{c} = excluded.{c}" for c in _UPDATABLE))
+        self.event = DriverInsert(_EVENTS, _EVENT_COLUMNS, dialect)
+        # a known fill_id (unique) is skipped, as ``_record_fill`` does
+        self.fill = DriverInsert(_FILLS, _FILL_COLUMNS, dialect,
+                                 tail=" ON CONFLICT (fill_id) DO NOTHING")
+        self.risk = DriverInsert(_RISK, _RISK_COLUMNS, dialect)
+        self.strategy = DriverInsert(_STRATEGY, _STRATEGY_COLUMNS, dialect)
+
+    def record(self, orders: list[OrderRecord], events: list[OrderEventRecord],
+               fills: list[FillRecord], risk: Sequence[RiskEventRecord],
+               strategy: Sequence[StrategyEventRecord]) -> list[int]:
+        with self.writer.writing() as cursor:
+            if risk:
+                self.risk.insert_many(cursor, [_risk_values(e) for e in risk])
+            if strategy:
+                self.strategy.insert_many(cursor, [_strategy_values(e) for e in strategy])
+            self.order.insert_many(cursor, [
+                {"id": o.id, "created_at": to_utc(o.ts_init), **_order_values(o)}
+                for o in orders])
+            # one writer (BEGIN IMMEDIATE): each row's id is the rowid it was given
+            ids = [self.event.insert(cursor, _event_values(e)) for e in events]
+            if fills:
+                self.fill.insert_many(cursor, [_fill_values(f) for f in fills])
+        return ids
+
+
+_RISK: Table = RiskEventRow.__table__  # type: ignore[assignment]
+_STRATEGY: Table = StrategyEventRow.__table__  # type: ignore[assignment]
+#: the keys of ``_event_values``, ``_fill_values`` and of the event repository's values
+_EVENT_COLUMNS = ("order_id", "ts_event", "ts_init", "from_status", "to_status", "cause",
+                  "actor", "detail")
+_FILL_COLUMNS = ("fill_id", "order_id", "strategy", "symbol", "side", "quantity", "price",
+                 "commission", "liquidity", "ts_event", "ts_init")
+_RISK_COLUMNS = ("ts_event", "strategy", "verdict", "reason", "symbol", "client_order_id",
+                 "trading_state", "detail")
+_STRATEGY_COLUMNS = ("ts_event", "strategy", "from_state", "to_state", "reason", "detail")
 
 
 def _order(row: Any) -> OrderRecord:
@@ -140,6 +213,7 @@ def _order(row: Any) -> OrderRecord:
 class TradingJournal:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._driver = _DriverStatements(engine) if engine.dialect.name == "sqlite" else None
 
     def save_order(self, order: OrderRecord) -> None:
         """Insert the order, or update its mutable fields if the id exists."""
@@ -158,18 +232,31 @@ class TradingJournal:
             return event_id
 
     def record_transitions(
-        self, rows: list[tuple[OrderRecord, OrderEventRecord, FillRecord | None]]
+        self, rows: list[tuple[OrderRecord, OrderEventRecord, FillRecord | None]], *,
+        risk: Sequence[RiskEventRecord] = (), strategy: Sequence[StrategyEventRecord] = (),
     ) -> list[int]:
         """``record_transition`` for several, in one transaction; the event ids in order.
 
         An order that changes more than once in the batch is saved once, in its last
         state (CREATED and SUBMITTED of one placement: the row ends SUBMITTED either way).
+        ``risk`` and ``strategy`` events (``EventRepository.save_events``) recorded before
+        these transitions go in the same transaction: a session's risk verdict is then
+        committed with the order it allowed, not in a transaction of its own.
         """
         last: dict[str, OrderRecord] = {}
         for order, _event, _fill in rows:
             last.pop(order.id, None)
             last[order.id] = order
+        if self._driver is not None:
+            return self._driver.record(list(last.values()),
+                                       [event for _order, event, _fill in rows],
+                                       [fill for _order, _event, fill in rows
+                                        if fill is not None], risk, strategy)
         with writing(self._engine) as connection:
+            if risk:
+                connection.execute(_INSERT_RISK, [_risk_values(e) for e in risk])
+            if strategy:
+                connection.execute(_INSERT_STRATEGY, [_strategy_values(e) for e in strategy])
             for order in last.values():
                 _save_order(connection, order)
             ids = _append_events(connection, [event for _order, event, _fill in rows])
@@ -177,6 +264,11 @@ class TradingJournal:
                 if fill is not None:
                     _record_fill(connection, fill)
         return ids
+
+    def shares_database(self, repository: object) -> bool:
+        """Whether ``repository`` (an ``EventRepository``) writes to this journal's
+        database, so its events may join ``record_transitions``' transaction."""
+        return getattr(repository, "_engine", None) is self._engine
 
     def append_event(self, event: OrderEventRecord) -> int:
         with writing(self._engine) as connection:
