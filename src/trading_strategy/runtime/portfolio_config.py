@@ -12,9 +12,25 @@
 
     [venue]
     kind = "paper"             # paper (in-process) | paper-http (trading-strategy paper-venue)
-    url = "http://127.0.0.1:8765"
+                               # | ccxt (a real exchange account; its testnet first)
+    url = "http://127.0.0.1:8765"  # paper-http: the venue; ccxt: optional REST base override
     commission = 0.001         # paper fills use the backtester's models
-    slippage_bps = 2
+    slippage = "bps"           # bps (slippage_bps) | range | atr (slippage_value: the fraction
+    slippage_bps = 2           # of the bar's range / the multiple of ATR(14))
+    # ccxt only: exchange = "binance", sandbox = true; keys from the environment only
+    # (TRADING_STRATEGY_EXCHANGE__API_KEY / __SECRET), never from this file
+
+    [data.default]             # optional: live data instead of replaying history
+    providers = ["binance", "coinbase"]   # priority order: the first is read, the rest stand by
+    timeframe = "1m"
+    stale_after = 1.5          # multiples of the bar length (see market_data.feed)
+    failover_after = 1.5
+    switch_back_after = 5
+    [data.instruments."BTC/USDT"]   # per instrument: the same keys, over the default
+    providers = ["coinbase"]
+    [data.providers.binance]   # endpoint overrides (tests, testnets, proxies)
+    ws_url = "ws://127.0.0.1:9443"
+    rest_url = "http://127.0.0.1:8080"
 
     [[strategies]]
     name = "sma_goog"          # unique; the strategy's id in orders, logs and metrics
@@ -55,6 +71,12 @@ from pydantic import (
 )
 
 from trading_strategy.core.errors import ConfigError
+from trading_strategy.kernel.costs import (
+    AtrSlippage,
+    FixedBpsSlippage,
+    RangeSlippage,
+    SlippageModel,
+)
 from trading_strategy.risk.settings import RiskSettings
 
 _NAME = re.compile(r"[A-Za-z0-9_.]{1,64}")
@@ -64,6 +86,8 @@ MAX_CAPITAL = Decimal(10) ** 12
 MIN_CAPITAL = Decimal(1)
 MAX_SLIPPAGE_BPS = Decimal(10_000)  # 100 % of the price
 MAX_LATENCY_MS = 86_400_000  # one day
+MAX_SLIPPAGE_MULTIPLE = Decimal(100)  # a hundred bar ranges / ATRs
+MAX_INTERVALS = 1e6  # feed thresholds, in expected intervals
 _SQLITE_HEADER = b"SQLite format 3\x00"
 _FIELD_PREFIX = re.compile(r"[a-z_][a-z0-9_.]*: ")
 
@@ -181,13 +205,40 @@ class SessionSection(_Model):
         return self
 
 
+#: the live data providers a ``[data]`` section can name
+PROVIDERS = ("binance", "coinbase")
+#: ccxt exchanges the order venue speaks (``orders.venues.ccxt_venue``)
+CCXT_EXCHANGES = ("binance",)
+#: keys that hold secrets: never in a file (copied, committed, shared)
+_SECRET_KEYS = ("api_key", "apikey", "apiKey", "secret", "password")
+SlippageKind = Literal["bps", "range", "atr"]
+
+
 class VenueSection(_Model):
-    kind: Literal["paper", "paper-http"] = "paper"
+    kind: Literal["paper", "paper-http", "ccxt"] = "paper"
     url: str = "http://127.0.0.1:8765"
     commission: Money = Field(Decimal(0), ge=0, lt=1)
+    slippage: SlippageKind = "bps"
     slippage_bps: Money = Field(Decimal(0), ge=0, le=MAX_SLIPPAGE_BPS)
+    #: range: the fraction of the bar's high - low; atr: the multiple of ATR(14)
+    slippage_value: Money | None = Field(None, ge=0, le=MAX_SLIPPAGE_MULTIPLE)
     latency_ms: int = Field(0, ge=0, le=MAX_LATENCY_MS, strict=True)
     db: str | None = None
+    #: ccxt: the exchange (ccxt's id) and whether to use its testnet
+    exchange: Literal["binance"] | None = None
+    sandbox: bool = Field(True, strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_secrets(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key in _SECRET_KEYS:
+                if key in data:
+                    env = "SECRET" if key in ("secret", "password") else "API_KEY"
+                    raise ValueError(f"{key}: exchange keys are read from the environment "
+                                     f"only (TRADING_STRATEGY_EXCHANGE__{env}), not from a "
+                                     "file: remove it here")
+        return data
 
     @field_validator("url")
     @classmethod
@@ -211,6 +262,123 @@ class VenueSection(_Model):
         if problem:
             raise ValueError(f"{problem}, got {value!r}")
         return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> VenueSection:
+        problems = []
+        if self.kind == "ccxt" and self.exchange is None:
+            problems.append(f"exchange: a ccxt venue names its exchange (one of "
+                            f"{', '.join(CCXT_EXCHANGES)})")
+        if self.kind != "ccxt":
+            for key in ("exchange", "sandbox"):
+                if key in self.model_fields_set:
+                    problems.append(f"{key}: only a ccxt venue has it (kind = {self.kind!r})")
+        if self.slippage == "bps":
+            if self.slippage_value is not None:
+                problems.append("slippage_value: slippage \"bps\" takes slippage_bps")
+        else:
+            if self.slippage_value is None:
+                problems.append(f"slippage_value: slippage {self.slippage!r} needs it (e.g. "
+                                "0.1: a tenth of the bar's range / of ATR(14))")
+            if "slippage_bps" in self.model_fields_set:
+                problems.append(f"slippage_bps: only with slippage \"bps\" (not "
+                                f"{self.slippage!r}: give slippage_value)")
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    @property
+    def rest_url(self) -> str | None:
+        """The ccxt venue's REST base override (``None``: the exchange's own)."""
+        return self.url if "url" in self.model_fields_set else None
+
+    def slippage_model(self) -> SlippageModel:
+        """The kernel's slippage model this section names (the paper venue and the backtest
+        of the same file use this one)."""
+        if self.slippage == "range":
+            return RangeSlippage(self.slippage_value or Decimal(0))
+        if self.slippage == "atr":
+            return AtrSlippage(self.slippage_value or Decimal(0))
+        return FixedBpsSlippage(self.slippage_bps)
+
+
+def _ws_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    parts = urlsplit(value) if isinstance(value, str) else None
+    if parts is None or parts.scheme not in ("ws", "wss") or not parts.hostname:
+        raise ValueError(f"must be a ws:// or wss:// URL with a host, got {value!r}")
+    return value
+
+
+def _http_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    parts = urlsplit(value) if isinstance(value, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"must be an http:// or https:// URL with a host, got {value!r}")
+    return value
+
+
+class ProviderEndpoints(_Model):
+    """Where a provider connects (unset: the exchange's public endpoints)."""
+
+    ws_url: Annotated[str | None, BeforeValidator(_ws_url)] = None
+    rest_url: Annotated[str | None, BeforeValidator(_http_url)] = None
+
+
+class FeedSettings(_Model):
+    """An instrument's live data (``[data.default]`` or ``[data.instruments.<symbol>]``)."""
+
+    providers: list[str] | None = Field(None, min_length=1)
+    timeframe: str | None = None
+    stale_after: float | None = Field(None, gt=0, le=MAX_INTERVALS, strict=True)
+    failover_after: float | None = Field(None, gt=0, le=MAX_INTERVALS, strict=True)
+    switch_back_after: float | None = Field(None, gt=0, le=MAX_INTERVALS, strict=True)
+
+    @field_validator("providers")
+    @classmethod
+    def _providers(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        unknown = [p for p in value if p not in PROVIDERS]
+        if unknown:
+            raise ValueError(f"unknown provider {unknown[0]!r}: use "
+                             f"{' or '.join(PROVIDERS)}")
+        if len(set(value)) != len(value):
+            raise ValueError(f"a provider is listed twice in {value}")
+        return value
+
+    @field_validator("timeframe")
+    @classmethod
+    def _timeframe(cls, value: str | None) -> str | None:
+        return _check_timeframe(value)
+
+
+class DataSection(_Model):
+    """Live market data instead of a replay (see ``runtime.live_data``)."""
+
+    default: FeedSettings = FeedSettings()
+    instruments: dict[str, FeedSettings] = Field(default_factory=dict)
+    providers: dict[str, ProviderEndpoints] = Field(default_factory=dict)
+
+    @field_validator("providers")
+    @classmethod
+    def _known(cls, value: dict[str, ProviderEndpoints]) -> dict[str, ProviderEndpoints]:
+        unknown = sorted(set(value) - set(PROVIDERS))
+        if unknown:
+            raise ValueError(f"unknown provider {unknown[0]!r}: use "
+                             f"{' or '.join(PROVIDERS)}")
+        return value
+
+    def settings_for(self, symbol: str) -> FeedSettings:
+        """``symbol``'s settings: its own table's keys over the default's."""
+        own = self.instruments.get(symbol)
+        if own is None:
+            return self.default
+        merged = {**self.default.model_dump(exclude_none=True),
+                  **own.model_dump(exclude_none=True)}
+        return FeedSettings.model_validate(merged)
 
 
 def _unusable_db(text: str) -> str:
@@ -240,6 +408,17 @@ def _unusable_db(text: str) -> str:
     return ""
 
 
+def _check_timeframe(value: str | None) -> str | None:
+    from trading_strategy.core.timeframe import Timeframe
+
+    if value is not None:
+        try:
+            Timeframe.parse(value)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+    return value
+
+
 class StrategyEntry(_Model):
     name: str
     strategy: str = Field(min_length=1)
@@ -257,14 +436,7 @@ class StrategyEntry(_Model):
     @field_validator("timeframe")
     @classmethod
     def _timeframe(cls, value: str | None) -> str | None:
-        from trading_strategy.core.timeframe import Timeframe
-
-        if value is not None:
-            try:
-                Timeframe.parse(value)
-            except ConfigError as exc:
-                raise ValueError(str(exc)) from None
-        return value
+        return _check_timeframe(value)
 
     @field_validator("size")
     @classmethod
@@ -283,6 +455,8 @@ class PortfolioConfig(_Model):
     venue: VenueSection = VenueSection()
     strategies: list[StrategyEntry] = Field(min_length=1)
     risk: RiskSettings = RiskSettings()
+    #: live data; ``None``: the session replays history
+    data: DataSection | None = None
 
     @model_validator(mode="after")
     def _unique_names(self) -> PortfolioConfig:
@@ -298,7 +472,31 @@ class PortfolioConfig(_Model):
                 f"{len(self.session.name) + len(long[0])} characters together, at most "
                 f"{MAX_NAMES_IN_ORDER_ID}: both go into every order id, which is stored in "
                 f"{ORDER_ID_LENGTH} characters")
+        if self.data is not None:
+            self._check_data(self.data)
         return self
+
+    def _check_data(self, data: DataSection) -> None:
+        symbols = {s.symbol for s in self.strategies}
+        stray = sorted(set(data.instruments) - symbols)
+        if stray:
+            raise ValueError(f"data.instruments: no strategy trades {stray[0]!r} "
+                             f"(strategies trade {', '.join(sorted(symbols))})")
+        for entry in self.strategies:
+            feed = data.settings_for(entry.symbol)
+            where = (f"data.instruments.{entry.symbol}" if entry.symbol in data.instruments
+                     else "data.default")
+            if not feed.providers:
+                raise ValueError(f"{where}.providers: list the providers of {entry.symbol}, "
+                                 f"highest priority first (e.g. [\"binance\"])")
+            timeframe = feed.timeframe or entry.timeframe
+            if timeframe is None:
+                raise ValueError(f"{where}.timeframe: set the bars {entry.symbol} is "
+                                 "traded on (e.g. \"1m\")")
+            if entry.timeframe is not None and feed.timeframe is not None and \
+                    entry.timeframe != feed.timeframe:
+                raise ValueError(f"{where}.timeframe: {feed.timeframe!r} differs from "
+                                 f"strategy {entry.name}'s {entry.timeframe!r}")
 
 
 def with_speed(config: PortfolioConfig, speed: float) -> PortfolioConfig:

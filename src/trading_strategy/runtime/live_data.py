@@ -1,0 +1,176 @@
+"""A session's live market data: the portfolio file's ``[data]`` section made into a feed.
+
+``LiveData`` builds, from the section and the symbols the strategies trade, one
+``InstrumentFeed`` per symbol, one provider adapter per provider named (Binance or Coinbase,
+endpoints from ``[data.providers.<name>]``; each backfills gaps through ccxt's REST history),
+the pure ``FeedCore`` behind a ``QueueSink`` and the ``LiveFeed`` that drives it. The
+session's feed loop consumes ``LiveData.items()`` exactly as it consumes a replay: bars
+(``BarEvent``; backfilled ones flagged) and, between them, the feed's health events.
+
+``HealthRouter`` is what a consumer does with a health event, in one place: ``DataStale`` /
+``DataRestored`` go to the risk engine (``set_data_stale``) and to every strategy trading the
+symbol (``on_data_stale`` / ``on_data_restored``), and every health event (switches too) is
+recorded (the session's journal of events), logged and counted. The risk engine hears it
+first, so a strategy reacting to staleness is already refused new entries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import structlog
+
+from trading_strategy.core.clock import Clock, LiveClock
+from trading_strategy.market_data.feed import FeedCore
+from trading_strategy.market_data.feed_runner import FeedItem, LiveFeed, QueueSink
+from trading_strategy.market_data.feed_types import InstrumentFeed
+from trading_strategy.market_data.health_events import (
+    DataRestored,
+    DataStale,
+    FeedHealthEvent,
+    ProviderSwitch,
+)
+from trading_strategy.market_data.providers.base import HealthChange, LiveProvider
+from trading_strategy.market_data.providers.connection import ConnectionSettings
+from trading_strategy.runtime.portfolio_config import DataSection, ProviderEndpoints
+
+__all__ = ["HealthRouter", "LiveData", "ProviderFactory", "build_feeds", "make_provider"]
+
+log = structlog.get_logger("trading_strategy.live_data")
+
+#: ``(name, endpoints, settings, on_health)`` → an adapter (tests swap in their own)
+ProviderFactory = Callable[[str, ProviderEndpoints, ConnectionSettings | None,
+                            Callable[[HealthChange], None]], LiveProvider]
+
+
+def make_provider(name: str, endpoints: ProviderEndpoints,
+                  settings: ConnectionSettings | None,
+                  on_health: Callable[[HealthChange], None]) -> LiveProvider:
+    """The adapter ``name`` names, pointed at the section's endpoints (else the public ones)."""
+    if name == "binance":
+        from trading_strategy.market_data.providers import binance
+
+        return binance.BinanceProvider(
+            ws_url=endpoints.ws_url or binance.WS_URL,
+            rest_url=endpoints.rest_url or binance.REST_URL,
+            settings=settings, on_health=on_health)
+    if name == "coinbase":
+        from trading_strategy.market_data.providers import coinbase
+
+        return coinbase.CoinbaseProvider(
+            ws_url=endpoints.ws_url or coinbase.WS_URL,
+            rest_url=endpoints.rest_url or coinbase.REST_URL,
+            settings=settings, on_health=on_health)
+    # the section's validation lists the names: reaching here is our bug, not the user's
+    raise ValueError(f"no adapter for provider {name!r}")
+
+
+def build_feeds(section: DataSection, timeframes: Mapping[str, str | None]) -> list[InstrumentFeed]:
+    """One feed per traded symbol (``timeframes``: symbol → the strategies' timeframe, used
+    when the section sets none; the section's checks guarantee one of the two exists)."""
+    feeds = []
+    for symbol, strategy_tf in timeframes.items():
+        s = section.settings_for(symbol)
+        extra: dict[str, Any] = {k: v for k, v in (
+            ("stale_after", s.stale_after), ("failover_after", s.failover_after),
+            ("switch_back_after", s.switch_back_after)) if v is not None}
+        feeds.append(InstrumentFeed(symbol, tuple(s.providers or ()),
+                                    timeframe=s.timeframe or strategy_tf, **extra))
+    return feeds
+
+
+class LiveData:
+    """The feed of a session (see the module docstring): ``start``, ``items``, ``close``."""
+
+    def __init__(self, section: DataSection, timeframes: Mapping[str, str | None], *,
+                 clock: Clock | None = None, settings: ConnectionSettings | None = None,
+                 provider_factory: ProviderFactory = make_provider,
+                 watch_every_s: float = 0.25) -> None:
+        self.clock = clock or LiveClock()
+        self.feeds = build_feeds(section, timeframes)
+        self.sink = QueueSink()
+        self.core = FeedCore(self.feeds, self.sink, start_ns=self.clock.now_ns())
+        names = list(dict.fromkeys(p for f in self.feeds for p in f.providers))
+        self.providers: dict[str, LiveProvider] = {
+            name: provider_factory(name, section.providers.get(name, ProviderEndpoints()),
+                                   settings, self._on_health)
+            for name in names}
+        self.feed = LiveFeed(self.core, self.providers, clock=self.clock,
+                             watch_every_s=watch_every_s)
+        self._started = False
+
+    def _on_health(self, change: HealthChange) -> None:
+        # the adapters exist (and log their own changes) before the feed that listens to them
+        if self._started:
+            self.feed.on_health_change(change)
+
+    async def start(self) -> None:
+        self._started = True
+        await self.feed.start()
+
+    async def close(self) -> None:
+        """Stop the providers; ``items()`` ends after what was already decided."""
+        await self.feed.close()
+        self.sink.end()
+
+    def items(self) -> AsyncIterator[FeedItem]:
+        """Bars and health events in the order the feed decided them, until ``close``."""
+        return self.sink.items()
+
+    def seed_last_bar(self, symbol: str, ts_ns: int) -> None:
+        """The open time of the last bar the strategies already have (warm-up history): a
+        hole between it and the first live bar is backfilled, an overlap is dropped."""
+        self.core.seed_last_bar(symbol, ts_ns)
+
+    def counters(self) -> dict[str, dict[str, int]]:
+        return self.core.counters()
+
+    async def __aenter__(self) -> LiveData:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+class _Risk(Protocol):
+    def set_data_stale(self, symbol: str, stale: bool) -> None: ...
+
+
+#: tells one strategy ``(symbol, stale)``; guarded by its runner (a raising strategy is
+#: its own problem, never the feed's)
+DataHealthCallback = Callable[[str, bool], None]
+
+
+@dataclass
+class HealthRouter:
+    """What a session does with a feed health event (see the module docstring)."""
+
+    risk: _Risk
+    #: symbol → the callbacks of the strategies trading it
+    strategies: Mapping[str, Iterable[DataHealthCallback]]
+    #: the session's event recorder (``kind``, data): the audit trail
+    record: Callable[[str, dict[str, Any]], None]
+    #: metrics: called with the event's name and symbol (``None``: not counted)
+    count: Callable[[str, str], None] | None = None
+
+    def __call__(self, event: FeedHealthEvent) -> None:
+        data = event.to_dict()
+        kind = str(data["event"])
+        if isinstance(event, DataStale | DataRestored):
+            stale = isinstance(event, DataStale)
+            self.risk.set_data_stale(event.symbol, stale)
+            for notify in self.strategies.get(event.symbol, ()):
+                notify(event.symbol, stale)
+            (log.warning if stale else log.info)(kind, **_fields(data))
+        elif isinstance(event, ProviderSwitch):
+            log.warning(kind, **_fields(data))
+        self.record(kind, data)
+        if self.count is not None:
+            self.count(kind, event.symbol)
+
+
+def _fields(data: Mapping[str, object]) -> dict[str, object]:
+    return {k: v for k, v in data.items() if k != "event"}
