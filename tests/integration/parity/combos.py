@@ -2,11 +2,11 @@
 
 The portfolio mapping (what ``trading-strategy run --config`` reads) is the single source of
 both runs: the session parses it as it is; the backtest reads the same values
-(``backtest_inputs``). Where the portfolio file has no key yet for a setting the backtester
-supports (per-share and fixed commissions, range and ATR slippage), the mapping uses the
-names of the backtest command's options (``commission_model``, ``commission_min``,
-``slippage_model``, ``slippage_value``): a session that refuses them shows as a refusal
-only one side makes.
+(``backtest_inputs``). Slippage uses the file's keys (``slippage = "bps" | "range" | "atr"``,
+``slippage_bps``, ``slippage_value``). The file has no key yet for per-share and fixed
+commissions, which the backtester supports: the mapping names them as the backtest command
+does (``commission_model = "per-unit" | "fixed"``, ``commission`` in money, ``commission_min``),
+so a session that refuses them shows as a refusal only one side makes.
 """
 
 from __future__ import annotations
@@ -50,8 +50,8 @@ COMMISSIONS: dict[str, dict[str, Any]] = {
 }
 SLIPPAGES: dict[str, dict[str, Any]] = {
     "bpsslip": {"slippage_bps": 2},
-    "rangeslip": {"slippage_model": "range", "slippage_value": 0.1},
-    "atrslip": {"slippage_model": "atr", "slippage_value": 0.1},
+    "rangeslip": {"slippage": "range", "slippage_value": 0.1},
+    "atrslip": {"slippage": "atr", "slippage_value": 0.1},
 }
 RISKS: dict[str, dict[str, Any]] = {
     "norisk": {},
@@ -193,15 +193,14 @@ def _commission(venue: Mapping[str, Any]) -> costs.CommissionModel:
 
 
 def _slippage(venue: Mapping[str, Any]) -> costs.SlippageModel:
-    model = venue.get("slippage_model")
-    if model is None:
-        bps = venue.get("slippage_bps")
-        return costs.NoSlippage() if bps is None else costs.FixedBpsSlippage(_dec(bps))
-    value = _dec(venue["slippage_value"])
+    """As ``VenueSection.slippage_model`` reads ``slippage``/``slippage_bps``/``slippage_value``
+    (a test pins that both agree)."""
+    model = venue.get("slippage", "bps")
     if model == "bps":
-        return costs.FixedBpsSlippage(value)
+        return costs.FixedBpsSlippage(_dec(venue.get("slippage_bps", 0)))
+    value = _dec(venue["slippage_value"])
     if model == "range":
         return costs.RangeSlippage(value)
     if model == "atr":
         return costs.AtrSlippage(value)
-    raise ConfigError(f"venue.slippage_model: unknown model {model!r}")
+    raise ConfigError(f"venue.slippage: unknown model {model!r}")
