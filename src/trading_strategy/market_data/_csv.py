@@ -15,6 +15,7 @@ import gzip
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from itertools import chain, islice
 from pathlib import Path
 from typing import Any, TextIO
@@ -106,9 +107,24 @@ def _peek_delimiter(stream: TextIO, fmt: FileFormat) -> tuple[list[str], str, li
     return peeked, best, [f"{_DELIMITER_NAMES[best]}-separated (detected)"]
 
 
-def _parse_csv(
-    reader: Any, source: str, fmt: FileFormat, delimiter: str, notes: list[str]
-) -> _Columns:
+@dataclass(frozen=True, slots=True)
+class _Head:
+    """What the lines before the data say: which column holds what, and where data starts."""
+
+    layout: dict[str, int]  # role -> column index
+    names: dict[str, str]  # role -> its name in the file (the role itself without a header)
+    width: int  # fields per row
+    what: str  # how the fields are named, for the ragged-row message
+    header_line: int  # the line before the first data row
+    pending: list[list[str]]  # the first data row when the file has no header
+
+
+def _read_head(reader: Any, source: str, fmt: FileFormat, notes: list[str]) -> _Head:
+    """Read the header (or recognise a header-less file); ``DataError`` when there is none.
+
+    Shared by the strict reader and the fast path (:mod:`._arrow_csv`), so both name and
+    place the columns alike.
+    """
     header: list[str] | None = None
     for row in reader:
         if not _is_blank(row):
@@ -140,6 +156,15 @@ def _parse_csv(
         names = {role: header[index].strip() for role, index in layout.items()}
     width = len(positions) if positions else len(header)
     what = f"({', '.join(positions)})" if positions else "as in the header"
+    return _Head(layout, names, width, what, header_line, pending)
+
+
+def _parse_csv(
+    reader: Any, source: str, fmt: FileFormat, delimiter: str, notes: list[str]
+) -> _Columns:
+    head = _read_head(reader, source, fmt, notes)
+    layout, names, width, what = head.layout, head.names, head.width, head.what
+    header_line, pending = head.header_line, head.pending
     stamps = _Stamps(fmt, source, notes)
     decimal_comma = False if delimiter == "," else fmt.decimal_comma
     ts_parts: list[IntArray] = []

@@ -59,22 +59,43 @@ class _Stamps:
         self._time: DateFormat | None = None
         self._time_index: int | None = None
 
-    def parse(self, cells: list[tuple[str, ...]], layout: dict[str, int]) -> IntArray:
+    @property
+    def kind(self) -> str:
+        """``"epoch"``, ``"iso"`` or ``"format"`` once decided, else ``""``."""
+        return self._kind
+
+    @property
+    def time_index(self) -> int | None:
+        """The column of the time of day, when the time is a column of its own."""
+        return self._time_index
+
+    def parse(self, cells: Sequence[Sequence[str]], layout: dict[str, int]) -> IntArray:
         """One batch: raw epochs (see :meth:`finish`) or ns, as if naive times were UTC."""
         values = cells[layout["timestamp"]]
         if not self._kind:
-            self._decide(values, cells, layout)
+            self.decide(values, cells, layout)
         if self._kind == "format":
-            assert self._date is not None
-            out = parse_with(values, self._date)
+            out = self.formatted(values)
         else:
             out = _parse_timestamps(values, epoch=self._kind == "epoch")
-        if self._time is not None and self._time_index is not None:
-            out = out + parse_with(cells[self._time_index], self._time)
+        if self._time_index is not None:
+            out = out + self.time_of_day(cells[self._time_index])
         return out
 
-    def _decide(self, values: Sequence[str], cells: list[tuple[str, ...]],
-                layout: dict[str, int]) -> None:
+    def formatted(self, values: Sequence[str]) -> IntArray:
+        """Dates of the ``"format"`` kind → ns, as if naive times were UTC."""
+        assert self._date is not None
+        return parse_with(values, self._date)
+
+    def time_of_day(self, values: Sequence[str]) -> IntArray:
+        """The separate time-of-day column → ns since midnight."""
+        assert self._time is not None
+        return parse_with(values, self._time)
+
+    def decide(self, values: Sequence[str], cells: Sequence[Sequence[str]],
+               layout: dict[str, int]) -> None:
+        """Decide the kind from the first batch: ``values`` is its timestamp column and
+        ``cells`` its columns (only the first value of a time column is looked at)."""
         fmt, first = self._fmt, values[0].strip()
         index = layout.get("time")
         candidate = layout.get("time_candidate")
@@ -218,7 +239,10 @@ def _parse_iso_slow(values: Sequence[str]) -> IntArray:
         except ValueError:
             raise _BadValue(index, value, _TIMESTAMP_HINT) from None
         if moment.tzinfo is not None:
-            moment = moment.astimezone(UTC)
+            try:
+                moment = moment.astimezone(UTC)
+            except OverflowError:  # such as 0001-01-01T00:00+05:00: before year 1 in UTC
+                raise _BadValue(index, value, "out of range") from None
         nanos = datetime_to_ns(moment)
         if abs(nanos) > _INT64_MAX:
             raise _BadValue(index, value, "out of range")

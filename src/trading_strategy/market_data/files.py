@@ -56,11 +56,16 @@ write every price exactly (:func:`.validation.price_decimals`, capped at 8); lot
 asset class and calendar by :func:`.validation.guess_market` (bars on Saturday and Sunday:
 crypto 24/7; intraday bars on Sunday only: FX; otherwise US equity).
 
-pyarrow is imported only when a Parquet file is read, so loading a CSV stays fast to start.
+**Reading a CSV file**: with pyarrow installed, a file of 1 MB or more is parsed by pyarrow's
+vectorized reader (:mod:`._arrow_csv`) when it can read the file exactly as the strict reader
+(:mod:`._csv`) does — same values bit for bit, same notes; on anything else (quotes, blank
+lines, a bad value, unusual timestamps) the strict reader reads it and names the line. A
+smaller file is read by the strict reader, so loading one does not pay for importing pyarrow.
 
 This module holds the entry points (:func:`load_bars`, and :func:`load_table` for an
 in-memory Arrow table), sample/file dispatch, validation and repair, the timeframe and the
-instrument. Reading is in :mod:`._csv` and :mod:`._parquet` (columns by
+instrument. Reading is in :mod:`._csv` (its fast path :mod:`._arrow_csv`) and
+:mod:`._parquet` (columns by
 :mod:`._layout`, dates by :mod:`._dates`), adjusted prices in :mod:`._adjusted`, and the
 types they share in :mod:`._columns`.
 """
@@ -80,6 +85,7 @@ from trading_strategy.core.instrument import AssetClass, Instrument, infer_tick_
 from trading_strategy.core.timeframe import Timeframe
 from trading_strategy.market_data import samples
 from trading_strategy.market_data._adjusted import _adjust
+from trading_strategy.market_data._arrow_csv import read_csv_fast
 from trading_strategy.market_data._columns import _Columns, _row_error
 from trading_strategy.market_data._csv import _read_csv, _read_csv_file
 from trading_strategy.market_data._monthly import monthly_mismatch, months_apart
@@ -256,7 +262,8 @@ def _load_file(
     if lowered.endswith(_PARQUET_SUFFIXES):
         columns = _read_parquet(path, source, fmt)
     elif lowered.endswith(_CSV_SUFFIXES):
-        columns = _read_csv_file(path, source, fmt)
+        fast = read_csv_fast(path, source, fmt or FileFormat())
+        columns = fast if fast is not None else _read_csv_file(path, source, fmt)
     else:
         raise DataError(
             f"unsupported file type {path.suffix!r}; use .csv, .csv.gz or .parquet",
