@@ -1,4 +1,11 @@
-"""``trading-strategy data``: import, list and export stored market data.
+"""``trading-strategy data``: import, list and export stored market data; stream live bars
+from a provider and backfill the store from its history.
+
+``stream`` runs the same feed a session runs (``runtime.live_data``: staleness watchdog,
+dedupe, gap backfill) for one instrument and prints every bar and every health change until
+Ctrl-C (or ``--max-bars``). ``backfill`` upserts the provider's REST history (ccxt
+``fetch_ohlcv``) for a window: running it again changes nothing; the instrument is stored
+with the provider as its venue (the bars' source).
 
 SQLAlchemy and the loader are imported inside the handlers: every command module is
 imported when the CLI starts, and ``backtest`` must start fast.
@@ -57,6 +64,8 @@ def register(subparsers: Any) -> None:
     exp.add_argument("--end", help="last bar, inclusive (a date means the whole day)")
     exp.add_argument("--out", default="-", help="output file, '-' for standard output")
     exp.set_defaults(handler=_export)
+
+    _register_live(actions)
 
 
 def add_format_options(parser: argparse.ArgumentParser) -> None:
@@ -214,3 +223,145 @@ def _write_csv(bars: BarSeries, stream: IO[str]) -> None:
 def _volume(value: float) -> str:
     # Stored volumes have at most 8 decimals; repr is the shortest exact spelling.
     return str(int(value)) if value.is_integer() else repr(value)
+
+
+# --- live: stream and backfill ------------------------------------------------------------
+_PROVIDERS = ("binance", "coinbase")
+
+
+def _register_live(actions: Any) -> None:
+    stream = actions.add_parser(
+        "stream", help="print live bars and feed health from a provider (Ctrl-C stops)",
+        description="Subscribe to one instrument's bars on a provider's public stream (no "
+        "keys) and print each closed bar and each health change (stale, restored) until "
+        "Ctrl-C.")
+    _common(stream)
+    stream.add_argument("--ws-url", help="WebSocket base URL (default: the exchange's)")
+    stream.add_argument("--stale-after", type=float, default=1.5, metavar="BARS",
+                        help="no bar for this many bar lengths is stale (default 1.5)")
+    stream.add_argument("--max-bars", type=int, default=None, metavar="N",
+                        help="stop after N bars (default: until Ctrl-C)")
+    stream.set_defaults(handler=_stream)
+
+    backfill = actions.add_parser(
+        "backfill", help="store a provider's history of bars (idempotent)",
+        description="Fetch closed bars opening in [--start, --end] from the provider's REST "
+        "history and upsert them into the bar store; running it again changes nothing.")
+    _common(backfill)
+    backfill.add_argument("--start", required=True, help="first bar (YYYY-MM-DD or ISO, UTC)")
+    backfill.add_argument("--end", help="last bar, inclusive (default: now)")
+    backfill.set_defaults(handler=_backfill)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--provider", required=True, choices=_PROVIDERS)
+    parser.add_argument("--symbol", required=True, help="e.g. BTC/USDT")
+    parser.add_argument("--timeframe", required=True, help="bar length: 1m, 5m, 1h ...")
+    parser.add_argument("--rest-url", help="REST base URL for history (default: the "
+                        "exchange's)")
+
+
+#: a ``[data]`` field → the option that set it (errors name what the user typed)
+_OPTION_OF = {"ws_url": "--ws-url", "rest_url": "--rest-url", "stale_after": "--stale-after",
+              "timeframe": "--timeframe", "providers": "--provider"}
+
+
+def _section(args: argparse.Namespace, ws_url: str | None) -> Any:
+    """The options as the ``[data]`` section a portfolio file would hold, checked alike."""
+    from pydantic import ValidationError
+
+    from trading_strategy.runtime.portfolio_config import DataSection
+
+    endpoints = {k: v for k, v in (("ws_url", ws_url), ("rest_url", args.rest_url)) if v}
+    feed: dict[str, Any] = {"providers": [args.provider], "timeframe": args.timeframe}
+    if getattr(args, "stale_after", None) is not None:
+        feed["stale_after"] = args.stale_after
+    try:
+        return DataSection.model_validate({"default": feed,
+                                           "providers": {args.provider: endpoints}})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = str(err["loc"][-1]) if err["loc"] else ""
+        message = err["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"{_OPTION_OF.get(field, field)}: {message}") from None
+
+
+def _stream(args: argparse.Namespace) -> int:
+    if args.max_bars is not None and args.max_bars < 1:
+        raise ConfigError(f"--max-bars must be at least 1, got {args.max_bars}")
+    import asyncio
+
+    section = _section(args, args.ws_url)
+    try:
+        return asyncio.run(_run_stream(section, args.symbol, args.timeframe, args.max_bars))
+    except KeyboardInterrupt:
+        print("stopped")
+        return 0
+
+
+async def _run_stream(section: Any, symbol: str, timeframe: str, max_bars: int | None) -> int:
+    from trading_strategy.core.bars import format_ts
+    from trading_strategy.market_data.health_events import DataRestored, DataStale, ProviderSwitch
+    from trading_strategy.market_data.providers.base import BarEvent
+    from trading_strategy.runtime.live_data import LiveData
+
+    live = LiveData(section, {symbol: timeframe})
+    bars = 0
+    async with live:
+        async for item in live.items():
+            event = item.event
+            if isinstance(event, BarEvent):
+                b = event.bar
+                note = " (backfilled)" if item.backfilled else ""
+                print(f"{format_ts(b.ts_event)} {event.symbol} {event.timeframe} "
+                      f"O {b.open:g} H {b.high:g} L {b.low:g} C {b.close:g} V {b.volume:g} "
+                      f"[{event.provider}]{note}", flush=True)
+                bars += 1
+                if max_bars is not None and bars >= max_bars:
+                    break
+            elif isinstance(event, DataStale | DataRestored | ProviderSwitch):
+                data = event.to_dict()
+                kind = str(data.pop("event")).upper()
+                data.pop("ts_ns", None)
+                detail = " ".join(f"{k}={v}" for k, v in data.items())
+                print(f"{kind} {detail}", flush=True)
+    return 0
+
+
+def _backfill(args: argparse.Namespace) -> int:
+    import asyncio
+    import time
+
+    from trading_strategy.config import load_settings
+    from trading_strategy.core.timeframe import Timeframe
+
+    Timeframe.parse(args.timeframe)
+    start = parse_time(args.start) or 0
+    end = parse_time(args.end, end=True) if args.end else time.time_ns()
+    assert end is not None
+    if end <= start:
+        raise ConfigError(f"--end {args.end} must be after --start {args.start}")
+    section = _section(args, None)
+    url = load_settings().effective_database_url()
+    bars = asyncio.run(_fetch(section, args.provider, args.symbol, args.timeframe, start,
+                              end + 1))
+    from trading_strategy.storage import open_store
+
+    with open_store(url) as store:
+        result = store.bars.write_bars(bars.instrument, bars.timeframe, bars)
+        where = store.url
+    print(f"{args.symbol} {args.timeframe} from {args.provider}: {len(bars)} bars: "
+          f"{result.inserted} inserted, {result.updated} updated, {result.unchanged} "
+          f"unchanged ({where})")
+    return 0
+
+
+async def _fetch(section: Any, provider: str, symbol: str, timeframe: str, start: int,
+                 end: int) -> Any:
+    from trading_strategy.runtime.live_data import make_provider
+
+    adapter = make_provider(provider, section.providers[provider], None, lambda _c: None)
+    try:
+        return await adapter.request_bars(symbol, timeframe, start, end)
+    finally:
+        await adapter.close()
