@@ -75,7 +75,7 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 
 def test_stream_prints_live_bars_until_max_bars(capsys: pytest.CaptureFixture[str]) -> None:
-    script = [AwaitRequest(), Send(kline(0, "100.5")), Send(kline(0, "100.5")),
+    script: list[Step] = [AwaitRequest(), Send(kline(0, "100.5")), Send(kline(0, "100.5")),
               Send(kline(1, "100.25")), Send(kline(2, "99.75"))]
     with ThreadedStreamServer([script]) as server:
         code = main(["data", "stream", "--provider", "binance", "--symbol", "BTC/USDT",
