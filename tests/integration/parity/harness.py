@@ -316,8 +316,10 @@ def run_session_side(combo: Combo, data: DataSet, root: Path) -> Outcome:
         mine = own.get(m.id)
         role = "strategy" if mine is not None else "exit" if _EXIT_ID.search(m.id) else "risk"
         bar = mine.created_index if mine is not None else _bar_of(m.ts_created, data.bars)
+        # the size the order fills to (an all-in order's venue size; ``quantity`` is its cap)
+        size = getattr(m, "size", m.quantity)
         orders.append(_RawOrder(
-            m.id, bar, role, m.side.value, m.order_type.value, inst.to_lots(m.quantity),
+            m.id, bar, role, m.side.value, m.order_type.value, inst.to_lots(size),
             _ticks(inst, m.limit_price), _ticks(inst, m.stop_price), m.reduce_only,
             m.status.value, inst.to_lots(m.filled_quantity), seq))
     for seq, (oid, o) in enumerate(own.items(), start=len(managed)):
