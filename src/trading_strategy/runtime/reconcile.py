@@ -21,6 +21,13 @@ events happened before the crash:
 6. positions are compared per symbol (ours: the sum over strategies); a mismatch halts every
    strategy trading that symbol until an operator acts.
 
+With ``strict=True`` (an exchange account: ``[venue] kind = "ccxt"``, on start and after every
+reconnect) what the platform cannot explain fails closed: an order or fill at the venue we
+never created, an order filled past its size (``ManagedOrder.size``: the venue's size for an
+all-in order, not the quantity asked), or a balance in a strategy's currency below the cash
+the strategies hold in it each HALT the strategies concerned — new entries are refused,
+reducing orders pass — with the reason in the HALT's message, until an operator re-arms.
+
 Every difference and every repair is returned in the report and recorded through the
 session's event sink. ``clean`` means nothing is left unexplained (no unknown orders, no
 position mismatch); what was repaired on the way is listed all the same.
@@ -50,6 +57,11 @@ class ReconciliationReport:
     halted_strategies: list[str] = field(default_factory=list)
     acknowledged: list[str] = field(default_factory=list)
     repairs: list[str] = field(default_factory=list)
+    #: strict only: orders filled past their size, balances short of the strategies' cash
+    overfilled: list[str] = field(default_factory=list)
+    balance_mismatches: list[dict[str, str]] = field(default_factory=list)
+    #: strict only: strategy → why it was halted (entries refused until re-armed)
+    halt_reasons: dict[str, str] = field(default_factory=dict)
 
     @property
     def repaired(self) -> int:
@@ -59,7 +71,8 @@ class ReconciliationReport:
 
     @property
     def clean(self) -> bool:
-        return not (self.unknown_venue_orders or self.position_mismatches)
+        return not (self.unknown_venue_orders or self.position_mismatches or self.overfilled
+                    or self.balance_mismatches)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -73,6 +86,9 @@ class ReconciliationReport:
             "acknowledged": self.acknowledged,
             "repairs": self.repairs,
             "repaired": self.repaired,
+            "overfilled": self.overfilled,
+            "balance_mismatches": self.balance_mismatches,
+            "halt_reasons": self.halt_reasons,
         }
 
     def lines(self) -> list[str]:
@@ -96,13 +112,24 @@ class ReconciliationReport:
         for m in self.position_mismatches:
             out.append(f"  position mismatch {m['symbol']}: ours {m['ours']}, "
                        f"venue {m['venue']}")
+        for oid in self.overfilled:
+            out.append(f"  filled past its size: {oid}")
+        for b in self.balance_mismatches:
+            out.append(f"  balance {b['currency']}: venue {b['venue']}, strategies hold "
+                       f"{b['ours']}")
         for name in self.halted_strategies:
             out.append(f"  HALTED until an operator acts: {name}")
+        for name, reason in self.halt_reasons.items():
+            out.append(f"  entries refused for {name} until re-armed: {reason}")
         return out
 
 
-async def reconcile(execution: Execution, *, now_ns: int) -> ReconciliationReport:
+async def reconcile(execution: Execution, *, now_ns: int,
+                    strict: bool = False) -> ReconciliationReport:
+    """Bring the journal up to date with the venue (the module docstring lists the steps);
+    ``strict``: an exchange account, where anything unexplained halts entries."""
     report = ReconciliationReport()
+    unknown_symbols: dict[str, str] = {}
     manager = execution.manager
     venue = execution.venue
     seen: dict[str, OrderState | None] = {}
@@ -128,6 +155,8 @@ async def reconcile(execution: Execution, *, now_ns: int) -> ReconciliationRepor
             order = manager.get(fill.client_order_id)
         except UnknownOrder:
             report.unknown_venue_orders.append(fill.client_order_id)
+            unknown_symbols.setdefault(fill.symbol, f"a fill at the venue for order "
+                                       f"{fill.client_order_id}, which we never created")
             continue
         if fill.trade_id not in order.trade_ids:
             await execution.on_report(fill)
@@ -151,6 +180,8 @@ async def reconcile(execution: Execution, *, now_ns: int) -> ReconciliationRepor
     for state in await venue.fetch_open_orders():
         if state.client_order_id not in known:
             report.unknown_venue_orders.append(state.client_order_id)
+            unknown_symbols.setdefault(state.symbol, f"an open order at the venue "
+                                       f"({state.client_order_id}) we never created")
     ours: dict[str, Decimal] = {}
     for per_strategy in execution.positions().values():
         for symbol, qty in per_strategy.items():
@@ -165,4 +196,45 @@ async def reconcile(execution: Execution, *, now_ns: int) -> ReconciliationRepor
                 if slot.symbol == symbol:
                     execution.operator_halts.add(name)
                     report.halted_strategies.append(name)
+    if strict:
+        await _fail_closed(execution, report, unknown_symbols, now_ns)
     return report
+
+
+async def _fail_closed(execution: Execution, report: ReconciliationReport,
+                       unknown_symbols: dict[str, str], now_ns: int) -> None:
+    """HALT (entries refused, reductions pass) every strategy a difference touches."""
+    reasons: dict[str, str] = {}
+    by_symbol: dict[str, list[str]] = {}
+    for name, slot in execution.slots.items():
+        by_symbol.setdefault(slot.symbol, []).append(name)
+    for symbol, why in unknown_symbols.items():
+        for name in by_symbol.get(symbol, ()):
+            reasons.setdefault(name, f"reconciliation found {why}")
+    for order in execution.manager.orders():
+        # the sized quantity: an all-in order's size is the venue's, set at its first fill
+        if order.filled_quantity > order.size:
+            report.overfilled.append(f"{order.id} ({order.filled_quantity} of {order.size})")
+            reasons.setdefault(order.strategy, f"reconciliation found order {order.id} "
+                               f"filled {order.filled_quantity}, more than its size "
+                               f"{order.size}")
+    held: dict[str, Decimal] = {}
+    for name, slot in execution.slots.items():
+        inst = execution.instruments[slot.symbol]
+        cash = inst.money(execution.ledgers[name].cash)
+        held[inst.currency] = held.get(inst.currency, Decimal(0)) + max(cash, Decimal(0))
+    balances = await execution.venue.fetch_balances()
+    for currency, ours in sorted(held.items()):
+        theirs = balances.get(currency, Decimal(0))
+        if theirs < ours:
+            report.balance_mismatches.append({"currency": currency, "ours": str(ours),
+                                              "venue": str(theirs)})
+            for name, slot in execution.slots.items():
+                if execution.instruments[slot.symbol].currency == currency:
+                    reasons.setdefault(name, f"reconciliation found {theirs} {currency} at "
+                                       f"the venue, less than the {ours} {currency} the strategies "
+                                       "trade with")
+    for name, why in reasons.items():
+        execution.risk.restore_halt(name, ts_ns=now_ns, message=f"{name}: {why}; re-arm "
+                                    "after checking the account")
+        report.halt_reasons[name] = why
