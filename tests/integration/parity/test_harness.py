@@ -115,6 +115,22 @@ def test_the_backtest_reads_the_portfolio_file_as_backtest_config_does(
         assert venue.slippage_model() == backtest_inputs(raw).settings.slippage
 
 
+@pytest.mark.parametrize("slippage", ["rangeslip", "atrslip"])
+def test_backtest_config_honours_the_files_slippage_model(
+        slippage: str, datasets: dict[str, DataSet]) -> None:
+    """``backtest --config`` must fill with the model the file names, as the harness does."""
+    from trading_strategy.cli.backtest_cmd import portfolio_sleeves
+    from trading_strategy.runtime.portfolio_config import parse_portfolio
+
+    data = datasets["goog"]
+    combo = Combo("sma_crossover", "fixed", "pct", slippage, "norisk", "lat0", "goog")
+    raw = combo.portfolio(data.symbol, data.start, data.end, "sma_crossover")
+    args = argparse.Namespace(config="parity.toml", periods_per_year=None,
+                              risk_free_rate=0.0, indicators="vectorized")
+    sleeve = portfolio_sleeves(parse_portfolio(raw), lambda symbol, tf: data.bars, args)[0]
+    assert sleeve.settings.slippage == backtest_inputs(raw).settings.slippage
+
+
 def test_a_masked_status_is_left_out_of_calls_and_paths(datasets: dict[str, DataSet]) -> None:
     combo = Combo("sma_crossover", "fixed", "pct", "bpsslip", "norisk", "lat0", "goog")
     first = run_backtest_side(combo, datasets["goog"])
