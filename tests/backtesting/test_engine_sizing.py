@@ -19,6 +19,7 @@ from trading_strategy.core.enums import OrderStatus
 from trading_strategy.core.errors import ConfigError
 from trading_strategy.kernel.costs import PercentCommission
 from trading_strategy.kernel.sizing import SizeSpec
+from trading_strategy.risk import RiskSettings
 from trading_strategy.strategies.context import Context, OrderEvent
 from trading_strategy.testing import make_bars, scripted
 
@@ -205,3 +206,34 @@ def test_a_size_below_one_lot_is_denied() -> None:
     assert [(e.status, e.reason) for e in rejected] == [
         (OrderStatus.DENIED, "zero_size: order size rounds to zero lots")]
     assert result.engine.state.rejections == {"zero_size": 1}
+
+
+def test_a_risk_sizing_method_sizes_an_order_of_less_than_a_lot() -> None:
+    # the kernel gate refuses zero lots only after its sizing method (as a session does)
+    def on_bar(ctx: Context, i: int) -> None:
+        if i == 1:
+            ctx.buy(D("0.4"))
+
+    bars = make_bars([100.0] * 5)
+    settings = BacktestSettings(size=SizeSpec.parse("1"))
+    sized = run_backtest(scripted(on_bar), bars, settings, allow_short_history=True,
+                         risk=RiskSettings(sizing_method="fixed_fraction",
+                                           fixed_fraction_pct=50))
+    assert sized.engine.ledger.position == 50  # 50 % of 10 000 at 100
+    plain = run_backtest(scripted(on_bar), bars, settings, allow_short_history=True,
+                         risk=RiskSettings())
+    assert plain.engine.ledger.position == 0
+    assert plain.engine.state.rejections == {"zero_size": 1}
+
+
+def test_with_buying_power_a_buy_the_cash_cannot_pay_at_the_decision_is_denied() -> None:
+    # 200 lots × 100 = 20 000 > 10 000 of cash: denied by the gate, as a session denies it
+    def on_bar(ctx: Context, i: int) -> None:
+        if i == 1:
+            ctx.buy(200)
+
+    bars = make_bars([100.0] * 5)
+    result = run_backtest(scripted(on_bar), bars, BacktestSettings(size=SizeSpec.parse("1")),
+                          allow_short_history=True, risk=RiskSettings())
+    (order,) = result.engine.state.closed_orders
+    assert order.status is OrderStatus.DENIED and order.reason.startswith("insufficient_cash")

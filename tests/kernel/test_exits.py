@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from trading_strategy.core.enums import OrderType, Side, TimeInForce
 from trading_strategy.core.orders import Bracket
-from trading_strategy.kernel.exits import ExitBook, ExitPlan, entry_of, exit_ids
+from trading_strategy.kernel.exits import (
+    ExitBook,
+    ExitPlan,
+    entry_of,
+    exit_ids,
+    trade_end_cancels,
+)
 
 BOTH = Bracket(stop_loss=9_500, take_profit=11_000)
 
@@ -91,3 +97,11 @@ def test_ids() -> None:
     assert exit_ids("x-1") == ("x-1-sl", "x-1-tp")
     assert entry_of("x-1-sl") == "x-1" and entry_of("x-1-tp") == "x-1"
     assert entry_of("x-1") is None and entry_of("-sl") is None and entry_of("sl") is None
+
+
+def test_trade_end_cancels_exits_and_when_flat_reduce_only_and_partly_filled_entries() -> None:
+    orders = [("e1-sl", True, False), ("target", True, False), ("entry", False, True),
+              ("fresh", False, False)]
+    assert trade_end_cancels(True, {"e1-sl"}, orders) == ["e1-sl", "target", "entry"]
+    # reversed, not flat: only the old trade's exits
+    assert trade_end_cancels(False, {"e1-sl"}, orders) == ["e1-sl"]

@@ -148,3 +148,20 @@ def test_all_in_size_is_a_cap_only_under_a_position_size_limit() -> None:
     assert _gate(max_position_pct=0.5)[0].caps_positions is True
     assert _gate(max_order_notional=1000)[0].caps_positions is True
     assert _gate(max_leverage=2)[0].caps_positions is True
+
+
+def test_zero_lots_are_refused_after_sizing_so_a_sizing_method_sizes_them() -> None:
+    gate, account = _gate(sizing_method="fixed_fraction", fixed_fraction_pct=20)
+    assert gate.decide(_intent(lots=0), _view(), account, _TS).lots == 20
+    gate, account = _gate()
+    decision = gate.decide(_intent(lots=0), _view(), account, _TS)
+    assert decision.lots is None and decision.code == "zero_size"
+
+
+def test_own_cash_is_checked_only_with_buying_power() -> None:
+    # 7 lots × 10 000 ticks = 70 000 units > 50 000 of cash
+    gate, account = _gate()
+    decision = gate.decide(_intent(), _view(cash_units=50_000), account, _TS)
+    assert decision.code == "insufficient_cash"
+    gate, account = _gate(check_buying_power=False)
+    assert gate.decide(_intent(), _view(cash_units=50_000), account, _TS).lots == 7

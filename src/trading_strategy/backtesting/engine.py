@@ -25,7 +25,7 @@ from trading_strategy.core.bars import BarSeries
 from trading_strategy.core.enums import OrderStatus, Side, TimeInForce
 from trading_strategy.core.errors import ConfigError, StrategyError
 from trading_strategy.core.orders import Bracket, Fill, Order, OrderIntent
-from trading_strategy.kernel.exits import ExitBook
+from trading_strategy.kernel.exits import ExitBook, trade_end_cancels
 from trading_strategy.kernel.intents import order_prices, quantity_lots
 from trading_strategy.kernel.matching import Matcher, utc_day
 from trading_strategy.kernel.order_states import accept, move
@@ -180,6 +180,8 @@ class BacktestEngine:
         """Install the pre-trade gate (before ``run``; a gate may need the engine to exist)."""
         self.gate = gate
         self._gate_brackets = not isinstance(gate, OpenGate)
+        #: a risk gate decides on zero-lot orders itself (a sizing method may size them)
+        self._gate_sizes = not isinstance(gate, OpenGate)
         #: re-check size caps at each entry fill (only when the gate has caps: a fast path)
         self._fill_caps = bool(getattr(gate, "caps_positions", False))
 
@@ -340,7 +342,7 @@ class BacktestEngine:
             # a DAY order lives for the UTC day of its first eligible bar
             order.first_day = utc_day(int(self.bars.ts[order.eligible_index]))
         self._by_id[oid] = order
-        if lots <= 0:
+        if lots <= 0 and not self._gate_sizes:
             self._deny(order, "zero_size", "order size rounds to zero lots")
             return oid
         decision = self.gate.check(intent, self)
@@ -563,15 +565,16 @@ class BacktestEngine:
     def _cancel_orphan_exits(self) -> None:
         """Exits of a trade that ended, reduce-only orders once flat, and the unfilled rest
         of entries whose trade was closed (it would reopen a position with no stop)."""
-        flat = self.ledger.position == 0
         # a strategy that never had exits skips the book (once per fill: the fast path)
         exits = set(self._exits.on_flat()) if self._had_exits else _NO_IDS
-        for o in self.orders:
-            if not o.is_open:
-                continue
-            if o.id in exits or (flat and o.reduce_only) or (
-                    flat and o.status is OrderStatus.PARTIALLY_FILLED):
-                self._close(o, OrderStatus.CANCELLED, "position closed")
+        by_id = self._by_id
+        for oid in trade_end_cancels(
+                self.ledger.position == 0, exits,
+                [(o.id, o.reduce_only, o.status is OrderStatus.PARTIALLY_FILLED)
+                 for o in self.orders if o.is_open]):
+            order = by_id[oid]
+            if order.is_open:  # a cancel's callback may have ended it meanwhile
+                self._close(order, OrderStatus.CANCELLED, "position closed")
 
     def _cancel_exit(self, order_id: str, reason: str) -> None:
         order = self._by_id.get(order_id)

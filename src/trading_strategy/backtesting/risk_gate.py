@@ -192,7 +192,9 @@ class RiskGate:
         view = GateView(
             strategy=self.strategy, symbol=self.symbol, position=engine.ledger.position,
             working=_working(engine), equity_units=own, price_ticks=close_t,
-            atr_ticks=self._atr_ticks(i), closed_returns=self._closed_returns(engine))
+            atr_ticks=self._atr_ticks(i), closed_returns=self._closed_returns(engine),
+            # a strategy buys within its own cash, at the decision price (a session's rule)
+            cash_units=engine.ledger.cash)
         decision = self.gate.decide(intent, view, account, int(engine.bars.ts[i]),
                                     session_open=self._session_open)
         return self._count(GateDecision(decision.lots, decision.code, decision.message))

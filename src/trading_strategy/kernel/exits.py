@@ -13,7 +13,10 @@ Rules, the same in every mode (backtest engine, session runtime):
   is cancelled. A partly filled exit leaves the sibling on: both are reduce-only, so together
   they can never close more than the position.
 * When the strategy is **flat** (or the trade ended by reversing) every open exit is
-  cancelled: it protects nothing and would open a position if it filled.
+  cancelled: it protects nothing and would open a position if it filled. Flat, the
+  strategy's other reduce-only orders (nothing left to reduce) and the unfilled rest of a
+  partly filled entry (it would reopen the trade without exits) are cancelled too, oldest
+  first (``trade_end_cancels``).
 
 The book returns decisions and forgets the exits it tells the driver to cancel; the driver
 calls ``forget(id)`` when an exit ends for any other reason (cancelled by the strategy,
@@ -23,13 +26,13 @@ open at the venue.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import NamedTuple
 
 from trading_strategy.core.enums import OrderType, Side, TimeInForce
 from trading_strategy.core.orders import Bracket, OrderIntent
 
-__all__ = ["EXIT_SUFFIXES", "ExitBook", "ExitPlan", "entry_of", "exit_ids"]
+__all__ = ["EXIT_SUFFIXES", "ExitBook", "ExitPlan", "entry_of", "exit_ids", "trade_end_cancels"]
 
 #: suffix → order type of each protective leg, in the order they are created
 EXIT_SUFFIXES: dict[str, OrderType] = {"sl": OrderType.STOP, "tp": OrderType.LIMIT}
@@ -44,6 +47,16 @@ def entry_of(order_id: str) -> str | None:
     """The entry an exit id belongs to, ``None`` when ``order_id`` is not an exit id."""
     base, dash, suffix = order_id.rpartition("-")
     return base if dash and base and suffix in EXIT_SUFFIXES else None
+
+
+def trade_end_cancels(flat: bool, exits: Collection[str],
+                      orders: Iterable[tuple[str, bool, bool]]) -> list[str]:
+    """The strategy's trade ended (``flat``, or reversed): which of its open orders
+    (``(id, reduce_only, partly filled)``, oldest first) to cancel, in that order: the exits
+    ``ExitBook.on_flat`` gave up (``exits``) and, when flat, every reduce-only order and
+    every partly filled entry."""
+    return [oid for oid, reduce_only, partial in orders
+            if oid in exits or (flat and (reduce_only or partial))]
 
 
 def _sibling(exit_id: str) -> str:

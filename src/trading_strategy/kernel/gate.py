@@ -9,8 +9,12 @@ decision price, the ATR, its closed trades) the gate:
    (the entry would go out without the stop the settings promise: ``atr_warmup``);
 3. sizes an entry by the strategy's ``sizing_method`` (``RiskEngine.size_entry``: fraction,
    volatility target with the fixed or ATR stop distance, Kelly from the closed trades);
-4. applies the driver's own-capital rules when the view asks for them (a session's strategy
-   trades within its allocation; reduce-only is clipped to its own booked position);
+   only then is an order of zero lots refused (``zero_size``): a sizing method replaces
+   the strategy's quantity, however small;
+4. applies the driver's own-capital rules when the view asks for them: with
+   ``check_buying_power`` a buy opening or growing a long must be paid from the strategy's
+   own cash at the decision price (every driver passes it, so a backtest and a session deny
+   the same orders); a session clips reduce-only to the strategy's booked position;
 5. asks ``RiskEngine.check`` with the projected position in the account view.
 
 The answer is ``GateDecision``: lots to place (possibly resized) with the verdict, or ``None``
@@ -111,7 +115,7 @@ def increases(position: int, side: Side) -> bool:
 class StrategyGate:
     """One strategy's pre-trade rules, resolved once from the risk engine's settings."""
 
-    __slots__ = ("caps_positions", "risk", "sizing", "stops", "strategy")
+    __slots__ = ("_cash_account", "caps_positions", "risk", "sizing", "stops", "strategy")
 
     def __init__(self, risk: RiskEngine, strategy: str) -> None:
         self.risk = risk
@@ -119,6 +123,9 @@ class StrategyGate:
         self.stops: StopRules = risk.stop_rules(strategy)
         self.sizing: SizingRules = risk.sizing_rules(strategy)
         top = risk.settings
+        #: buying power is checked: a buy that opens or grows a long must be paid from the
+        #: strategy's own cash at the decision price (both drivers pass that cash)
+        self._cash_account = top.check_buying_power
         caps = ("max_position_pct", "max_strategy_exposure_pct", "max_order_notional")
         #: any limit on a position's size: an all-in order's decided size is then its cap
         self.caps_positions: bool = any(
@@ -155,6 +162,8 @@ class StrategyGate:
             if sized.lots <= 0:
                 return GateDecision(None, "zero_size", sized.note, intent)
             intent = intent._replace(lots=sized.lots)
+        if intent.lots <= 0:
+            return GateDecision(None, "zero_size", "order size rounds to zero lots", intent)
         booked = view.position
         sign = 1 if intent.side is Side.BUY else -1
         if intent.reduce_only and view.clip_reduce_only:
@@ -163,7 +172,7 @@ class StrategyGate:
                 return GateDecision(None, "reduce_only",
                                     "reduce-only: the strategy has nothing to reduce", intent)
             intent = intent._replace(lots=lots)
-        elif view.cash_units is not None and sign > 0 and booked >= 0 \
+        elif view.cash_units is not None and self._cash_account and sign > 0 and booked >= 0 \
                 and not intent.reduce_only and intent.decision_ticks \
                 and intent.lots * intent.decision_ticks > view.cash_units:
             return GateDecision(None, "insufficient_cash",

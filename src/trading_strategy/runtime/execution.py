@@ -25,7 +25,7 @@ from trading_strategy.core.enums import OrderStatus, OrderType, Side
 from trading_strategy.core.errors import RetryableError, TradingStrategyError
 from trading_strategy.core.instrument import Instrument
 from trading_strategy.core.orders import Bracket, OrderIntent
-from trading_strategy.kernel.exits import ExitBook
+from trading_strategy.kernel.exits import ExitBook, trade_end_cancels
 from trading_strategy.kernel.gate import GateView, StrategyGate, WorkingOrder
 from trading_strategy.kernel.protections import (
     AtrTracker,
@@ -579,7 +579,9 @@ class Execution:
         return self._live.get(book_id, book_id)
 
     async def _cancel_exit(self, book_id: str, cause: str) -> None:
-        live = self._live.pop(book_id, book_id)
+        await self._cancel_open(self._live.pop(book_id, book_id), cause)
+
+    async def _cancel_open(self, live: str, cause: str) -> None:
         known = self.manager.find(live)
         if known is None or not known.is_open:
             return
@@ -633,8 +635,11 @@ class Execution:
                     await self._cancel_exit(sibling, "one-cancels-other")
         reversed_ = before != 0 and position != 0 and (before > 0) != (position > 0)
         if position == 0 or reversed_:
-            for book_id in book.on_flat():
-                await self._cancel_exit(book_id, "position closed")
+            exits = {self._live.pop(book_id, book_id) for book_id in book.on_flat()}
+            resting = [(o.id, o.reduce_only, o.status is OrderStatus.PARTIALLY_FILLED)
+                       for o in self.manager.open_orders(strategy=strategy)]
+            for oid in trade_end_cancels(position == 0, exits, resting):
+                await self._cancel_open(oid, "position closed")
         if position == 0 or order.reduce_only:
             return
         opened = abs(position) if reversed_ else max(0, abs(position) - abs(before))

@@ -1,5 +1,5 @@
-"""PaperVenue: attached exits (``OrderRequest.parent_id``) and uncapped all-in orders follow
-the backtest engine's rules (tick 0.01; one-minute bars)."""
+"""PaperVenue: attached exits (``OrderRequest.parent_id``), uncapped all-in orders and latency
+across a gap follow the backtest engine's rules (tick 0.01; one-minute bars)."""
 
 from __future__ import annotations
 
@@ -93,3 +93,18 @@ async def test_server_carries_parent_and_cap() -> None:
             "quantity_is_cap": False}
     request = OrderIn.model_validate(body).to_domain()
     assert (request.parent_id, request.quantity_is_cap) == ("e1", False)
+
+
+async def test_latency_counts_from_the_decision_bars_close_across_a_gap() -> None:
+    # one-minute bars 0, 1, then a gap to 10: an order decided after bar 1 (its close at
+    # minute 2) reaches the venue 30 s later, before bar 10 opens: it fills at bar 10
+    # (the backtester's latency_ms rule), not 30 s into bar 10 (at bar 11)
+    v = PaperVenue([GOOG], config=PaperVenueConfig(latency_ms=30_000))
+    v.on_bar("GOOG", bar(0, 100, 100, 100, 100))
+    v.on_bar("GOOG", bar(1, 100, 100, 100, 100))
+    await v.submit(OrderRequest("m1", "GOOG", Side.BUY, OrderType.MARKET, Decimal(1)))
+    assert fills(v.on_bar("GOOG", bar(10, 101, 101, 101, 101))) == [("m1", Decimal(101))]
+    # without a gap the latency still holds the order past the next bar's open
+    await v.submit(OrderRequest("m2", "GOOG", Side.BUY, OrderType.MARKET, Decimal(1)))
+    assert v.on_bar("GOOG", bar(11, 102, 102, 102, 102)) == []
+    assert fills(v.on_bar("GOOG", bar(12, 103, 103, 103, 103))) == [("m2", Decimal(103))]

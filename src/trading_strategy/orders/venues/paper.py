@@ -13,11 +13,13 @@ its report streams, latency on bar timestamps):
   what executes at the open goes first, then stops before limits (``fills.PRIORITY``),
   then oldest first.
 * **Latency** runs on the market's clock (bar timestamps), never the wall clock, so a
-  replay at any speed fills as the backtest does. An order accepted after bar *t* is active
-  from ``ts(t+1) + latency_ms`` (bar *t+1* opens at *t*'s close, when the decision was
-  made) and matches the first bar opening at or after that: bar *t+1* with 0 ms (the
-  backtester's ``latency_bars=1``), else the backtester's ``latency_ms`` rule (which, on a
-  gap right after *t*, counts from *t*'s close instead). Stale bars are ignored.
+  replay at any speed fills as the backtest does. An order accepted after bar *t* (decided
+  at *t*'s close) reaches the venue ``latency_ms`` later and matches the first bar opening
+  at or after that, never before bar *t+1*: the backtester's ``latency_ms`` rule (0 ms is
+  its ``latency_bars=1``). *t*'s close is ``ts(t)`` plus the bar length, taken as the
+  shortest spacing of the symbol's bars seen so far; until two bars are seen (or when a
+  gap follows *t*) the venue counts from ``ts(t+1)``, which is never earlier. Stale bars are
+  ignored.
 * **Attached exits** (``OrderRequest.parent_id``: an entry's stop-loss / take-profit, or the
   order replacing one) sit at the venue with their entry, as an exchange's OTOCO legs: no
   latency delays them. Placed after their entry filled at the open of the symbol's current
@@ -177,6 +179,8 @@ class PaperVenue:
         #: all-in orders whose quantity is no cap (kept in memory: after a restart an
         #: all-in order is capped at its quantity, the safe side)
         self._uncapped: set[str] = set()
+        #: per symbol: the shortest spacing of its bars seen (the bar length, for latency)
+        self._bar_ns: dict[str, int] = {}
         self._restore()
 
     # --- start-up ----------------------------------------------------------------------
@@ -318,6 +322,10 @@ class PaperVenue:
                 return []
             # the rest of the bar, for the exits attached to entries filled at its open
             return self._match(inst, bar, only=set(fresh))
+        if last >= 0:
+            spacing = bar.ts_event - last
+            if spacing < self._bar_ns.get(symbol, spacing + 1):
+                self._bar_ns[symbol] = spacing
         self._last_ts[symbol] = bar.ts_event
         self._fresh.pop(symbol, None)
         try:
@@ -340,7 +348,8 @@ class PaperVenue:
             if only is not None and rec.client_order_id not in only:
                 continue
             if rec.active_from is None and rec.after_ts < ts:
-                rec = dataclasses.replace(rec, active_from=ts + self._latency_ns)
+                rec = dataclasses.replace(rec, active_from=self._arrival(symbol, rec.after_ts,
+                                                                         ts))
             recs[rec.client_order_id] = rec
             if rec.active_from is not None and ts >= rec.active_from:
                 live.append(_kernel_order(inst, rec, rec.client_order_id not in self._uncapped))
@@ -372,6 +381,16 @@ class PaperVenue:
                 if rec.client_order_id in book:
                     book[rec.client_order_id] = rec
         return reports
+
+    def _arrival(self, symbol: str, after_ts: int, ts: int) -> int:
+        """When an order accepted after the bar at ``after_ts`` reaches the venue, ``ts``
+        being the first newer bar (see the module docstring: latency)."""
+        late = ts + self._latency_ns
+        bar_ns = self._bar_ns.get(symbol)
+        if bar_ns is None or after_ts < 0:
+            return late
+        # from the decision bar's close; an over-estimated bar length never makes it later
+        return min(late, max(ts, after_ts + bar_ns + self._latency_ns))
 
     def _matched(self, order: Order) -> OrderRecord:
         """The record of ``order`` as matching left it (it leaves the bar's pending set)."""
