@@ -16,12 +16,13 @@ first, so a strategy reacting to staleness is already refused new entries.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import structlog
 
+from trading_strategy.core.bars import BarSeries
 from trading_strategy.core.clock import Clock, LiveClock
 from trading_strategy.market_data.feed import FeedCore
 from trading_strategy.market_data.feed_runner import FeedItem, LiveFeed, QueueSink
@@ -32,11 +33,12 @@ from trading_strategy.market_data.health_events import (
     FeedHealthEvent,
     ProviderSwitch,
 )
-from trading_strategy.market_data.providers.base import HealthChange, LiveProvider
+from trading_strategy.market_data.providers.base import BarEvent, HealthChange, LiveProvider
 from trading_strategy.market_data.providers.connection import ConnectionSettings
 from trading_strategy.runtime.portfolio_config import DataSection, ProviderEndpoints
 
-__all__ = ["HealthRouter", "LiveData", "ProviderFactory", "build_feeds", "make_provider"]
+__all__ = ["HealthRouter", "LiveData", "ProviderFactory", "build_feeds", "make_provider",
+           "warm_until"]
 
 log = structlog.get_logger("trading_strategy.live_data")
 
@@ -82,7 +84,11 @@ def build_feeds(section: DataSection, timeframes: Mapping[str, str | None]) -> l
 
 
 class LiveData:
-    """The feed of a session (see the module docstring): ``start``, ``items``, ``close``."""
+    """The feed of a session (see the module docstring): ``start``, ``items``, ``close``;
+    or ``after(history, on_health)``, the one stream a session's feed loop consumes.
+
+    The feed's clock starts at ``start`` (not here): a session replays its stored history
+    first, and that must not count as silence."""
 
     def __init__(self, section: DataSection, timeframes: Mapping[str, str | None], *,
                  clock: Clock | None = None, settings: ConnectionSettings | None = None,
@@ -91,41 +97,69 @@ class LiveData:
         self.clock = clock or LiveClock()
         self.feeds = build_feeds(section, timeframes)
         self.sink = QueueSink()
-        self.core = FeedCore(self.feeds, self.sink, start_ns=self.clock.now_ns())
         names = list(dict.fromkeys(p for f in self.feeds for p in f.providers))
         self.providers: dict[str, LiveProvider] = {
             name: provider_factory(name, section.providers.get(name, ProviderEndpoints()),
                                    settings, self._on_health)
             for name in names}
-        self.feed = LiveFeed(self.core, self.providers, clock=self.clock,
-                             watch_every_s=watch_every_s)
-        self._started = False
+        self._watch_every_s = watch_every_s
+        self._seeds: dict[str, int] = {}
+        self.core: FeedCore | None = None
+        self.feed: LiveFeed | None = None
 
     def _on_health(self, change: HealthChange) -> None:
         # the adapters exist (and log their own changes) before the feed that listens to them
-        if self._started:
+        if self.feed is not None:
             self.feed.on_health_change(change)
 
+    def seed_last_bar(self, symbol: str, ts_ns: int) -> None:
+        """The open time of the last bar the strategies already have (warm-up history): a
+        hole between it and the first live bar is backfilled, an overlap is dropped."""
+        self._seeds[symbol] = max(ts_ns, self._seeds.get(symbol, ts_ns))
+        if self.core is not None:
+            self.core.seed_last_bar(symbol, ts_ns)
+
     async def start(self) -> None:
-        self._started = True
+        self.core = FeedCore(self.feeds, self.sink, start_ns=self.clock.now_ns())
+        for symbol, ts in self._seeds.items():
+            self.core.seed_last_bar(symbol, ts)
+        self.feed = LiveFeed(self.core, self.providers, clock=self.clock,
+                             watch_every_s=self._watch_every_s)
         await self.feed.start()
 
     async def close(self) -> None:
         """Stop the providers; ``items()`` ends after what was already decided."""
-        await self.feed.close()
+        if self.feed is not None:
+            await self.feed.close()
+        else:
+            for provider in self.providers.values():
+                await provider.close()
         self.sink.end()
 
     def items(self) -> AsyncIterator[FeedItem]:
         """Bars and health events in the order the feed decided them, until ``close``."""
         return self.sink.items()
 
-    def seed_last_bar(self, symbol: str, ts_ns: int) -> None:
-        """The open time of the last bar the strategies already have (warm-up history): a
-        hole between it and the first live bar is backfilled, an overlap is dropped."""
-        self.core.seed_last_bar(symbol, ts_ns)
+    async def after(self, history: AsyncIterator[BarEvent],
+                    on_health: Callable[[FeedHealthEvent], None]
+                    ) -> AsyncGenerator[BarEvent, None]:
+        """``history`` (the stored bars a session warms up on), then the live bars, each
+        symbol continuing where its history ended (a hole is backfilled first); health
+        events go to ``on_health`` between the bars, in the feed's order. The providers
+        are closed when the consumer stops."""
+        async for event in history:
+            self.seed_last_bar(event.symbol, event.bar.ts_event)
+            yield event
+        async with self:
+            async for item in self.items():
+                live = item.event
+                if isinstance(live, BarEvent):
+                    yield live
+                elif isinstance(live, DataStale | DataRestored | ProviderSwitch):
+                    on_health(live)
 
     def counters(self) -> dict[str, dict[str, int]]:
-        return self.core.counters()
+        return {} if self.core is None else self.core.counters()
 
     async def __aenter__(self) -> LiveData:
         await self.start()
@@ -133,6 +167,17 @@ class LiveData:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+
+def warm_until(checkpoint: Mapping[str, int],
+               history: Mapping[str, BarSeries]) -> dict[str, int]:
+    """Per symbol, the last bar a live session must not trade on: its stored history is
+    warm-up (orders decided on it are suppressed), like the bars before a checkpoint."""
+    out = dict(checkpoint)
+    for symbol, bars in history.items():
+        if len(bars):
+            out[symbol] = max(out.get(symbol, -1), int(bars.ts[-1]))
+    return out
 
 
 class _Risk(Protocol):
