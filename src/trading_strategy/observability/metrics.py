@@ -86,6 +86,22 @@ QUANTILES = (0.5, 0.95, 0.99)
 ALL = "all"
 
 
+class _Latest:
+    """A gauge's value kept as a plain float and read when the registry is collected: set
+    on every bar (the mark-to-market P&L), where a Prometheus gauge takes a lock per set."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0.0
+
+    def set(self, value: float) -> None:
+        self.value = value
+
+    def get(self) -> float:
+        return self.value
+
+
 class StrategyMetrics:
     """The metrics of one strategy, label children resolved once (cheap on the hot path)."""
 
@@ -98,7 +114,9 @@ class StrategyMetrics:
         self.fill_rate = session.fill_rate.labels(strategy=strategy)
         self.slippage_bps = session.slippage_bps.labels(strategy=strategy)
         self.realized_pnl = session.realized_pnl.labels(strategy=strategy)
-        self.unrealized_pnl = session.unrealized_pnl.labels(strategy=strategy)
+        self.unrealized_pnl = _Latest()
+        session.unrealized_pnl.labels(strategy=strategy).set_function(
+            self.unrealized_pnl.get)
         self._placement: dict[str, Histogram] = {}
         #: this session's orders by type (whole session once resumed), feeding the gauges
         self.tallies: dict[str, OrderTally] = {}

@@ -207,7 +207,8 @@ class StrategyRunner:
         A failure does not propagate: it goes to the supervised task (see :meth:`_fail`).
         """
         try:
-            self._drain(event.bar.ts_event)
+            if self._mine.qsize():
+                self._drain(event.bar.ts_event)
             await self.on_bar(event)
         except Exception as exc:
             self._fail(exc)
@@ -252,14 +253,17 @@ class StrategyRunner:
 
     async def on_bar(self, event: BarEvent) -> None:
         ctx = self.ctx
+        ts = event.bar.ts_event
         ctx.push_bar(event.bar)
-        self.last_bar_ts = event.bar.ts_event
+        self.last_bar_ts = ts
         self._k = 0
         try:
-            self._guard(f"on_bar at {event.bar.ts_event}", self.strategy.on_bar)
-        except StrategyError:
+            self.strategy.on_bar()
+        except Exception as exc:  # ``_guard``'s rule, without a label built for every bar
             ctx.outbox = []  # a failed decision sends nothing (as a backtest would stop)
-            raise
+            if isinstance(exc, StrategyError):
+                raise
+            raise StrategyError(self.name, f"on_bar at {ts}", exc) from exc
         outbox = ctx.outbox
         if not outbox:
             return

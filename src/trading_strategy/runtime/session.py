@@ -540,10 +540,13 @@ class PaperSession:
                 await execution.on_bar(event)
             # decision latency runs from here: the bar reaches the strategies (after the paper
             # venue matched it, which mirrors the backtest's order of work)
-            event = event._replace(ts_init=time.time_ns())
-            for runner in by_symbol.get(symbol, ()):
-                if runner.ready or await self._until_ready(runner, ts):
-                    await runner.step(event)
+            runners = by_symbol.get(symbol)
+            if runners:
+                event = BarEvent(symbol, event.timeframe, event.bar, time.time_ns(),
+                                 event.provider)
+                for runner in runners:
+                    if runner.ready or await self._until_ready(runner, ts):
+                        await runner.step(event)
             result.bars += 1
             if result.bars % 500 == 0:
                 self._apply_rearms(ts)

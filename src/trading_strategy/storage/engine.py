@@ -22,7 +22,7 @@ from sqlalchemy.pool import StaticPool
 from trading_strategy.core.errors import ConfigError
 from trading_strategy.storage.urls import redact_url
 
-__all__ = ["WRITE_OPTION", "is_postgresql", "make_engine"]
+__all__ = ["WRITE_OPTION", "is_postgresql", "make_engine", "tune_hot_writer"]
 
 #: execution option asking for a write transaction (``BEGIN IMMEDIATE`` on SQLite)
 WRITE_OPTION = "trading_strategy_write"
@@ -109,6 +109,30 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
         # can drop the last commits. FULL would fsync every commit.
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
+    finally:
+        cursor.close()
+
+
+#: WAL pages after which the connection that commits checkpoints (SQLite's default: 1000)
+HOT_WRITER_CHECKPOINT_PAGES = 10_000
+
+
+def tune_hot_writer(dbapi_connection: Any) -> None:
+    """Pragmas for the one connection a session writes its journal with, a commit or two
+    per bar: checkpoint the WAL every ~40 MB instead of every ~4 MB.
+
+    A checkpoint copies the WAL into the database and, under ``synchronous = NORMAL``,
+    fsyncs both files: ~60 of them in a 30,000-bar replay stalled the commit that crossed
+    the threshold by 1-10 ms each (the placement p99). Durability: a process kill loses no
+    committed transaction either way (the WAL is in the operating system's hands at
+    COMMIT). A power cut or kernel crash may lose the transactions committed since the last
+    WAL sync, which NORMAL only does at a checkpoint: up to ~40 MB of WAL instead of ~4 MB
+    (~800 journal transactions instead of ~80); the database stays consistent, and the
+    restart's reconciliation finds orders the venue has and the journal lost.
+    """
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA wal_autocheckpoint = {HOT_WRITER_CHECKPOINT_PAGES}")
     finally:
         cursor.close()
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Table, event
 from sqlalchemy.engine import Connection, Dialect, Engine
 
-from trading_strategy.storage.engine import WRITE_OPTION
+from trading_strategy.storage.engine import WRITE_OPTION, tune_hot_writer
 from trading_strategy.storage.errors import translate_errors
 
 __all__ = ["DriverInsert", "DriverWriter", "reading", "writing"]
@@ -60,8 +60,10 @@ class DriverWriter:
             thread = threading.get_ident()
             kept = self._raw
             if kept is None:
-                kept = self._raw = self._engine.raw_connection()
-                self._thread = thread
+                kept = self._engine.raw_connection()
+                if self._engine.dialect.name == "sqlite":
+                    tune_hot_writer(kept.driver_connection)
+                self._raw, self._thread = kept, thread
             raw = kept if thread == self._thread else self._engine.raw_connection()
             try:
                 cursor = raw.cursor()
@@ -83,8 +85,8 @@ class DriverWriter:
 
     def close(self) -> None:
         raw, self._raw = self._raw, None
-        if raw is not None:
-            raw.close()
+        if raw is not None:  # not back to the pool: it carries ``tune_hot_writer``'s pragma
+            raw.invalidate()
 
 
 class DriverInsert:
