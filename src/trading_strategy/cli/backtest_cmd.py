@@ -330,7 +330,7 @@ def portfolio_sleeves(config: Any, bars_of: Any, args: argparse.Namespace) -> li
     from trading_strategy.backtesting.portfolio import Sleeve
     from trading_strategy.backtesting.settings import BacktestSettings, IndicatorMode
     from trading_strategy.core.bars import datetime_to_ns
-    from trading_strategy.kernel.costs import FixedBpsSlippage, PercentCommission
+    from trading_strategy.kernel.costs import PercentCommission
     from trading_strategy.kernel.sizing import SizeSpec
     from trading_strategy.runtime.portfolio_config import moment
 
@@ -348,7 +348,8 @@ def portfolio_sleeves(config: Any, bars_of: Any, args: argparse.Namespace) -> li
         settings = BacktestSettings(
             initial_cash=entry.capital,
             commission=PercentCommission(venue.commission),
-            slippage=FixedBpsSlippage(venue.slippage_bps),
+            # the model the file names (bps, range, ATR), the one the paper venue fills with
+            slippage=venue.slippage_model(),
             size=SizeSpec.parse(entry.size),
             # the paper venue's 0 ms is the next bar's open: the backtester's one bar
             latency_ms=venue.latency_ms or None,
@@ -365,7 +366,7 @@ def _portfolio_settings(config: Any) -> dict[str, Any]:
     venue = config.venue
     used: dict[str, Any] = {
         "venue": {"commission": {"model": "percent", "rate": float(venue.commission)},
-                  "slippage": {"model": "fixed_bps", "bps": float(venue.slippage_bps)},
+                  "slippage": venue.slippage_model().describe(),
                   "latency_ms": venue.latency_ms},
         "window": {"start": config.session.start, "end": config.session.end},
     }
