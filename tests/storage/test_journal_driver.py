@@ -106,3 +106,13 @@ def test_a_failed_batch_writes_nothing(two_stores: tuple[Store, Store]) -> None:
     assert driver.journal.record_transitions([created]) == [1]
     driver.close()  # the kept connection goes with the engine
     assert driver.journal._driver is not None and driver.journal._driver.writer._raw is None
+
+
+@pytest.mark.parametrize("detail", [
+    {"v": 1, "kind": "created", "quantity": "10", "reduce_only": False, "id_seq": None},
+    {"price": Decimal("1.5"), "nested": {"a": 1}}, {1: "int key"}, None, {"x": 1.5}])
+def test_the_plain_detail_shortcut_is_to_json(detail: Any) -> None:
+    from trading_strategy.storage.journal import _detail_json
+    from trading_strategy.storage.jsonable import to_json
+
+    assert _detail_json(detail) == to_json(detail)

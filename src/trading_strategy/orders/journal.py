@@ -186,16 +186,25 @@ _NULLABLE = frozenset({"limit_price", "stop_price", "decision_price", "id_seq", 
                        "take_profit", "order_quantity"})
 
 
+#: each event class's field names, in declaration order (``dataclasses.fields`` rebuilds
+#: them on every call; ``encode`` runs for every journaled transition)
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def encode(event: OrderEvent) -> dict[str, Any]:
     """The event as a JSON-serialisable dict (format in the module docstring)."""
+    cls = type(event)
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(event))
     data: dict[str, Any] = {"v": CODEC_VERSION, "kind": event.kind}
-    for field in dataclasses.fields(event):
-        value = getattr(event, field.name)
+    for name in names:
+        value = getattr(event, name)
         if isinstance(value, Decimal):
             value = str(value)
         elif isinstance(value, StrEnum):
             value = value.value
-        data[field.name] = value
+        data[name] = value
     return data
 
 

@@ -144,7 +144,7 @@ class SessionFiles:
         log = self._log
         if log is None:
             log = self._log = (self.root / "checkpoint.log").open("a", encoding="utf-8")
-        log.write(json.dumps({"bars": bars, "risk": risk}, separators=(",", ":")) + "\n")
+        log.write(_COMPACT.encode({"bars": bars, "risk": risk}) + "\n")
         log.flush()
 
     def compact_checkpoint(self) -> None:
@@ -172,6 +172,10 @@ class SessionFiles:
 
     def save_metrics(self, text: bytes) -> None:
         _atomic_write(self.root / "metrics.prom", text.decode())
+
+
+#: the checkpoint log's encoder, built once (``json.dumps`` with options builds one a call)
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
 
 
 def read_checkpoint(root: Path) -> dict[str, int]:
@@ -366,7 +370,8 @@ class PaperSession:
             return None
 
         async def feed(event: BarEvent) -> list[VenueReport]:
-            return list(on_bar(event.symbol, event.bar))
+            reports = on_bar(event.symbol, event.bar)
+            return reports if type(reports) is list else list(reports)
 
         return feed
 

@@ -110,13 +110,25 @@ def _save_order(connection: Connection, order: OrderRecord) -> None:
                        {"id": order.id, "created_at": to_utc(order.ts_init), **values})
 
 
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
+def _detail_json(detail: Any) -> Any:
+    """``to_json(detail)``, skipping its walk for the flat dict of plain values the order
+    journal's codec writes for every transition (``to_json`` returns those unchanged)."""
+    if type(detail) is dict and all(type(k) is str and type(v) in _PLAIN
+                                    for k, v in detail.items()):
+        return detail
+    return to_json(detail)
+
+
 def _event_values(event: OrderEventRecord) -> dict[str, Any]:
     return {
         "order_id": event.order_id, "ts_event": to_utc(event.ts_event),
         "ts_init": to_utc(event.ts_init),
         "from_status": None if event.from_status is None else text_of(event.from_status),
         "to_status": text_of(event.to_status), "cause": event.cause, "actor": event.actor,
-        "detail": to_json(event.detail),
+        "detail": _detail_json(event.detail),
     }
 
 
