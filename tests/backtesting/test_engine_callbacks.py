@@ -167,3 +167,26 @@ def test_a_strategy_without_callbacks_takes_the_fast_path() -> None:
     result = run_backtest(Quiet, bars_of([FLAT, FLAT]), BacktestSettings(),
                           allow_short_history=True)
     assert result.engine.state.fills and result.engine._told == []
+
+
+def test_a_time_exit_is_told_between_bars_as_a_session_tells_it() -> None:
+    # the gate decides the exit at bar 3's close; the strategy hears it before on_bar(3)
+    # with bar 2 still "now" (as matching's callbacks and a session's runner), at bar 3's time
+    heard: list[tuple[int, str, int]] = []
+
+    class Holder(Strategy):
+        name = "holder"
+        Params = StrategyParams
+
+        def on_bar(self) -> None:
+            if self.ctx.bar_index == 0:
+                self.ctx.buy(1)
+
+        def on_order_event(self, event: OrderEvent) -> None:
+            heard.append((self.ctx.bar_index, event.status.value, event.ts_event))
+
+    bars = bars_of([FLAT] * 6)
+    run_backtest(Holder, bars, BacktestSettings(), risk=RiskSettings(time_exit_bars=2),
+                 allow_short_history=True)
+    accepted = [(i, ts) for i, status, ts in heard if status == "accepted"]
+    assert accepted[1] == (2, int(bars.ts[3]))  # the time exit, decided at bar 3

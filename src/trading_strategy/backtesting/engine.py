@@ -215,13 +215,14 @@ class BacktestEngine:
                 for i in range(start, stop):
                     if orders:
                         self._match_bar(i)
+                    if gate_on_bar is not None:
+                        cursor.i = i
+                        gate_on_bar(self, i)  # its exits and flattens are told before on_bar
+                        if told:
+                            self._tell_between(i)
                     cursor.i = i
                     if advance is not None:
                         advance()
-                    if gate_on_bar is not None:
-                        gate_on_bar(self, i)  # its exits and flattens are told before on_bar
-                        if told:
-                            self._tell()
                     try:
                         on_bar()
                     except StrategyError:
@@ -253,13 +254,14 @@ class BacktestEngine:
         Bars must be stepped in order from 0, after ``start()``."""
         if self.orders:
             self._match_bar(i)
+        if self._gate_on_bar is not None:
+            self.cursor.i = i
+            self._gate_on_bar(self, i)
+            if self._told:
+                self._tell_between(i)
         self.cursor.i = i
         if self._advance is not None:
             self._advance()
-        if self._gate_on_bar is not None:
-            self._gate_on_bar(self, i)
-            if self._told:
-                self._tell()
         try:
             self.strategy.on_bar()
         except StrategyError:
@@ -380,12 +382,15 @@ class BacktestEngine:
 
     def cancel(self, order_id: str, reason: str, *, by_strategy: bool = False) -> bool:
         """Cancel an open order at once (the simulated venue confirms it right away). The
-        strategy hears of its own cancel after the callback that asked; of any other (the
-        risk gate's) at once, before its next ``on_bar``."""
+        strategy hears of it in order with the other events of the decision: of its own
+        cancel after the callback that asked; of the risk gate's before its next
+        ``on_bar``, with the flatten that may follow it. (``by_strategy`` is kept for
+        callers; both are told the same way.)"""
+        del by_strategy
         order = self._by_id.get(order_id)
         if order is None or not order.is_open:
             return False
-        self._close(order, OrderStatus.CANCELLED, reason, told_later=by_strategy)
+        self._close(order, OrderStatus.CANCELLED, reason, told_later=True)
         return True
 
     def _deny(self, order: Order, code: str, message: str) -> None:
@@ -434,6 +439,19 @@ class BacktestEngine:
             self._guard("on_order_event", lambda: self.strategy.on_order_event(event))
             if self._told:
                 self._tell()
+
+    def _tell_between(self, i: int) -> None:
+        """Tell what the gate's per-bar work at bar ``i`` decided (risk cancels, flattens,
+        time exits, moved stops) between bars, as callbacks of bar ``i``'s matching are told
+        and a session's runner tells them: the strategy still sees bar ``i - 1`` as now, and
+        what it decides in them is decided at bar ``i`` (as in matching's callbacks)."""
+        self.cursor.i = i - 1
+        self._event_i = i
+        try:
+            self._tell()
+        finally:
+            self.cursor.i = i
+            self._event_i = -1
 
     def _tell(self) -> None:
         """Deliver the events the strategy's decisions caused (accepted, denied, its own
