@@ -106,9 +106,11 @@ def test_silence_stale_failover_and_switch_back() -> None:
     def every(seconds: float, minutes: range) -> list[Send | Pause]:
         return [step for m in minutes for step in (Pause(seconds), Send(kline(m)))]
 
-    # seconds: both send minutes 0 and 1 at once; after 0.9 s of silence the standby sends a
-    # minute every 0.15 s (2 at 0.9, 3 at 1.05 ...); the primary rejoins at minute 5 (1.35 s)
-    primary = [AwaitRequest(), Send(kline(0)), Send(kline(1)), Pause(1.2),
+    # seconds: the standby sends minutes 0 and 1 at once, the primary 0.15 s later (so when
+    # the primary has been silent too long, the standby has been too: stale, not a switch);
+    # after 0.9 s the standby sends a minute every 0.15 s (2 at 0.9, 3 at 1.05 ...); the
+    # primary rejoins at minute 5 (1.35 s)
+    primary = [AwaitRequest(), Pause(0.15), Send(kline(0)), Send(kline(1)), Pause(1.05),
                *every(0.15, range(5, 16))]
     standby = [AwaitRequest(), Send(kline(0)), Send(kline(1)), Pause(0.75),
                *every(0.15, range(2, 16))]
