@@ -495,4 +495,19 @@ def _portfolio_values(config: PortfolioConfig, origin: str) -> list[SettingValue
         for name in ("strategy", "symbol", "timeframe", "capital", "size", "params"):
             values.append(SettingValue(f"strategies.{entry.name}.{name}", getattr(entry, name),
                                        ValueSource.PORTFOLIO, origin))
+    if config.data is not None:
+        # each traded symbol's feed as the session builds it (its own keys over the default)
+        for symbol in dict.fromkeys(e.symbol for e in config.strategies):
+            feed = config.data.settings_for(symbol)
+            for name in type(feed).model_fields:
+                value = getattr(feed, name)
+                if value is not None:
+                    values.append(SettingValue(f"data.{symbol}.{name}", value,
+                                               ValueSource.PORTFOLIO, origin))
+        for provider, endpoints in config.data.providers.items():
+            for name in ("ws_url", "rest_url"):
+                url = getattr(endpoints, name)
+                if url is not None:
+                    values.append(SettingValue(f"data.providers.{provider}.{name}",
+                                               redact_url(url), ValueSource.PORTFOLIO, origin))
     return values

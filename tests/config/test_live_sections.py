@@ -147,3 +147,15 @@ def test_the_example_files_load() -> None:
     for name in ("live_binance_paper.toml", "testnet_ccxt.toml"):
         config = load_portfolio(examples / name)
         assert config.data is not None, name
+
+
+def test_config_show_lists_each_symbols_feed(capsys: pytest.CaptureFixture[str]) -> None:
+    from trading_strategy.cli import main
+
+    examples = Path(__file__).parents[2] / "examples"
+    assert main(["config", "show", "--config", str(examples / "live_binance_paper.toml")]) == 0
+    lines = {line.split()[0]: line.split()[1:] for line in
+             capsys.readouterr().out.splitlines() if line.startswith(("data.", "venue."))}
+    assert lines["data.BTC/USDT.providers"][:2] == ["binance,", "coinbase"]
+    assert lines["data.BTC/USDT.switch_back_after"][0] == "5"
+    assert lines["venue.slippage"][0] == "range"
