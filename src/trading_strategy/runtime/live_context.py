@@ -78,9 +78,12 @@ class LiveContext(Context):
     # --- driver side -----------------------------------------------------------------------
     def push_bar(self, bar: Bar) -> None:
         """Append one closed bar and bring every indicator up to date."""
-        for target, value in zip(self._lists, (bar.open, bar.high, bar.low, bar.close,
-                                               bar.volume), strict=True):
-            target.append(value)
+        opens, highs, lows, closes, volumes = self._lists
+        opens.append(bar.open)
+        highs.append(bar.high)
+        lows.append(bar.low)
+        closes.append(bar.close)
+        volumes.append(bar.volume)
         self._ts.append(bar.ts_event)
         self._cursor.i += 1
         self._incremental.advance()
