@@ -9,9 +9,10 @@ money units. How they run depends on the risk settings:
   of its own, so a portfolio costs what its strategies cost alone.
 * **lockstep** — portfolio loss limits or portfolio-wide caps: one ``RiskEngine`` is shared
   by every strategy's gate; the engines are stepped together in timestamp order (a strategy
-  sees only its own bars) and after the last strategy with a bar at time *t* has stepped, the
-  portfolio equity at *t* goes to ``RiskEngine.on_equity`` and each state change to every
-  gate's ``act`` (cancels, flatten at the next bar of each strategy).
+  sees only its own bars). At each strategy's bar, after its orders are matched and before
+  its ``on_bar`` (a session's order of work), the portfolio equity at that time (every ledger
+  marked at its last close stepped) goes to ``RiskEngine.on_equity`` and each state change
+  to every gate's ``act`` (cancels, flatten at the next bar of each strategy).
 
 The total equity is summed in the risk engine's common money unit (every instrument's
 ``tick × lot`` is a whole multiple of it), so it is exact: integers, not floats.
@@ -210,8 +211,9 @@ def _run_lockstep(engines: Sequence[BacktestEngine], gates: Sequence[RiskGate | 
                   risk: RiskEngine, total: Callable[[], int],
                   progress: Callable[[int, int], None] | None) -> list[
                       tuple[TradingStateChange, int]]:
-    """Step every engine in timestamp order (ties in sleeve order); after the last step at
-    a time, the portfolio's equity goes to the risk engine and its changes to every gate."""
+    """Step every engine in timestamp order (ties in sleeve order); at each step, before the
+    strategy's ``on_bar``, the portfolio's equity goes to the risk engine and its changes to
+    every gate (``RiskGate.watch_portfolio``)."""
     ts = np.concatenate([e.bars.ts for e in engines])
     which = np.concatenate([np.full(len(e.bars), k, dtype=np.int64)
                             for k, e in enumerate(engines)])
@@ -226,25 +228,32 @@ def _run_lockstep(engines: Sequence[BacktestEngine], gates: Sequence[RiskGate | 
     # the portfolio's equity matters to its loss limits; the caps read it at each order
     watched = any(getattr(risk.settings, key) is not None for key in _PORTFOLIO_LOSS_KEYS)
     changes: list[tuple[TradingStateChange, int]] = []
+    #: the index of the current step's time in the union of times (for the report)
+    now = [0]
+
+    def feed(t: int) -> None:
+        for change in risk.on_equity(t, None, total()):
+            # a day rollover of one strategy's scope may come out here too: it goes to
+            # that strategy alone, and its gate reports it
+            if change.scope is None:
+                changes.append((change, now[0]))
+            for engine, gate in pairs:
+                if change.scope in (None, gate.strategy):
+                    gate.act(engine, change)
+
+    if watched:
+        for _, gate in pairs:
+            gate.watch_portfolio(feed)
     n = len(order)
     chunk = 65_536
     for e in engines:
         e.start()
     for lo in range(0, n, chunk):
         hi = min(n, lo + chunk)
-        for k, i, t, end, p in zip(which[order[lo:hi]].tolist(), index[order[lo:hi]].tolist(),
-                                   ts_sorted[lo:hi].tolist(), last[lo:hi].tolist(),
-                                   point[lo:hi].tolist(), strict=True):
+        for k, i, p in zip(which[order[lo:hi]].tolist(), index[order[lo:hi]].tolist(),
+                           point[lo:hi].tolist(), strict=True):
+            now[0] = p
             steps[k](i)
-            if end and watched:
-                for change in risk.on_equity(t, None, total()):
-                    # a day rollover of one strategy's scope may come out here too: it goes
-                    # to that strategy alone, and its gate reports it
-                    if change.scope is None:
-                        changes.append((change, p))
-                    for engine, gate in pairs:
-                        if change.scope in (None, gate.strategy):
-                            gate.act(engine, change)
         if progress is not None:
             progress(hi, n)
     for e in engines:

@@ -156,6 +156,16 @@ class RiskGate:
         #: per-bar work is needed only for loss limits, trailing stops and time exits
         self.needs_bar_updates = (has_loss_limits or self.stops.has_trailing
                                   or self.stops.has_time_exit)
+        #: a portfolio driver's feed of the portfolio's equity at a bar's time, run after
+        #: this strategy's own scope and before its trailing stops and time exits (a
+        #: session's order of work); ``watch_portfolio`` installs it
+        self._portfolio_feed: Callable[[int], None] | None = None
+
+    def watch_portfolio(self, feed: Callable[[int], None]) -> None:
+        """Run ``feed(ts)`` at each of this strategy's bars, before its ``on_bar`` (install
+        before the engine starts)."""
+        self._portfolio_feed = feed
+        self.needs_bar_updates = True
 
     # --- amounts ---------------------------------------------------------------------------
     def _own_equity(self, engine: BacktestEngine, price_t: int) -> int:
@@ -263,6 +273,8 @@ class RiskGate:
         for change in changes:
             if change.scope in (None, self.strategy):
                 self.act(engine, change, i)
+        if self._portfolio_feed is not None:
+            self._portfolio_feed(ts)
         if ledger.position == 0:
             return
         if self.stops.has_trailing:
