@@ -27,6 +27,15 @@ matcher, in this order:
 * hands the fill to the driver (``on_fill``), which books it and moves the order's status;
   an IOC order still open after its fill has its remainder cancelled.
 
+**Which orders are eligible on a bar** is the driver's, by one rule in every mode: an order
+decided at bar *t*'s close reaches the venue ``latency_ms`` later and is eligible from the
+first bar opening at or after that, never before *t+1*. An entry's **attached exits**
+(its stop-loss / take-profit and their replacements) sit at the venue with it, with no
+latency: eligible from the next bar, or — when the entry filled at this bar's open — for the
+rest of this bar, matched after the bar's other orders (the engine's fresh-exit pass; the
+paper venue's second feed of the same bar, ``OrderRequest.parent_id``). Cancels take effect
+at once, before the next bar is matched.
+
 Status changes are the driver's (``on_close(order, status, reason)``), through
 ``kernel.order_states``: the matcher only decides. The account (``position`` in lots and
 ``cash`` in money units, e.g. the engine's ``Ledger``) is read at each fill, so a fill is
