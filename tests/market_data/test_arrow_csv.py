@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from trading_strategy.core.errors import UserError
-from trading_strategy.market_data import files
+from trading_strategy.market_data import _arrow_csv, files
 from trading_strategy.market_data._arrow_csv import read_csv_fast
 from trading_strategy.market_data._columns import _Columns
 from trading_strategy.market_data._csv import _read_csv_file
@@ -84,6 +84,8 @@ def _compare(path: Path, fmt: FileFormat | None, monkeypatch: pytest.MonkeyPatch
 
 # --- generated files -----------------------------------------------------------------
 
+_ROLE_NAMES = ("timestamp", "open", "high", "low", "close", "volume", "Timestamp", "Open",
+               "High", "Low", "Close", "Volume")
 _SHAPES = ("iso_z", "iso_naive", "iso_offset", "iso_date", "iso_space_frac", "epoch_s",
            "epoch_ms", "dotted", "us_slash", "mt4", "binance", "tz")
 
@@ -158,9 +160,9 @@ def csv_files(draw: Any) -> tuple[str, FileFormat | None]:
         if draw(st.booleans()):
             header = [name.title() for name in header]
         if draw(st.booleans()):  # an ignored column
-            header.append("note")
+            header.append(draw(st.sampled_from(("note", "Notiz über", "注"))))
             for line in lines:
-                line.append(draw(st.sampled_from(("x", "", "a b", "1e999"))))
+                line.append(draw(st.sampled_from(("x", "", "a b", "1e999", "€", "é\r"))))
         lines.insert(0, header)
         if shape == "tz":
             fmt = file_format(tz=draw(st.sampled_from(("Europe/London", "America/New_York"))))
@@ -169,7 +171,8 @@ def csv_files(draw: Any) -> tuple[str, FileFormat | None]:
         elif shape == "dotted" and draw(st.booleans()):
             fmt = file_format(date_format="%d.%m.%Y")
         if fmt is None and draw(st.integers(0, 4)) == 0:  # roles by position, no header
-            names = ",".join(name.lower() for name in lines.pop(0)).replace("note", "-")
+            names = ",".join(name.lower() if name in _ROLE_NAMES else "-"
+                             for name in lines.pop(0))
             fmt = file_format(columns=names)
     if delimiter != "," and fmt is None and draw(st.integers(0, 2)) == 0:
         fmt = FileFormat(decimal_comma=draw(st.booleans()))
@@ -191,16 +194,22 @@ def csv_files(draw: Any) -> tuple[str, FileFormat | None]:
 
 @settings(max_examples=400, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(case=csv_files(), gz=st.booleans())
+@given(case=csv_files(), gz=st.booleans(), head=st.sampled_from((1 << 16, 300, 40)),
+       piece=st.sampled_from((1 << 23, 1, 2, 3, 16)))
 def test_generated_files_read_alike(case: tuple[str, FileFormat | None], gz: bool,
-                                    tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+                                    head: int, piece: int, tmp_path: Path,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
     import gzip
 
     text, fmt = case
     path = tmp_path / ("x_1.csv.gz" if gz else "x_1.csv")
     data = text.encode()
     path.write_bytes(gzip.compress(data) if gz else data)
-    _compare(path, fmt, monkeypatch)
+    with monkeypatch.context() as patch:
+        # small pieces: line feeds, carriage returns and characters split between pieces
+        patch.setattr(_arrow_csv, "_HEAD_BYTES", head)
+        patch.setattr(_arrow_csv, "_READ_BYTES", piece)
+        _compare(path, fmt, monkeypatch)
 
 
 @settings(max_examples=300, deadline=None,
@@ -273,10 +282,22 @@ def test_what_the_fast_path_cannot_judge_goes_to_the_strict_reader(
     _assert_same_load(path, None, monkeypatch)
 
 
+@pytest.mark.parametrize("piece", [1 << 23, 1, 3])
+def test_text_that_is_not_utf8_goes_to_the_strict_reader(
+        piece: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # In a column nobody reads, pyarrow would not look at it; the strict reader refuses it.
+    path = tmp_path / "x_1.csv"
+    path.write_bytes(b"timestamp,open,high,low,close,note\n2024-01-02,10,11,9,10,x\n"
+                     b"2024-01-03,10,11,9,10,\xe2\x82\xac\n2024-01-04,10,11,9,10,\xe2\x82\n")
+    monkeypatch.setattr(_arrow_csv, "_HEAD_BYTES", 64)  # the bad bytes are after the head
+    monkeypatch.setattr(_arrow_csv, "_READ_BYTES", piece)
+    assert read_csv_fast(path, str(path), FileFormat()) is None
+    _assert_same_load(path, None, monkeypatch)
+    assert "not UTF-8" in str(_load(path, None, fast=True, monkeypatch=monkeypatch))
+
+
 def test_a_small_file_skips_the_fast_path_unless_pyarrow_is_loaded(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from trading_strategy.market_data import _arrow_csv
-
     path = tmp_path / "x_1.csv"
     path.write_text(_PLAIN)
     monkeypatch.setattr(_arrow_csv, "MIN_BYTES", len(_PLAIN) + 1)

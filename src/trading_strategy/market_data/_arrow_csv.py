@@ -28,10 +28,13 @@ strict reader's own code (:mod:`._dates`), given the column as strings.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import io
 import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -49,6 +52,8 @@ from trading_strategy.market_data.formats import FileFormat
 #: its import (about 70 ms) is more than the strict reader spends on some 25,000 rows.
 MIN_BYTES = 1 << 20
 _BOM = b"\xef\xbb\xbf"
+_HEAD_BYTES = 1 << 16  # the header must be in the first 64 KB
+_READ_BYTES = 1 << 23  # the rest is scanned in pieces of 8 MB
 # ISO-8601 shapes read alike by pyarrow's cast and datetime.fromisoformat (naive or zoned
 # as the first value is; the cast refuses a mix). More than six fraction digits are not
 # here: fromisoformat truncates them to microseconds, pyarrow keeps nanoseconds.
@@ -72,11 +77,8 @@ def read_csv_fast(path: Path, source: str, fmt: FileFormat) -> _Columns | None:
         import pyarrow  # type: ignore[import-untyped]
     except ImportError:
         return None
-    data = _file_bytes(path)
-    if data is None:
-        return None
     try:
-        return _read(data, source, fmt)
+        return _read(path, source, fmt)
     except (DataError, ConfigError, _BadValue, csv.Error, UnicodeDecodeError,
             pyarrow.ArrowException):
         return None  # the strict reader reports it, with the line and the fix
@@ -91,53 +93,46 @@ def _arrow() -> tuple[Any, Any, Any]:
     return pa, pa_csv, pc
 
 
-def _file_bytes(path: Path) -> bytes | None:
+def _read(path: Path, source: str, fmt: FileFormat) -> _Columns | None:
+    gz = path.name.lower().endswith(".gz")
     try:
-        data = path.read_bytes()
-        if path.name.lower().endswith(".gz"):
-            data = gzip.decompress(data)
+        with gzip.open(path, "rb") if gz else path.open("rb") as raw:
+            prefix = raw.read(_HEAD_BYTES)
+            text = io.TextIOWrapper(io.BytesIO(prefix), encoding="utf-8-sig", newline="")
+            peeked, delimiter, notes = _peek_delimiter(text, fmt)
+            head = _read_head(csv.reader(chain(peeked, text), delimiter=delimiter), source,
+                              fmt, notes)
+            start = _line_offset(prefix, head.header_line)
+            # The head must have been read from whole lines (the first data line too: a
+            # header-less file is recognised from it).
+            whole = len(prefix) < _HEAD_BYTES or _line_offset(prefix, head.header_line + 1)
+            if start is None or not whole:
+                return None
+            chunks = chain([prefix[start:]], iter(lambda: raw.read(_READ_BYTES), b""))
+            del prefix, text, peeked
+            body = _scan(chunks, delimiter)
     except (OSError, EOFError):  # includes gzip.BadGzipFile and truncated archives
         return None
-    if not data.isascii():
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
-    return data
-
-
-def _read(data: bytes, source: str, fmt: FileFormat) -> _Columns | None:
-    stream = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline="")
-    peeked, delimiter, notes = _peek_delimiter(stream, fmt)
-    head = _read_head(csv.reader(chain(peeked, stream), delimiter=delimiter), source, fmt,
-                      notes)
     layout = head.layout
-    if "close" not in layout or not _plain_body(data, delimiter, fmt):
+    if body is None or body.rows == 0 or "close" not in layout:
         return None
-    start = _line_offset(data, head.header_line)
-    end = len(data.rstrip(b"\r\n"))
-    if start is None or start >= end:
-        return None
-    rows = data.count(b"\n", start, end) + 1
-    table = _parse(memoryview(data)[start:end], delimiter, head.width, layout)
-    if table is None or table.num_rows != rows:
-        return None  # blank lines: the strict reader numbers the lines around them
-    columns = {index: table.column(f"c{index}") for index in set(layout.values())}
-
-    extra = [role for role in layout if role.startswith("adj_")]
-    values: dict[str, FloatArray] = {}
-    for role in (*_PRICES, "volume", *extra):
-        if role not in layout:
-            values[role] = np.zeros(rows, dtype=np.float64)
-            continue
-        floats = _floats(columns[layout[role]])
-        if floats is None:
-            return None
-        values[role] = floats
+    if delimiter != "," and (fmt.decimal_comma or body.comma):
+        return None  # decimal commas: the strict reader decides per file from the close column
+    rows = body.rows
     stamps = _Stamps(fmt, source, notes)
-    ts = _timestamps(stamps, columns, head.width, layout, fmt)
-    if ts is None:
-        return None
+    read = _Filler(rows, layout, stamps, naive_only=fmt.tz is not None)
+    with _data_rows(path, gz, start) as data:
+        batches = _batches(data, delimiter, head.width, layout)
+        if batches is None:
+            return None
+        for batch in batches:
+            if not read.add(batch):
+                return None
+    if not read.finish():
+        return None  # fewer rows than lines: blank lines, numbered around by the strict reader
+    ts = stamps.finish(read.raw_ts)
+    values = read.values
+    extra = [role for role in layout if role.startswith("adj_")]
     first_line = head.header_line + 1
     return _Columns(
         ts,
@@ -153,14 +148,45 @@ def _read(data: bytes, source: str, fmt: FileFormat) -> _Columns | None:
     )
 
 
-def _plain_body(data: bytes, delimiter: str, fmt: FileFormat) -> bool:
-    """No byte that the csv module and pyarrow could split or number differently."""
-    if b'"' in data or b"\x00" in data or data.count(b"\r") != data.count(b"\r\n"):
-        return False
-    if delimiter != ",":
-        # Decimal commas: the strict reader decides per file from the close column.
-        return not fmt.decimal_comma and b"," not in data
-    return True
+@dataclass(frozen=True, slots=True)
+class _Body:
+    rows: int  # lines up to the last one that is not blank
+    comma: bool  # holds a comma
+
+
+def _scan(chunks: Iterable[bytes], delimiter: str) -> _Body | None:
+    """Count the data lines; ``None`` for a byte that the csv module and pyarrow could split
+    or number differently (a quote, NUL, a carriage return without a line feed) or text
+    that is not UTF-8."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    newlines = trailing = 0
+    comma = after_cr = content = False
+    for chunk in chunks:
+        if b'"' in chunk or b"\x00" in chunk:
+            return None
+        if after_cr and chunk[:1] not in (b"\n", b""):
+            return None
+        if chunk:
+            ends_cr = chunk.endswith(b"\r")
+            if chunk.count(b"\r") - chunk.count(b"\r\n") - ends_cr > 0:
+                return None
+            after_cr = ends_cr
+        if not chunk.isascii():
+            decoder.decode(chunk)  # UnicodeDecodeError: the strict reader names it
+        comma = comma or (delimiter != "," and b"," in chunk)
+        count = chunk.count(b"\n")
+        newlines += count
+        stripped = len(chunk.rstrip(b"\r\n"))
+        if stripped:
+            content = True
+            trailing = chunk.count(b"\n", stripped)
+        else:
+            trailing += count
+    decoder.decode(b"", final=True)
+    if after_cr:
+        return None
+    lines = newlines - trailing + 1 if content else 0
+    return _Body(lines, comma)
 
 
 def _line_offset(data: bytes, lines: int) -> int | None:
@@ -173,16 +199,36 @@ def _line_offset(data: bytes, lines: int) -> int | None:
     return offset
 
 
-def _parse(body: memoryview, delimiter: str, width: int, layout: dict[str, int]) -> Any:
+def _data_rows(path: Path, gz: bool, start: int) -> Any:
+    """The file as a pyarrow stream, from byte ``start`` of its text (a plain file mapped
+    into memory: its pages are the page cache's, not copies)."""
+    pa, _, _ = _arrow()
+    if gz:
+        stream = pa.input_stream(str(path), compression="gzip")
+        stream.read(start)
+        return stream
+    stream = pa.memory_map(str(path))
+    stream.seek(start)
+    return stream
+
+
+def _batches(data: Any, delimiter: str, width: int, layout: dict[str, int]) -> Any:
+    """pyarrow's streaming reader over the data rows: record batches of about 1 MB of text
+    each, so neither the file nor all its rows as Arrow arrays are held besides our own
+    columns.
+
+    Arrow memory comes from the system allocator: pyarrow's default pool keeps what it
+    freed, some 100 MB for a million rows, which would add to the peak of the run after.
+    """
     pa, pa_csv, _ = _arrow()
     types: dict[str, Any] = {}
     for role, index in layout.items():
         wanted = pa.string() if role in _TEXT_ROLES else pa.float64()
-        name = f"c{index}"
-        if types.setdefault(name, wanted) != wanted:
+        if types.setdefault(f"c{index}", wanted) != wanted:
             return None  # one column read both as text and as numbers
-    return pa_csv.read_csv(
-        pa.py_buffer(body),
+    return pa_csv.open_csv(
+        data,
+        memory_pool=pa.system_memory_pool(),
         read_options=pa_csv.ReadOptions(column_names=[f"c{k}" for k in range(width)]),
         parse_options=pa_csv.ParseOptions(delimiter=delimiter),
         convert_options=pa_csv.ConvertOptions(
@@ -195,60 +241,107 @@ def _parse(body: memoryview, delimiter: str, width: int, layout: dict[str, int])
     )
 
 
-def _floats(column: Any) -> FloatArray | None:
-    values = np.asarray(column.to_numpy(), dtype=np.float64)
-    if not np.isfinite(values).all():
-        return None
-    if not values.flags.writeable or not values.flags.c_contiguous:
-        values = values.copy()
-    return values
+class _Filler:
+    """Fills the file's columns batch by batch; ``add`` and ``finish`` return ``False`` when
+    the fast path must give up.
 
+    Text columns wait until the strict reader's first batch of rows has been seen: it
+    decides how timestamps are read from those rows (:meth:`._timestamps._Stamps.decide`).
+    """
 
-def _timestamps(stamps: _Stamps, columns: dict[int, Any], width: int,
-                layout: dict[str, int], fmt: FileFormat) -> IntArray | None:
-    """The timestamp column as the strict reader decides and reads it."""
-    # The strict reader decides on its first batch of rows; give it the same rows.
-    first: list[list[str]] = [[] for _ in range(width)]
-    for role in _TEXT_ROLES:
-        if role in layout:
-            first[layout[role]] = columns[layout[role]].slice(0, _CHUNK_ROWS).to_pylist()
-    stamps.decide(first[layout["timestamp"]], first, layout)
-    column = columns[layout["timestamp"]]
-    raw: IntArray | None
-    if stamps.kind == "epoch":
-        raw = _epochs(column)
-    elif stamps.kind == "iso":
-        raw = _iso(column, naive_only=fmt.tz is not None)
-    else:
-        raw = stamps.formatted(column.to_pylist())
-    if raw is None:
-        return None
-    if stamps.time_index is not None:
-        raw = raw + stamps.time_of_day(columns[stamps.time_index].to_pylist())
-    return stamps.finish(raw)
+    def __init__(self, rows: int, layout: dict[str, int], stamps: _Stamps, *,
+                 naive_only: bool) -> None:
+        self._rows = rows
+        self._layout = layout
+        self._stamps = stamps
+        self._naive_only = naive_only
+        self._at = 0
+        self._zoned: bool | None = None
+        self._waiting: list[tuple[int, Any]] = []  # (first row, batch) of undecided text
+        self.raw_ts: IntArray = np.empty(rows, dtype=np.int64)
+        roles = [role for role in (*_PRICES, "volume") if role not in layout]
+        self.values: dict[str, FloatArray] = {
+            role: np.zeros(rows, dtype=np.float64) for role in roles}
+        self._floats = {role: f"c{index}" for role, index in layout.items()
+                        if role not in _TEXT_ROLES}
+        for role in self._floats:
+            self.values[role] = np.empty(rows, dtype=np.float64)
+
+    def add(self, batch: Any) -> bool:
+        at, count = self._at, batch.num_rows
+        if at + count > self._rows:
+            return False
+        for role, name in self._floats.items():
+            floats = np.asarray(batch.column(name).to_numpy(), dtype=np.float64)
+            if not np.isfinite(floats).all():
+                return False
+            self.values[role][at: at + count] = floats
+        self._at += count
+        if self._stamps.kind:
+            return self._stamp(at, batch)
+        self._waiting.append((at, batch))
+        if self._at >= min(_CHUNK_ROWS, self._rows):
+            return self._decide()
+        return True
+
+    def finish(self) -> bool:
+        if self._at != self._rows:
+            return False
+        return bool(self._stamps.kind) or self._decide()
+
+    def _decide(self) -> bool:
+        pa, _, _ = _arrow()
+        layout = self._layout
+        width = max(layout.values()) + 1
+        first: list[list[str]] = [[] for _ in range(width)]
+        for role in _TEXT_ROLES:
+            if role in layout:
+                name = f"c{layout[role]}"
+                column = pa.chunked_array([batch.column(name) for _, batch in self._waiting])
+                first[layout[role]] = column.slice(0, _CHUNK_ROWS).to_pylist()
+        stamps_first = first[layout["timestamp"]]
+        self._stamps.decide(stamps_first, first, layout)
+        first_value = stamps_first[0]
+        # Matched by _ISO later: a sign six from the end can only start an offset.
+        self._zoned = first_value.endswith("Z") or (
+            len(first_value) > 16 and first_value[-6] in "+-")
+        waiting, self._waiting = self._waiting, []
+        return all(self._stamp(at, batch) for at, batch in waiting)
+
+    def _stamp(self, at: int, batch: Any) -> bool:
+        stamps = self._stamps
+        column = batch.column(f"c{self._layout['timestamp']}")
+        raw: IntArray | None
+        if stamps.kind == "epoch":
+            raw = _epochs(column)
+        elif stamps.kind == "iso":
+            raw = _iso(column, zoned=bool(self._zoned), naive_only=self._naive_only)
+        else:
+            raw = stamps.formatted(column.to_pylist())
+        if raw is None:
+            return False
+        if stamps.time_index is not None:
+            raw = raw + stamps.time_of_day(batch.column(f"c{stamps.time_index}").to_pylist())
+        self.raw_ts[at: at + len(raw)] = raw
+        return True
 
 
 def _epochs(column: Any) -> IntArray | None:
     pa, _, pc = _arrow()
-    if not pc.all(pc.ascii_is_decimal(column)).as_py():
+    pool = pa.system_memory_pool()
+    if not pc.all(pc.ascii_is_decimal(column, memory_pool=pool)).as_py():
         return None  # a sign, spaces or hexadecimal: the strict reader judges them
-    return _int64(pc.cast(column, pa.int64()))
+    return np.asarray(pc.cast(column, pa.int64(), memory_pool=pool).to_numpy(),
+                      dtype=np.int64)
 
 
-def _iso(column: Any, *, naive_only: bool) -> IntArray | None:
+def _iso(column: Any, *, zoned: bool, naive_only: bool) -> IntArray | None:
     pa, _, pc = _arrow()
     pattern = _ISO_NAIVE if naive_only else _ISO
-    if not pc.all(pc.match_substring_regex(column, pattern)).as_py():
+    pool = pa.system_memory_pool()
+    if not pc.all(pc.match_substring_regex(column, pattern, memory_pool=pool)).as_py():
         return None
-    first = str(column[0].as_py())
-    # Matched by _ISO: a sign six from the end can only start an offset.
-    zoned = first.endswith("Z") or (len(first) > 16 and first[-6] in "+-")
     kind = pa.timestamp("ns", tz="UTC") if zoned else pa.timestamp("ns")
-    return _int64(pc.cast(column, kind).cast(pa.int64()))
-
-
-def _int64(column: Any) -> IntArray:
-    values = np.asarray(column.to_numpy(), dtype=np.int64)
-    if not values.flags.writeable or not values.flags.c_contiguous:
-        values = values.copy()
-    return values
+    stamps = pc.cast(column, kind, memory_pool=pool)
+    return np.asarray(pc.cast(stamps, pa.int64(), memory_pool=pool).to_numpy(),
+                      dtype=np.int64)
