@@ -190,3 +190,20 @@ def test_a_time_exit_is_told_between_bars_as_a_session_tells_it() -> None:
                  allow_short_history=True)
     accepted = [(i, ts) for i, status, ts in heard if status == "accepted"]
     assert accepted[1] == (2, int(bars.ts[3]))  # the time exit, decided at bar 3
+
+
+def test_a_trailing_stop_moves_as_its_next_generation_told_before_the_next_bar() -> None:
+    # entry at bar 1's open (10); trailing 10 %: bar 2's high 20 moves the stop to 18 — a
+    # new order (-sl2) for the rest of the exit, the old one cancelled, as a session does it
+    def decide(ctx: Context, i: int, ids: list[str]) -> None:
+        if i == 0:
+            ctx.buy(1)
+
+    lines = journal(decide, [FLAT, FLAT, (10.0, 20.0, 10.0, 19.0), (19.0, 19.0, 17.0, 17.0)],
+                    risk=RiskSettings(trailing_stop_pct=10))
+    assert lines == [
+        "bar 0", "/bar 0", "accepted #1",
+        "fill #1 1", "filled #1", "accepted #1-sl", "bar 1", "/bar 1",
+        "accepted #1-sl2", "cancelled #1-sl trailing stop moved", "bar 2", "/bar 2",
+        "fill #1-sl2 1", "filled #1-sl2", "bar 3", "/bar 3",
+    ]

@@ -9,6 +9,8 @@ from trading_strategy.kernel.exits import (
     ExitPlan,
     entry_of,
     exit_ids,
+    exit_leg,
+    leg_id,
     trade_end_cancels,
 )
 
@@ -105,3 +107,32 @@ def test_trade_end_cancels_exits_and_when_flat_reduce_only_and_partly_filled_ent
     assert trade_end_cancels(True, {"e1-sl"}, orders) == ["e1-sl", "target", "entry"]
     # reversed, not flat: only the old trade's exits
     assert trade_end_cancels(False, {"e1-sl"}, orders) == ["e1-sl"]
+
+
+def test_a_replaced_exit_answers_with_its_live_generation() -> None:
+    book, _ = book_with_entry("e")
+    assert book.replace("e-sl") == "e-sl2"
+    assert book.replace("e-sl2") == "e-sl3"
+    assert book.open_exits == ["e-sl3", "e-tp"]
+    assert not book.is_exit("e-sl") and book.is_exit("e-sl3")
+    book.forget("e-sl2")  # a replaced generation ending changes nothing
+    assert book.on_entry_fill("e", "AAPL", Side.BUY, 2, BOTH).grow == (
+        ("e-sl3", 2), ("e-tp", 2))
+    # the target filled: the live stop is the sibling to cancel
+    assert book.on_exit_fill("e-tp", complete=True) == ["e-sl3"]
+    assert not book
+
+
+def test_the_stop_of_a_replaced_pair_filling_cancels_the_target() -> None:
+    book, _ = book_with_entry("e")
+    book.replace("e-tp")
+    assert book.on_exit_fill("e-sl", complete=True) == ["e-tp2"]
+    book, _ = book_with_entry("f")
+    book.replace("f-sl")
+    assert book.on_flat() == ["f-sl2", "f-tp"]
+
+
+def test_exit_leg_and_leg_id_round_trip() -> None:
+    assert exit_leg("a-b-sl") == ("a-b", "sl", 1) and leg_id("a-b", "sl") == "a-b-sl"
+    assert exit_leg("x-tp12") == ("x", "tp", 12) and leg_id("x", "tp", 12) == "x-tp12"
+    assert exit_leg("x-sl1") is None and exit_leg("x-sl02") is None and exit_leg("x") is None

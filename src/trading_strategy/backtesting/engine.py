@@ -594,6 +594,27 @@ class BacktestEngine:
             if order.is_open:  # a cancel's callback may have ended it meanwhile
                 self._close(order, OrderStatus.CANCELLED, "position closed")
 
+    def move_exit(self, order: Order, *, stop_ticks: int, reason: str) -> Order:
+        """Move an open exit's stop (a trailing stop) the way a venue without amend does, and
+        a session does: a new order, the exit's next generation (``-sl2``, ...) for what is
+        left of it, live from the next bar, then the old one cancelled. The strategy hears
+        both (accepted, then cancelled) before its next ``on_bar``."""
+        i = self.cursor.i
+        new = Order(
+            id=self._exits.replace(order.id), strategy=order.strategy, symbol=order.symbol,
+            side=order.side, lots=order.lots - order.filled_lots, order_type=order.order_type,
+            limit_ticks=order.limit_ticks, stop_ticks=stop_ticks, tif=order.tif,
+            reduce_only=True, bracket=None, created_index=i, eligible_index=i + 1,
+            ts_init=int(self.bars.ts[i]), decision_ticks=int(self.close_t[i]),
+            parent_id=order.parent_id)
+        accept(new)
+        self._by_id[new.id] = new
+        self.orders.append(new)
+        if self._wants_events:
+            self._told.append(self._event_of(new))
+        self._close(order, OrderStatus.CANCELLED, reason, told_later=True)
+        return new
+
     def _cancel_exit(self, order_id: str, reason: str) -> None:
         order = self._by_id.get(order_id)
         if order is not None and order.is_open:

@@ -307,7 +307,7 @@ class RiskGate:
         high = int(engine.high_t[i])
         low = int(engine.low_t[i])
         atr = self._atr_ticks(i)
-        for order in engine.orders:
+        for order in list(engine.orders):  # moving a stop adds its next generation
             if order.parent_id is None or order.order_type is not OrderType.STOP \
                     or order.status not in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED) \
                     or order.stop_ticks is None:
@@ -317,7 +317,7 @@ class RiskGate:
             entry_side = Side.BUY if order.side is Side.SELL else Side.SELL
             moved = self.protections.trail(entry_side, order.stop_ticks, high, low, atr)
             if moved is not None:
-                order.stop_ticks = moved
+                engine.move_exit(order, stop_ticks=moved, reason="trailing stop moved")
 
     # --- report ----------------------------------------------------------------------------
     def halt_outcomes(self, engine: BacktestEngine) -> dict[int, HaltOutcome]:

@@ -25,7 +25,7 @@ from trading_strategy.core.enums import OrderStatus, OrderType, Side
 from trading_strategy.core.errors import RetryableError, TradingStrategyError
 from trading_strategy.core.instrument import Instrument
 from trading_strategy.core.orders import Bracket, OrderIntent
-from trading_strategy.kernel.exits import ExitBook, trade_end_cancels
+from trading_strategy.kernel.exits import ExitBook, exit_leg, leg_id, trade_end_cancels
 from trading_strategy.kernel.gate import GateView, StrategyGate, WorkingOrder
 from trading_strategy.kernel.protections import (
     AtrTracker,
@@ -81,29 +81,6 @@ class StrategySlot:
     name: str
     symbol: str
     capital: Decimal
-
-
-def exit_leg(order_id: str) -> tuple[str, str, int] | None:
-    """``(entry id, "sl" or "tp", generation)`` of a protective exit's id, else ``None``.
-
-    An entry's exits start as ``<entry>-sl`` / ``<entry>-tp`` (``kernel.exits``). The venue
-    has no amend, so an exit that must change (a trailing stop moved, an exit grown by a
-    later fill of its entry) is replaced by a new order, the next generation: ``-sl2``,
-    ``-sl3``, ... (``-tp2``, ...)."""
-    base, _, suffix = order_id.rpartition("-")
-    kind, number = suffix[:2], suffix[2:]
-    if not base or kind not in ("sl", "tp"):
-        return None
-    if not number:
-        return base, kind, 1
-    if number.isdigit() and int(number) > 1 and number[0] != "0":
-        return base, kind, int(number)
-    return None
-
-
-def leg_id(entry_id: str, kind: str, generation: int = 1) -> str:
-    """The id of an entry's ``generation``-th ``kind`` ("sl"/"tp") exit order."""
-    return f"{entry_id}-{kind}" if generation == 1 else f"{entry_id}-{kind}{generation}"
 
 
 def stop_id(entry_id: str, generation: int) -> str:
