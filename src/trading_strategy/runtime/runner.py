@@ -200,6 +200,18 @@ class StrategyRunner:
         except Exception as exc:
             raise StrategyError(self.name, callback, exc) from exc
 
+    def data_health(self, symbol: str, stale: bool) -> None:
+        """The feed's ``DataStale`` / ``DataRestored`` for ``symbol``, in the feed's task
+        (like ``step``); a failure goes to the supervised task."""
+        strategy = self.strategy
+        try:
+            if stale:
+                self._guard("on_data_stale", lambda: strategy.on_data_stale(symbol))
+            else:
+                self._guard("on_data_restored", lambda: strategy.on_data_restored(symbol))
+        except Exception as exc:
+            self._fail(exc)
+
     # --- one bar -------------------------------------------------------------------------------
     async def step(self, event: BarEvent) -> None:
         """Process one bar of the runner's instrument in the caller's task (the feed's).

@@ -45,7 +45,7 @@ from trading_strategy.core.bars import BarSeries, datetime_to_ns
 from trading_strategy.core.enums import OrderStatus
 from trading_strategy.core.errors import ConfigError, OperatorActionRequired
 from trading_strategy.core.instrument import Instrument
-from trading_strategy.kernel.costs import FixedBpsSlippage, PercentCommission
+from trading_strategy.kernel.costs import PercentCommission
 from trading_strategy.market_data.files import load_bars
 from trading_strategy.market_data.providers.base import BarEvent
 from trading_strategy.market_data.providers.replay import ReplayProvider
@@ -59,6 +59,7 @@ from trading_strategy.runtime.bus import Bus
 from trading_strategy.runtime.execution import Execution, StrategySlot
 from trading_strategy.runtime.journal_store import NotifyingJournal, StoredJournal
 from trading_strategy.runtime.lifecycle import LifecycleEvent, LifecycleState
+from trading_strategy.runtime.live_data import HealthRouter, LiveData, warm_until
 from trading_strategy.runtime.portfolio_config import PortfolioConfig, moment
 from trading_strategy.runtime.reconcile import ReconciliationReport, reconcile
 from trading_strategy.runtime.recorder import EventRecorder
@@ -298,7 +299,7 @@ class PaperSession:
         capital = sum((e.capital for e in config.strategies), Decimal(0))
         remote = config.venue.kind == "paper-http"
         if venue_factory is None:
-            venue_factory = self._http_venue if remote else self._paper_venue
+            venue_factory = self._venue
         self.venue = venue_factory(self.instruments, capital)
         if faults.active():
             self.venue = faults.CrashingVenue(self.venue)
@@ -324,6 +325,11 @@ class PaperSession:
         self.bus.register_endpoint("execution.submit", self.execution.submit)
         self.bus.register_endpoint("execution.cancel", self.execution.cancel)
         checkpoint = self.files.checkpoint()
+        #: live data (``[data]``): the stored history is warm-up, never traded on
+        self.live = None if config.data is None else LiveData(
+            config.data, {sym: str(s.timeframe) for sym, s in series.items()})
+        if self.live is not None:
+            checkpoint = warm_until(checkpoint, series)
         self.checkpoint = checkpoint
         commission = PercentCommission(config.venue.commission)
         self.runners = [
@@ -345,24 +351,12 @@ class PaperSession:
         self.result = SessionResult()
 
     # --- venue ---------------------------------------------------------------------------
-    def _paper_venue(self, instruments: dict[str, Instrument], capital: Decimal) -> Venue:
-        from trading_strategy.orders.venues.paper import PaperVenue, PaperVenueConfig
-        from trading_strategy.orders.venues.paper_store import PaperStore
+    def _venue(self, instruments: dict[str, Instrument], capital: Decimal) -> Venue:
+        from trading_strategy.runtime.venue_factory import build_venue
 
-        v = self.config.venue
-        cfg = PaperVenueConfig(
-            initial_cash=dict(self.capital_by_currency),
-            commission=PercentCommission(v.commission),
-            slippage=FixedBpsSlippage(v.slippage_bps),
-            latency_ms=v.latency_ms,
-        )
-        store = PaperStore(Path(v.db) if v.db else self.files.root / "paper-venue.sqlite3")
-        return PaperVenue(instruments.values(), config=cfg, store=store)
-
-    def _http_venue(self, instruments: dict[str, Instrument], capital: Decimal) -> Venue:
-        from trading_strategy.orders.venues.paper_client import PaperVenueClient
-
-        return PaperVenueClient(self.config.venue.url)
+        return build_venue(self.config.venue, instruments,
+                           initial_cash=self.capital_by_currency, state_dir=self.files.root,
+                           strategies=self.config.strategies)
 
     def _in_process_feed(self) -> Callable[[BarEvent], Awaitable[list[VenueReport]]] | None:
         on_bar = getattr(self.venue, "on_bar", None)
@@ -460,7 +454,8 @@ class PaperSession:
             self._restore_risk_state()
             self.files.compact_checkpoint()
             self._restore_halts()
-            report = await reconcile(self.execution, now_ns=time.time_ns())
+            report = await reconcile(self.execution, now_ns=time.time_ns(),
+                                     strict=self.config.venue.kind == "ccxt")
             self.result.reconciliation = report
             self.files.event("reconciliation", report.as_dict())
             for line in report.lines():
@@ -531,12 +526,18 @@ class PaperSession:
         for runner in self.runners:
             by_symbol.setdefault(runner.symbol, []).append(runner)
         provider = ReplayProvider(list(self.series.values()), speed=self.config.session.speed)
+        stream = provider.stream()
+        if self.live is not None:
+            health = HealthRouter(self.execution.risk, {
+                sym: [r.data_health for r in rs] for sym, rs in by_symbol.items()},
+                record=self.recorder)
+            stream = self.live.after(stream, health)
         checkpoint = dict(self.checkpoint)
         execution, journal, recorder, result = (self.execution, self.journal, self.recorder,
                                                 self.result)
         seen = journal.count + recorder.count
         quiet = 0
-        async for event in provider.stream():
+        async for event in stream:
             symbol, ts = event.symbol, event.bar.ts_event
             warm = ts <= checkpoint.get(symbol, -1)
             if warm:
