@@ -317,3 +317,24 @@ def test_the_columns_compared_are_all_of_them() -> None:
     assert {f.name for f in fields(_Columns)} == {
         "ts", "open", "high", "low", "close", "volume", "lines", "adjusted", "header",
         "notes"}
+
+
+_FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.mark.parametrize(("name", "preset", "fast"), [
+    ("binance_BTCUSDT-1h.csv", None, True),
+    ("binance_header_ETHUSDT-1d.csv", "binance", True),
+    ("mt4_EURUSD60.csv", "mt4", True),
+    ("mt4_tab_EURUSD60.csv", None, True),
+    ("mt5_EURUSD_H1.csv", "mt5", True),
+    ("mt5_EURUSD_Daily.csv", None, True),
+    ("us_dates_SPY.csv", "us-dates", True),
+    ("us_dates_ambiguous_SPY.csv", None, False),  # refused: day or month first?
+    ("yahoo_AAPL.csv", "yahoo", True),
+    ("semicolon_DAX.csv", "semicolon", False),  # decimal commas
+])
+def test_real_world_exports_read_alike(name: str, preset: str | None, fast: bool,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    fmt = file_format(preset=preset) if preset else None
+    assert _compare(_FIXTURES / name, fmt, monkeypatch) is fast
