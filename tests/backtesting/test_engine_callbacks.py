@@ -207,3 +207,17 @@ def test_a_trailing_stop_moves_as_its_next_generation_told_before_the_next_bar()
         "accepted #1-sl2", "cancelled #1-sl trailing stop moved", "bar 2", "/bar 2",
         "fill #1-sl2 1", "filled #1-sl2", "bar 3", "/bar 3",
     ]
+
+
+def test_no_time_exit_while_the_strategys_own_close_is_working() -> None:
+    # two bars of latency: the entry (bar 0) fills at bar 1 (heard then), the close decided
+    # at bar 3 fills later; the time exit falls due meanwhile and is not sent, as in a session
+    def decide(ctx: Context, i: int, ids: list[str]) -> None:
+        if i == 0:
+            ctx.buy(1)
+        if i == 3:
+            ctx.close()
+
+    lines = journal(decide, [FLAT] * 7, risk=RiskSettings(time_exit_bars=2), latency_bars=2)
+    assert not [line for line in lines if "#3" in line]  # no third order, not even denied
+    assert "filled #2" in lines

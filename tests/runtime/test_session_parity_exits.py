@@ -16,6 +16,7 @@ from trading_strategy.core.enums import OrderStatus, OrderType, Side
 from trading_strategy.kernel import costs
 from trading_strategy.kernel.sizing import SizeSpec
 from trading_strategy.orders.journal import InMemoryJournal
+from trading_strategy.risk import RiskSettings
 from trading_strategy.runtime.portfolio_config import parse_portfolio
 from trading_strategy.runtime.session import PaperSession
 from trading_strategy.strategies import registry
@@ -92,3 +93,40 @@ def test_a_resting_reduce_only_order_is_cancelled_when_the_strategy_goes_flat(
                     if o.order_type is OrderType.LIMIT]
     assert bt_target.status is OrderStatus.CANCELLED
     assert bt_target.reason == "position closed"
+
+
+def _buy_then_close(ctx: Context, i: int) -> None:
+    if i == 0:
+        ctx.buy(10)
+    elif i == 3:
+        ctx.close()
+
+
+def test_no_time_exit_is_sent_while_the_strategys_close_is_working(tmp_path: Path) -> None:
+    # 60 s of latency on daily bars: an order decided at bar t fills at bar t+2; the time
+    # exit falls due while the strategy's own close is working: neither mode sends it
+    strategy = registry.register(scripted(_buy_then_close, name="parity_no_time_exit"))
+    bars = _bars({})
+    raw = {"session": {"name": "pex"},
+           "venue": {"commission": 0, "slippage_bps": 0, "latency_ms": 60_000},
+           "strategies": [{"name": "probe", "strategy": strategy.name, "symbol": "PEX",
+                           "capital": _CAPITAL}],
+           "risk": {"time_exit_bars": 2}}
+    session = PaperSession(parse_portfolio(raw), data_dir=tmp_path,
+                           bar_source=lambda symbol, timeframe: bars,
+                           journal_factory=lambda root: InMemoryJournal())
+    asyncio.run(session.run())
+    assert len(session.execution.manager.orders()) == 2  # the entry and the close
+    # not even tried and denied by the gate
+    assert not [sample for metric in session.metrics.registry.collect()
+                if metric.name == "rejects" for sample in metric.samples
+                if sample.labels.get("strategy") == "probe" and sample.value]
+    settings = BacktestSettings(initial_cash=Decimal(_CAPITAL),
+                                commission=costs.PercentCommission(Decimal(0)),
+                                slippage=costs.FixedBpsSlippage(Decimal(0)),
+                                size=SizeSpec.parse("1"), latency_ms=60_000)
+    bt = run_backtest(strategy, bars, settings, risk=RiskSettings(time_exit_bars=2),
+                      allow_short_history=True)
+    assert len(bt.engine.state.closed_orders) == 2
+    assert _trades(session.execution.ledgers["probe"].trades) == _trades(
+        bt.engine.ledger.trades)

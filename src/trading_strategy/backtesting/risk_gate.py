@@ -282,7 +282,9 @@ class RiskGate:
         trade = ledger.open_trade
         if (self._timed and trade is not None and self._time_exit_sent != trade.entry_bar
                 and self.protections.time_exit_due(entry_bar=trade.entry_bar, bar=i,
-                                                   entry_ts_ns=trade.entry_ts, ts_ns=ts)):
+                                                   entry_ts_ns=trade.entry_ts, ts_ns=ts)
+                # orders already working close the position: no exit to send (yet)
+                and self.projected_position(engine) != 0):
             self._time_exit_sent = trade.entry_bar
             engine.ctx.close(tag="time_exit")
 

@@ -26,7 +26,12 @@ from trading_strategy.core.errors import RetryableError, TradingStrategyError
 from trading_strategy.core.instrument import Instrument
 from trading_strategy.core.orders import Bracket, OrderIntent
 from trading_strategy.kernel.exits import ExitBook, exit_leg, leg_id, trade_end_cancels
-from trading_strategy.kernel.gate import GateView, StrategyGate, WorkingOrder
+from trading_strategy.kernel.gate import (
+    GateView,
+    StrategyGate,
+    WorkingOrder,
+    projected_position,
+)
 from trading_strategy.kernel.protections import (
     AtrTracker,
     Protections,
@@ -733,6 +738,8 @@ class Execution:
         if not self._protections[strategy].time_exit_due(
                 entry_bar=entry[1], bar=bar, entry_ts_ns=trade.entry_ts, ts_ns=ts):
             return
+        if projected_position(ledger.position, self._working(strategy, event.symbol)) == 0:
+            return  # orders already working close the position: no exit to send (yet)
         self._time_exit_sent[strategy] = trade.entry_ts
         position = ledger.position
         result = await self.submit(OrderIntent(
@@ -765,9 +772,7 @@ class Execution:
         gate = self._gates[strategy]
         view = GateView(
             strategy=strategy, symbol=symbol, position=ledger.position,
-            working=[WorkingOrder(o.side, self._lots(symbol, o.remaining_quantity),
-                                  o.reduce_only, o.order_type)
-                     for o in self.manager.open_orders(strategy=strategy, symbol=symbol)],
+            working=self._working(strategy, symbol),
             equity_units=self._risk_units(symbol, ledger.equity(price or 0)),
             price_ticks=price, atr_ticks=self._atr_ticks(strategy),
             closed_returns=ledger.closed_returns(self._closed_returns.setdefault(strategy, []))
@@ -818,6 +823,11 @@ class Execution:
             return SubmitResult(request.client_order_id, "unknown", "no such order", 0)
         self._exit_ended(order)
         return SubmitResult(order.id, order.status.value, order.reason, 0)
+
+    def _working(self, strategy: str, symbol: str) -> list[WorkingOrder]:
+        return [WorkingOrder(o.side, self._lots(symbol, o.remaining_quantity), o.reduce_only,
+                             o.order_type)
+                for o in self.manager.open_orders(strategy=strategy, symbol=symbol)]
 
     def _daily(self, symbol: str) -> bool:
         return self._bar_daily.get(symbol, False)
