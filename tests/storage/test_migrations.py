@@ -45,6 +45,8 @@ def test_upgrade_from_empty_downgrade_and_upgrade_again(empty_db_url: str) -> No
         assert upgrade(engine) == SCHEMA_HEAD
         assert _tables(empty_db_url) == _ALL
 
+        assert downgrade(engine) == "0005_run_curves"  # bars lose their source column
+        assert _tables(empty_db_url) == _ALL
         assert downgrade(engine) == "0004_timescale"  # curves back to backtest_equity rows
         assert _tables(empty_db_url) == _ALL | {"backtest_equity"}
         assert downgrade(engine) == "0003_trading_journal"  # TimescaleDB step: no-op here

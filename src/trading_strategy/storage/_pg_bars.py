@@ -63,11 +63,14 @@ _TS_SQL = (f"SELECT string_agg(timestamptz_send(ts), ''::bytea) FROM (SELECT ts 
            f"WHERE {_RANGE} ORDER BY ts) AS chunk")
 _BOUNDS_SQL = f"SELECT min(ts), max(ts) FROM bars WHERE {_RANGE}"
 _COLUMNS = "instrument_id, timeframe, ts, open, high, low, close, volume"
+_SOURCED = f"{_COLUMNS}, source"
+# a changed bar takes the source of its new values (NULL from an import)
 _UPSERT_SQL = (
-    f"INSERT INTO bars ({_COLUMNS}) SELECT {_COLUMNS} FROM bars_incoming "
+    f"INSERT INTO bars ({_SOURCED}) SELECT {_SOURCED} FROM bars_incoming "
     "ON CONFLICT (instrument_id, timeframe, ts) DO UPDATE SET open = EXCLUDED.open, "
     "high = EXCLUDED.high, low = EXCLUDED.low, close = EXCLUDED.close, "
-    "volume = EXCLUDED.volume WHERE (bars.open, bars.high, bars.low, bars.close, bars.volume) "
+    "volume = EXCLUDED.volume, source = EXCLUDED.source "
+    "WHERE (bars.open, bars.high, bars.low, bars.close, bars.volume) "
     "IS DISTINCT FROM (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close, "
     "EXCLUDED.volume)"
 )
@@ -169,14 +172,18 @@ def _read_in_snapshot(engine: Engine, snapshot: str, instrument_id: int, timefra
             return read(connection, instrument_id, timeframe, lo_ns, hi_ns)
 
 
-def _copy_fields(instrument_id: int, timeframe: str, bars: ExactBars) -> list[Any]:
+def _copy_fields(instrument_id: int, timeframe: str, bars: ExactBars, source: str | None
+                 ) -> list[Any]:
     grid = bars.grid
+    # no source: the column is left out of the COPY and stays NULL
+    sourced = [] if source is None else [TextConstant(source)]
     return [
         Int4Constant(instrument_id),
         TextConstant(timeframe),
         TimestampColumn(bars.ts),
         *(DecimalColumn(grid.units(column), grid.scale) for column in bars.prices()),
         DecimalColumn(bars.volume, bars.volume_scale),
+        *sourced,
     ]
 
 
@@ -205,18 +212,20 @@ def _quiet_copy_teardown() -> Iterator[None]:
 
 
 def _copy(connection: Connection, table: str, instrument_id: int, timeframe: str,
-          bars: ExactBars) -> None:
-    fields = _copy_fields(instrument_id, timeframe, bars)
+          bars: ExactBars, source: str | None) -> None:
+    fields = _copy_fields(instrument_id, timeframe, bars, source)
+    columns = _COLUMNS if source is None else _SOURCED
     with _quiet_copy_teardown(), _driver(connection).cursor() as cursor, cursor.copy(
-        f"COPY {table} ({_COLUMNS}) FROM STDIN (FORMAT binary)"
+        f"COPY {table} ({columns}) FROM STDIN (FORMAT binary)"
     ) as copy:
         for piece in iter_copy_data(fields, len(bars)):
             copy.write(piece)
 
 
 def write(connection: Connection, instrument_id: int, timeframe: str, new: ExactBars,
-          changed: ExactBars) -> None:
-    """COPY ``new`` bars straight in; upsert ``changed`` ones through a temporary table.
+          changed: ExactBars, source: str | None = None) -> None:
+    """COPY ``new`` bars straight in; upsert ``changed`` ones through a temporary table;
+    both written by ``source`` (a provider's name; ``None``: a file import).
 
     The caller holds :func:`lock_series`, so the "new" bars are still absent.
     """
@@ -224,8 +233,8 @@ def write(connection: Connection, instrument_id: int, timeframe: str, new: Exact
         connection.exec_driver_sql(
             "CREATE TEMPORARY TABLE bars_incoming (LIKE bars) ON COMMIT DROP"
         )
-        _copy(connection, "bars_incoming", instrument_id, timeframe, changed)
+        _copy(connection, "bars_incoming", instrument_id, timeframe, changed, source)
         connection.exec_driver_sql(_UPSERT_SQL)
         connection.exec_driver_sql("DROP TABLE bars_incoming")
     if len(new):
-        _copy(connection, "bars", instrument_id, timeframe, new)
+        _copy(connection, "bars", instrument_id, timeframe, new, source)

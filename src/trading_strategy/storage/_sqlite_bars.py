@@ -24,15 +24,17 @@ _RANGE = "instrument_id = ? AND timeframe = ? AND ts >= ? AND ts <= ?"
 _SELECT = f"SELECT ts, open, high, low, close, volume FROM bars WHERE {_RANGE} ORDER BY ts"
 _SELECT_TS = f"SELECT ts FROM bars WHERE {_RANGE} ORDER BY ts"
 _INSERT = (
-    "INSERT INTO bars (instrument_id, timeframe, ts, open, high, low, close, volume) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO bars (instrument_id, timeframe, ts, open, high, low, close, volume, source) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-# The WHERE keeps an identical re-write from touching the row at all.
+# The WHERE keeps an identical re-write from touching the row at all (its source included:
+# a bar stays attributed to whoever stored these values first).
 _UPSERT = (
     _INSERT
     + " ON CONFLICT (instrument_id, timeframe, ts) DO UPDATE SET open = excluded.open, "
     "high = excluded.high, low = excluded.low, close = excluded.close, "
-    "volume = excluded.volume WHERE open IS NOT excluded.open OR high IS NOT excluded.high "
+    "volume = excluded.volume, source = excluded.source "
+    "WHERE open IS NOT excluded.open OR high IS NOT excluded.high "
     "OR low IS NOT excluded.low OR close IS NOT excluded.close "
     "OR volume IS NOT excluded.volume"
 )
@@ -63,20 +65,22 @@ def read_ts(connection: Connection, instrument_id: int, timeframe: str, lo: int,
         cursor.close()
 
 
-def _rows(instrument_id: int, timeframe: str, bars: ExactBars) -> Any:
+def _rows(instrument_id: int, timeframe: str, bars: ExactBars, source: str | None) -> Any:
     columns = [column.tolist() for column in bars.float_columns()]
-    return zip(repeat(instrument_id), repeat(timeframe), bars.ts.tolist(), *columns)
+    return zip(repeat(instrument_id), repeat(timeframe), bars.ts.tolist(), *columns,
+               repeat(source))
 
 
-def write(connection: Connection, instrument_id: int, timeframe: str, rows: ExactBars
-          ) -> None:
-    """Upsert new and changed bars in one ``executemany`` (caller's transaction).
+def write(connection: Connection, instrument_id: int, timeframe: str, rows: ExactBars,
+          source: str | None = None) -> None:
+    """Upsert new and changed bars in one ``executemany`` (caller's transaction), written
+    by ``source`` (a provider's name; ``None``: a file import).
 
     SQLite checks a conflict with the same B-tree descent an insert needs anyway, so
     unlike PostgreSQL the upsert costs no more than a plain insert here.
     """
     cursor = _cursor(connection)
     try:
-        cursor.executemany(_UPSERT, _rows(instrument_id, timeframe, rows))
+        cursor.executemany(_UPSERT, _rows(instrument_id, timeframe, rows, source))
     finally:
         cursor.close()

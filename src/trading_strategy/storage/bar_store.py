@@ -22,7 +22,13 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import Connection, Engine
 
 from trading_strategy.core.bar_checks import find_problem
-from trading_strategy.core.bars import BarSeries, IntArray, datetime_to_ns, format_ts
+from trading_strategy.core.bars import (
+    BarSeries,
+    IntArray,
+    datetime_to_ns,
+    format_ts,
+    ns_to_datetime,
+)
 from trading_strategy.core.errors import ConfigError, DataError
 from trading_strategy.core.instrument import Instrument
 from trading_strategy.core.timeframe import Timeframe
@@ -88,8 +94,14 @@ class BarStore:
     # --- writing ----------------------------------------------------------------------
 
     def write_bars(self, instrument: Instrument, timeframe: Timeframe | str, bars: BarSeries,
-                   *, given: Collection[str] = ()) -> WriteResult:
+                   *, given: Collection[str] = (), source: str | None = None
+                   ) -> WriteResult:
         """Upsert ``bars`` of ``instrument``; counts of inserted, updated, unchanged bars.
+
+        ``source`` names who supplied the bars (a live provider, a backfill's provider;
+        ``None`` for a file import) and is stored with each inserted or changed bar. A bar
+        is its open time: one provider's bar written again by another, with the same
+        values, is unchanged and keeps the source that stored it first.
 
         Prices are stored exactly, rounded to the instrument's tick (the stored tick if
         the instrument exists and is finer). ``given`` names the instrument's sizes the
@@ -111,7 +123,7 @@ class BarStore:
             if postgres:
                 _pg_bars.lock_series(connection, stored.id)
             result, changes = self._write(connection, stored, frame, bars, postgres,
-                                          checked=instrument.tick_size)
+                                          checked=instrument.tick_size, source=source)
         for message in changes:  # after the commit: only changes that happened
             log.info("bar changed: %s", message)
         log.info("stored %s %s: %d inserted, %d updated, %d unchanged",
@@ -120,8 +132,8 @@ class BarStore:
         return result
 
     def _write(self, connection: Connection, stored: StoredInstrument, frame: Timeframe,
-               bars: BarSeries, postgres: bool, *, checked: Decimal
-               ) -> tuple[WriteResult, list[str]]:
+               bars: BarSeries, postgres: bool, *, checked: Decimal,
+               source: str | None = None) -> tuple[WriteResult, list[str]]:
         backend = _pg_bars if postgres else _sqlite_bars
         existing = backend.read(connection, stored.id, str(frame), bars.start, bars.end)
         tick = stored.instrument.tick_size
@@ -140,10 +152,10 @@ class BarStore:
                                     plan.changed, plan.stored_index)
         if postgres:
             _pg_bars.write(connection, stored.id, str(frame), incoming.take(plan.new),
-                           incoming.take(plan.changed))
+                           incoming.take(plan.changed), source)
         elif plan.new.any() or plan.changed.any():
             _sqlite_bars.write(connection, stored.id, str(frame),
-                               incoming.take(plan.new | plan.changed))
+                               incoming.take(plan.new | plan.changed), source)
         result = WriteResult(int(plan.new.sum()), int(plan.changed.sum()), plan.unchanged)
         return result, changes
 
@@ -201,6 +213,23 @@ class BarStore:
             if is_postgresql(connection):
                 return _pg_bars.read_ts(connection, stored.id, str(frame), lo, hi)
             return _sqlite_bars.read_ts(connection, stored.id, str(frame), lo, hi)
+
+    def read_sources(self, symbol: str, timeframe: Timeframe | str,
+                     start: TimeBound = None, end: TimeBound = None
+                     ) -> list[tuple[int, str | None]]:
+        """``(open time ns, source)`` of each stored bar in the range, in time order
+        (``None``: imported from a file, or stored before sources were recorded)."""
+        stored, frame = self._series(symbol, timeframe)
+        query = (select(BarRow.ts, BarRow.source)
+                 .where(BarRow.instrument_id == stored.id, BarRow.timeframe == str(frame))
+                 .order_by(BarRow.ts))
+        if start is not None:
+            query = query.where(BarRow.ts >= ns_to_datetime(to_ns(start, _MIN_NS)))
+        if end is not None:
+            query = query.where(BarRow.ts <= ns_to_datetime(to_ns(end, _MAX_NS)))
+        with reading(self._engine) as connection:
+            return [(datetime_to_ns(ts), source)
+                    for ts, source in connection.execute(query).all()]
 
     def resample(self, symbol: str, from_timeframe: Timeframe | str,
                  to_timeframe: Timeframe | str, start: TimeBound = None, end: TimeBound = None

@@ -76,6 +76,8 @@ class BarRow(Base):
     low: Mapped[Decimal] = mapped_column(ExactDecimal())
     close: Mapped[Decimal] = mapped_column(ExactDecimal())
     volume: Mapped[Decimal] = mapped_column(ExactDecimal())
+    #: the provider whose values these are (a live or backfilled bar); NULL: a file import
+    source: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 # --- backtests ------------------------------------------------------------------------
