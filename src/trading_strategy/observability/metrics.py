@@ -23,6 +23,28 @@ name                                   type       meaning
 ``unrealized_pnl``                     gauge      unrealised (mark-to-market) P&L, quote ccy
 =====================================  =========  ============================================
 
+A live session (a portfolio file with ``[data]``) adds its feed's health, per ``symbol``
+(:class:`FeedMetrics`, read from the feed when the registry is collected, so the hot path
+pays nothing):
+
+=======================================  =========  ==========================================
+``feed_stale``                           gauge      1 while the instrument's data is stale
+``feed_provider``                        gauge      1 for the provider in use (``provider``)
+``feed_last_bar_timestamp_seconds``      gauge      open time of the last live bar (Unix s)
+``feed_duplicates_total``                counter    duplicate messages dropped
+``feed_out_of_order_total``              counter    out-of-order messages dropped
+``feed_malformed_total``                 counter    malformed messages dropped
+``feed_crossed_quotes_total``            counter    crossed quotes rejected
+``feed_missing_quotes_total``            counter    one-sided / empty quotes rejected
+``feed_gaps_total``                      counter    gaps found in the bar sequence
+``feed_gap_bars_backfilled_total``       counter    bars delivered from a REST backfill
+``feed_provider_switches_total``         counter    failovers and switches back
+``feed_health_events_total``             counter    health events routed (``event``)
+=======================================  =========  ==========================================
+
+The feed's counters are the current process's (a restart starts them at 0, which
+Prometheus' ``rate``/``increase`` read as a counter reset).
+
 Fill rate and slippage follow the definitions of :mod:`.order_stats` (slippage against
 the order's own reference price, adverse positive, notional-weighted mean). They are fed by
 :meth:`StrategyMetrics.record_submitted` and :meth:`StrategyMetrics.record_fill`, and a
@@ -44,7 +66,8 @@ the ``+Inf`` bucket the highest finite bound (1 s) is returned, so a p99 of ``1.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TypedDict
 
@@ -56,6 +79,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.parser import text_string_to_metric_families
 
 from trading_strategy.core.enums import OrderType, Side
@@ -67,7 +91,10 @@ from trading_strategy.observability.order_stats import (
 
 __all__ = [
     "CONTENT_TYPE",
+    "FEED_COUNTERS",
     "LATENCY_BUCKETS",
+    "FeedMetrics",
+    "FeedState",
     "HistogramSummary",
     "MetricsSummary",
     "SessionMetrics",
@@ -229,6 +256,13 @@ class SessionMetrics:
                                     ["strategy"], registry=reg)
         self._strategies: dict[str, StrategyMetrics] = {}
         self._resumed = False
+        self._feed: FeedMetrics | None = None
+
+    def feed(self) -> FeedMetrics:
+        """The live feed's metrics (created, and registered, on first use)."""
+        if self._feed is None:
+            self._feed = FeedMetrics(self.registry)
+        return self._feed
 
     def resume(self, stats: Mapping[str, Mapping[str, OrderTally]]) -> None:
         """Start from the session's history (:func:`~.order_stats.order_stats` of its
@@ -250,6 +284,82 @@ class SessionMetrics:
 
     def render(self) -> bytes:
         return render(self.registry)
+
+
+# --- the live feed ------------------------------------------------------------------------
+#: the feed's per-instrument counter (``FeedCounters``) → the metric it is exposed as
+FEED_COUNTERS: dict[str, str] = {
+    "duplicates": "feed_duplicates",
+    "out_of_order": "feed_out_of_order",
+    "malformed": "feed_malformed",
+    "crossed_quotes": "feed_crossed_quotes",
+    "missing_quotes": "feed_missing_quotes",
+    "gaps": "feed_gaps",
+    "backfilled_bars": "feed_gap_bars_backfilled",
+    "switches": "feed_provider_switches",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """One instrument's feed as the metrics read it."""
+
+    provider: str
+    stale: bool
+    #: open time of the last live bar delivered (ns), None before the first
+    last_bar_ns: int | None
+    counters: Mapping[str, int] = field(default_factory=dict)
+
+
+class FeedMetrics:
+    """Feed health per symbol (see the module docstring). ``watch`` names the function
+    that reads the feed's state; ``health`` counts a routed health event (the session's
+    ``HealthRouter(count=...)``)."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.events = Counter("feed_health_events", "Feed health events routed.",
+                              ["symbol", "event"], registry=registry)
+        self._read: Callable[[], Mapping[str, FeedState]] | None = None
+        registry.register(_FeedCollector(self))
+
+    def watch(self, read: Callable[[], Mapping[str, FeedState]]) -> None:
+        self._read = read
+
+    def health(self, kind: str, symbol: str) -> None:
+        self.events.labels(symbol=symbol, event=kind).inc()
+
+    def states(self) -> Mapping[str, FeedState]:
+        return {} if self._read is None else self._read()
+
+
+class _FeedCollector:
+    """Builds the feed's series from its state when the registry is collected."""
+
+    def __init__(self, metrics: FeedMetrics) -> None:
+        self._metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        states = self._metrics.states()
+        stale = GaugeMetricFamily("feed_stale", "1 while the instrument's data is stale.",
+                                  labels=["symbol"])
+        provider = GaugeMetricFamily("feed_provider", "1 for the provider the feed reads "
+                                     "the instrument from.", labels=["symbol", "provider"])
+        last = GaugeMetricFamily("feed_last_bar_timestamp_seconds",
+                                 "Open time of the last live bar, Unix seconds.",
+                                 labels=["symbol"])
+        counters = {key: CounterMetricFamily(name, f"Feed counter {key}.", labels=["symbol"])
+                    for key, name in FEED_COUNTERS.items()}
+        for symbol, state in sorted(states.items()):
+            stale.add_metric([symbol], 1.0 if state.stale else 0.0)
+            provider.add_metric([symbol, state.provider], 1.0)
+            if state.last_bar_ns is not None:
+                last.add_metric([symbol], state.last_bar_ns / 1e9)
+            for key, family in counters.items():
+                family.add_metric([symbol], float(state.counters.get(key, 0)))
+        yield stale
+        yield provider
+        yield last
+        yield from counters.values()
 
 
 def render(registry: CollectorRegistry) -> bytes:

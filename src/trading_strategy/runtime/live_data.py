@@ -12,6 +12,13 @@ session's feed loop consumes ``LiveData.items()`` exactly as it consumes a repla
 symbol (``on_data_stale`` / ``on_data_restored``), and every health event (switches too) is
 recorded (the session's journal of events), logged and counted. The risk engine hears it
 first, so a strategy reacting to staleness is already refused new entries.
+
+Each live bar, once the session has processed it, goes to ``on_bar`` (``store_live_bars``:
+the bar store, with the provider as the bar's source). Stored after processing, not on
+arrival: a restart warms up on stored bars without trading them, so a bar stored but never
+processed (a kill in between) would be skipped; one processed but not stored is only a
+hole that the next backfill fills. ``metrics`` (``FeedMetrics``) reads the feed's state —
+provider in use, staleness, last bar, counters — when scraped.
 """
 
 from __future__ import annotations
@@ -20,10 +27,13 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, M
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import numpy as np
 import structlog
 
 from trading_strategy.core.bars import BarSeries
 from trading_strategy.core.clock import Clock, LiveClock
+from trading_strategy.core.instrument import Instrument
+from trading_strategy.core.timeframe import Timeframe
 from trading_strategy.market_data.feed import FeedCore
 from trading_strategy.market_data.feed_runner import FeedItem, LiveFeed, QueueSink
 from trading_strategy.market_data.feed_types import InstrumentFeed
@@ -35,10 +45,11 @@ from trading_strategy.market_data.health_events import (
 )
 from trading_strategy.market_data.providers.base import BarEvent, HealthChange, LiveProvider
 from trading_strategy.market_data.providers.connection import ConnectionSettings
+from trading_strategy.observability.metrics import FeedMetrics, FeedState
 from trading_strategy.runtime.portfolio_config import DataSection, ProviderEndpoints
 
 __all__ = ["HealthRouter", "LiveData", "ProviderFactory", "build_feeds", "make_provider",
-           "warm_until"]
+           "store_live_bars", "warm_until"]
 
 log = structlog.get_logger("trading_strategy.live_data")
 
@@ -93,8 +104,15 @@ class LiveData:
     def __init__(self, section: DataSection, timeframes: Mapping[str, str | None], *,
                  clock: Clock | None = None, settings: ConnectionSettings | None = None,
                  provider_factory: ProviderFactory = make_provider,
-                 watch_every_s: float = 0.25) -> None:
+                 watch_every_s: float = 0.25,
+                 on_bar: Callable[[BarEvent], None] | None = None,
+                 metrics: FeedMetrics | None = None) -> None:
         self.clock = clock or LiveClock()
+        #: each live bar once processed (``store_live_bars``); a failure is logged, never
+        #: raised: trading goes on, and a later backfill fills the stored series
+        self.on_bar = on_bar
+        #: open time of the last live bar per symbol (``snapshot``)
+        self.last_bar: dict[str, int] = {}
         self.feeds = build_feeds(section, timeframes)
         self.sink = QueueSink()
         names = list(dict.fromkeys(p for f in self.feeds for p in f.providers))
@@ -106,6 +124,8 @@ class LiveData:
         self._seeds: dict[str, int] = {}
         self.core: FeedCore | None = None
         self.feed: LiveFeed | None = None
+        if metrics is not None:
+            metrics.watch(self.snapshot)
 
     def _on_health(self, change: HealthChange) -> None:
         # the adapters exist (and log their own changes) before the feed that listens to them
@@ -155,11 +175,33 @@ class LiveData:
                 live = item.event
                 if isinstance(live, BarEvent):
                     yield live
+                    self._processed(live)
                 elif isinstance(live, DataStale | DataRestored | ProviderSwitch):
                     on_health(live)
 
+    def _processed(self, event: BarEvent) -> None:
+        self.last_bar[event.symbol] = event.bar.ts_event
+        if self.on_bar is None:
+            return
+        try:
+            self.on_bar(event)
+        except Exception:
+            log.exception("live_bar_not_stored", symbol=event.symbol,
+                          ts=event.bar.ts_event, provider=event.provider)
+
     def counters(self) -> dict[str, dict[str, int]]:
         return {} if self.core is None else self.core.counters()
+
+    def snapshot(self) -> dict[str, FeedState]:
+        """Per symbol: the provider in use, stale or not, the last live bar, the counters
+        (nothing before ``start``)."""
+        core = self.core
+        if core is None:
+            return {}
+        counters = core.counters()
+        return {f.symbol: FeedState(core.active_provider(f.symbol), core.is_stale(f.symbol),
+                                    self.last_bar.get(f.symbol), counters.get(f.symbol, {}))
+                for f in self.feeds}
 
     async def __aenter__(self) -> LiveData:
         await self.start()
@@ -178,6 +220,34 @@ def warm_until(checkpoint: Mapping[str, int],
         if len(bars):
             out[symbol] = max(out.get(symbol, -1), int(bars.ts[-1]))
     return out
+
+
+class _BarWriter(Protocol):
+    def write_bars(self, instrument: Instrument, timeframe: Timeframe | str,
+                   bars: BarSeries, *, source: str | None = None) -> object: ...
+
+
+def store_live_bars(store: _BarWriter, instruments: Mapping[str, Instrument]
+                    ) -> Callable[[BarEvent], None]:
+    """``LiveData``'s ``on_bar`` writing each bar to ``store`` (a ``BarStore``) with its
+    provider as source: idempotent by open time, so a bar a backfill or a restart writes
+    again is the same row."""
+    frames: dict[str, Timeframe] = {}
+
+    def write(event: BarEvent) -> None:
+        instrument = instruments.get(event.symbol)
+        if instrument is None:  # not a traded symbol: nothing of ours to keep
+            return
+        frame = frames.get(event.timeframe)
+        if frame is None:
+            frame = frames[event.timeframe] = Timeframe.parse(event.timeframe)
+        bar = event.bar
+        one = BarSeries(instrument, frame, np.array([bar.ts_event], dtype=np.int64),
+                        *(np.array([value], dtype=np.float64) for value in
+                          (bar.open, bar.high, bar.low, bar.close, bar.volume)))
+        store.write_bars(instrument, frame, one, source=event.provider or None)
+
+    return write
 
 
 class _Risk(Protocol):
