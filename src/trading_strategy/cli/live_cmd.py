@@ -65,9 +65,17 @@ def _session(args: argparse.Namespace, *, speed: float | None = None) -> Any:
         config = with_speed(config, speed)
     settings = load_settings()
     store = open_store(settings.effective_database_url())
-    return PaperSession(config, data_dir=settings.data_dir,
-                        journal_factory=stored_journal_factory(store),
-                        event_repository=store.events, bar_source=stored_bars(store))
+    session = PaperSession(config, data_dir=settings.data_dir,
+                           journal_factory=stored_journal_factory(store),
+                           event_repository=store.events, bar_source=stored_bars(store))
+    live = getattr(session, "live", None)
+    if live is not None:
+        from trading_strategy.runtime.live_data import store_live_bars
+
+        # live bars are kept (with their provider) and the feed's health is in the metrics
+        live.on_bar = store_live_bars(store.bars, session.instruments)
+        session.metrics.feed().watch(live.snapshot)
+    return session
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -139,7 +147,9 @@ def _session_root(args: argparse.Namespace) -> Path:
 
 def _status(args: argparse.Namespace) -> int:
     """The session's whole history (journal, events file, checkpoint), readable while it
-    runs; latency and P&L from ``--url`` or the last process's metrics snapshot."""
+    runs; latency and P&L from ``--url`` or the last process's metrics snapshot; a live
+    session's feed health per instrument."""
+    import time
     from datetime import UTC, datetime
 
     from trading_strategy.observability.status import (
@@ -164,6 +174,7 @@ def _status(args: argparse.Namespace) -> int:
             _print(metrics, args.json, metrics_lines)
             return 0
     root = _session_root(args)
+    providers = _feed_providers(args)
     snapshot = root / "metrics.prom"
     if metrics is None and snapshot.exists():
         written = datetime.fromtimestamp(snapshot.stat().st_mtime, tz=UTC)
@@ -178,9 +189,24 @@ def _status(args: argparse.Namespace) -> int:
     report = session_status(name=root.name, session_id=session_id,
                             entries=journal.events(), events=events,
                             unreadable_events=unreadable, checkpoint=_checkpoint(root),
-                            metrics=metrics)
+                            metrics=metrics, providers=providers, now_ns=time.time_ns())
     _print(report, args.json, status_lines)
     return 0
+
+
+def _feed_providers(args: argparse.Namespace) -> dict[str, list[str]] | None:
+    """The providers each traded symbol reads, from the portfolio file's ``[data]`` (only
+    with ``--config``: the events and metrics say the rest)."""
+    if args.config is None:
+        return None
+    from trading_strategy.config import load_portfolio
+
+    config = load_portfolio(args.config)
+    if config.data is None:
+        return None
+    symbols = dict.fromkeys(entry.symbol.upper() for entry in config.strategies)
+    return {symbol: list(config.data.settings_for(symbol).providers or ())
+            for symbol in symbols}
 
 
 def _print(data: dict[str, Any], as_json: bool,

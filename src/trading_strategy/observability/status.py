@@ -7,7 +7,11 @@ Sources, all of them covering every process that ever ran the session:
 * the session's events file (``events.jsonl``, appended by every process) → process runs
   (one ``reconciliation`` record each), risk denials by reason, strategy restarts and
   failures;
-* the checkpoint → the last bar processed per symbol.
+* the checkpoint → the last bar processed per symbol;
+* for a live session (``[data]``), the feed's health per instrument: its health events in
+  the events file (stale, restored, provider switches: the whole history), the provider in
+  use and whether it is stale now from the metrics (live ``--url``, else the snapshot),
+  and the last bar's age from the checkpoint (or the metrics' last live bar).
 
 Latency and P&L exist only as metrics: they come from the live ``/metrics`` endpoint when
 asked (``--url``) or else from the snapshot the last process wrote when it stopped, and
@@ -17,18 +21,21 @@ are labelled so. This module only shapes data; the command line reads the files.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from trading_strategy.core.errors import ConfigError
 from trading_strategy.observability.logging import utc_iso
-from trading_strategy.observability.metrics import summarize
+from trading_strategy.observability.metrics import FEED_COUNTERS, summarize
 from trading_strategy.observability.order_stats import ALL_TYPES, order_stats, totals
 from trading_strategy.orders.journal import JournalEntry
 
-__all__ = ["metrics_lines", "metrics_view", "parse_events", "session_status", "status_lines"]
+__all__ = ["feed_health", "feed_lines", "metrics_lines", "metrics_view", "parse_events",
+           "session_status", "status_lines"]
 
 _RESTART_FROM = ("running", "degraded")
+_S = 1_000_000_000
+_FEED_EVENTS = ("data_stale", "data_restored", "provider_switch")
 
 
 def parse_events(text: str) -> tuple[list[dict[str, Any]], int]:
@@ -73,14 +80,107 @@ def metrics_view(text: str | bytes, *, source: str) -> dict[str, Any]:
     pnl = {kind: {key.removeprefix("strategy="): value
                   for key, value in gauges.get(kind, {}).items()}
            for kind in ("realized_pnl", "unrealized_pnl")}
-    return {"source": source, "latency_ms": latency, **pnl}
+    return {"source": source, "latency_ms": latency, **pnl, "feed": _feed_metrics(summary)}
+
+
+def _labels(key: str) -> dict[str, str]:
+    return dict(part.split("=", 1) for part in key.split(",") if "=" in part)
+
+
+def _feed_metrics(summary: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per symbol: the feed's gauges and counters (empty for a session without ``[data]``)."""
+    feed: dict[str, dict[str, Any]] = {}
+    gauges, counters = summary["gauges"], summary["counters"]
+    for key, value in gauges.get("feed_stale", {}).items():
+        feed.setdefault(_labels(key)["symbol"], {})["stale"] = value >= 1
+    for key, value in gauges.get("feed_provider", {}).items():
+        labels = _labels(key)
+        if value >= 1:
+            feed.setdefault(labels["symbol"], {})["provider"] = labels["provider"]
+    for key, value in gauges.get("feed_last_bar_timestamp_seconds", {}).items():
+        feed.setdefault(_labels(key)["symbol"], {})["last_bar_ns"] = round(value * _S)
+    for name in FEED_COUNTERS.values():
+        for key, value in counters.get(f"{name}_total", {}).items():
+            if "symbol" in (labels := _labels(key)):
+                feed.setdefault(labels["symbol"], {}).setdefault("counters", {})[
+                    name.removeprefix("feed_")] = int(value)
+    return feed
+
+
+def feed_health(events: Iterable[Mapping[str, Any]], *,
+                metrics: Mapping[str, Any] | None = None,
+                checkpoint: Mapping[str, int] | None = None,
+                providers: Mapping[str, Sequence[str]] | None = None,
+                now_ns: int | None = None) -> dict[str, dict[str, Any]]:
+    """Per instrument of a live session: provider in use, stale or not, switches, stale
+    spells, the last bar and its age (seconds at ``now_ns``), the feed's counters.
+    ``providers`` (the portfolio file's ``[data]``, when known) names the primary, the
+    provider in use until an event or the metrics say otherwise. Empty when nothing shows
+    the session is live."""
+    out: dict[str, dict[str, Any]] = {}
+
+    def row(symbol: str) -> dict[str, Any]:
+        found = out.get(symbol)
+        if found is None:
+            found = out[symbol] = {"provider": None, "stale": False, "stale_since": None,
+                                   "switches": 0, "stale_spells": 0, "last_bar": None,
+                                   "last_bar_age_s": None, "counters": {}}
+        return found
+
+    for symbol, names in (providers or {}).items():
+        row(symbol)["provider"] = names[0] if names else None
+    for record in events:
+        kind = record.get("kind")
+        if kind not in _FEED_EVENTS:
+            continue
+        r = row(str(record.get("symbol")))
+        if kind == "provider_switch":
+            r["switches"] += 1
+            r["provider"] = record.get("to")
+        else:
+            r["provider"] = record.get("provider") or r["provider"]
+            r["stale"] = kind == "data_stale"
+            if r["stale"]:
+                r["stale_spells"] += 1
+                r["stale_since"] = _iso(record.get("ts_ns"))
+            else:
+                r["stale_since"] = None
+    feed = (metrics or {}).get("feed") or {}
+    # live metrics are the feed's own, current view; a snapshot was written as the process
+    # stopped, when every provider was closed: its "stale" says nothing about the data
+    current = ("provider", "stale", "counters") if str(
+        (metrics or {}).get("source", "")).startswith("live") else ("provider", "counters")
+    for symbol, now in feed.items():
+        r = row(symbol)
+        for key in current:
+            if key in now:
+                r[key] = now[key]
+    if not out:
+        return out
+    for symbol, r in out.items():
+        last = max((ns for ns in ((checkpoint or {}).get(symbol),
+                                  feed.get(symbol, {}).get("last_bar_ns")) if ns is not None),
+                   default=None)
+        if last is not None:
+            r["last_bar"] = utc_iso(last)
+            if now_ns is not None:
+                r["last_bar_age_s"] = round((now_ns - last) / _S, 1)
+    return dict(sorted(out.items()))
+
+
+def _iso(ns: object) -> str | None:
+    return utc_iso(ns) if isinstance(ns, int) else None
 
 
 def session_status(*, name: str, session_id: str, entries: Iterable[JournalEntry],
                    events: Iterable[Mapping[str, Any]], unreadable_events: int = 0,
                    checkpoint: Mapping[str, int] | None = None,
-                   metrics: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The status report as plain data (the ``--json`` output)."""
+                   metrics: dict[str, Any] | None = None,
+                   providers: Mapping[str, Sequence[str]] | None = None,
+                   now_ns: int | None = None) -> dict[str, Any]:
+    """The status report as plain data (the ``--json`` output); ``providers`` and
+    ``now_ns`` as in :func:`feed_health`."""
+    events = list(events)
     stats = order_stats(entries)
     runs = 0
     denials: dict[str, dict[str, int]] = {}
@@ -112,6 +212,8 @@ def session_status(*, name: str, session_id: str, entries: Iterable[JournalEntry
         "restarts": restarts,
         "failed": failed,
         "unreadable_event_lines": unreadable_events,
+        "feed": feed_health(events, metrics=metrics, checkpoint=checkpoint,
+                            providers=providers, now_ns=now_ns),
         "metrics": metrics,
     }
 
@@ -177,6 +279,33 @@ def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f} ms"
 
 
+def feed_lines(feed: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """The live feed's health, one line per instrument (nothing for a replay)."""
+    if not feed:
+        return []
+    lines = ["live data feed:"]
+    for symbol, r in feed.items():
+        state = "STALE" + (f" since {r['stale_since']}" if r["stale_since"] else "") \
+            if r["stale"] else "ok"
+        age = "" if r["last_bar_age_s"] is None else f" ({_age(r['last_bar_age_s'])} ago)"
+        last = f"last bar {r['last_bar']}{age}" if r["last_bar"] else "no bar yet"
+        counters = r["counters"] or {}
+        dropped = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(counters.items())
+                            if v and k != "provider_switches")
+        lines.append(f"  {symbol:<12} {state:<8} provider {r['provider'] or '-'}; {last}; "
+                     f"switches {r['switches']}, stale spells {r['stale_spells']}"
+                     + (f"; {dropped}" if dropped else ""))
+    return lines
+
+
+def _age(seconds: float) -> str:
+    if abs(seconds) < 120:
+        return f"{seconds:.0f} s"
+    if abs(seconds) < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def status_lines(report: Mapping[str, Any]) -> list[str]:
     """The report for a person."""
     lines = [f"session {report['session']} ({report['session_id']}): whole history, "
@@ -184,6 +313,7 @@ def status_lines(report: Mapping[str, Any]) -> list[str]:
     last = report["last_bar"]
     lines.append("last bar processed: " + (", ".join(f"{s} {t}" for s, t in last.items())
                                            if last else "none yet"))
+    lines += feed_lines(report.get("feed") or {})
     if report["orders"]:
         lines.append("orders (from the journal; rate = filled / sent; slippage against "
                      "each order's reference price, adverse positive):")
