@@ -1,0 +1,8 @@
+"""Research at scale: parameter searches (grid, random, Bayesian), walk-forward analysis
+and the overfitting diagnostics every optimisation report shows. See docs/research.md."""
+
+from trading_strategy.research.grid import Constraint, Objective, ParamSpace
+from trading_strategy.research.results import SweepResult
+from trading_strategy.research.sweep import optimize
+
+__all__ = ["Constraint", "Objective", "ParamSpace", "SweepResult", "optimize"]

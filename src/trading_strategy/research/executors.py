@@ -1,0 +1,118 @@
+"""Where trials run: in this process, a local process pool (the default), or a Dask cluster.
+
+Each executor takes the backtest once (a pool's initializer, a Dask scatter) and then
+(index, params) tasks, and yields finished ``Trial`` objects as they complete, in
+completion order. A worker that dies loses only the tasks it held: the pool is rebuilt
+and they are retried (Dask reschedules them itself); a task that fails ``MAX_ATTEMPTS``
+times is a row with status ``error``, never a crashed sweep.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING, Any
+
+from trading_strategy.core.errors import ConfigError
+from trading_strategy.research.trial import Trial, evaluate
+
+if TYPE_CHECKING:
+    from trading_strategy.api.backtest import Backtest
+
+Task = tuple[int, dict[str, Any]]
+MAX_ATTEMPTS = 3
+
+_worker_backtest: Any = None
+
+
+def _init_worker(backtest: Backtest) -> None:
+    global _worker_backtest
+    _worker_backtest = backtest
+
+
+def _pool_task(index: int, params: dict[str, Any]) -> Trial:
+    return evaluate(_worker_backtest, index, params)
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+               else (os.cpu_count() or 1))
+
+
+def run_inline(backtest: Backtest, tasks: Sequence[Task]) -> Iterator[Trial]:
+    for index, params in tasks:
+        yield evaluate(backtest, index, params)
+
+
+def run_pool(backtest: Backtest, tasks: Sequence[Task], workers: int) -> Iterator[Trial]:
+    """A ``ProcessPoolExecutor`` of ``workers`` processes, rebuilt if a worker dies."""
+    attempts: dict[int, int] = {}
+    pending: dict[int, Task] = {index: (index, params) for index, params in tasks}
+    while pending:
+        pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
+                                   initargs=(backtest,))
+        broken = False
+        try:
+            futures: dict[Future[Trial], int] = {
+                pool.submit(_pool_task, index, params): index
+                for index, params in pending.values()}
+            while futures and not broken:
+                done, _ = wait(futures, return_when=FIRST_COMPLETED)
+                for future in done:
+                    index = futures.pop(future)
+                    try:
+                        trial = future.result()
+                    except BrokenProcessPool:
+                        broken = True
+                        attempts[index] = attempts.get(index, 0) + 1
+                        continue
+                    pending.pop(index, None)
+                    yield trial
+            if broken:  # every unfinished future of a broken pool failed with it
+                for future, index in futures.items():
+                    if future.done() and future.exception() is None:
+                        pending.pop(index, None)
+                        yield future.result()
+                    elif future.running() or future.done():
+                        attempts[index] = attempts.get(index, 0) + 1
+        finally:
+            pool.shutdown(wait=not broken, cancel_futures=True)
+        for index in [i for i, n in attempts.items() if n >= MAX_ATTEMPTS and i in pending]:
+            _, params = pending.pop(index)
+            yield Trial(index, params, "error",
+                        message=f"its worker died {attempts[index]} times")
+
+
+def _dask_task(backtest: Backtest, index: int, params: dict[str, Any]) -> Trial:
+    return evaluate(backtest, index, params)
+
+
+def run_dask(backtest: Backtest, tasks: Sequence[Task], address: str) -> Iterator[Trial]:
+    """The tasks on the Dask cluster at ``address`` (``tcp://HOST:PORT``); the cluster's
+    scheduler does the scheduling, retries and rescheduling of a dead worker's tasks."""
+    try:
+        import distributed
+    except ImportError:
+        raise ConfigError("--dask-scheduler needs dask: pip install 'dask[distributed]'") from None
+    try:
+        dask: Any = distributed  # untyped library: its calls are checked by the tests
+        client = dask.Client(address, timeout=10)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ConfigError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+    try:
+        shared = client.scatter(backtest, broadcast=True)
+        futures = {client.submit(_dask_task, shared, index, params, pure=False,
+                                 retries=MAX_ATTEMPTS - 1): (index, params)
+                   for index, params in tasks}
+        for future in dask.as_completed(futures):
+            index, params = futures[future]
+            try:
+                trial = future.result()
+            except Exception as exc:  # KilledWorker and friends: this task's row only
+                trial = Trial(index, params, "error", message=f"{type(exc).__name__}: {exc}")
+            yield trial
+            future.release()
+    finally:
+        client.close()

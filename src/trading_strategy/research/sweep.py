@@ -1,0 +1,152 @@
+"""Grid and random search: every point of a parameter space through ``Backtest.run``.
+
+Trials stream back from the executor (``executors``) and are handed to ``on_trial`` and
+appended to ``results_path`` (JSON lines) as each arrives, so an interrupted sweep given
+the same file resumes where it stopped. Points the strategy's own validation refuses
+(``fast >= slow``) are rows with status ``invalid``: counted, never a crash.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from trading_strategy.core.errors import ConfigError
+from trading_strategy.research import executors
+from trading_strategy.research.grid import Constraint, Objective, ParamSpace, check_metric
+from trading_strategy.research.results import SweepResult
+from trading_strategy.research.trial import Trial
+
+if TYPE_CHECKING:
+    from trading_strategy.api.backtest import Backtest
+
+#: (done, total, seconds elapsed, seconds left or None)
+Progress = Callable[[int, int, float, float | None], None]
+
+METHODS = ("grid", "random", "bayes")
+
+
+def _key(params: Mapping[str, Any]) -> str:
+    return json.dumps(params, sort_keys=True, default=str)
+
+
+def load_trials(path: Path) -> list[Trial]:
+    """The trials already in a results file (a torn last line is ignored)."""
+    if not path.exists():
+        return []
+    out = []
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            try:
+                out.append(Trial.from_dict(json.loads(line)))
+            except (ValueError, TypeError, KeyError):
+                continue
+    return out
+
+
+def run_trials(backtest: Backtest, points: Sequence[dict[str, Any]], *,
+               workers: int | None = None, dask_scheduler: str | None = None,
+               results_path: str | Path | None = None,
+               on_trial: Callable[[Trial], None] | None = None,
+               progress: Progress | None = None) -> list[Trial]:
+    """Evaluate ``points``; ``workers=0`` runs in this process, None uses every core."""
+    path = Path(results_path) if results_path is not None else None
+    done_before = {_key(t.params): t for t in load_trials(path)} if path else {}
+    trials: list[Trial] = []
+    tasks = []
+    for index, params in enumerate(points):
+        previous = done_before.get(_key(params))
+        if previous is not None and previous.status != "error":
+            previous.index = index
+            trials.append(previous)
+        else:
+            tasks.append((index, dict(params)))
+    total, started = len(points), time.monotonic()
+    if progress is not None:
+        progress(len(trials), total, 0.0, None)
+    if dask_scheduler:
+        stream = executors.run_dask(backtest, tasks, dask_scheduler)
+    elif workers == 0 or len(tasks) <= 1:
+        stream = executors.run_inline(backtest, tasks)
+    else:
+        count = executors.default_workers() if workers is None else int(workers)
+        if count < 1:
+            raise ConfigError(f"workers must be at least 1, got {workers}")
+        stream = executors.run_pool(backtest, tasks, min(count, len(tasks)))
+    sink = path.open("a", encoding="utf-8") if path else None
+    try:
+        for fresh, trial in enumerate(stream, start=1):
+            trials.append(trial)
+            if sink is not None:
+                sink.write(json.dumps(trial.to_dict(), default=str) + "\n")
+                sink.flush()
+            if on_trial is not None:
+                on_trial(trial)
+            if progress is not None:
+                elapsed = time.monotonic() - started
+                left = elapsed / fresh * (len(tasks) - fresh)
+                progress(len(trials), total, elapsed, left)
+    finally:
+        if sink is not None:
+            sink.close()
+    trials.sort(key=lambda t: t.index)
+    return trials
+
+
+def optimize(backtest: Backtest, params: Mapping[str, Any] | Iterable[str], *,
+             maximize: str | None = None, minimize: str | None = None,
+             constraints: Iterable[str | Constraint] = (), method: str = "grid",
+             trials: int | None = None, seed: int | None = 0, workers: int | None = None,
+             dask_scheduler: str | None = None, results_path: str | Path | None = None,
+             storage: str | None = None, study_name: str | None = None,
+             progress: Progress | None = None) -> SweepResult:
+    """Search ``params`` for the best ``maximize`` (default ``sharpe``) or ``minimize``
+    metric under ``constraints``; see ``docs/research.md``.
+
+    ``params``: ``{"fast": "5:50:5", "slow": range(20, 201, 10), "allow_short": [False,
+    True]}`` or ``["fast=5:50:5", ...]``. ``method``: ``grid`` (every point), ``random``
+    (``trials`` distinct points, seeded), ``bayes`` (Optuna, ``trials`` trials, its study
+    in ``storage``: a database URL, default the platform's database).
+    """
+    if maximize and minimize:
+        raise ConfigError("give either maximize or minimize, not both")
+    objective = Objective(minimize, False) if minimize else Objective(maximize or "sharpe")
+    rules = [c if isinstance(c, Constraint) else Constraint.parse(c) for c in constraints]
+    for metric in [objective.metric, *(c.metric for c in rules)]:
+        check_metric(metric, metric_names())
+    space = ParamSpace.parse(params)
+    if method not in METHODS:
+        raise ConfigError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    if trials is not None and trials < 1:
+        raise ConfigError(f"trials must be at least 1, got {trials}")
+    if method == "bayes":
+        from trading_strategy.research.bayes import optimize_bayes
+
+        found = optimize_bayes(backtest, space, objective, rules, trials=trials or 50,
+                               seed=seed, storage=storage, study_name=study_name,
+                               progress=progress)
+    else:
+        points = (list(space.grid()) if method == "grid"
+                  else space.sample(trials or min(space.size, 50), seed))
+        found = run_trials(backtest, points, workers=workers, dask_scheduler=dask_scheduler,
+                           results_path=results_path, progress=progress)
+    return SweepResult(found, space, objective, rules, method=method,
+                       periods_per_year=_periods_per_year(backtest))
+
+
+def metric_names() -> list[str]:
+    """The metrics a trial's stats hold (the report's metric names)."""
+    from dataclasses import fields
+
+    from trading_strategy.backtesting.metrics import Metrics
+
+    return [f.name for f in fields(Metrics)] + ["open_trades", "final_equity"]
+
+
+def _periods_per_year(backtest: Backtest) -> float:
+    from trading_strategy.backtesting.runner import periods_per_year
+
+    return float(periods_per_year(backtest.bars, backtest.settings))

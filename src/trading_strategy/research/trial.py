@@ -1,0 +1,100 @@
+"""One evaluation of a strategy at one parameter point, as a worker computes it.
+
+The worker returns plain data (a ``Trial``), never the engine: results cross process and
+machine boundaries and are persisted line by line as they arrive.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from trading_strategy.core.errors import ParameterError, UserError
+
+if TYPE_CHECKING:
+    from trading_strategy.api.backtest import Backtest
+
+#: a trial's outcome: ``ok``; ``invalid`` (the strategy's own validation refused the point,
+#: e.g. fast >= slow); ``error`` (the run failed, or its worker died twice)
+STATUSES = ("ok", "invalid", "error")
+
+#: per-trial equity is kept at this many evenly spaced points (enough for CSCV's splits
+#: without shipping a million floats per trial across the network)
+RETURN_POINTS = 1000
+
+
+@dataclass(slots=True)
+class Trial:
+    index: int
+    params: dict[str, Any]
+    status: str
+    stats: dict[str, Any] = field(default_factory=dict)
+    #: simple returns between RETURN_POINTS evenly spaced equity marks (for PBO)
+    returns: list[float] = field(default_factory=list)
+    #: closed trades' returns (pnl over entry notional), in order (for the bootstrap)
+    trade_returns: list[float] = field(default_factory=list)
+    #: the strategy's own per-bar return statistics (for the deflated Sharpe ratio)
+    bar_moments: dict[str, float] = field(default_factory=dict)
+    message: str = ""
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, row: dict[str, Any]) -> Trial:
+        return cls(**{k: row[k] for k in cls.__dataclass_fields__ if k in row})
+
+
+def sampled_returns(equity: np.ndarray[Any, Any], points: int = RETURN_POINTS) -> list[float]:
+    """Returns between ``points + 1`` evenly spaced marks of ``equity``."""
+    n = len(equity)
+    if n < 2:
+        return []
+    marks = np.unique(np.linspace(0, n - 1, min(points, n - 1) + 1).round().astype(np.int64))
+    values = np.asarray(equity, dtype=np.float64)[marks]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = values[1:] / values[:-1] - 1.0
+    return [float(x) if math.isfinite(x) else 0.0 for x in out]
+
+
+def bar_moments(equity: np.ndarray[Any, Any]) -> dict[str, float]:
+    """Per-bar return count, Sharpe (not annualised), skewness and (non-excess) kurtosis."""
+    values = np.asarray(equity, dtype=np.float64)
+    if values.size < 3 or np.any(values[:-1] <= 0):
+        return {}
+    r = values[1:] / values[:-1] - 1.0
+    sd = float(r.std())
+    if sd == 0.0:
+        return {}
+    z = (r - r.mean()) / sd
+    return {"n": float(r.size), "sharpe": float(r.mean() / r.std(ddof=1)),
+            "skew": float(np.mean(z ** 3)), "kurtosis": float(np.mean(z ** 4))}
+
+
+def evaluate(backtest: Backtest, index: int, params: dict[str, Any],
+             points: int = RETURN_POINTS) -> Trial:
+    """Run ``backtest`` at ``params``; never raises for a user error (it is a row)."""
+    import time
+
+    started = time.perf_counter()
+    try:
+        result = backtest.run(**params).run
+    except ParameterError as exc:
+        return Trial(index, params, "invalid", message=str(exc).split(" (valid")[0])
+    except (UserError, ValueError, ArithmeticError) as exc:
+        return Trial(index, params, "error", message=str(exc))
+    engine = result.engine
+    stats: dict[str, Any] = dict(result.metrics.as_dict())
+    trades = engine.ledger.trades
+    stats["open_trades"] = sum(1 for t in trades if t.is_open)
+    stats["final_equity"] = float(result.equity[-1])
+    trade_returns = [float(t.pnl() / t.entry_value) for t in trades
+                     if not t.is_open and t.entry_value]
+    return Trial(index, params, "ok", stats=stats,
+                 returns=sampled_returns(result.equity, points),
+                 trade_returns=trade_returns, bar_moments=bar_moments(result.equity),
+                 seconds=time.perf_counter() - started)
