@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "trading_strategy.cli.risk_cmd",
     "trading_strategy.cli.live_cmd",
     "trading_strategy.cli.paper_venue_cmd",
+    "trading_strategy.cli.serve_cmd",
 )
 
 
@@ -44,6 +45,7 @@ _MODULE_OF = {
     "status": "trading_strategy.cli.live_cmd",
     "audit": "trading_strategy.cli.live_cmd",
     "paper-venue": "trading_strategy.cli.paper_venue_cmd",
+    "serve": "trading_strategy.cli.serve_cmd",
 }
 
 

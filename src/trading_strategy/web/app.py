@@ -1,0 +1,104 @@
+"""``create_app(settings)``: the FastAPI app (API under ``/api/v1``, pages, static files)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from trading_strategy.core.errors import UserError
+from trading_strategy.web.deps import AppState
+from trading_strategy.web.routes import actions, pages, runs, sessions, stream
+from trading_strategy.web.services.auth import Authenticator
+from trading_strategy.web.services.backtests import JobRunner
+from trading_strategy.web.settings import WebSettings
+
+__all__ = ["create_app"]
+
+_STATIC = Path(__file__).resolve().parent / "static"
+_log = logging.getLogger(__name__)
+
+
+def _error(status: int, error: str, detail: str) -> JSONResponse:
+    return JSONResponse({"error": error, "detail": detail, "status": status}, status_code=status)
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "request"
+        parts.append(f"{where}: {err.get('msg', 'invalid')}")
+    return "; ".join(parts) or "invalid request"
+
+
+def _install_errors(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        response = _error(exc.status_code, "http_error" if exc.status_code != 401
+                          else "unauthorized", str(exc.detail))
+        for key, value in (exc.headers or {}).items():
+            response.headers[key] = value
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return _error(422, "invalid_request", _validation_message(exc))
+
+    @app.exception_handler(UserError)
+    async def user_error(_: Request, exc: UserError) -> JSONResponse:
+        return _error(400, "bad_request", str(exc).splitlines()[0] if str(exc) else "bad request")
+
+    @app.exception_handler(Exception)
+    async def internal(_: Request, exc: Exception) -> JSONResponse:
+        # logged in full here; the client gets one line and never a traceback
+        _log.exception("web request failed")
+        return _error(500, "internal_error", f"the server failed ({type(exc).__name__}); "
+                                             "see its log")
+
+
+def create_app(settings: Any = None, *, web: WebSettings | None = None,
+               store: Any = None) -> FastAPI:
+    """The app over ``settings`` (``config.load_settings()`` when ``None``): its database
+    and data folder. ``store``: an open ``storage.Store`` to use instead of opening one
+    (left open at shutdown)."""
+    if settings is None:
+        from trading_strategy.web.settings import load_core_settings
+
+        settings = load_core_settings()
+    web = web or WebSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = store is None
+        if owned:
+            from trading_strategy.storage import open_store
+
+            opened = open_store(settings.effective_database_url())
+        else:
+            opened = store
+        jobs = JobRunner(opened)
+        app.state.web = AppState(store=opened, data_dir=Path(settings.data_dir), web=web,
+                                 auth=Authenticator(web), jobs=jobs)
+        try:
+            yield
+        finally:
+            jobs.close()
+            if owned:
+                opened.close()
+
+    app = FastAPI(title="trading-strategy", version="v1", lifespan=lifespan,
+                  docs_url="/api/docs", redoc_url=None, openapi_url="/api/v1/openapi.json",
+                  description="Backtest runs, paper and live sessions, and their live stream.")
+    _install_errors(app)
+    for module in (runs, sessions, stream, actions, pages):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=_STATIC), name="static")
+    return app

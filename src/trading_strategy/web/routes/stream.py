@@ -1,0 +1,65 @@
+"""``/api/v1/stream``: the live WebSocket of typed events (``StreamMessage``)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from starlette.concurrency import run_in_threadpool
+
+from trading_strategy.web.schemas import StreamMessage
+from trading_strategy.web.services import stream
+from trading_strategy.web.services.sessions import session_names
+
+router = APIRouter(tags=["stream"])
+
+_HEARTBEAT_SECONDS = 10.0
+
+
+@router.get("/api/v1/stream/schema", response_model=StreamMessage,
+            summary="The message schema of the /api/v1/stream WebSocket")
+async def stream_schema() -> Any:
+    """Connect with ``ws://HOST/api/v1/stream?after=SEQ`` (``after`` optional): the first
+    message is a ``snapshot`` whose ``seq`` is where the stream resumes, then every
+    journal event after it in ``seq`` order, and a ``heartbeat`` when idle."""
+    return StreamMessage(seq=0, kind="heartbeat")
+
+
+def _dump(message: dict[str, Any]) -> str:
+    return StreamMessage.model_validate(message).model_dump_json()
+
+
+@router.websocket("/api/v1/stream")
+async def live_stream(websocket: WebSocket) -> None:
+    state = websocket.app.state.web
+    raw_after = websocket.query_params.get("after")
+    await websocket.accept()
+    try:
+        if raw_after is not None and not (raw_after.isdigit() and len(raw_after) < 19):
+            await websocket.close(code=1008, reason="after: a sequence number (0 or more)")
+            return
+        head = await run_in_threadpool(stream.last_seq, state.store)
+        cursor = head if raw_after is None else int(raw_after)
+        await websocket.send_text(_dump({
+            "seq": cursor, "kind": "snapshot", "ts": datetime.now(UTC),
+            "data": {"sessions": session_names(state.data_dir), "head": head}}))
+        idle = 0.0
+        while True:
+            batch = await run_in_threadpool(stream.journal_after, state.store,
+                                            state.data_dir, cursor)
+            for message in batch:
+                await websocket.send_text(_dump(message))
+                cursor = message["seq"]
+            if batch:
+                idle = 0.0
+                continue
+            await asyncio.sleep(state.web.poll_seconds)
+            idle += state.web.poll_seconds
+            if idle >= _HEARTBEAT_SECONDS:
+                idle = 0.0
+                await websocket.send_text(_dump({"seq": cursor, "kind": "heartbeat",
+                                                 "ts": datetime.now(UTC)}))
+    except (WebSocketDisconnect, RuntimeError):
+        return

@@ -1,0 +1,1 @@
+"""What the routes call: plain functions over the store and the sessions' files."""

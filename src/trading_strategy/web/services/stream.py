@@ -1,0 +1,60 @@
+"""The live stream's source: the order journal, read by sequence from the database.
+
+``seq`` is the journal row's id, so a client that saw SEQ resumes with ``after=SEQ`` and
+gets exactly the rows after it. The app polls; it never needs the session's process.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from trading_strategy.storage.tables import OrderEventRow, OrderRow
+from trading_strategy.storage.transactions import reading
+from trading_strategy.web.services.sessions import sessions_by_id
+
+__all__ = ["journal_after", "last_seq"]
+
+_BATCH = 500
+
+
+def last_seq(store: Any) -> int:
+    with reading(store.engine) as connection:
+        return int(connection.execute(select(func.max(OrderEventRow.id))).scalar() or 0)
+
+
+def _session_of(order_id: str, sessions: dict[str, str]) -> str | None:
+    for session_id, name in sessions.items():
+        if f"-{session_id}-" in order_id:
+            return name
+    return None
+
+
+def journal_after(store: Any, data_dir: Path, after: int,
+                  limit: int = _BATCH) -> list[dict[str, Any]]:
+    """Stream messages (as dicts) for the journal rows after ``after``, oldest first: a
+    ``fill`` for each fill, an ``order`` for every other transition. Rows of orders that
+    belong to no session in ``data_dir`` (backtests) keep their seq with session ``None``."""
+    query = (select(OrderEventRow.id, OrderEventRow.order_id, OrderEventRow.ts_event,
+                    OrderEventRow.from_status, OrderEventRow.to_status, OrderEventRow.detail,
+                    OrderRow.strategy, OrderRow.symbol, OrderRow.side, OrderRow.order_type)
+             .join(OrderRow, OrderRow.id == OrderEventRow.order_id)
+             .where(OrderEventRow.id > after).order_by(OrderEventRow.id).limit(limit))
+    with reading(store.engine) as connection:
+        rows = connection.execute(query).all()
+    sessions = sessions_by_id(data_dir) if rows else {}
+    out = []
+    for row in rows:
+        detail = dict(row.detail or {})
+        is_fill = detail.get("kind") == "filled"
+        data = {"order_id": row.order_id, "strategy": row.strategy, "symbol": row.symbol,
+                "side": row.side, "type": row.order_type, "from": row.from_status,
+                "to": row.to_status}
+        if is_fill:
+            data |= {"quantity": str(detail.get("quantity")), "price": str(detail.get("price"))}
+        out.append({"seq": int(row.id), "kind": "fill" if is_fill else "order",
+                    "session": _session_of(row.order_id, sessions), "ts": row.ts_event,
+                    "data": data})
+    return out
