@@ -134,7 +134,7 @@ def optimize(backtest: Backtest, params: Mapping[str, Any] | Iterable[str], *,
         found = run_trials(backtest, points, workers=workers, dask_scheduler=dask_scheduler,
                            results_path=results_path, progress=progress)
     return SweepResult(found, space, objective, rules, method=method,
-                       periods_per_year=_periods_per_year(backtest))
+                       periods_per_year=periods_per_year_of(backtest))
 
 
 def metric_names() -> list[str]:
@@ -146,7 +146,7 @@ def metric_names() -> list[str]:
     return [f.name for f in fields(Metrics)] + ["open_trades", "final_equity"]
 
 
-def _periods_per_year(backtest: Backtest) -> float:
+def periods_per_year_of(backtest: Backtest) -> float:
     from trading_strategy.backtesting.runner import periods_per_year
 
     return float(periods_per_year(backtest.bars, backtest.settings))
