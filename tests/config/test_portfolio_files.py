@@ -47,6 +47,13 @@ def error(data: dict[str, Any]) -> str:
     (raw(venue={"slippage_bps": 1e308}), "venue.slippage_bps"),
     (raw(venue={"commission": "0.001"}), "venue.commission"),
     (raw(venue={"commission": float("nan")}), "venue.commission"),
+    (raw(venue={"commission": 1}), "venue.commission"),
+    (raw(venue={"commission_model": "per-share", "commission": 1}), "venue.commission_model"),
+    (raw(venue={"commission_model": "fixed", "commission": 2, "commission_min": 1}),
+     "venue.commission_min"),
+    (raw(venue={"commission_model": "per-unit", "commission": 0.01, "commission_min": -1}),
+     "venue.commission_min"),
+    (raw(venue={"commission_model": "fixed", "commission": 1e300}), "venue.commission"),
     (raw(session={"metrics_port": True}), "session.metrics_port"),
     (raw(session={"metrics_port": 8080.5}), "session.metrics_port"),
     (raw(session={"start": "9999-01-01"}), "session.start"),
@@ -96,6 +103,27 @@ def test_sensible_values_are_kept_exact() -> None:
     assert config.session.start == "2010-01-04"
     assert config.session.end == "2011-06-30T10:00:00"  # UTC
     assert config.strategies[0].capital == 50000
+
+
+def test_the_venue_names_the_backtests_commission_models() -> None:
+    from decimal import Decimal
+
+    from trading_strategy.kernel.costs import (
+        FixedCommission,
+        PercentCommission,
+        PerUnitCommission,
+    )
+
+    def costs(**venue: Any) -> object:
+        return parse_portfolio(raw(venue=venue)).venue.commission_costs()
+
+    assert costs(commission=0.001) == PercentCommission(Decimal("0.001"))
+    assert costs(commission_model="per-unit", commission=0.01, commission_min=1) == \
+        PerUnitCommission(Decimal("0.01"), Decimal(1))
+    assert costs(commission_model="per-unit", commission=0.01) == \
+        PerUnitCommission(Decimal("0.01"), Decimal(0))
+    # money, not a rate: 2 per order is a fee, where a percent commission of 2 is refused
+    assert costs(commission_model="fixed", commission=2) == FixedCommission(Decimal(2))
 
 
 def test_toml_dates_are_accepted(tmp_path: Path) -> None:

@@ -298,8 +298,8 @@ _FILE_SETS: tuple[tuple[str, str, object, str], ...] = (
     ("--cash", "cash", "10000", "strategies.capital"),
     ("--size", "size", "all-in", "strategies.size"),
     ("--commission", "commission", None, "venue.commission"),
-    ("--commission-model", "commission_model", "percent", "venue.commission (a rate)"),
-    ("--commission-min", "commission_min", None, "venue.commission (a rate)"),
+    ("--commission-model", "commission_model", "percent", "venue.commission_model"),
+    ("--commission-min", "commission_min", None, "venue.commission_min"),
     ("--slippage-bps", "slippage_bps", None, "venue.slippage_bps"),
     ("--slippage-model", "slippage_model", None, "venue.slippage_bps"),
     ("--slippage-value", "slippage_value", None, "venue.slippage_bps"),
@@ -330,7 +330,6 @@ def portfolio_sleeves(config: Any, bars_of: Any, args: argparse.Namespace) -> li
     from trading_strategy.backtesting.portfolio import Sleeve
     from trading_strategy.backtesting.settings import BacktestSettings, IndicatorMode
     from trading_strategy.core.bars import datetime_to_ns
-    from trading_strategy.kernel.costs import PercentCommission
     from trading_strategy.kernel.sizing import SizeSpec
     from trading_strategy.runtime.portfolio_config import moment
 
@@ -347,7 +346,8 @@ def portfolio_sleeves(config: Any, bars_of: Any, args: argparse.Namespace) -> li
         bars = bars_of(entry.symbol, entry.timeframe).between(*window)
         settings = BacktestSettings(
             initial_cash=entry.capital,
-            commission=PercentCommission(venue.commission),
+            # the models the file names, the ones the paper venue fills with
+            commission=venue.commission_costs(),
             # the model the file names (bps, range, ATR), the one the paper venue fills with
             slippage=venue.slippage_model(),
             size=SizeSpec.parse(entry.size),
@@ -365,7 +365,7 @@ def _portfolio_settings(config: Any) -> dict[str, Any]:
     """What the report states about the file beyond the strategies."""
     venue = config.venue
     used: dict[str, Any] = {
-        "venue": {"commission": {"model": "percent", "rate": float(venue.commission)},
+        "venue": {"commission": venue.commission_costs().describe(),
                   "slippage": venue.slippage_model().describe(),
                   "latency_ms": venue.latency_ms},
         "window": {"start": config.session.start, "end": config.session.end},

@@ -14,7 +14,9 @@
     kind = "paper"             # paper (in-process) | paper-http (trading-strategy paper-venue)
                                # | ccxt (a real exchange account; its testnet first)
     url = "http://127.0.0.1:8765"  # paper-http: the venue; ccxt: optional REST base override
-    commission = 0.001         # paper fills use the backtester's models
+    commission = 0.001         # paper fills use the backtester's models; percent: a
+    commission_model = "percent"  # fraction (< 1) of the notional | per-unit: money per
+    # unit, with commission_min (money) per fill | fixed: money per order
     slippage = "bps"           # bps (slippage_bps) | range | atr (slippage_value: the fraction
     slippage_bps = 2           # of the bar's range / the multiple of ATR(14))
     # ccxt only: exchange = "binance", sandbox = true; keys from the environment only
@@ -73,7 +75,11 @@ from pydantic import (
 from trading_strategy.core.errors import ConfigError
 from trading_strategy.kernel.costs import (
     AtrSlippage,
+    CommissionModel,
     FixedBpsSlippage,
+    FixedCommission,
+    PercentCommission,
+    PerUnitCommission,
     RangeSlippage,
     SlippageModel,
 )
@@ -212,12 +218,19 @@ CCXT_EXCHANGES = ("binance",)
 #: keys that hold secrets: never in a file (copied, committed, shared)
 _SECRET_KEYS = ("api_key", "apikey", "apiKey", "secret", "password")
 SlippageKind = Literal["bps", "range", "atr"]
+CommissionKind = Literal["percent", "per-unit", "fixed"]
+#: a per-unit or per-order commission beyond this is a typo, not a fee
+MAX_COMMISSION_MONEY = Decimal(10) ** 6
 
 
 class VenueSection(_Model):
     kind: Literal["paper", "paper-http", "ccxt"] = "paper"
     url: str = "http://127.0.0.1:8765"
-    commission: Money = Field(Decimal(0), ge=0, lt=1)
+    #: percent: a fraction of the notional; per-unit / fixed: money (see commission_model)
+    commission: Money = Field(Decimal(0), ge=0, le=MAX_COMMISSION_MONEY)
+    commission_model: CommissionKind = "percent"
+    #: per-unit only: the least commission of a fill, in money
+    commission_min: Money | None = Field(None, ge=0, le=MAX_COMMISSION_MONEY)
     slippage: SlippageKind = "bps"
     slippage_bps: Money = Field(Decimal(0), ge=0, le=MAX_SLIPPAGE_BPS)
     #: range: the fraction of the bar's high - low; atr: the multiple of ATR(14)
@@ -273,6 +286,12 @@ class VenueSection(_Model):
             for key in ("exchange", "sandbox"):
                 if key in self.model_fields_set:
                     problems.append(f"{key}: only a ccxt venue has it (kind = {self.kind!r})")
+        if self.commission_model == "percent" and self.commission >= 1:
+            problems.append(f"commission: a percent commission is a fraction below 1 (0.001 "
+                            f"= 0.1 %), got {self.commission}")
+        if self.commission_min is not None and self.commission_model != "per-unit":
+            problems.append(f"commission_min: only with commission_model \"per-unit\" (not "
+                            f"{self.commission_model!r})")
         if self.slippage == "bps":
             if self.slippage_value is not None:
                 problems.append("slippage_value: slippage \"bps\" takes slippage_bps")
@@ -291,6 +310,15 @@ class VenueSection(_Model):
     def rest_url(self) -> str | None:
         """The ccxt venue's REST base override (``None``: the exchange's own)."""
         return self.url if "url" in self.model_fields_set else None
+
+    def commission_costs(self) -> CommissionModel:
+        """The kernel's commission model this section names (the paper venue, the session's
+        all-in sizing and the backtest of the same file use this one)."""
+        if self.commission_model == "per-unit":
+            return PerUnitCommission(self.commission, self.commission_min or Decimal(0))
+        if self.commission_model == "fixed":
+            return FixedCommission(self.commission)
+        return PercentCommission(self.commission)
 
     def slippage_model(self) -> SlippageModel:
         """The kernel's slippage model this section names (the paper venue and the backtest

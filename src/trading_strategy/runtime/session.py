@@ -45,7 +45,6 @@ from trading_strategy.core.bars import BarSeries, datetime_to_ns
 from trading_strategy.core.enums import OrderStatus
 from trading_strategy.core.errors import ConfigError, OperatorActionRequired
 from trading_strategy.core.instrument import Instrument
-from trading_strategy.kernel.costs import PercentCommission
 from trading_strategy.market_data.files import load_bars
 from trading_strategy.market_data.providers.base import BarEvent
 from trading_strategy.market_data.providers.replay import ReplayProvider
@@ -331,7 +330,7 @@ class PaperSession:
         if self.live is not None:
             checkpoint = warm_until(checkpoint, series)
         self.checkpoint = checkpoint
-        commission = PercentCommission(config.venue.commission)
+        commission = config.venue.commission_costs()
         self.runners = [
             StrategyRunner(
                 name=e.name, strategy_cls=registry.get(e.strategy), params=e.params,

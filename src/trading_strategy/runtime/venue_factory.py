@@ -20,7 +20,6 @@ from pathlib import Path
 
 from trading_strategy.core.errors import ConfigError
 from trading_strategy.core.instrument import Instrument
-from trading_strategy.kernel.costs import PercentCommission
 from trading_strategy.kernel.sizing import SizeKind, SizeSpec
 from trading_strategy.orders.venues.base import Venue
 from trading_strategy.runtime.portfolio_config import StrategyEntry, VenueSection
@@ -67,7 +66,7 @@ def build_venue(section: VenueSection, instruments: Mapping[str, Instrument], *,
     from trading_strategy.orders.venues.paper_store import PaperStore
 
     config = PaperVenueConfig(initial_cash=dict(initial_cash),
-                              commission=PercentCommission(section.commission),
+                              commission=section.commission_costs(),
                               slippage=section.slippage_model(),
                               latency_ms=section.latency_ms)
     store = PaperStore(Path(section.db) if section.db else state_dir / "paper-venue.sqlite3")
