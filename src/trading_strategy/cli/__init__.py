@@ -19,6 +19,8 @@ from trading_strategy.core.errors import TradingStrategyError, UserError, redact
 COMMAND_MODULES = (
     "trading_strategy.cli.strategies_cmd",
     "trading_strategy.cli.backtest_cmd",
+    "trading_strategy.cli.optimize_cmd",
+    "trading_strategy.cli.walk_forward_cmd",
     "trading_strategy.cli.data_cmd",
     "trading_strategy.cli.runs_cmd",
     "trading_strategy.cli.db_cmd",
