@@ -279,3 +279,13 @@ def test_a_live_session_killed_mid_stream_resumes_without_a_double_order(
     # its provider; the last bar may be unstored (the stop came before the next bar)
     assert minutes == list(range(-5, minutes[-1] + 1)) and minutes[-1] >= LAST - 1, minutes
     assert [s for _, s in sources] == [None] * 5 + ["binance"] * (minutes[-1] + 1)
+
+    # status shows the feed of the live session, instrument by instrument
+    status = subprocess.run([sys.executable, "-m", "trading_strategy", "status", "--config",
+                             str(config)], env=env, capture_output=True, text=True,
+                            timeout=120, check=False)
+    assert status.returncode == 0, status.stderr
+    lines = status.stdout.splitlines()
+    feed = lines[lines.index("live data feed:") + 1]
+    assert feed.split()[:4] == ["BTC/USDT", "ok", "provider", "binance;"], feed
+    assert "last bar 2024-06-01T00:14:00Z" in feed and "switches 0" in feed, feed
