@@ -10,6 +10,7 @@ times is a row with status ``error``, never a crashed sweep.
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -46,43 +47,67 @@ def run_inline(backtest: Backtest, tasks: Sequence[Task]) -> Iterator[Trial]:
         yield evaluate(backtest, index, params)
 
 
+def _isolated(backtest: Backtest, index: int, params: dict[str, Any]) -> Trial | None:
+    """The task alone in a fresh one-process pool; None when its process dies."""
+    with ProcessPoolExecutor(max_workers=1, initializer=_init_worker,
+                             initargs=(backtest,)) as pool:
+        try:
+            return pool.submit(_pool_task, index, params).result()
+        except BrokenProcessPool:
+            return None
+
+
 def run_pool(backtest: Backtest, tasks: Sequence[Task], workers: int) -> Iterator[Trial]:
-    """A ``ProcessPoolExecutor`` of ``workers`` processes, rebuilt if a worker dies."""
+    """A ``ProcessPoolExecutor`` of ``workers`` processes. At most ``workers`` tasks are
+    submitted at a time, so when a process dies the suspects are the tasks then running:
+    each is retried alone in a fresh process (the one that kills its process is an
+    ``error`` row after ``MAX_ATTEMPTS``), then the pool is rebuilt for the rest."""
+    queue: deque[Task] = deque(tasks)
+    suspects: deque[Task] = deque()
     attempts: dict[int, int] = {}
-    pending: dict[int, Task] = {index: (index, params) for index, params in tasks}
-    while pending:
+    while queue or suspects:
+        while suspects:
+            index, params = suspects.popleft()
+            attempts[index] = attempts.get(index, 0) + 1
+            trial = _isolated(backtest, index, params)
+            if trial is not None:
+                yield trial
+            elif attempts[index] + 1 >= MAX_ATTEMPTS:
+                yield Trial(index, params, "error",
+                            message=f"its worker process died {attempts[index] + 1} times")
+            else:
+                suspects.append((index, params))
+        if not queue:
+            break
         pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
                                    initargs=(backtest,))
-        broken = False
+        running: dict[Future[Trial], Task] = {}
         try:
-            futures: dict[Future[Trial], int] = {
-                pool.submit(_pool_task, index, params): index
-                for index, params in pending.values()}
-            while futures and not broken:
-                done, _ = wait(futures, return_when=FIRST_COMPLETED)
+            while queue or running:
+                while queue and len(running) < workers:
+                    task = queue.popleft()
+                    running[pool.submit(_pool_task, *task)] = task
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                broken = False
                 for future in done:
-                    index = futures.pop(future)
+                    task = running.pop(future)
                     try:
                         trial = future.result()
                     except BrokenProcessPool:
                         broken = True
-                        attempts[index] = attempts.get(index, 0) + 1
+                        suspects.append(task)
                         continue
-                    pending.pop(index, None)
                     yield trial
-            if broken:  # every unfinished future of a broken pool failed with it
-                for future, index in futures.items():
-                    if future.done() and future.exception() is None:
-                        pending.pop(index, None)
-                        yield future.result()
-                    elif future.running() or future.done():
-                        attempts[index] = attempts.get(index, 0) + 1
+                if broken:
+                    for future, task in running.items():
+                        if future.done() and future.exception() is None:
+                            yield future.result()
+                        else:
+                            suspects.append(task)
+                    running.clear()
+                    break
         finally:
-            pool.shutdown(wait=not broken, cancel_futures=True)
-        for index in [i for i, n in attempts.items() if n >= MAX_ATTEMPTS and i in pending]:
-            _, params = pending.pop(index)
-            yield Trial(index, params, "error",
-                        message=f"its worker died {attempts[index]} times")
+            pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _dask_task(backtest: Backtest, index: int, params: dict[str, Any]) -> Trial:
