@@ -53,7 +53,7 @@ ALL_KINDS: list[OrderEvent] = [
     OrderCreated(**env(0, "c", "operator:alice", "x"), strategy="s", symbol="BTCUSD",
                  side=Side.SELL, order_type=OrderType.STOP_LIMIT, quantity=Decimal("0.0010"),
                  limit_price=Decimal("41999.5"), stop_price=Decimal("42000.0"),
-                 reduce_only=True),
+                 reduce_only=True, parent_id="sma-s1-00000001"),
     OrderSubmitted(**env(1, "sent to venue:paper", "order-manager")),
     OrderAccepted(**env(2, "venue accepted the order", "venue:paper"), venue_order_id="P-7"),
     OrderRejected(**env(2, "venue rejected the order", "venue:paper"), reason="no funds"),
@@ -67,6 +67,9 @@ ALL_KINDS: list[OrderEvent] = [
     OrderDenied(**env(0, "risk denied the order", "risk"), reason="max_position: too big"),
     OrderFilled(**env(3, "venue fill", "venue:paper"), trade_id="T-2", quantity=Decimal("8"),
                 price=Decimal("100.50"), order_quantity=Decimal("8")),
+    OrderCreated(**env(0, "c", "strategy:s", "y"), strategy="s", symbol="AAPL",
+                 side=Side.BUY, order_type=OrderType.MARKET, quantity=Decimal("12"),
+                 size_at_fill=True, quantity_is_cap=False),
 ]
 
 
@@ -119,6 +122,7 @@ def test_codec_format_is_the_documented_one() -> None:
         "quantity": "10", "limit_price": "100.50", "stop_price": None, "tif": "DAY",
         "reduce_only": False, "decision_price": "100.40", "id_seq": 1,
         "stop_loss": None, "take_profit": None, "size_at_fill": False,
+            "quantity_is_cap": True, "parent_id": None,
     }
     assert CODEC_VERSION == 1
     kinds = {encode(e)["kind"] for e in ALL_KINDS}
@@ -202,3 +206,15 @@ def test_records_written_before_brackets_were_journaled_still_decode() -> None:
     back = decode(data)
     assert isinstance(back, OrderCreated)
     assert (back.stop_loss, back.take_profit) == (None, None)
+
+
+def test_records_written_before_exits_and_uncapped_all_in_were_journaled_still_decode() -> None:
+    """A row from before ``parent_id``/``quantity_is_cap``: no parent, and its size (if
+    all-in) a cap: the safe reading."""
+    for event in (ALL_KINDS[1], ALL_KINDS[-1]):
+        data = encode(event)
+        del data["parent_id"], data["quantity_is_cap"]
+        back = decode(data)
+        assert isinstance(back, OrderCreated)
+        assert (back.parent_id, back.quantity_is_cap) == (None, True)
+        assert decode(encode(event)) == event

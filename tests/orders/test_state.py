@@ -289,3 +289,19 @@ def test_a_venue_size_is_only_for_all_in_orders_and_never_above_the_ask(
     event = dataclasses.replace(fill("T-1", "1", "100.00"), order_quantity=Decimal(venue_size))
     with pytest.raises(OrderInvariantViolated, match="venue order quantity"):
         evolve(order, event)
+
+
+def test_an_uncapped_all_in_order_takes_what_the_cash_pays_at_the_fill() -> None:
+    """Sized at the decision price with no risk limit: the venue may size it above the
+    quantity asked (the price fell), never to zero; a cap stays a cap."""
+    order = dataclasses.replace(created("100"), status=S.ACCEPTED, size_at_fill=True,
+                                quantity_is_cap=False)
+    more = dataclasses.replace(fill("T-1", "104", "100.00"), order_quantity=Decimal("104"))
+    after = evolve(order, more)
+    assert (after.status, after.size, after.filled_quantity) == (S.FILLED, 104, 104)
+    assert after.request.quantity_is_cap is False  # a re-send is the same request
+    with pytest.raises(OrderInvariantViolated, match="venue order quantity"):
+        evolve(order, dataclasses.replace(more, order_quantity=Decimal(0)))
+    capped = dataclasses.replace(order, quantity_is_cap=True)
+    with pytest.raises(OrderInvariantViolated, match="venue order quantity"):
+        evolve(capped, more)

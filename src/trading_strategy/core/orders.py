@@ -46,6 +46,11 @@ class OrderIntent(NamedTuple):
     #: all-in: ``lots`` is the most the order may have; the (simulated) venue fills what the
     #: cash pays at the fill price, as a quote-quantity order does at an exchange
     size_at_fill: bool = False
+    #: all-in only: ``lots`` caps the fill (a risk limit set it). ``False``: the fill takes
+    #: what the cash pays at the fill price, even above ``lots`` (sized at the decision price)
+    quantity_is_cap: bool = True
+    #: the entry this order is an attached exit of (it sits at the venue with its entry)
+    parent_id: str | None = None
 
 
 @dataclass(slots=True, eq=False)

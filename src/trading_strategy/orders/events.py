@@ -114,6 +114,11 @@ class OrderCreated(_Envelope):
     take_profit: Decimal | None = None
     #: all-in: ``quantity`` is the most; the venue sizes the buy from the cash at the fill
     size_at_fill: bool = False
+    #: all-in only: ``False`` when ``quantity`` is the size at the decision price, not a cap
+    #: (the venue may fill more, what the cash pays at the fill price)
+    quantity_is_cap: bool = True
+    #: the entry this order is an attached exit of (the venue places it with no latency)
+    parent_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

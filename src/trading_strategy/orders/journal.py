@@ -175,7 +175,7 @@ def _enum(cls: type[StrEnum]) -> Callable[[object], StrEnum]:
 #: how each field is read back; a field missing here is a string
 _READERS: dict[str, Callable[[object], object]] = {
     "ts_event": _int, "ts_init": _int, "id_seq": _int, "reduce_only": _bool,
-    "size_at_fill": _bool,
+    "size_at_fill": _bool, "quantity_is_cap": _bool,
     "quantity": _decimal, "limit_price": _decimal, "stop_price": _decimal,
     "decision_price": _decimal, "price": _decimal, "commission": _decimal,
     "stop_loss": _decimal, "take_profit": _decimal, "order_quantity": _decimal,
@@ -183,7 +183,7 @@ _READERS: dict[str, Callable[[object], object]] = {
 }
 #: the fields that may be ``null``
 _NULLABLE = frozenset({"limit_price", "stop_price", "decision_price", "id_seq", "stop_loss",
-                       "take_profit", "order_quantity"})
+                       "take_profit", "order_quantity", "parent_id"})
 
 
 #: each event class's field names, in declaration order (``dataclasses.fields`` rebuilds

@@ -252,7 +252,8 @@ class OrderManager:
             id_seq=self._own_seq(order_id, intent.strategy),
             stop_loss=_price(inst, intent.bracket.stop_loss) if intent.bracket else None,
             take_profit=_price(inst, intent.bracket.take_profit) if intent.bracket else None,
-            size_at_fill=intent.size_at_fill,
+            size_at_fill=intent.size_at_fill, quantity_is_cap=intent.quantity_is_cap,
+            parent_id=intent.parent_id,
         )
         existing = self._orders.get(order_id)
         if existing is not None:

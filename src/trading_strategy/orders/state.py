@@ -99,6 +99,10 @@ class ManagedOrder:
     stop_loss: Decimal | None = None
     take_profit: Decimal | None = None
     size_at_fill: bool = False
+    #: all-in only: ``quantity`` caps the venue's size (``False``: it may fill more)
+    quantity_is_cap: bool = True
+    #: the entry this order is an attached exit of
+    parent_id: str | None = None
     #: an all-in order's size as the venue set it at its first fill (``quantity`` stays the
     #: maximum asked, so the request re-sent after a restart is the same)
     sized_quantity: Decimal | None = None
@@ -138,6 +142,7 @@ class ManagedOrder:
             order_type=self.order_type, quantity=self.quantity, limit_price=self.limit_price,
             stop_price=self.stop_price, tif=self.tif, reduce_only=self.reduce_only,
             strategy=self.strategy, size_at_fill=self.size_at_fill,
+            quantity_is_cap=self.quantity_is_cap, parent_id=self.parent_id,
         )
 
 
@@ -186,7 +191,8 @@ def _created(event: OrderCreated) -> ManagedOrder:
         decision_price=event.decision_price, id_seq=event.id_seq,
         ts_created=event.ts_event, ts_last=event.ts_event,
         stop_loss=event.stop_loss, take_profit=event.take_profit,
-        size_at_fill=event.size_at_fill,
+        size_at_fill=event.size_at_fill, quantity_is_cap=event.quantity_is_cap,
+        parent_id=event.parent_id,
     )
 
 
@@ -199,8 +205,10 @@ def _filled(order: ManagedOrder, fill: OrderFilled, target: OrderStatus) -> Mana
     filled = _EXACT.add(order.filled_quantity, fill.quantity)
     quantity = order.size
     if fill.order_quantity is not None:
-        # an all-in order the venue sized from its cash: never above what was asked
-        if not order.size_at_fill or not 0 < fill.order_quantity <= order.quantity:
+        # an all-in order the venue sized from its cash: never above a cap (a risk limit);
+        # an uncapped one buys what the cash pays at the fill price, which may be more
+        if not order.size_at_fill or not fill.order_quantity > 0 or \
+                (order.quantity_is_cap and fill.order_quantity > order.quantity):
             raise OrderInvariantViolated(
                 f"{where}: venue order quantity {fill.order_quantity} for an order of "
                 f"{order.quantity}{'' if order.size_at_fill else ' not sized at its fill'}")

@@ -114,10 +114,7 @@ class Execution:
         self.venue = venue
         #: when the venue's answer to each submit arrived (perf_counter ns), by client id
         self._acked: dict[str, int] = {}
-        #: what the next requests carry beyond the order itself, by client id: the entry an
-        #: exit is attached to, all-in orders whose size is no cap (``_AckTimer`` adds them)
-        self._parents: dict[str, str] = {}
-        self._uncapped: set[str] = set()
+        self._timed_venue = _AckTimer(venue, self._acked)
         self.venue_name = venue_name
         self.instruments = dict(instruments)
         self.metrics = metrics
@@ -628,9 +625,7 @@ class Execution:
         plan = book.on_entry_fill(order.id, order.symbol, order.side, opened,
                                   self._bracket(order, ticks), ts=ts, fill_ticks=ticks)
         for intent in plan.create:
-            self._parents[intent.client_order_id] = order.id
-            result = await self.submit(intent)
-            self._parents.pop(intent.client_order_id, None)
+            result = await self.submit(intent._replace(parent_id=order.id))
             if result.status in ("denied", "rejected"):
                 book.forget(intent.client_order_id)
             else:
@@ -655,7 +650,6 @@ class Execution:
         limit = None if current.limit_price is None else inst.to_ticks(current.limit_price)
         stop = None if current.stop_price is None else inst.to_ticks(current.stop_price)
         new_id = leg_id(base, kind, generation + 1)
-        self._parents[new_id] = base
         result = await self.submit(OrderIntent(
             client_order_id=new_id, strategy=current.strategy,
             symbol=current.symbol, side=current.side,
@@ -663,8 +657,8 @@ class Execution:
                                                           current.remaining_quantity),
             order_type=current.order_type, limit_ticks=limit,
             stop_ticks=stop_ticks if stop_ticks is not None else stop, tif=current.tif,
-            reduce_only=True, ts_init=ts, decision_ticks=self.last_ticks.get(current.symbol)))
-        self._parents.pop(new_id, None)
+            reduce_only=True, ts_init=ts, decision_ticks=self.last_ticks.get(current.symbol),
+            parent_id=base))
         if result.status in ("denied", "rejected"):
             log.warning("exit_not_replaced", order_id=current.id, cause=cause,
                         reason=result.reason)
@@ -789,7 +783,12 @@ class Execution:
             if decision.code == "zero_size":
                 message = f"zero size: {message}"
             return SubmitResult(intent.client_order_id, "denied", message, 0)
-        intent = decision.intent
+        if intent.size_at_fill and decision.lots == intent.lots and not gate.caps_positions:
+            # no risk limit sized it: the venue fills what the cash pays at the fill price,
+            # as the backtest engine does (the quantity is the size at the decision price)
+            intent = decision.intent._replace(quantity_is_cap=False)
+        else:
+            intent = decision.intent
         self._sink("risk_verdict", {"strategy": strategy, "order_id": intent.client_order_id,
                                     **verdict.to_dict()})
         if decision.lots is None:
@@ -798,8 +797,7 @@ class Execution:
         try:
             order = self.manager.prepare(intent, verdict, sending_to=self.venue_name)
             sm.record_submitted(order_type=order.order_type)  # journaled SUBMITTED: sent
-            order = await self.manager.submit(order, _AckTimer(self.venue, self._acked,
-                                                               self._parents, self._uncapped))
+            order = await self.manager.submit(order, self._timed_venue)
         except RetryableError as exc:
             # the order stays SUBMITTED in the journal; reconciliation settles it
             return SubmitResult(intent.client_order_id, "submitted", str(exc), verdict.lots)
@@ -847,26 +845,17 @@ class Execution:
 
 
 class _AckTimer:
-    """Passes a submit through to the venue and notes when its answer arrived; adds what
-    the request carries beyond the journaled order (the attached exit's entry, an all-in
-    order's uncapped size), taken once from ``parents`` and ``uncapped``."""
+    """Passes a submit through to the venue and notes when its answer arrived (placement
+    latency ends there, not after journaling the ack). It adds nothing to the request: what
+    the venue needs (attached exit's entry, an uncapped all-in size) is on the journaled
+    order, so a re-send after a restart carries it too."""
 
-    def __init__(self, venue: Venue, acked: dict[str, int], parents: dict[str, str],
-                 uncapped: set[str]) -> None:
+    def __init__(self, venue: Venue, acked: dict[str, int]) -> None:
         self._venue = venue
         self._acked = acked
-        self._parents = parents
-        self._uncapped = uncapped
         self.name = venue.name
 
     async def submit(self, request: Any) -> Any:
-        oid = request.client_order_id
-        parent = self._parents.pop(oid, None)
-        if parent is not None:
-            request = request._replace(parent_id=parent)
-        if oid in self._uncapped:
-            self._uncapped.discard(oid)
-            request = request._replace(quantity_is_cap=False)
         ack = await self._venue.submit(request)
         self._acked[request.client_order_id] = time.perf_counter_ns()
         return ack

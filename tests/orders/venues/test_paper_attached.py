@@ -3,7 +3,9 @@ across a gap follow the backtest engine's rules (tick 0.01; one-minute bars)."""
 
 from __future__ import annotations
 
+import sqlite3
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +15,7 @@ from trading_strategy.core.instrument import Instrument
 from trading_strategy.orders.venues.base import FillReport, OrderRequest
 from trading_strategy.orders.venues.paper import PaperVenue, PaperVenueConfig
 from trading_strategy.orders.venues.paper_server import OrderIn
+from trading_strategy.orders.venues.paper_store import PaperStore
 
 pytestmark = pytest.mark.asyncio
 
@@ -108,3 +111,37 @@ async def test_latency_counts_from_the_decision_bars_close_across_a_gap() -> Non
     await v.submit(OrderRequest("m2", "GOOG", Side.BUY, OrderType.MARKET, Decimal(1)))
     assert v.on_bar("GOOG", bar(11, 102, 102, 102, 102)) == []
     assert fills(v.on_bar("GOOG", bar(12, 103, 103, 103, 103))) == [("m2", Decimal(103))]
+
+
+async def test_an_uncapped_all_in_order_stays_uncapped_across_a_venue_restart(
+        tmp_path: Path) -> None:
+    path = tmp_path / "venue.sqlite3"
+    config = PaperVenueConfig(initial_cash={"USD": Decimal(1000)})
+    v = PaperVenue([GOOG], config=config, store=PaperStore(path))
+    v.on_bar("GOOG", bar(0, 100, 100, 100, 100))
+    await v.submit(OrderRequest("a1", "GOOG", Side.BUY, OrderType.MARKET, Decimal(10),
+                                size_at_fill=True, quantity_is_cap=False))
+    await v.close()
+    again = PaperVenue([GOOG], config=config, store=PaperStore(path))
+    (fill,) = [r for r in again.on_bar("GOOG", bar(1, 50, 50, 50, 50))
+               if isinstance(r, FillReport)]
+    assert fill.quantity == 20
+    await again.close()
+
+
+async def test_an_older_store_file_gains_the_cap_column_and_reads_it_as_a_cap(
+        tmp_path: Path) -> None:
+    path = tmp_path / "venue.sqlite3"
+    v = PaperVenue([GOOG], config=PaperVenueConfig(initial_cash={"USD": Decimal(1000)}),
+                   store=PaperStore(path))
+    v.on_bar("GOOG", bar(0, 100, 100, 100, 100))
+    await v.submit(OrderRequest("a1", "GOOG", Side.BUY, OrderType.MARKET, Decimal(10),
+                                size_at_fill=True, quantity_is_cap=False))
+    await v.close()
+    with sqlite3.connect(path) as conn:  # as a file written before the column existed
+        conn.execute("ALTER TABLE paper_orders DROP COLUMN quantity_is_cap")
+    again = PaperVenue([GOOG], store=PaperStore(path))
+    (fill,) = [r for r in again.on_bar("GOOG", bar(1, 50, 50, 50, 50))
+               if isinstance(r, FillReport)]
+    assert fill.quantity == 10  # the safe reading of an order of unknown kind
+    await again.close()

@@ -176,9 +176,6 @@ class PaperVenue:
         self._opened_at_open: dict[str, tuple[int, set[str]]] = {}
         #: per symbol: attached exits live for the rest of its current bar, not matched yet
         self._fresh: dict[str, list[str]] = {}
-        #: all-in orders whose quantity is no cap (kept in memory: after a restart an
-        #: all-in order is capped at its quantity, the safe side)
-        self._uncapped: set[str] = set()
         #: per symbol: the shortest spacing of its bars seen (the bar length, for latency)
         self._bar_ns: dict[str, int] = {}
         self._restore()
@@ -248,8 +245,6 @@ class PaperVenue:
         self._open[rec.symbol][rec.client_order_id] = rec
         if fresh:
             self._fresh.setdefault(rec.symbol, []).append(rec.client_order_id)
-        if request.size_at_fill and not request.quantity_is_cap:
-            self._uncapped.add(rec.client_order_id)
         return rec.ack(now)
 
     async def cancel(self, client_order_id: str) -> OrderAck:
@@ -321,7 +316,14 @@ class PaperVenue:
             if bar.ts_event < last or not fresh:
                 return []
             # the rest of the bar, for the exits attached to entries filled at its open
-            return self._match(inst, bar, only=set(fresh))
+            atr = self._atr_slippage.get(symbol)
+            if atr is None:
+                return self._match(inst, bar, only=set(fresh))
+            atr.repeat_last_bar(True)
+            try:
+                return self._match(inst, bar, only=set(fresh))
+            finally:
+                atr.repeat_last_bar(False)
         if last >= 0:
             spacing = bar.ts_event - last
             if spacing < self._bar_ns.get(symbol, spacing + 1):
@@ -352,7 +354,7 @@ class PaperVenue:
                                                                          ts))
             recs[rec.client_order_id] = rec
             if rec.active_from is not None and ts >= rec.active_from:
-                live.append(_kernel_order(inst, rec, rec.client_order_id not in self._uncapped))
+                live.append(_kernel_order(inst, rec))
         matcher = self._matchers[symbol]
         if isinstance(self.config.slippage, RangeSlippage):
             matcher.slippage = self.config.slippage.bind(inst, _one_bar_series(inst, bar))
@@ -535,9 +537,8 @@ class _CashAccount:
         return int((cash / self._inst.money_unit).to_integral_value(rounding=ROUND_FLOOR))
 
 
-def _kernel_order(inst: Instrument, rec: OrderRecord, capped: bool = True) -> Order:
-    """The matcher's (integer) view of an open record; built per bar, never stored.
-    ``capped``: an all-in order's quantity is the most it may fill."""
+def _kernel_order(inst: Instrument, rec: OrderRecord) -> Order:
+    """The matcher's (integer) view of an open record; built per bar, never stored."""
     lots = inst.to_lots(rec.quantity)
     return Order(
         id=rec.client_order_id, strategy=rec.strategy, symbol=rec.symbol, side=rec.side,
@@ -548,7 +549,7 @@ def _kernel_order(inst: Instrument, rec: OrderRecord, capped: bool = True) -> Or
         eligible_index=0, ts_init=rec.ts_accepted, status=rec.status,
         filled_lots=inst.to_lots(rec.filled_quantity), triggered=rec.triggered,
         first_day=rec.first_day, size_at_fill=rec.size_at_fill,
-        max_lots=lots if rec.size_at_fill and capped else None)
+        max_lots=lots if rec.size_at_fill and rec.quantity_is_cap else None)
 
 
 def _one_bar_series(inst: Instrument, bar: Bar | None) -> BarSeries:

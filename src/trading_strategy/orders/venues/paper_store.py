@@ -77,6 +77,7 @@ orders_table = Table(
     Column("ts_accepted", BigInteger, nullable=False),
     Column("ts_updated", BigInteger, nullable=False),
     Column("size_at_fill", Boolean, nullable=False, server_default="0"),
+    Column("quantity_is_cap", Boolean, nullable=False, server_default="1"),
 )
 
 fills_table = Table(
@@ -154,13 +155,17 @@ class OrderRecord:
     first_day: int | None = None
     #: all-in: ``quantity`` is the maximum; the first fill sizes it from the cash then
     size_at_fill: bool = False
+    #: all-in only: ``False`` when ``quantity`` is no cap (the fill takes what the cash pays,
+    #: even more); kept so a venue restarted mid-order fills it as it would have
+    quantity_is_cap: bool = True
 
     @classmethod
     def from_request(cls, r: OrderRequest, seq: int, status: OrderStatus, reason: str,
                      now: int, after_ts: int) -> OrderRecord:
         return cls(r.client_order_id, f"P{seq:08d}", seq, r.symbol, r.side, r.order_type,
                    r.quantity, r.limit_price, r.stop_price, r.tif, r.reduce_only, r.strategy,
-                   status, reason, now, now, after_ts, size_at_fill=r.size_at_fill)
+                   status, reason, now, now, after_ts, size_at_fill=r.size_at_fill,
+                   quantity_is_cap=r.quantity_is_cap)
 
     def ack(self, ts: int) -> OrderAck:
         return OrderAck(self.client_order_id, self.venue_order_id, self.status, self.reason, ts)
@@ -189,6 +194,7 @@ class OrderRecord:
             "after_ts": self.after_ts, "active_from": self.active_from,
             "first_day": self.first_day, "ts_accepted": self.ts_accepted,
             "ts_updated": self.ts_updated, "size_at_fill": self.size_at_fill,
+            "quantity_is_cap": self.quantity_is_cap,
         }
 
     @classmethod
@@ -206,6 +212,7 @@ class OrderRecord:
             commission_charged=bool(row["commission_charged"]),
             active_from=row["active_from"], first_day=row["first_day"],
             size_at_fill=bool(row.get("size_at_fill", False)),
+            quantity_is_cap=bool(row.get("quantity_is_cap", True)),
         )
 
 
@@ -375,6 +382,9 @@ def _add_missing_columns(engine: Engine) -> None:
         if "size_at_fill" not in have:
             conn.exec_driver_sql("ALTER TABLE paper_orders ADD COLUMN size_at_fill "
                                  "BOOLEAN NOT NULL DEFAULT 0")
+        if "quantity_is_cap" not in have:
+            conn.exec_driver_sql("ALTER TABLE paper_orders ADD COLUMN quantity_is_cap "
+                                 "BOOLEAN NOT NULL DEFAULT 1")
         have = {row[1] for row in conn.exec_driver_sql("PRAGMA table_info(paper_fills)")}
         if "order_quantity" not in have:
             conn.exec_driver_sql("ALTER TABLE paper_fills ADD COLUMN order_quantity "
