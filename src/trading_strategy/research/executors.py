@@ -110,25 +110,27 @@ def run_pool(backtest: Backtest, tasks: Sequence[Task], workers: int) -> Iterato
             pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _dask_task(backtest: Backtest, index: int, params: dict[str, Any]) -> Trial:
-    return evaluate(backtest, index, params)
-
-
 def run_dask(backtest: Backtest, tasks: Sequence[Task], address: str) -> Iterator[Trial]:
     """The tasks on the Dask cluster at ``address`` (``tcp://HOST:PORT``); the cluster's
     scheduler does the scheduling, retries and rescheduling of a dead worker's tasks."""
+    import contextlib
+    import uuid
+
     try:
         import distributed
+
+        from trading_strategy.research import dask_plugin
     except ImportError:
         raise ConfigError("--dask-scheduler needs dask: pip install 'dask[distributed]'") from None
+    dask: Any = distributed  # untyped library: its calls are checked by the tests
     try:
-        dask: Any = distributed  # untyped library: its calls are checked by the tests
         client = dask.Client(address, timeout=10)
     except (OSError, TimeoutError, ValueError) as exc:
         raise ConfigError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+    token = f"trading-strategy-sweep-{uuid.uuid4().hex}"
     try:
-        shared = client.scatter(backtest, broadcast=True)
-        futures = {client.submit(_dask_task, shared, index, params, pure=False,
+        client.register_plugin(dask_plugin.BacktestPlugin(token, backtest), name=token)
+        futures = {client.submit(dask_plugin.task, token, index, params, pure=False,
                                  retries=MAX_ATTEMPTS - 1): (index, params)
                    for index, params in tasks}
         for future in dask.as_completed(futures):
@@ -140,4 +142,6 @@ def run_dask(backtest: Backtest, tasks: Sequence[Task], address: str) -> Iterato
             yield trial
             future.release()
     finally:
+        with contextlib.suppress(Exception):  # the cluster may be gone: nothing to clean
+            client.unregister_worker_plugin(token)
         client.close()
