@@ -165,6 +165,11 @@ class SweepResult:
         """One plain sentence per diagnostic, then an overall one."""
         d = self.diagnostics
         if self.best is None:
+            c = self.counts
+            if c["ok"] == 0:
+                first = next((t.message for t in self.trials if t.message), "")
+                return [f"no trial ran ({c['invalid']} refused by the strategy's validation, "
+                        f"{c['error']} failed{': ' + first if first else ''}): nothing to judge"]
             return ["no trial met the constraints: nothing to judge"]
         lines = [item.verdict() for item in (d["dsr"], d["pbo"], d["bootstrap"],
                                              d["stability"]) if item is not None]
