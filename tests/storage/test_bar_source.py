@@ -13,7 +13,8 @@ def test_a_bar_is_stored_once_with_the_source_that_first_stored_its_values(
     bars = kit.random_bars(5, symbol="BTC/USDT")
     inst = bars.instrument
     # two bars arrive live from binance
-    assert store.bars.write_bars(inst, "1m", bars.between(None, int(bars.ts[1])), source="binance").inserted == 2
+    live = bars.between(None, int(bars.ts[1]))
+    assert store.bars.write_bars(inst, "1m", live, source="binance").inserted == 2
     # a backfill from coinbase overlaps them with the same values and adds the rest
     result = store.bars.write_bars(inst, "1m", bars, source="coinbase")
     assert (result.inserted, result.updated, result.unchanged) == (3, 0, 2)
