@@ -8,9 +8,10 @@ import importlib.util
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 import uvicorn
@@ -41,15 +42,36 @@ sqlite_template = _storage.sqlite_template  # type: ignore[attr-defined]
 db_url = _storage.db_url  # type: ignore[attr-defined]
 
 
+def in_thread(function: Callable[..., Any], *args: Any) -> Any:
+    """``function(*args)`` in a new thread: the CLI runs its own event loop, which it
+    cannot where one already runs (sync Playwright keeps one in the main thread)."""
+    result: list[Any] = []
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            result.append(function(*args))
+        except BaseException as exc:  # re-raised in the caller
+            errors.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+    return result[0]
+
+
 @pytest.fixture
 def seeded(db_url: str, _isolated_data_dir: Path,
            monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
     """Two saved runs (1: sma_crossover on GOOG, 2: rsi_reversion on MSFT) and the paper
     session ``demo`` run to its end, all in ``db_url`` and the test's data folder."""
     monkeypatch.setenv("TRADING_STRATEGY_DATABASE_URL", db_url)
-    assert cli(["backtest", "--strategy", "sma_crossover", "--data", "GOOG"]) == 0
-    assert cli(["backtest", "--strategy", "rsi_reversion", "--data", "MSFT"]) == 0
-    assert cli(["run", "--config", str(ROOT / "examples" / "portfolio.toml"), "--quiet"]) == 0
+    assert in_thread(cli, ["backtest", "--strategy", "sma_crossover", "--data", "GOOG"]) == 0
+    assert in_thread(cli, ["backtest", "--strategy", "rsi_reversion", "--data", "MSFT"]) == 0
+    assert in_thread(cli, ["run", "--config", str(ROOT / "examples" / "portfolio.toml"),
+                           "--quiet"]) == 0
     return SimpleNamespace(url=db_url, data_dir=_isolated_data_dir)
 
 
@@ -77,7 +99,8 @@ class LiveServer:
     def __init__(self, app: object) -> None:
         self.port = free_port()
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1",  # type: ignore[arg-type]
-                                                    port=self.port, log_level="warning"))
+                                                    port=self.port, log_level="warning",
+                                                    timeout_graceful_shutdown=1))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     @property
