@@ -348,7 +348,8 @@ def _backfill(args: argparse.Namespace) -> int:
     from trading_strategy.storage import open_store
 
     with open_store(url) as store:
-        result = store.bars.write_bars(bars.instrument, bars.timeframe, bars)
+        result = store.bars.write_bars(bars.instrument, bars.timeframe, bars,
+                                       source=args.provider)
         where = store.url
     print(f"{args.symbol} {args.timeframe} from {args.provider}: {len(bars)} bars: "
           f"{result.inserted} inserted, {result.updated} updated, {result.unchanged} "
