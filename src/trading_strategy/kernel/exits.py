@@ -181,7 +181,8 @@ class ExitBook:
                 lots=opened_lots, order_type=kind,
                 limit_ticks=price if kind is OrderType.LIMIT else None,
                 stop_ticks=price if kind is OrderType.STOP else None,
-                tif=TimeInForce.GTC, reduce_only=True, ts_init=ts, decision_ticks=fill_ticks))
+                tif=TimeInForce.GTC, reduce_only=True, ts_init=ts, decision_ticks=fill_ticks,
+                parent_id=entry_id))
             self._open[oid] = entry_id
         return ExitPlan(create=tuple(made))
 

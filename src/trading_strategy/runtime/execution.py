@@ -625,7 +625,7 @@ class Execution:
         plan = book.on_entry_fill(order.id, order.symbol, order.side, opened,
                                   self._bracket(order, ticks), ts=ts, fill_ticks=ticks)
         for intent in plan.create:
-            result = await self.submit(intent._replace(parent_id=order.id))
+            result = await self.submit(intent)
             if result.status in ("denied", "rejected"):
                 book.forget(intent.client_order_id)
             else:

@@ -145,3 +145,21 @@ async def test_an_older_store_file_gains_the_cap_column_and_reads_it_as_a_cap(
                if isinstance(r, FillReport)]
     assert fill.quantity == 10  # the safe reading of an order of unknown kind
     await again.close()
+
+
+async def test_a_venue_restarted_within_the_bar_keeps_an_open_fill_s_exits_live(
+        tmp_path: Path) -> None:
+    """Killed after the entry filled at the bar's open, before its exits were placed: the
+    exits placed after the restart are live for the rest of that bar, as without the kill."""
+    path = tmp_path / "venue.sqlite3"
+    v = PaperVenue([GOOG], config=PaperVenueConfig(latency_ms=60_000), store=PaperStore(path))
+    v.on_bar("GOOG", bar(0, 100, 100, 100, 100))
+    await v.submit(OrderRequest("e1", "GOOG", Side.BUY, OrderType.MARKET, Decimal(10)))
+    v.on_bar("GOOG", bar(1, 100, 100, 100, 100))
+    assert fills(v.on_bar("GOOG", bar(2, 100, 101, 95, 96))) == [("e1", Decimal(100))]
+    await v.close()
+    again = PaperVenue([GOOG], config=PaperVenueConfig(latency_ms=60_000),
+                       store=PaperStore(path))
+    await again.submit(stop_exit("e1-sl", "97.00", "e1"))
+    assert fills(again.on_bar("GOOG", bar(2, 100, 101, 95, 96))) == [("e1-sl", Decimal(97))]
+    await again.close()

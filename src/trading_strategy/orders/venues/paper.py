@@ -199,6 +199,12 @@ class PaperVenue:
             self._fills.append(fill)
             self._fill_seq = max(self._fill_seq, fill.seq)
             self._bump_last_ts(fill.symbol, fill.ts_event)
+        for fill in state.fills:
+            # entries filled at the open of the last bar seen: their exits, placed after the
+            # restart, are still live for the rest of that bar
+            if fill.at_open and fill.ts_event == self._last_ts.get(fill.symbol):
+                self._opened_at_open.setdefault(fill.symbol, (fill.ts_event, set()))[1].add(
+                    fill.client_order_id)
         self._positions = dict(state.positions)
         self._balances = dict(state.balances) or initial
         if not state.balances:  # a new store: seed it with the starting cash
@@ -412,7 +418,7 @@ class PaperVenue:
         if rec.size_at_fill:  # the first fill sized the all-in order from the cash
             rec.quantity = inst.quantity(order.lots)
         self._reports += self._execute(inst, rec, lots, fill_t, commission, ts,
-                                       "taker" if taker else "maker")
+                                       "taker" if taker else "maker", at_open)
         order.filled_lots += lots
         move(order, rec.status)
 
@@ -422,7 +428,8 @@ class PaperVenue:
         move(order, status, reason)
 
     def _execute(self, inst: Instrument, rec: OrderRecord, lots: int, fill_t: int,
-                 commission_units: int, ts: int, liquidity: str) -> list[VenueReport]:
+                 commission_units: int, ts: int, liquidity: str,
+                 at_open: bool = False) -> list[VenueReport]:
         qty, price = inst.quantity(lots), inst.price(fill_t)
         fee = inst.money(commission_units)
         sign = rec.side.sign
@@ -439,7 +446,7 @@ class PaperVenue:
         seq = self._fill_seq + 1
         fill = FillRecord(f"T{seq:08d}", seq, rec.client_order_id, rec.venue_order_id,
                           rec.symbol, rec.side, qty, price, fee, ts, liquidity,
-                          rec.quantity if rec.size_at_fill else None)
+                          rec.quantity if rec.size_at_fill else None, at_open)
         events = [OrderEvent(rec.client_order_id, ts, before, rec.status, "fill",
                              f"{fill.trade_id} {qty} @ {price}")]
         self._write(Change(orders=[rec], fills=[fill], balances={inst.currency: cash},

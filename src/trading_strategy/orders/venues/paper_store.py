@@ -94,6 +94,7 @@ fills_table = Table(
     Column("ts_event", BigInteger, nullable=False, index=True),
     Column("liquidity", String(16), nullable=False),
     Column("order_quantity", String(64)),
+    Column("at_open", Boolean, nullable=False, server_default="0"),
 )
 
 balances_table = Table(
@@ -231,6 +232,9 @@ class FillRecord:
     liquidity: str
     #: an all-in order's size, set by its first fill (``FillReport.order_quantity``)
     order_quantity: Decimal | None = None
+    #: filled at its bar's open: the exits attached to it are live for the rest of that bar
+    #: (kept so a venue restarted within the bar still places them so)
+    at_open: bool = False
 
     def report(self) -> FillReport:
         return FillReport(self.client_order_id, self.venue_order_id, self.trade_id, self.symbol,
@@ -389,6 +393,9 @@ def _add_missing_columns(engine: Engine) -> None:
         if "order_quantity" not in have:
             conn.exec_driver_sql("ALTER TABLE paper_fills ADD COLUMN order_quantity "
                                  "VARCHAR(64)")
+        if "at_open" not in have:
+            conn.exec_driver_sql("ALTER TABLE paper_fills ADD COLUMN at_open "
+                                 "BOOLEAN NOT NULL DEFAULT 0")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -454,7 +461,7 @@ def _fill_to_row(f: FillRecord) -> dict[str, Any]:
             "venue_order_id": f.venue_order_id, "symbol": f.symbol, "side": f.side.value,
             "quantity": str(f.quantity), "price": str(f.price), "commission": str(f.commission),
             "ts_event": f.ts_event, "liquidity": f.liquidity,
-            "order_quantity": _opt_str(f.order_quantity)}
+            "order_quantity": _opt_str(f.order_quantity), "at_open": f.at_open}
 
 
 def _fill_from_row(row: Mapping[str, Any]) -> FillRecord:
@@ -462,7 +469,7 @@ def _fill_from_row(row: Mapping[str, Any]) -> FillRecord:
                       row["venue_order_id"], row["symbol"], Side(row["side"]),
                       Decimal(row["quantity"]), Decimal(row["price"]),
                       Decimal(row["commission"]), row["ts_event"], row["liquidity"],
-                      _opt_dec(row.get("order_quantity")))
+                      _opt_dec(row.get("order_quantity")), bool(row.get("at_open", False)))
 
 
 def _event_row(e: OrderEvent) -> dict[str, Any]:
