@@ -132,6 +132,8 @@ def test_backfill_stores_history_idempotently_with_its_source(
 
     with open_store(f"sqlite:///{store}") as opened:
         assert opened.bars.instrument("BTC/USDT").venue == "binance"
+        sources = opened.bars.read_sources("BTC/USDT", "1m")
+        assert [src for _, src in sources] == ["binance"] * 5
 
 
 def test_backfill_refuses_an_end_before_the_start(
