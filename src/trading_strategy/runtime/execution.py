@@ -175,6 +175,19 @@ class Execution:
                 if key not in self._atr:
                     self._atr[key] = AtrTracker(rules.atr_period,
                                                 self.instruments[s.symbol].tick_size)
+        # per symbol, what its bars update (looked up once a bar instead of scanned)
+        self._atr_of: dict[str, tuple[AtrTracker, ...]] = {}
+        for (sym, _period), tracker in self._atr.items():
+            self._atr_of[sym] = (*self._atr_of.get(sym, ()), tracker)
+        #: per symbol: its strategies with a time exit / with trailing or time-exit rules
+        self._timed_of: dict[str, tuple[str, ...]] = {}
+        self._managed_of: dict[str, tuple[str, ...]] = {}
+        for s in slots:
+            rules = self._protections[s.name]
+            if rules.has_time_exit:
+                self._timed_of[s.symbol] = (*self._timed_of.get(s.symbol, ()), s.name)
+            if rules.has_time_exit or rules.has_trailing:
+                self._managed_of[s.symbol] = (*self._managed_of.get(s.symbol, ()), s.name)
         #: per symbol: the index of the last bar marked and its time (bars counted from the
         #: start of the replay, as a backtest of the same bars counts them)
         self._bar_index: dict[str, tuple[int, int]] = {}
@@ -349,12 +362,9 @@ class Execution:
             return
         index += 1
         self._bar_index[symbol] = (index, bar.ts_event)
-        for (sym, _period), tracker in self._atr.items():
-            if sym == symbol:
-                tracker.update(bar.ts_event, bar.high, bar.low, bar.close)
-        for name, slot in self.slots.items():
-            if slot.symbol != symbol or not self._protections[name].has_time_exit:
-                continue
+        for tracker in self._atr_of.get(symbol, ()):
+            tracker.update(bar.ts_event, bar.high, bar.low, bar.close)
+        for name in self._timed_of.get(symbol, ()):
             # the bar of the fill that opened the trade: the first bar at or after its time
             trade = self.ledgers[name].open_trade
             if trade is not None and trade.entry_ts <= bar.ts_event:
@@ -406,8 +416,10 @@ class Execution:
         total = sum(equities.values())
         self.account.equity = total
         self._handle(self.risk.on_equity(ts, None, total))
-        await self.flush_cancels()
-        await self._manage_positions(event)
+        if self._pending_cancels or self._pending_flatten:
+            await self.flush_cancels()
+        if event.symbol in self._managed_of:
+            await self._manage_positions(event)
 
     def _risk_units(self, symbol: str, units: int) -> int:
         """An amount in ``symbol``'s money units (its ledger's) in the risk engine's."""
@@ -688,8 +700,8 @@ class Execution:
     async def _manage_positions(self, event: BarEvent) -> None:
         """After a bar's fills and risk actions: move trailing stops and send due time exits
         of the strategies trading its symbol (the backtest gate's per-bar work)."""
-        for name, slot in self.slots.items():
-            if slot.symbol != event.symbol or self.ledgers[name].position == 0:
+        for name in self._managed_of.get(event.symbol, ()):
+            if self.ledgers[name].position == 0:
                 continue
             rules = self._protections[name]
             if rules.has_trailing:
