@@ -21,7 +21,7 @@ from trading_strategy.research.grid import Constraint, Dimension, Objective, Par
 from trading_strategy.research.trial import Trial, evaluate
 
 if TYPE_CHECKING:
-    from trading_strategy.api.backtest import Backtest
+    from trading_strategy.research.target import BacktestLike
 
 Progress = Callable[[int, int, float, float | None], None]
 
@@ -32,7 +32,7 @@ def default_storage() -> str:
     return load_settings(None).effective_database_url()
 
 
-def study_name_for(backtest: Backtest, space: ParamSpace, objective: Objective,
+def study_name_for(backtest: BacktestLike, space: ParamSpace, objective: Objective,
                    constraints: Sequence[Constraint]) -> str:
     bars = backtest.bars
     key = json.dumps({"strategy": backtest.strategy.name, "symbol": bars.instrument.symbol,
@@ -60,7 +60,7 @@ def _sqlite_url(storage: str) -> str:
     return storage.replace("sqlite+pysqlite://", "sqlite://")
 
 
-def optimize_bayes(backtest: Backtest, space: ParamSpace, objective: Objective,
+def optimize_bayes(backtest: BacktestLike, space: ParamSpace, objective: Objective,
                    constraints: Sequence[Constraint], *, trials: int, seed: int | None = 0,
                    storage: str | None = None, study_name: str | None = None,
                    progress: Progress | None = None) -> list[Trial]:

@@ -20,7 +20,7 @@ from trading_strategy.core.errors import ConfigError
 from trading_strategy.research.trial import Trial, evaluate
 
 if TYPE_CHECKING:
-    from trading_strategy.api.backtest import Backtest
+    from trading_strategy.research.target import BacktestLike
 
 Task = tuple[int, dict[str, Any]]
 MAX_ATTEMPTS = 3
@@ -28,7 +28,7 @@ MAX_ATTEMPTS = 3
 _worker_backtest: Any = None
 
 
-def _init_worker(backtest: Backtest) -> None:
+def _init_worker(backtest: BacktestLike) -> None:
     global _worker_backtest
     _worker_backtest = backtest
 
@@ -42,12 +42,12 @@ def default_workers() -> int:
                else (os.cpu_count() or 1))
 
 
-def run_inline(backtest: Backtest, tasks: Sequence[Task]) -> Iterator[Trial]:
+def run_inline(backtest: BacktestLike, tasks: Sequence[Task]) -> Iterator[Trial]:
     for index, params in tasks:
         yield evaluate(backtest, index, params)
 
 
-def _isolated(backtest: Backtest, index: int, params: dict[str, Any]) -> Trial | None:
+def _isolated(backtest: BacktestLike, index: int, params: dict[str, Any]) -> Trial | None:
     """The task alone in a fresh one-process pool; None when its process dies."""
     with ProcessPoolExecutor(max_workers=1, initializer=_init_worker,
                              initargs=(backtest,)) as pool:
@@ -57,7 +57,7 @@ def _isolated(backtest: Backtest, index: int, params: dict[str, Any]) -> Trial |
             return None
 
 
-def run_pool(backtest: Backtest, tasks: Sequence[Task], workers: int) -> Iterator[Trial]:
+def run_pool(backtest: BacktestLike, tasks: Sequence[Task], workers: int) -> Iterator[Trial]:
     """A ``ProcessPoolExecutor`` of ``workers`` processes. At most ``workers`` tasks are
     submitted at a time, so when a process dies the suspects are the tasks then running:
     each is retried alone in a fresh process (the one that kills its process is an
@@ -110,7 +110,7 @@ def run_pool(backtest: Backtest, tasks: Sequence[Task], workers: int) -> Iterato
             pool.shutdown(wait=False, cancel_futures=True)
 
 
-def run_dask(backtest: Backtest, tasks: Sequence[Task], address: str) -> Iterator[Trial]:
+def run_dask(backtest: BacktestLike, tasks: Sequence[Task], address: str) -> Iterator[Trial]:
     """The tasks on the Dask cluster at ``address`` (``tcp://HOST:PORT``); the cluster's
     scheduler does the scheduling, retries and rescheduling of a dead worker's tasks."""
     import contextlib

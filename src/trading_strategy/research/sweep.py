@@ -21,7 +21,7 @@ from trading_strategy.research.results import SweepResult
 from trading_strategy.research.trial import Trial
 
 if TYPE_CHECKING:
-    from trading_strategy.api.backtest import Backtest
+    from trading_strategy.research.target import BacktestLike
 
 #: (done, total, seconds elapsed, seconds left or None)
 Progress = Callable[[int, int, float, float | None], None]
@@ -47,7 +47,7 @@ def load_trials(path: Path) -> list[Trial]:
     return out
 
 
-def run_trials(backtest: Backtest, points: Sequence[dict[str, Any]], *,
+def run_trials(backtest: BacktestLike, points: Sequence[dict[str, Any]], *,
                workers: int | None = None, dask_scheduler: str | None = None,
                results_path: str | Path | None = None,
                on_trial: Callable[[Trial], None] | None = None,
@@ -96,7 +96,7 @@ def run_trials(backtest: Backtest, points: Sequence[dict[str, Any]], *,
     return trials
 
 
-def optimize(backtest: Backtest, params: Mapping[str, Any] | Iterable[str], *,
+def optimize(backtest: BacktestLike, params: Mapping[str, Any] | Iterable[str], *,
              maximize: str | None = None, minimize: str | None = None,
              constraints: Iterable[str | Constraint] = (), method: str = "grid",
              trials: int | None = None, seed: int | None = 0, workers: int | None = None,
@@ -146,7 +146,7 @@ def metric_names() -> list[str]:
     return [f.name for f in fields(Metrics)] + ["open_trades", "final_equity"]
 
 
-def periods_per_year_of(backtest: Backtest) -> float:
+def periods_per_year_of(backtest: BacktestLike) -> float:
     from trading_strategy.backtesting.runner import periods_per_year
 
     return float(periods_per_year(backtest.bars, backtest.settings))

@@ -15,7 +15,7 @@ import numpy as np
 from trading_strategy.core.errors import ParameterError, UserError
 
 if TYPE_CHECKING:
-    from trading_strategy.api.backtest import Backtest
+    from trading_strategy.research.target import BacktestLike
 
 #: a trial's outcome: ``ok``; ``invalid`` (the strategy's own validation refused the point,
 #: e.g. fast >= slow); ``error`` (the run failed, or its worker died twice)
@@ -75,7 +75,7 @@ def bar_moments(equity: np.ndarray[Any, Any]) -> dict[str, float]:
             "skew": float(np.mean(z ** 3)), "kurtosis": float(np.mean(z ** 4))}
 
 
-def evaluate(backtest: Backtest, index: int, params: dict[str, Any],
+def evaluate(backtest: BacktestLike, index: int, params: dict[str, Any],
              points: int = RETURN_POINTS) -> Trial:
     """Run ``backtest`` at ``params``; never raises for a user error (it is a row)."""
     import time

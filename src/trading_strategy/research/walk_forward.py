@@ -23,7 +23,7 @@ from trading_strategy.research.grid import Constraint, ParamSpace
 from trading_strategy.research.sweep import Progress, optimize, periods_per_year_of
 
 if TYPE_CHECKING:
-    from trading_strategy.api.backtest import Backtest
+    from trading_strategy.research.target import BacktestLike
 
 _SPAN = re.compile(r"^\s*(\d+)\s*(y|m|w|d|h|b)\s*$", re.IGNORECASE)
 
@@ -95,7 +95,7 @@ def windows(n_bars: int, ts: np.ndarray[Any, Any], train: Span, test: Span,
     return out
 
 
-def _sliced(backtest: Backtest, lo: int, hi: int) -> Backtest:
+def _sliced(backtest: BacktestLike, lo: int, hi: int) -> BacktestLike:
     part = copy.copy(backtest)
     bars = backtest.bars
     part.bars = bars.between(int(bars.ts[lo]), int(bars.ts[hi - 1]))
@@ -108,7 +108,7 @@ class WalkForwardResult:
     ``equity`` (the stitched out-of-sample curve), ``stats``, ``window_rows()``,
     ``to_json``, ``to_html``."""
 
-    def __init__(self, backtest: Backtest, found: list[Window], objective: str,
+    def __init__(self, backtest: BacktestLike, found: list[Window], objective: str,
                  train: Span, test: Span, anchored: bool, periods_per_year: float,
                  cash: float) -> None:
         self.backtest = backtest
@@ -214,7 +214,7 @@ def _day(ns: Any) -> str:
     return str(np.datetime64(int(ns), "ns").astype("datetime64[s]")).replace("T00:00:00", "")
 
 
-def walk_forward(backtest: Backtest, params: Mapping[str, Any] | Iterable[str], *,
+def walk_forward(backtest: BacktestLike, params: Mapping[str, Any] | Iterable[str], *,
                  train: str = "2y", test: str = "6m", anchored: bool = False,
                  maximize: str | None = None, minimize: str | None = None,
                  constraints: Iterable[str | Constraint] = (), method: str = "grid",
