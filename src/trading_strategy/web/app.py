@@ -19,6 +19,7 @@ from trading_strategy.web.deps import AppState
 from trading_strategy.web.routes import actions, pages, runs, sessions, stream
 from trading_strategy.web.services.auth import Authenticator
 from trading_strategy.web.services.backtests import JobRunner
+from trading_strategy.web.services.sessions import SessionViews
 from trading_strategy.web.settings import WebSettings
 
 __all__ = ["create_app"]
@@ -86,7 +87,9 @@ def create_app(settings: Any = None, *, web: WebSettings | None = None,
             opened = store
         jobs = JobRunner(opened)
         app.state.web = AppState(store=opened, data_dir=Path(settings.data_dir), web=web,
-                                 auth=Authenticator(web), jobs=jobs)
+                                 auth=Authenticator(web), jobs=jobs,
+                                 sessions=SessionViews(opened, Path(settings.data_dir),
+                                                       web.poll_seconds / 2))
         try:
             yield
         finally:

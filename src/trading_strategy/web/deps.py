@@ -11,6 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from trading_strategy.web.services.auth import Authenticator
 from trading_strategy.web.services.backtests import JobRunner
+from trading_strategy.web.services.sessions import SessionViews
 from trading_strategy.web.settings import WebSettings
 
 __all__ = ["Actor", "AppState", "State", "actor"]
@@ -23,6 +24,7 @@ class AppState:
     web: WebSettings
     auth: Authenticator
     jobs: JobRunner
+    sessions: SessionViews
 
 
 def _state(request: Request) -> AppState:

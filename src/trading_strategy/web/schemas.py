@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 __all__ = [
     "ActionResult", "BacktestJob", "BacktestLaunch", "CandlePoint", "EquityPoint", "ErrorBody",
     "LoginRequest", "RunDetailOut", "RunList", "RunSummaryOut", "SessionDetail",
-    "SessionList", "SessionSummary", "StreamMessage", "TokenOut", "TradeOut",
+    "SessionList", "SessionPositions", "SessionSummary", "StreamMessage", "TokenOut", "TradeOut",
 ]
 
 API_VERSION = "v1"
@@ -115,6 +115,12 @@ class SessionDetail(BaseModel):
     recent_fills: list[dict[str, Any]]
     pnl: dict[str, Any]
     risk: dict[str, Any]
+    last_seq: int
+
+
+class SessionPositions(BaseModel):
+    name: str
+    positions: list[dict[str, Any]]
     last_seq: int
 
 

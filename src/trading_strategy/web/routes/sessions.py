@@ -9,7 +9,12 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from trading_strategy.web.deps import Actor, State
-from trading_strategy.web.schemas import ActionResult, SessionDetail, SessionList
+from trading_strategy.web.schemas import (
+    ActionResult,
+    SessionDetail,
+    SessionList,
+    SessionPositions,
+)
 from trading_strategy.web.services import sessions
 from trading_strategy.web.services.actions import audit_action, request_halt, request_rearm
 
@@ -37,11 +42,26 @@ async def list_sessions(state: State) -> Any:
 
 @router.get("/{name}", response_model=SessionDetail)
 async def get_session(state: State, name: str) -> Any:
+    detail = state.sessions.fresh(name)
+    if detail is not None:
+        return detail
     try:
-        return await run_in_threadpool(sessions.session_detail, state.store, state.data_dir,
-                                       name)
+        return await run_in_threadpool(state.sessions.detail, name)
     except LookupError as exc:
         raise HTTPException(404, str(exc)) from None
+
+
+@router.get("/{name}/positions", response_model=SessionPositions)
+async def get_positions(state: State, name: str) -> Any:
+    """The session's positions alone (net quantity per strategy and symbol, from fills)."""
+    # the hot path: a fresh cached answer is served from the event loop, no thread hop
+    detail = state.sessions.fresh(name)
+    if detail is None:
+        try:
+            detail = await run_in_threadpool(state.sessions.detail, name)
+        except LookupError as exc:
+            raise HTTPException(404, str(exc)) from None
+    return {"name": name, "positions": detail["positions"], "last_seq": detail["last_seq"]}
 
 
 @router.get("/{name}/orders/{order_id}/audit")

@@ -8,6 +8,9 @@ Nothing here writes to a session.
 from __future__ import annotations
 
 import json
+import os
+import threading
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -22,7 +25,7 @@ from trading_strategy.orders.state import ManagedOrder, evolve
 from trading_strategy.runtime.portfolio_config import require_name
 from trading_strategy.runtime.session import read_checkpoint, session_dir
 
-__all__ = ["order_audit", "session_detail", "session_names", "session_root",
+__all__ = ["SessionViews", "order_audit", "session_detail", "session_names", "session_root",
            "session_summary", "sessions_by_id"]
 
 _RECENT_FILLS = 50
@@ -216,3 +219,58 @@ def order_audit(store: Any, data_dir: Path, name: str, order_id: str) -> dict[st
                         "from": None if e.from_status is None else e.from_status.value,
                         "to": e.to_status.value, "ts": _iso(e.event.ts_event)}
                        for e in entries]}
+
+
+def _freshness(store: Any, root: Path) -> tuple[Any, ...]:
+    """What a session's views depend on: the journal's last row and the session folder's
+    files (events, checkpoint, halts, risk state, metrics); cheap to read."""
+    from trading_strategy.web.services.stream import last_seq
+
+    try:
+        files = tuple(sorted((entry.name, entry.stat().st_mtime_ns, entry.stat().st_size)
+                             for entry in os.scandir(root) if entry.is_file()))
+    except OSError:
+        files = ()
+    return last_seq(store), files
+
+
+class SessionViews:
+    """``session_detail`` cached until the session changes: under many clients each change
+    is read once (one reader at a time per session; the others wait for its answer), and
+    whether it changed is looked at most every ``recheck_seconds`` (the stream's poll)."""
+
+    def __init__(self, store: Any, data_dir: Path, recheck_seconds: float = 0.1) -> None:
+        self._store = store
+        self._data_dir = data_dir
+        self._recheck = recheck_seconds
+        #: name → (freshness key, monotonic time it was checked, detail)
+        self._cache: dict[str, tuple[tuple[Any, ...], float, dict[str, Any]]] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def fresh(self, name: str) -> dict[str, Any] | None:
+        """The cached detail if it was checked within ``recheck_seconds`` (no I/O: callable
+        from the event loop), else ``None``."""
+        cached = self._cache.get(name)
+        if cached is not None and time.monotonic() - cached[1] < self._recheck:
+            return cached[2]
+        return None
+
+    def detail(self, name: str) -> dict[str, Any]:
+        fresh = self.fresh(name)
+        if fresh is not None:
+            return fresh
+        root = session_root(self._data_dir, name)
+        with self._guard:
+            lock = self._locks.setdefault(root.name, threading.Lock())
+        with lock:
+            cached = self._cache.get(root.name)
+            if cached is not None and time.monotonic() - cached[1] < self._recheck:
+                return cached[2]  # another request just checked
+            key = _freshness(self._store, root)
+            if cached is not None and cached[0] == key:
+                detail = cached[2]
+            else:
+                detail = session_detail(self._store, self._data_dir, root.name)
+            self._cache[root.name] = (key, time.monotonic(), detail)
+            return detail
