@@ -207,3 +207,23 @@ def test_pages_are_served(client: TestClient) -> None:
         response = client.get(path)
         assert response.status_code == 200 and "<html" in response.text
     assert client.get("/static/common.js").status_code == 200
+
+
+def test_positions_endpoint_and_the_cache_follows_the_session(
+        client: TestClient, seeded: SimpleNamespace) -> None:
+    detail = client.get("/api/v1/sessions/demo").json()
+    positions = client.get("/api/v1/sessions/demo/positions").json()
+    assert positions["positions"] == detail["positions"] and positions["name"] == "demo"
+    assert client.get("/api/v1/sessions/ghost/positions").status_code == 404
+    assert detail["risk"]["halted"] == {}
+    # a session writing its folder (here: a halt it recorded) is seen on the next check
+    (seeded.data_dir / "sessions" / "demo" / "halts.json").write_text(
+        json.dumps({"sma_goog": {"ts_ns": 1, "message": "drawdown"}}))
+    time.sleep(0.15)  # past the re-check interval (half the 0.2 s poll)
+    halted = client.get("/api/v1/sessions/demo").json()["risk"]["halted"]
+    assert halted == {"sma_goog": {"ts_ns": 1, "message": "drawdown"}}
+
+
+def test_the_api_docs_are_served_without_a_cdn(client: TestClient) -> None:
+    html = client.get("/api/docs").text
+    assert "/static/vendor/swagger-ui-bundle.js" in html and "cdn." not in html

@@ -10,7 +10,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -98,10 +99,20 @@ def create_app(settings: Any = None, *, web: WebSettings | None = None,
                 opened.close()
 
     app = FastAPI(title="trading-strategy", version="v1", lifespan=lifespan,
-                  docs_url="/api/docs", redoc_url=None, openapi_url="/api/v1/openapi.json",
+                  docs_url=None, redoc_url=None, openapi_url="/api/v1/openapi.json",
                   description="Backtest runs, paper and live sessions, and their live stream.")
     _install_errors(app)
     for module in (runs, sessions, stream, actions, pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
+
+    @app.get("/api/docs", include_in_schema=False)
+    async def api_docs() -> HTMLResponse:
+        # Swagger UI from our own static folder (npm's swagger-ui-dist): works offline
+        return get_swagger_ui_html(openapi_url="/api/v1/openapi.json",
+                                   title="trading-strategy API",
+                                   swagger_js_url="/static/vendor/swagger-ui-bundle.js",
+                                   swagger_css_url="/static/vendor/swagger-ui.css",
+                                   swagger_favicon_url="/static/favicon.svg")
+
     return app
