@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,13 +47,15 @@ async def live_stream(websocket: WebSocket) -> None:
             "seq": cursor, "kind": "snapshot", "ts": datetime.now(UTC),
             "data": {"sessions": session_names(state.data_dir), "head": head}}))
         idle = 0.0
+        gap_since: float | None = None
         while True:
             batch = await run_in_threadpool(stream.journal_after, state.store,
                                             state.data_dir, cursor)
-            for message in batch:
+            ready, gap_since = stream.releasable(batch, cursor, gap_since, time.monotonic())
+            for message in ready:
                 await websocket.send_text(_dump(message))
                 cursor = message["seq"]
-            if batch:
+            if ready and len(ready) == len(batch):
                 idle = 0.0
                 continue
             await asyncio.sleep(state.web.poll_seconds)

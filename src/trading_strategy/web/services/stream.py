@@ -58,3 +58,31 @@ def journal_after(store: Any, data_dir: Path, after: int,
                     "session": _session_of(row.order_id, sessions), "ts": row.ts_event,
                     "data": data})
     return out
+
+
+#: how long a hole in the journal's ids is waited for before it is passed over
+GAP_WAIT_SECONDS = 2.0
+
+
+def releasable(batch: list[dict[str, Any]], cursor: int, gap_since: float | None,
+               now: float) -> tuple[list[dict[str, Any]], float | None]:
+    """The messages of ``batch`` that can be sent after ``cursor`` now, and since when the
+    stream has been waiting at a hole (``None``: not waiting).
+
+    On PostgreSQL two sessions' transactions may commit out of id order: row 11 can be
+    visible before row 10. Sending 11 would move every client past 10 for good, so the
+    stream stops at a hole and waits; a hole that stays (a rolled-back insert never fills
+    its id) is passed after ``GAP_WAIT_SECONDS``.
+    """
+    out: list[dict[str, Any]] = []
+    expected = cursor + 1
+    for message in batch:
+        if message["seq"] != expected:
+            if gap_since is None:
+                return out, now
+            if now - gap_since < GAP_WAIT_SECONDS:
+                return out, gap_since
+        out.append(message)
+        expected = message["seq"] + 1
+        gap_since = None
+    return out, gap_since
