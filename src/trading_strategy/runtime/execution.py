@@ -786,7 +786,8 @@ class Execution:
             # a strategy trades within its own capital (the backtester's cash rule), and
             # reduces only its own position (others may trade the symbol at the venue)
             cash_units=ledger.cash, clip_reduce_only=True)
-        decision = gate.decide(intent, view, self.account, intent.ts_init or self._now(),
+        decision = gate.decide(intent, view, self.account,
+                               self._decision_ts(symbol, intent.ts_init or self._now()),
                                session_open=True if self._daily(symbol) else None)
         verdict = decision.verdict
         if verdict is None:  # denied before the risk engine was asked
@@ -833,6 +834,15 @@ class Execution:
             return SubmitResult(request.client_order_id, "unknown", "no such order", 0)
         self._exit_ended(order)
         return SubmitResult(order.id, order.status.value, order.reason, 0)
+
+    def _decision_ts(self, symbol: str, ts: int) -> int:
+        """When the risk engine judges an order decided at ``ts`` (a runner's ``ts_init`` is
+        its bar's close): at the last bar of its symbol marked by then, as the backtest
+        judges at the decision bar's time. The trading day of the daily-loss limit and the
+        market hours are that bar's, not the next one's (a daily bar closes on the next
+        UTC day)."""
+        marked = self._bar_index.get(symbol)
+        return marked[1] if marked is not None and marked[1] <= ts else ts
 
     def _working(self, strategy: str, symbol: str) -> list[WorkingOrder]:
         return [WorkingOrder(o.side, self._lots(symbol, o.remaining_quantity), o.reduce_only,
