@@ -36,7 +36,8 @@ def _error(status: int, error: str, detail: str) -> JSONResponse:
 def _validation_message(exc: RequestValidationError) -> str:
     parts = []
     for err in exc.errors():
-        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "request"
+        where = ".".join(str(p) for p in err.get("loc", ())
+                         if p not in ("body", "query", "path")) or "request"
         parts.append(f"{where}: {err.get('msg', 'invalid')}")
     return "; ".join(parts) or "invalid request"
 
