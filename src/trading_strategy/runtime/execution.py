@@ -778,7 +778,9 @@ class Execution:
         gate = self._gates[strategy]
         view = GateView(
             strategy=strategy, symbol=symbol, position=ledger.position,
-            working=self._working(strategy, symbol),
+            # an attached exit protects the booked position whatever else is working (a
+            # strategy's close on its way): the backtest places and moves exits unprojected
+            working=() if intent.parent_id is not None else self._working(strategy, symbol),
             equity_units=self._risk_units(symbol, ledger.equity(price or 0)),
             price_ticks=price, atr_ticks=self._atr_ticks(strategy),
             closed_returns=ledger.closed_returns(self._closed_returns.setdefault(strategy, []))
