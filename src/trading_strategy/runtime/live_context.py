@@ -68,7 +68,12 @@ class LiveContext(Context):
         self.strategy_name = strategy
         self.ledger = Ledger(int((initial_cash / instrument.money_unit).to_integral_value()))
         self.outbox: list[OrderIntent | CancelRequest] = []
+        #: the orders the strategy placed itself
         self.orders: dict[str, Order] = {}
+        #: orders placed for it (its entries' exits, a risk rule's close), by id, while open
+        self._placed_for: dict[str, Order] = {}
+        #: both kinds, in placement order, pruned of closed ones as ``open_orders`` finds them
+        self._book: dict[str, Order] = {}
         self._next_id = next_id
         self._sizer = sizer
         self._now_ns = now_ns
@@ -97,30 +102,53 @@ class LiveContext(Context):
         sign = 1 if side is Side.BUY else -1
         self.ledger.apply_fill(sign, lots, price_ticks, commission_units, 0, ts_event,
                                self._cursor.i)
-        order = self.orders.get(client_order_id)
+        order = self.orders.get(client_order_id) or self._placed_for.get(client_order_id)
         if order is not None:
             order.filled_lots += lots
 
     def apply_transition(self, client_order_id: str, status: OrderStatus, reason: str = "",
                          from_status: OrderStatus | None = None) -> Order | None:
-        """Move one of its orders to ``status`` (``IllegalTransition`` off the table); orders
-        it did not place here (exits, orders from before a restart) are not mirrored.
+        """Move one of its orders to ``status`` (``IllegalTransition`` off the table): its own
+        and those placed for it (``track``); orders from before a restart are not mirrored.
 
         ``from_status`` is where the journal had the order: an order decided again after a
         restart starts here as CREATED while the journal already has it further on, so it
         first catches up (:meth:`catch_up`)."""
         order = self.orders.get(client_order_id)
-        if order is not None:
-            if from_status is not None and order.status is not from_status:
-                self.catch_up(client_order_id, from_status)
-            move(order, status, reason)
+        if order is None:
+            order = self._placed_for.get(client_order_id)
+            if order is None:
+                return None
+            if not status.is_open:
+                del self._placed_for[client_order_id]
+        if from_status is not None and order.status is not from_status:
+            self._catch_up(order, from_status)
+        move(order, status, reason)
         return order
+
+    def track(self, order: Order) -> None:
+        """An order placed for the strategy by the execution component (an exit of one of
+        its entries, a risk rule's close): listed in ``open_orders`` while open, as a
+        backtest lists the engine's, and cancellable."""
+        if order.id not in self.orders:
+            self._placed_for[order.id] = order
+            self._book[order.id] = order
+
+    def forget(self, client_order_id: str) -> None:
+        """An order decided while replaying history after a restart: never sent."""
+        self.orders.pop(client_order_id, None)
+        self._book.pop(client_order_id, None)
 
     def catch_up(self, client_order_id: str, status: OrderStatus) -> None:
         """Bring an order to ``status`` along the shortest path of the transition table
         (the journal had it there before this process placed it again)."""
         order = self.orders.get(client_order_id)
-        if order is None or order.status is status:
+        if order is not None:
+            self._catch_up(order, status)
+
+    @staticmethod
+    def _catch_up(order: Order, status: OrderStatus) -> None:
+        if order.status is status:
             return
         for step in _path(order.status, status):
             move(order, step)
@@ -168,7 +196,7 @@ class LiveContext(Context):
             reduce_only=reduce_only, bracket=bracket, ts_init=ts, decision_ticks=decision_t,
             size_at_fill=size_at_fill,
         )
-        self.orders[oid] = Order(
+        self.orders[oid] = self._book[oid] = Order(
             id=oid, strategy=self.strategy_name, symbol=inst.symbol, side=side, lots=lots,
             order_type=order_type, limit_ticks=limit_t, stop_ticks=stop_t, tif=tif,
             reduce_only=reduce_only, bracket=bracket, created_index=self._cursor.i,
@@ -179,7 +207,7 @@ class LiveContext(Context):
         return oid
 
     def cancel(self, order_id: str) -> bool:
-        order = self.orders.get(order_id)
+        order = self.orders.get(order_id) or self._placed_for.get(order_id)
         if order is None or not order.is_open:
             return False
         self.outbox.append(CancelRequest(order_id, self.strategy_name, self._now_ns()))
@@ -187,7 +215,11 @@ class LiveContext(Context):
 
     @property
     def open_orders(self) -> list[Order]:
-        return [o for o in self.orders.values() if o.is_open]
+        book = self._book
+        live = [o for o in book.values() if o.is_open]
+        if len(live) < len(book):
+            self._book = {o.id: o for o in live}
+        return live
 
     def log(self, event: str, **fields: Any) -> None:
         self._log.info(event, bar_ts=self._ts[-1] if self._ts else None, **fields)

@@ -40,10 +40,10 @@ from typing import Any, NamedTuple
 
 import structlog
 
-from trading_strategy.core.enums import OrderStatus, Side
+from trading_strategy.core.enums import OrderStatus, OrderType, Side, TimeInForce
 from trading_strategy.core.errors import StrategyError
 from trading_strategy.core.instrument import Instrument
-from trading_strategy.core.orders import OrderIntent
+from trading_strategy.core.orders import Order, OrderIntent
 from trading_strategy.core.timeframe import Timeframe
 from trading_strategy.kernel.sizing import SizeSpec, default_lots
 from trading_strategy.market_data.providers.base import BarEvent
@@ -72,6 +72,22 @@ class OrderTransition(NamedTuple):
     from_status: OrderStatus
     to_status: OrderStatus
     reason: str
+
+
+class OrderPlaced(NamedTuple):
+    """A journaled order of the strategy, as created: one placed for it (an exit of its
+    entry, a risk rule's close) joins its context's open orders; its own are known."""
+
+    client_order_id: str
+    side: Side
+    quantity: Decimal
+    order_type: OrderType
+    limit_price: Decimal | None
+    stop_price: Decimal | None
+    tif: TimeInForce
+    reduce_only: bool
+    parent_id: str | None
+    ts_event: int
 
 
 class StrategyRunner:
@@ -234,6 +250,8 @@ class StrategyRunner:
                 self._transition(message, ts_event)
             elif isinstance(message, FillMessage):
                 self._fill(message)
+            elif isinstance(message, OrderPlaced):
+                self._placed(message)
             # ``StatusMessage`` is ignored: the journaled transition already told it all
 
     def _transition(self, message: OrderTransition, ts_event: int) -> None:
@@ -245,6 +263,23 @@ class StrategyRunner:
                 status is _S.ACCEPTED and message.from_status is _S.PENDING_CANCEL):
             # (back to ACCEPTED from PENDING_CANCEL is a refused cancel: nothing new)
             self._tell(OrderEvent(oid, status, message.reason, ts_event))
+
+    def _placed(self, message: OrderPlaced) -> None:
+        ctx = self.ctx
+        if message.client_order_id in ctx.orders:
+            return
+        inst = ctx.instrument
+        ctx.track(Order(
+            id=message.client_order_id, strategy=self.name, symbol=inst.symbol,
+            side=message.side, lots=inst.to_lots(message.quantity),
+            order_type=message.order_type,
+            limit_ticks=None if message.limit_price is None else inst.to_ticks(
+                message.limit_price),
+            stop_ticks=None if message.stop_price is None else inst.to_ticks(
+                message.stop_price),
+            tif=message.tif, reduce_only=message.reduce_only, bracket=None,
+            created_index=ctx.bar_index, eligible_index=ctx.bar_index + 1,
+            ts_init=message.ts_event, parent_id=message.parent_id))
 
     def _fill(self, message: FillMessage) -> None:
         ctx = self.ctx
@@ -286,7 +321,7 @@ class StrategyRunner:
         if warm:
             for item in items:  # replaying history after a restart: those bars are done
                 if isinstance(item, OrderIntent):
-                    ctx.orders.pop(item.client_order_id, None)
+                    ctx.forget(item.client_order_id)
             return
         now = ctx.time_ns
         for item in items:

@@ -62,7 +62,7 @@ from trading_strategy.runtime.live_data import HealthRouter, LiveData, warm_unti
 from trading_strategy.runtime.portfolio_config import PortfolioConfig, moment
 from trading_strategy.runtime.reconcile import ReconciliationReport, reconcile
 from trading_strategy.runtime.recorder import EventRecorder
-from trading_strategy.runtime.runner import OrderTransition, StrategyRunner
+from trading_strategy.runtime.runner import OrderPlaced, OrderTransition, StrategyRunner
 from trading_strategy.runtime.supervisor import Supervisor
 from trading_strategy.strategies import registry
 
@@ -376,7 +376,9 @@ class PaperSession:
         the journal write and the order's update in memory: it must never raise."""
         oid = event.order_id
         if isinstance(event, OrderCreated) or before is None:
-            self._owners[oid] = getattr(event, "strategy", "")
+            owner = self._owners[oid] = getattr(event, "strategy", "")
+            if isinstance(event, OrderCreated):
+                self._order_placed(owner, event)
             return
         try:
             owner = self._owners.get(oid)
@@ -392,6 +394,20 @@ class PaperSession:
             self.bus.publish_nowait(topic, OrderTransition(oid, before, after, reason))
         except Exception:  # the order is journaled; a strategy missing its callback is not
             log.exception("order_callback_lost", order_id=oid, status=after.value)
+
+    def _order_placed(self, owner: str, event: OrderCreated) -> None:
+        """Tell the strategy's runner of an order journaled for it (its context lists the
+        exits and risk orders placed for it among its open orders, as a backtest does)."""
+        try:
+            topic = self._topics.get(owner)
+            if topic is None:
+                topic = self._topics[owner] = f"strategy.{owner}"
+            self.bus.publish_nowait(topic, OrderPlaced(
+                event.order_id, event.side, event.quantity, event.order_type,
+                event.limit_price, event.stop_price, event.tif, event.reduce_only,
+                event.parent_id, event.ts_event))
+        except Exception:  # the order is journaled; the strategy's list lacks it
+            log.exception("order_placed_lost", order_id=event.order_id)
 
     # --- lifecycle -----------------------------------------------------------------------
     def _lifecycle(self, event: LifecycleEvent) -> None:

@@ -668,9 +668,11 @@ class Context(ABC):
     def open_orders(self) -> list[Order]:
         """The strategy's orders that are still open (not yet filled, cancelled, expired,
         rejected or denied), oldest first, in a new list: cancelling while looping over it
-        is safe. In a backtest it also holds the exits the engine placed for entries'
-        ``stop_loss`` / ``take_profit`` (their ``parent_id`` is set); a live session lists
-        only the orders the strategy placed itself, not those exits.
+        is safe. The same rule in a backtest and a session: the orders the strategy placed
+        and those placed for it — the exits of its entries (``stop_loss`` / ``take_profit``,
+        the risk settings' stops, a trailing stop's next generation; their ``parent_id`` is
+        set) and a risk rule's close (time exit, flatten). A session learns of the latter
+        from the journal; those from before a restart are not listed.
 
         ```python
         for order in ctx.open_orders:
