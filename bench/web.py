@@ -11,6 +11,10 @@ Run: ``.venv/bin/python bench/web.py [--clients 50] [--requests 20] [--bars 1000
    (``?points=2000``) is timed, then chromium (``/usr/bin/chromium``, headless) opens
    ``/runs/ID`` and the time from navigation to charts drawn (``body[data-ready]``) is
    measured. Target < 2 s.
+3. **Fill to WebSocket client**: with a client connected to ``/api/v1/stream``, a paper
+   session of five strategies (AAPL, GOOG, MSFT, IBM daily samples) is replayed, paced, in
+   its own process; for each fill the delay is the client's receive time minus the time
+   the session recorded the fill (``recorded_ns``, wall clock). Target p95 < 100 ms.
 
 The last line printed is one JSON object of the figures.
 """
@@ -36,6 +40,30 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 TARGET_POSITIONS_P95_MS = 20.0
 TARGET_RENDER_S = 2.0
+TARGET_FILL_P95_MS = 100.0
+_FIVE = """
+[session]
+name = "five"
+speed = 20000000
+
+[venue]
+kind = "paper"
+commission = 0.001
+slippage_bps = 2
+""" + "".join(f"""
+[[strategies]]
+name = "{name}"
+strategy = "{strategy}"
+symbol = "{symbol}"
+capital = 20000
+size = "10"
+params = {params}
+""" for name, strategy, symbol, params in (
+    ("sma_aapl", "sma_crossover", "AAPL", "{ fast = 5, slow = 20 }"),
+    ("sma_goog", "sma_crossover", "GOOG", "{ fast = 5, slow = 20 }"),
+    ("rsi_msft", "rsi_reversion", "MSFT", "{ period = 14, oversold = 30, overbought = 70 }"),
+    ("rsi_ibm", "rsi_reversion", "IBM", "{ period = 14, oversold = 30, overbought = 70 }"),
+    ("rsi_goog", "rsi_reversion", "GOOG", "{ period = 7, oversold = 30, overbought = 70 }")))
 
 
 def _quantile(values: list[float], q: float) -> float:
@@ -114,6 +142,38 @@ async def _positions(url: str, clients: int, requests: int) -> list[float]:
     return latencies
 
 
+async def _fill_delays(url: str, data_dir: Path) -> list[float]:
+    """Delays (ms) from each fill recorded by a paced five-strategy session to its arrival
+    at a connected stream client."""
+    import websockets
+
+    config = data_dir / "five.toml"
+    config.write_text(_FIVE)
+    delays: list[float] = []
+    async with websockets.connect(url.replace("http", "ws") + "/api/v1/stream") as ws:
+        json.loads(await ws.recv())  # the snapshot
+        session = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "trading_strategy", "run", "--config", str(config),
+            "--quiet", stdout=subprocess.DEVNULL)
+        done = asyncio.ensure_future(session.wait())
+        quiet_until = None
+        while True:
+            try:
+                raw = await asyncio.wait_for(ws.recv(), timeout=0.5)
+            except TimeoutError:
+                if done.done():
+                    if quiet_until is None:
+                        quiet_until = time.monotonic() + 1.0
+                    elif time.monotonic() > quiet_until:
+                        break
+                continue
+            received = time.time_ns()
+            message = json.loads(raw)
+            if message["kind"] == "fill" and message["session"] == "five":
+                delays.append((received - message["data"]["recorded_ns"]) / 1e6)
+    return delays
+
+
 def _render(url: str, run_id: int) -> tuple[float, float, int]:
     """(API seconds for the downsampled run, page seconds to charts drawn, points drawn)."""
     import httpx
@@ -160,6 +220,11 @@ def main() -> int:
               f"p50 {p50:.1f} ms  p95 {p95:.1f} ms  p99 {p99:.1f} ms  "
               f"mean {statistics.fmean(latencies):.1f} ms  (target p95 < "
               f"{TARGET_POSITIONS_P95_MS:.0f} ms)")
+        delays = asyncio.run(_fill_delays(url, data_dir))
+        f50, f95 = (_quantile(delays, q) for q in (0.5, 0.95)) if delays else (0.0, 0.0)
+        print(f"fill to stream client, {len(delays)} fills of 5 strategies: p50 {f50:.1f} ms "
+              f"p95 {f95:.1f} ms (target p95 < {TARGET_FILL_P95_MS:.0f} ms; the stream "
+              "polls the journal every 0.05 s)")
         api_s, page_s, drawn = _render(url, run_id)
         print(f"run page of {args.bars:,} equity points: API (downsampled to {drawn} points) "
               f"{api_s * 1000:.0f} ms; page to charts drawn {page_s:.2f} s "
@@ -169,6 +234,8 @@ def main() -> int:
         "positions_p50_ms": round(p50, 2), "positions_p95_ms": round(p95, 2),
         "positions_p99_ms": round(p99, 2),
         "meets_positions": p95 < TARGET_POSITIONS_P95_MS,
+        "fills": len(delays), "fill_p50_ms": round(f50, 1), "fill_p95_ms": round(f95, 1),
+        "meets_fill": bool(delays) and f95 < TARGET_FILL_P95_MS,
         "run_bars": args.bars, "run_points_drawn": drawn, "run_api_ms": round(api_s * 1000, 1),
         "run_page_s": round(page_s, 3), "meets_render": page_s < TARGET_RENDER_S,
         "python": platform.python_version(),

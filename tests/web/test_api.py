@@ -219,7 +219,7 @@ def test_positions_endpoint_and_the_cache_follows_the_session(
     # a session writing its folder (here: a halt it recorded) is seen on the next check
     (seeded.data_dir / "sessions" / "demo" / "halts.json").write_text(
         json.dumps({"sma_goog": {"ts_ns": 1, "message": "drawdown"}}))
-    time.sleep(0.15)  # past the re-check interval (half the 0.2 s poll)
+    time.sleep(0.15)  # past the 0.1 s re-check interval
     halted = client.get("/api/v1/sessions/demo").json()["risk"]["halted"]
     assert halted == {"sma_goog": {"ts_ns": 1, "message": "drawdown"}}
 

@@ -90,8 +90,7 @@ def create_app(settings: Any = None, *, web: WebSettings | None = None,
         jobs = JobRunner(opened)
         app.state.web = AppState(store=opened, data_dir=Path(settings.data_dir), web=web,
                                  auth=Authenticator(web), jobs=jobs,
-                                 sessions=SessionViews(opened, Path(settings.data_dir),
-                                                       web.poll_seconds / 2))
+                                 sessions=SessionViews(opened, Path(settings.data_dir)))
         try:
             yield
         finally:

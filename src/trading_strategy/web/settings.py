@@ -26,7 +26,7 @@ class WebSettings(BaseSettings):
     #: lifetime of a token issued by a login, in seconds
     token_ttl_seconds: int = Field(default=900, ge=30, le=86_400)
     #: how often the live stream polls the journal, in seconds
-    poll_seconds: float = Field(default=0.2, gt=0, le=10)
+    poll_seconds: float = Field(default=0.05, gt=0, le=10)
 
     @property
     def auth_configured(self) -> bool:

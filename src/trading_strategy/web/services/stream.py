@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from trading_strategy.core.bars import datetime_to_ns
 from trading_strategy.storage.tables import OrderEventRow, OrderRow
 from trading_strategy.storage.transactions import reading
 from trading_strategy.web.services.sessions import sessions_by_id
@@ -38,7 +39,8 @@ def journal_after(store: Any, data_dir: Path, after: int,
     ``fill`` for each fill, an ``order`` for every other transition. Rows of orders that
     belong to no session in ``data_dir`` (backtests) keep their seq with session ``None``."""
     query = (select(OrderEventRow.id, OrderEventRow.order_id, OrderEventRow.ts_event,
-                    OrderEventRow.from_status, OrderEventRow.to_status, OrderEventRow.detail,
+                    OrderEventRow.ts_init, OrderEventRow.from_status, OrderEventRow.to_status,
+                    OrderEventRow.detail,
                     OrderRow.strategy, OrderRow.symbol, OrderRow.side, OrderRow.order_type)
              .join(OrderRow, OrderRow.id == OrderEventRow.order_id)
              .where(OrderEventRow.id > after).order_by(OrderEventRow.id).limit(limit))
@@ -51,7 +53,9 @@ def journal_after(store: Any, data_dir: Path, after: int,
         is_fill = detail.get("kind") == "filled"
         data = {"order_id": row.order_id, "strategy": row.strategy, "symbol": row.symbol,
                 "side": row.side, "type": row.order_type, "from": row.from_status,
-                "to": row.to_status}
+                "to": row.to_status,
+                # when the session recorded it (wall clock): a client's delay is measured
+                "recorded_ns": datetime_to_ns(row.ts_init)}
         if is_fill:
             data |= {"quantity": str(detail.get("quantity")), "price": str(detail.get("price"))}
         out.append({"seq": int(row.id), "kind": "fill" if is_fill else "order",
