@@ -17,6 +17,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func, select
+
 from trading_strategy.core.errors import ConfigError
 from trading_strategy.observability.status import metrics_view, parse_events, session_status
 from trading_strategy.orders.events import OrderFilled
@@ -24,9 +26,11 @@ from trading_strategy.orders.journal import JournalEntry, explain
 from trading_strategy.orders.state import ManagedOrder, evolve
 from trading_strategy.runtime.portfolio_config import require_name
 from trading_strategy.runtime.session import read_checkpoint, session_dir
+from trading_strategy.storage.tables import OrderEventRow
+from trading_strategy.storage.transactions import reading
 
-__all__ = ["SessionViews", "order_audit", "session_detail", "session_names", "session_root",
-           "session_summary", "sessions_by_id"]
+__all__ = ["SessionViews", "last_seq", "order_audit", "session_detail", "session_names",
+           "session_root", "session_summary", "sessions_by_id"]
 
 _RECENT_FILLS = 50
 
@@ -221,11 +225,15 @@ def order_audit(store: Any, data_dir: Path, name: str, order_id: str) -> dict[st
                        for e in entries]}
 
 
+def last_seq(store: Any) -> int:
+    """The order journal's last row id (every session's: the stream's sequence)."""
+    with reading(store.engine) as connection:
+        return int(connection.execute(select(func.max(OrderEventRow.id))).scalar() or 0)
+
+
 def _freshness(store: Any, root: Path) -> tuple[Any, ...]:
     """What a session's views depend on: the journal's last row and the session folder's
     files (events, checkpoint, halts, risk state, metrics); cheap to read."""
-    from trading_strategy.web.services.stream import last_seq
-
     try:
         files = tuple(sorted((entry.name, entry.stat().st_mtime_ns, entry.stat().st_size)
                              for entry in os.scandir(root) if entry.is_file()))

@@ -9,21 +9,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from trading_strategy.core.bars import datetime_to_ns
 from trading_strategy.storage.tables import OrderEventRow, OrderRow
 from trading_strategy.storage.transactions import reading
-from trading_strategy.web.services.sessions import sessions_by_id
+from trading_strategy.web.services.sessions import last_seq, sessions_by_id
 
-__all__ = ["journal_after", "last_seq"]
+__all__ = ["GAP_WAIT_SECONDS", "journal_after", "last_seq", "releasable"]
 
 _BATCH = 500
-
-
-def last_seq(store: Any) -> int:
-    with reading(store.engine) as connection:
-        return int(connection.execute(select(func.max(OrderEventRow.id))).scalar() or 0)
 
 
 def _session_of(order_id: str, sessions: dict[str, str]) -> str | None:
