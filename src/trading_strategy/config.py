@@ -84,8 +84,28 @@ class ExchangeSettings(BaseModel):
         return value
 
 
+class WebSettings(BaseModel):
+    """The web app (``trading-strategy serve``), from ``TRADING_STRATEGY_WEB__*``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: a bearer token that authorises every action (compared in constant time)
+    token: SecretStr | None = None
+    #: the login's user name and Argon2 hash of its password (``argon2`` PHC string)
+    user: str = "admin"
+    password_hash: SecretStr | None = None
+    #: lifetime of a token issued by a login, in seconds
+    token_ttl_seconds: int = Field(default=900, ge=30, le=86_400)
+    #: how often the live stream polls the journal, in seconds
+    poll_seconds: float = Field(default=0.05, gt=0, le=10)
+
+    @property
+    def auth_configured(self) -> bool:
+        return self.token is not None or self.password_hash is not None
+
+
 #: keys whose values are secrets: environment only, never echoed in an error
-SECRET_KEYS = ("exchange.api_key", "exchange.secret")
+SECRET_KEYS = ("exchange.api_key", "exchange.secret", "web.token", "web.password_hash")
 #: a model-level check's message: "field: problem" lines
 _FIELD_PREFIX = re.compile(r"[a-z_][a-z0-9_.]*: ")
 #: database URL schemes the storage layer accepts (see ``storage.engine``)
@@ -113,6 +133,8 @@ class Settings(BaseSettings):
     timescale_compress_after: str = "30 days"
     #: the real exchange's connection (``orders.venues.ccxt_venue``)
     exchange: ExchangeSettings = Field(default_factory=ExchangeSettings)
+    #: the web app's authentication and live stream (``trading_strategy.web``)
+    web: WebSettings = Field(default_factory=WebSettings)
 
     @field_validator("data_dir", mode="before")
     @classmethod

@@ -121,3 +121,20 @@ def test_a_venue_url_with_credentials_prints_masked(tmp_path: Path,
     assert main(["config", "show", "--config", str(path)]) == 0
     out = capsys.readouterr().out
     assert SECRET not in out and "http://ops:***@127.0.0.1:1" in out
+
+
+def test_the_web_token_is_a_setting_every_command_accepts_and_none_prints(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        tmp_path: Path) -> None:
+    """TRADING_STRATEGY_WEB__TOKEN once broke every command ("web: unknown setting")."""
+    monkeypatch.setenv("TRADING_STRATEGY_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("TRADING_STRATEGY_WEB__TOKEN", SECRET)
+    for argv in (["config", "show"], ["config", "show", "--json"], ["strategies"]):
+        assert main(argv) == 0
+        out, err = capsys.readouterr()
+        assert SECRET not in out + err
+    from trading_strategy.config import load_settings
+
+    web = load_settings().web
+    assert web.auth_configured and web.token is not None
+    assert web.token.get_secret_value() == SECRET

@@ -47,12 +47,12 @@ def check_bind(host: str, port: int, auth_configured: bool) -> None:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from trading_strategy.config import load_settings
     from trading_strategy.web import create_app
-    from trading_strategy.web.settings import WebSettings, load_core_settings
 
-    web = WebSettings()
-    check_bind(args.host, args.port, web.auth_configured)
-    app = create_app(load_core_settings(), web=web)
+    settings = load_settings()
+    check_bind(args.host, args.port, settings.web.auth_configured)
+    app = create_app(settings, web=settings.web)
     print(f"serving on http://{args.host}:{args.port}/ (API docs at /api/docs)")
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0

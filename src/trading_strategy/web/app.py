@@ -73,10 +73,10 @@ def create_app(settings: Any = None, *, web: WebSettings | None = None,
     and data folder. ``store``: an open ``storage.Store`` to use instead of opening one
     (left open at shutdown)."""
     if settings is None:
-        from trading_strategy.web.settings import load_core_settings
+        from trading_strategy.config import load_settings
 
-        settings = load_core_settings()
-    web = web or WebSettings()
+        settings = load_settings()
+    web = web or settings.web
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
