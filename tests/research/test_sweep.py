@@ -140,3 +140,20 @@ def test_a_dying_worker_loses_only_its_task() -> None:
     status = {t.params["fast"]: t.status for t in trials}
     assert status == {5: "ok", 10: "ok", 15: "error", 20: "ok", 25: "ok", 30: "ok"}
     assert "died" in next(t.message for t in trials if t.status == "error")
+
+
+def test_pool_workers_are_spawned_unless_the_strategy_exists_only_here(
+        goog: Backtest, tmp_path: Path) -> None:
+    """A built-in strategy imports in a fresh interpreter: spawned workers. One loaded
+    from a file exists only in this process: forked workers inherit it, and the sweep
+    runs."""
+    assert executors._context(goog).get_start_method() == "spawn"
+    source = tmp_path / "my_sma.py"
+    source.write_text("from trading_strategy.strategies.sma_crossover import SmaCrossover\n"
+                      "class MySma(SmaCrossover):\n    name = 'my_sma'\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mine = Backtest("GOOG", f"{source}:MySma", store=False)
+    assert executors._context(mine).get_start_method() == "fork"
+    result = optimize(mine, SPACE, workers=2)
+    assert result.counts["ok"] == 4
