@@ -2,7 +2,7 @@
 killed mid-sweep loses nothing: the scheduler reruns its tasks on the other.
 
 (Named to run after the process-pool tests: the Dask client leaves threads behind, and a
-process pool forks.)"""
+pool of a strategy loaded from a file forks.)"""
 
 from __future__ import annotations
 
