@@ -5,13 +5,25 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 REPORTS := reports
 
-.PHONY: run test docs paper lint bench clean
+.PHONY: run test docs paper dashboard lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@
+
+# the web app's front-end files (lightweight-charts, the API docs' swagger-ui), copied from
+# node_modules into the package by npm's postinstall: served by the app itself, no CDN
+ASSETS := src/trading_strategy/web/static/vendor/.built
+$(ASSETS): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+# Debian's chromium drives the browser tests (Playwright cannot download a browser here)
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	apt-get install -y chromium || (apt-get update && apt-get install -y chromium)
 
 run: $(STAMP)
 	mkdir -p $(REPORTS)
@@ -21,7 +33,7 @@ run: $(STAMP)
 
 STRATEGIES := sma_crossover rsi_reversion donchian_breakout
 
-test: $(STAMP)
+test: $(STAMP) $(ASSETS) $(CHROMIUM)
 	$(BIN)/ruff check src tests bench docs
 	$(BIN)/lint-imports
 	$(BIN)/mypy
@@ -31,8 +43,11 @@ test: $(STAMP)
 			--cov=trading_strategy.strategies.$$s --cov-fail-under=80 --cov-report=term \
 			|| exit 1; \
 	done
-	$(BIN)/python -m pytest -p no:cacheprovider \
+	$(BIN)/python -m pytest -p no:cacheprovider --ignore=tests/web/browser \
 		--cov=trading_strategy --cov-report=term:skip-covered
+	@# the browser tests in their own run: Playwright's sync API and pytest-asyncio's loop
+	@# do not share one process
+	$(BIN)/python -m pytest -q -p no:cacheprovider -p no:asyncio tests/web/browser
 	$(MAKE) docs
 
 # the documentation site, from docs/ and the docstrings (mkdocs.yml); --strict fails on a
@@ -44,6 +59,12 @@ docs: $(STAMP)
 paper: $(STAMP)
 	$(BIN)/trading-strategy run --config examples/portfolio.toml --quiet
 
+# the example paper portfolio replayed in the background (about a minute) while the web app
+# serves its dashboard on http://127.0.0.1:8000/ (Ctrl-C stops both)
+dashboard: $(STAMP) $(ASSETS)
+	$(BIN)/trading-strategy run --config examples/portfolio.toml --quiet --speed 2000000 & \
+		trap 'kill $$! 2>/dev/null' EXIT INT TERM; $(BIN)/trading-strategy serve
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench docs
 	$(BIN)/mypy
@@ -53,6 +74,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/risk_gate.py
 	$(BIN)/python bench/latency.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/web.py
 
 clean:
 	rm -rf $(VENV) $(REPORTS) site .pytest_cache .coverage
