@@ -23,6 +23,7 @@ from trading_strategy.risk import (
     RiskSettings,
     StateReason,
     TradingState,
+    VerdictStatus,
 )
 from trading_strategy.risk.trading_state import TRANSITIONS
 
@@ -213,3 +214,34 @@ def test_state_change_serialises() -> None:
     [event] = engine.on_equity(1, None, 800)
     data = event.to_dict()
     assert data["current"] == "halted" and data["reason"] == "drawdown" and data["scope"] is None
+
+
+@pytest.mark.parametrize("flatten", [True, False])
+def test_an_operator_halt_stops_entries_until_a_rearm(flatten: bool) -> None:
+    engine, account = make(flatten_on_halt=flatten)
+    t0 = ns(2024, 3, 1, 12)
+    change = engine.halt("s", actor="web:alice", ts_ns=t0, note="news")
+    assert change is not None and change.current is HALTED
+    assert change.reason.value == "operator" and change.actor == "web:alice"
+    assert "halted by web:alice (news)" in change.message
+    assert change.cancel_entry_orders and change.flatten is flatten
+    assert engine.halt("s", actor="web:alice", ts_ns=t0) is None  # already halted
+    assert engine.check(buy(), account, t0).status is VerdictStatus.REJECTED
+    assert engine.effective_state("other") is ACTIVE  # one strategy's switch only
+    back = engine.rearm("s", actor="ops", ts_ns=t0 + H)
+    assert back is not None and back.current is ACTIVE
+    assert engine.check(buy(), account, t0 + H).status is not VerdictStatus.REJECTED
+
+
+def test_halt_requests_round_trip_and_bad_lines_are_named(tmp_path: Any) -> None:
+    from trading_strategy.core.errors import ConfigError
+    from trading_strategy.risk.commands import HaltRequest
+    from trading_strategy.runtime.rearm import read_halt_requests, record_halt_request
+
+    request = HaltRequest("demo", "sma_goog", "web:alice", 5, "news")
+    path = record_halt_request(tmp_path, request)
+    assert read_halt_requests(tmp_path) == [request]
+    with path.open("a") as fh:
+        fh.write('{"command": "halt", "session": "", "actor": "x", "ts_ns": 1}\n')
+    with pytest.raises(ConfigError, match=r"halt-requests.jsonl:2: session must be"):
+        read_halt_requests(tmp_path)

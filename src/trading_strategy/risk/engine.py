@@ -250,6 +250,11 @@ class RiskEngine:
         events.extend(self._scope(strategy).on_equity(ts_ns, equity_units))
         return events
 
+    def halt(self, strategy: str | None, *, actor: str, ts_ns: int,
+             note: str = "") -> TradingStateChange | None:
+        """An operator halts a strategy (or the portfolio); ``None`` when already halted."""
+        return self._scope(strategy).halt(actor, note, ts_ns)
+
     def rearm(self, strategy: str | None, *, actor: str,
               ts_ns: int) -> TradingStateChange | None:
         """An operator lifts a HALT; ``None`` when the scope is not halted."""

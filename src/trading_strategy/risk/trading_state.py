@@ -190,6 +190,16 @@ class ScopeState:
             return None
         return self._move(HALTED, StateReason.DRAWDOWN, message, ts_ns)
 
+    def halt(self, actor: str, note: str, ts_ns: int) -> TradingStateChange | None:
+        """An operator's kill switch: → HALTED as a drawdown halt would (``flatten_on_halt``
+        applies); ``None`` when already halted."""
+        if self.state is HALTED:
+            return None
+        why = f" ({note})" if note else ""
+        return self._move(HALTED, StateReason.OPERATOR,
+                          f"{self._label}: halted by {actor}{why}; re-arm to trade again",
+                          ts_ns, actor=actor, equity=self.last_equity)
+
     def rearm(self, actor: str, ts_ns: int) -> TradingStateChange | None:
         """HALTED → ACTIVE (or REDUCING for the rest of a day whose loss limit was reached);
         ``None`` when the scope is not halted (nothing to re-arm)."""

@@ -101,6 +101,8 @@ class StateReason(StrEnum):
     DRAWDOWN = "drawdown"
     DAY_ROLLOVER = "day_rollover"
     REARM = "rearm"
+    #: an operator pulled the kill switch (the dashboard's Halt)
+    OPERATOR = "operator"
 
 
 #: the ``actor`` of transitions the engine makes by itself

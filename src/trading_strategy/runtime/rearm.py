@@ -1,8 +1,10 @@
-"""Operator re-arm requests: recorded by ``trading-strategy risk rearm``, applied by sessions.
+"""Operator requests to sessions: re-arm (``trading-strategy risk rearm``, the dashboard's
+Re-arm) and halt (the dashboard's kill switch).
 
-Requests are JSON lines in ``DATA_DIR/risk/rearm-requests.jsonl`` (append-only). A session
-remembers how many it has applied (in its own folder) and applies the new ones on start and
-periodically while running.
+Requests are JSON lines in ``DATA_DIR/risk/rearm-requests.jsonl`` and
+``DATA_DIR/risk/halt-requests.jsonl`` (append-only). A session remembers how many of each it
+has applied (in its own folder) and applies the new ones on start and periodically while
+running; a halt request names its session.
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from trading_strategy.core.errors import ConfigError
-from trading_strategy.risk.commands import RearmRequest
+from trading_strategy.risk.commands import HaltRequest, RearmRequest
 
 #: where re-arm requests wait, relative to the data folder
 REARM_REQUESTS = Path("risk") / "rearm-requests.jsonl"
+#: where halt requests wait, relative to the data folder
+HALT_REQUESTS = Path("risk") / "halt-requests.jsonl"
 
 
 def rearm_requests_path(data_dir: Path) -> Path:
@@ -43,6 +47,34 @@ def read_rearm_requests(data_dir: Path) -> list[RearmRequest]:
             continue
         try:
             requests.append(RearmRequest.from_json(line))
+        except ValueError as exc:
+            raise ConfigError(f"{path}:{number}: {exc}") from None
+    return requests
+
+
+def record_halt_request(data_dir: Path, request: HaltRequest) -> Path:
+    """Append ``request`` to the data folder's halt requests; returns the file's path."""
+    path = data_dir / HALT_REQUESTS
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(request.to_json() + "\n")
+    except OSError as exc:
+        raise ConfigError(f"data_dir: cannot write {path} ({exc.strerror})") from None
+    return path
+
+
+def read_halt_requests(data_dir: Path) -> list[HaltRequest]:
+    """Every recorded halt request, oldest first (each session applies its own)."""
+    path = data_dir / HALT_REQUESTS
+    if not path.exists():
+        return []
+    requests = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            requests.append(HaltRequest.from_json(line))
         except ValueError as exc:
             raise ConfigError(f"{path}:{number}: {exc}") from None
     return requests

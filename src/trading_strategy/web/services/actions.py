@@ -15,13 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from trading_strategy.core.errors import ConfigError
-from trading_strategy.risk.commands import RearmRequest
-from trading_strategy.runtime.rearm import record_rearm_request
+from trading_strategy.risk.commands import HaltRequest, RearmRequest
+from trading_strategy.runtime.rearm import HALT_REQUESTS, record_halt_request, record_rearm_request
 
 __all__ = ["HALT_REQUESTS", "WEB_ACTIONS", "audit_action", "read_actions", "request_halt",
            "request_rearm"]
 
-HALT_REQUESTS = Path("risk") / "halt-requests.jsonl"
 WEB_ACTIONS = Path("web") / "actions.jsonl"
 
 
@@ -63,10 +62,7 @@ def request_rearm(data_dir: Path, *, session: str, strategy: str, actor: str,
 
 def request_halt(data_dir: Path, *, session: str, strategy: str, actor: str,
                  note: str) -> Path:
-    """Ask ``session`` to halt ``strategy`` (the kill switch); the line has the re-arm
-    request's shape with ``command: halt`` and the session named."""
-    path = data_dir / HALT_REQUESTS
-    _append(path, json.dumps({"command": "halt", "session": session, "strategy": strategy,
-                              "actor": f"web:{actor}", "ts_ns": time.time_ns(),
-                              "note": note}, sort_keys=True))
-    return path
+    """Ask ``session`` to halt ``strategy`` (the kill switch), the way ``runtime.rearm``
+    records it; the session applies it within a bar."""
+    return record_halt_request(data_dir, HaltRequest(
+        session, strategy, f"web:{actor}", time.time_ns(), note))
