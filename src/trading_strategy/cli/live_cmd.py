@@ -67,14 +67,8 @@ def _session(args: argparse.Namespace, *, speed: float | None = None) -> Any:
     store = open_store(settings.effective_database_url())
     session = PaperSession(config, data_dir=settings.data_dir,
                            journal_factory=stored_journal_factory(store),
-                           event_repository=store.events, bar_source=stored_bars(store))
-    live = getattr(session, "live", None)
-    if live is not None:
-        from trading_strategy.runtime.live_data import store_live_bars
-
-        # live bars are kept (with their provider) and the feed's health is in the metrics
-        live.on_bar = store_live_bars(store.bars, session.instruments)
-        session.metrics.feed().watch(live.snapshot)
+                           event_repository=store.events, bar_source=stored_bars(store),
+                           bar_store=store.bars)
     return session
 
 

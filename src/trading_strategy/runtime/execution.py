@@ -425,6 +425,11 @@ class Execution:
         """An amount in ``symbol``'s money units (its ledger's) in the risk engine's."""
         return units * self.risk.value_factor(symbol)
 
+    def apply_state_changes(self, changes: list[TradingStateChange]) -> None:
+        """Act on trading-state changes made outside the bar flow (an operator's halt):
+        recorded now, their cancels and flatten sent with the next bar, as a halt's are."""
+        self._handle(changes)
+
     def _handle(self, changes: list[TradingStateChange]) -> None:
         for change in changes:
             data = change.to_dict()

@@ -58,7 +58,12 @@ from trading_strategy.runtime.bus import Bus
 from trading_strategy.runtime.execution import Execution, StrategySlot
 from trading_strategy.runtime.journal_store import NotifyingJournal, StoredJournal
 from trading_strategy.runtime.lifecycle import LifecycleEvent, LifecycleState
-from trading_strategy.runtime.live_data import HealthRouter, LiveData, warm_until
+from trading_strategy.runtime.live_data import (
+    HealthRouter,
+    LiveData,
+    store_live_bars,
+    warm_until,
+)
 from trading_strategy.runtime.portfolio_config import PortfolioConfig, moment
 from trading_strategy.runtime.reconcile import ReconciliationReport, reconcile
 from trading_strategy.runtime.recorder import EventRecorder
@@ -80,6 +85,17 @@ class SessionResult:
     reconciliation: ReconciliationReport | None = None
     strategies: dict[str, dict[str, Any]] = field(default_factory=dict)
     failed: list[str] = field(default_factory=list)
+
+
+#: how often (wall time) a running session looks for new operator requests
+_REQUESTS_EVERY_S = 0.5
+
+
+def _mtime(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
 
 
 def session_dir(data_dir: Path, name: str) -> Path:
@@ -264,6 +280,7 @@ class PaperSession:
         metrics: SessionMetrics | None = None,
         event_repository: Any | None = None,
         bar_source: Callable[[str, str | None], BarSeries] | None = None,
+        bar_store: Any | None = None,
     ) -> None:
         self.config = config
         self.data_dir = data_dir
@@ -271,6 +288,8 @@ class PaperSession:
         self.recorder = EventRecorder(self.files, event_repository)
         self.session_id = self.files.session_id(config.session.name)
         self.metrics = metrics or SessionMetrics()
+        self._requests_checked = 0.0
+        self._requests_seen: tuple[int, ...] | None = None
         self.bus = Bus()
         series: dict[str, BarSeries] = {}
         #: the config's data reference (symbol or file) → the instrument's symbol
@@ -325,8 +344,11 @@ class PaperSession:
         self.bus.register_endpoint("execution.cancel", self.execution.cancel)
         checkpoint = self.files.checkpoint()
         #: live data (``[data]``): the stored history is warm-up, never traded on
+        # live bars go to the bar store (with their provider) once processed
         self.live = None if config.data is None else LiveData(
-            config.data, {sym: str(s.timeframe) for sym, s in series.items()})
+            config.data, {sym: str(s.timeframe) for sym, s in series.items()},
+            on_bar=None if bar_store is None else store_live_bars(bar_store, self.instruments),
+            metrics=self.metrics.feed())
         if self.live is not None:
             checkpoint = warm_until(checkpoint, series)
         self.checkpoint = checkpoint
@@ -462,6 +484,45 @@ class PaperSession:
         if len(requests) != applied:
             _atomic_write(marker, json.dumps(len(requests)))
 
+    def _apply_halts(self, now_ns: int | None = None) -> None:
+        """The operators' kill switches for this session (the dashboard's Halt): each halts
+        its scope as a drawdown halt does — entries cancelled, and with ``flatten_on_halt``
+        exits cancelled and positions closed — until a re-arm."""
+        from trading_strategy.runtime.rearm import read_halt_requests
+
+        marker = self.files.root / "halt-applied.json"
+        applied = int(json.loads(marker.read_text())) if marker.exists() else 0
+        requests = read_halt_requests(self.data_dir)
+        name = self.config.session.name
+        for request in requests[applied:]:
+            if request.session != name:
+                continue
+            change = self.execution.risk.halt(request.strategy, actor=request.actor,
+                                              ts_ns=now_ns or self._market_now(),
+                                              note=request.note)
+            if change is not None:
+                self.execution.apply_state_changes([change])
+                log.warning("halted_by_operator", scope=request.scope_label,
+                            actor=request.actor)
+        if len(requests) != applied:
+            _atomic_write(marker, json.dumps(len(requests)))
+
+    def _apply_requests(self, now_ns: int | None = None) -> None:
+        """Operators' halt and re-arm requests, read when their files changed (a stat per
+        call, at most every ``_REQUESTS_EVERY_S`` of wall time while bars flow)."""
+        from trading_strategy.runtime.rearm import HALT_REQUESTS, REARM_REQUESTS
+
+        now = time.monotonic()
+        if now - self._requests_checked < _REQUESTS_EVERY_S:
+            return
+        self._requests_checked = now
+        stamps = tuple(_mtime(self.data_dir / rel) for rel in (REARM_REQUESTS, HALT_REQUESTS))
+        if stamps == self._requests_seen:
+            return
+        self._requests_seen = stamps
+        self._apply_halts(now_ns)
+        self._apply_rearms(now_ns)
+
     async def run(self) -> SessionResult:
         server = None
         try:
@@ -475,6 +536,7 @@ class PaperSession:
             self.files.event("reconciliation", report.as_dict())
             for line in report.lines():
                 log.info("reconcile", line=line)
+            self._apply_halts()
             self._apply_rearms()
             for runner in self.runners:
                 self.supervisor.add(runner)
@@ -545,7 +607,7 @@ class PaperSession:
         if self.live is not None:
             health = HealthRouter(self.execution.risk, {
                 sym: [r.data_health for r in rs] for sym, rs in by_symbol.items()},
-                record=self.recorder)
+                record=self.recorder, count=self.metrics.feed().health)
             stream = self.live.after(stream, health)
         checkpoint = dict(self.checkpoint)
         execution, journal, recorder, result = (self.execution, self.journal, self.recorder,
@@ -569,8 +631,7 @@ class PaperSession:
                     if runner.ready or await self._until_ready(runner, ts):
                         await runner.step(event)
             result.bars += 1
-            if result.bars % 500 == 0:
-                self._apply_rearms(ts)
+            self._apply_requests(ts)
             if warm:
                 continue
             checkpoint[symbol] = ts
