@@ -114,6 +114,16 @@ class Backtest:
             except ConfigError as exc:
                 raise ArgumentError(str(exc)) from None
 
+
+    def optimize(self, params: Any, **options: Any) -> Any:
+        """Search the strategy's parameters (``trading_strategy.research.optimize``): a
+        ``SweepResult`` with ``frame``, ``best_params``, ``heatmap()``, ``diagnostics`` and
+        ``verdicts``. See docs/research.md for the options (method, objective,
+        constraints, workers, Dask)."""
+        from trading_strategy.research import optimize
+
+        return optimize(self, params, **options)
+
     def run(self, *, progress: Callable[[int, int], None] | None = None,
             **params: Any) -> BacktestResult:
         """Run with the strategy parameters ``params`` (defaults for those not given)."""
