@@ -26,6 +26,7 @@ from trading_strategy.core.enums import OrderStatus, Side, TimeInForce
 from trading_strategy.core.errors import ConfigError, StrategyError
 from trading_strategy.core.orders import Bracket, Fill, Order, OrderIntent
 from trading_strategy.kernel.exits import ExitBook, trade_end_cancels
+from trading_strategy.kernel.guard import guarded
 from trading_strategy.kernel.intents import order_prices, quantity_lots
 from trading_strategy.kernel.matching import Matcher, utc_day
 from trading_strategy.kernel.order_states import accept, move
@@ -278,12 +279,7 @@ class BacktestEngine:
             self._tell()
 
     def _guard(self, name: str, fn: Callable[[], None]) -> None:
-        try:
-            fn()
-        except StrategyError:
-            raise
-        except Exception as exc:
-            raise StrategyError(self.strategy_name, name, exc) from exc
+        guarded(self.strategy_name, name, fn)
 
     # --- state queries ---------------------------------------------------------------------
     def equity_units(self, i: int) -> int:

@@ -9,7 +9,9 @@ running; a halt request names its session.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from trading_strategy.core.errors import ConfigError
 from trading_strategy.risk.commands import HaltRequest, RearmRequest
@@ -19,6 +21,8 @@ REARM_REQUESTS = Path("risk") / "rearm-requests.jsonl"
 #: where halt requests wait, relative to the data folder
 HALT_REQUESTS = Path("risk") / "halt-requests.jsonl"
 
+T = TypeVar("T")
+
 
 def rearm_requests_path(data_dir: Path) -> Path:
     return data_dir / REARM_REQUESTS
@@ -26,47 +30,35 @@ def rearm_requests_path(data_dir: Path) -> Path:
 
 def record_rearm_request(data_dir: Path, request: RearmRequest) -> Path:
     """Append ``request`` to the data folder's request file; returns the file's path."""
-    path = rearm_requests_path(data_dir)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as handle:
-            handle.write(request.to_json() + "\n")
-    except OSError as exc:
-        raise ConfigError(f"data_dir: cannot write {path} ({exc.strerror})") from None
-    return path
+    return _append(rearm_requests_path(data_dir), request.to_json())
 
 
 def read_rearm_requests(data_dir: Path) -> list[RearmRequest]:
     """Every recorded request, oldest first (for the runtime; it tracks which it applied)."""
-    path = rearm_requests_path(data_dir)
-    if not path.exists():
-        return []
-    requests = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            requests.append(RearmRequest.from_json(line))
-        except ValueError as exc:
-            raise ConfigError(f"{path}:{number}: {exc}") from None
-    return requests
+    return _read(rearm_requests_path(data_dir), RearmRequest.from_json)
 
 
 def record_halt_request(data_dir: Path, request: HaltRequest) -> Path:
     """Append ``request`` to the data folder's halt requests; returns the file's path."""
-    path = data_dir / HALT_REQUESTS
+    return _append(data_dir / HALT_REQUESTS, request.to_json())
+
+
+def read_halt_requests(data_dir: Path) -> list[HaltRequest]:
+    """Every recorded halt request, oldest first (each session applies its own)."""
+    return _read(data_dir / HALT_REQUESTS, HaltRequest.from_json)
+
+
+def _append(path: Path, line: str) -> Path:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8") as handle:
-            handle.write(request.to_json() + "\n")
+            handle.write(line + "\n")
     except OSError as exc:
         raise ConfigError(f"data_dir: cannot write {path} ({exc.strerror})") from None
     return path
 
 
-def read_halt_requests(data_dir: Path) -> list[HaltRequest]:
-    """Every recorded halt request, oldest first (each session applies its own)."""
-    path = data_dir / HALT_REQUESTS
+def _read(path: Path, decode: Callable[[str], T]) -> list[T]:
     if not path.exists():
         return []
     requests = []
@@ -74,7 +66,7 @@ def read_halt_requests(data_dir: Path) -> list[HaltRequest]:
         if not line.strip():
             continue
         try:
-            requests.append(HaltRequest.from_json(line))
+            requests.append(decode(line))
         except ValueError as exc:
             raise ConfigError(f"{path}:{number}: {exc}") from None
     return requests

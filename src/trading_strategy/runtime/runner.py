@@ -45,6 +45,7 @@ from trading_strategy.core.errors import StrategyError
 from trading_strategy.core.instrument import Instrument
 from trading_strategy.core.orders import Order, OrderIntent
 from trading_strategy.core.timeframe import Timeframe
+from trading_strategy.kernel.guard import guarded
 from trading_strategy.kernel.sizing import SizeSpec, default_lots
 from trading_strategy.market_data.providers.base import BarEvent
 from trading_strategy.observability.metrics import StrategyMetrics
@@ -209,12 +210,7 @@ class StrategyRunner:
             failure.set_exception(error)
 
     def _guard(self, callback: str, fn: Callable[[], None]) -> None:
-        try:
-            fn()
-        except StrategyError:
-            raise
-        except Exception as exc:
-            raise StrategyError(self.name, callback, exc) from exc
+        guarded(self.name, callback, fn)
 
     def data_health(self, symbol: str, stale: bool) -> None:
         """The feed's ``DataStale`` / ``DataRestored`` for ``symbol``, in the feed's task
