@@ -169,6 +169,15 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite:///{self.data_dir / 'trading-strategy.sqlite3'}"
 
+    def open_store(self) -> Any:
+        """The application database (a ``storage.Store``). The embedded SQLite file — this
+        user's own, in the data folder — is brought to the current schema when it is older;
+        a configured database (PostgreSQL in production, perhaps shared) is only checked:
+        an older one needs ``trading-strategy db upgrade``."""
+        from trading_strategy.storage import open_store
+
+        return open_store(self.effective_database_url(), upgrade_older=not self.database_url)
+
 
 class ValueSource(StrEnum):
     DEFAULT = "default"

@@ -196,3 +196,23 @@ def test_unreachable_database_never_shows_the_password(
         captured = capsys.readouterr()
         assert "cannot connect" in captured.err and "trader:***@" in captured.err
         assert _SECRET not in captured.err + captured.out
+
+
+def test_the_embedded_database_is_brought_up_to_date_on_open(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The SQLite file in the user's own data folder (no database URL configured) is theirs
+    alone: an older one is migrated when a command opens it — a configured database is
+    not (test_db_commands)."""
+    from trading_strategy.storage.engine import make_engine
+    from trading_strategy.storage.migrate import SCHEMA_HEAD, current_revision, upgrade
+
+    monkeypatch.delenv("TRADING_STRATEGY_DATABASE_URL", raising=False)
+    monkeypatch.setenv("TRADING_STRATEGY_DATA_DIR", str(tmp_path))
+    engine = make_engine(f"sqlite:///{tmp_path / 'trading-strategy.sqlite3'}")
+    try:
+        upgrade(engine, "0004_timescale")
+        assert main(["runs", "list"]) == 0
+        assert current_revision(engine) == SCHEMA_HEAD
+    finally:
+        engine.dispose()

@@ -100,9 +100,8 @@ def _from_name(text: str, *, symbol: str | None, store: Any, **options: Any) -> 
     if store is not None:
         return _read_stored(store, text, options["timeframe"])
     from trading_strategy.config import load_settings
-    from trading_strategy.storage import open_store
 
-    opened = open_store(load_settings().effective_database_url())
+    opened = load_settings().open_store()
     try:
         return _read_stored(opened, text, options["timeframe"])
     finally:

@@ -199,9 +199,8 @@ def _open_store(args: argparse.Namespace, settings: Any) -> Any:
     if args.no_store:
         return None
     from trading_strategy.sample_store import ensure_samples_loaded
-    from trading_strategy.storage import open_store
 
-    store = open_store(settings.effective_database_url())
+    store = settings.open_store()
     ensure_samples_loaded(store)
     return store
 

@@ -137,7 +137,6 @@ def parse_time(text: str | None, *, end: bool = False) -> int | None:
 def _import(args: argparse.Namespace) -> int:
     from trading_strategy.config import load_settings
     from trading_strategy.market_data.files import load_bars
-    from trading_strategy.storage import open_store
 
     tick = _size("--tick-size", args.tick_size, "0.01")
     lot = _size("--lot-size", args.lot_size, "0.00001")
@@ -151,7 +150,7 @@ def _import(args: argparse.Namespace) -> int:
     bars = loaded.bars
     given = [name for name, value in (("tick_size", tick), ("lot_size", lot))
              if value is not None]
-    with open_store(load_settings().effective_database_url()) as store:
+    with load_settings().open_store() as store:
         result = store.bars.write_bars(bars.instrument, bars.timeframe, bars, given=given)
         stored = store.bars.instrument(bars.instrument.symbol)
         where = store.url
@@ -164,9 +163,8 @@ def _import(args: argparse.Namespace) -> int:
 def _list(_args: argparse.Namespace) -> int:
     from trading_strategy.config import load_settings
     from trading_strategy.core.bars import format_ts
-    from trading_strategy.storage import open_store
 
-    with open_store(load_settings().effective_database_url()) as store:
+    with load_settings().open_store() as store:
         series = store.bars.series()
         where = store.url
     if not series:
@@ -185,10 +183,9 @@ def _list(_args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from trading_strategy.config import load_settings
-    from trading_strategy.storage import open_store
 
     start, end = parse_time(args.start), parse_time(args.end, end=True)
-    with open_store(load_settings().effective_database_url()) as store:
+    with load_settings().open_store() as store:
         bars = store.bars.read_bars(args.symbol, args.timeframe, start, end)
     if args.out == "-":
         _write_csv(bars, sys.stdout)

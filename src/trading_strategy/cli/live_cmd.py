@@ -58,13 +58,12 @@ def _session(args: argparse.Namespace, *, speed: float | None = None) -> Any:
     from trading_strategy.runtime.portfolio_config import with_speed
     from trading_strategy.runtime.session import PaperSession
     from trading_strategy.runtime.wiring import stored_bars, stored_journal_factory
-    from trading_strategy.storage import open_store
 
     config = load_portfolio(args.config)
     if speed is not None:
         config = with_speed(config, speed)
     settings = load_settings()
-    store = open_store(settings.effective_database_url())
+    store = settings.open_store()
     session = PaperSession(config, data_dir=settings.data_dir,
                            journal_factory=stored_journal_factory(store),
                            event_repository=store.events, bar_source=stored_bars(store),
@@ -234,19 +233,17 @@ def _checkpoint(root: Path) -> dict[str, int]:
 def _stored_journal(root: Path) -> Any:
     from trading_strategy.config import load_settings
     from trading_strategy.runtime.wiring import session_journal
-    from trading_strategy.storage import open_store
 
-    return session_journal(open_store(load_settings().effective_database_url()), root)
+    return session_journal(load_settings().open_store(), root)
 
 
 def _audit(args: argparse.Namespace) -> int:
     from trading_strategy.config import load_settings
     from trading_strategy.orders.journal import explain
     from trading_strategy.runtime.wiring import session_journal
-    from trading_strategy.storage import open_store
 
     root = _session_root(args)
-    journal = session_journal(open_store(load_settings().effective_database_url()), root)
+    journal = session_journal(load_settings().open_store(), root)
     entries = journal.events()
     order_ids: list[str] = []
     for entry in entries:

@@ -79,9 +79,8 @@ def open_backtest(args: argparse.Namespace) -> Any:
     if not args.no_store:
         from trading_strategy.config import load_settings
         from trading_strategy.sample_store import ensure_samples_loaded
-        from trading_strategy.storage import open_store
 
-        store = open_store(load_settings(None).effective_database_url())
+        store = load_settings(None).open_store()
         ensure_samples_loaded(store)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)

@@ -58,11 +58,10 @@ def _date(moment: Any) -> str:
 
 def _list(args: argparse.Namespace) -> int:
     from trading_strategy.config import load_settings
-    from trading_strategy.storage import open_store
 
     if args.limit <= 0:
         raise UserError("--limit must be a positive number")
-    with open_store(load_settings().effective_database_url()) as store:
+    with load_settings().open_store() as store:
         runs = store.runs.list_runs(limit=args.limit, strategy=args.strategy,
                                     symbol=args.symbol)
     if not runs:
@@ -88,9 +87,8 @@ def _summary_row(run: RunSummary) -> tuple[str, ...]:
 
 def _show(args: argparse.Namespace) -> int:
     from trading_strategy.config import load_settings
-    from trading_strategy.storage import open_store
 
-    with open_store(load_settings().effective_database_url()) as store:
+    with load_settings().open_store() as store:
         detail = store.runs.get_run(args.run_id)
     if detail is None:
         raise UserError(

@@ -106,12 +106,13 @@ def downgrade(engine: Engine, revision: str = "-1") -> str | None:
             return _current(connection)
 
 
-def ensure_schema(engine: Engine) -> None:
+def ensure_schema(engine: Engine, *, upgrade_older: bool = False) -> None:
     """Make the schema usable: create it in an empty database, else check it is current.
 
-    Only an empty database is migrated automatically. A database at an older revision is
-    left alone (it may be shared with other deployments): the error says to run
-    ``trading-strategy db upgrade``.
+    An empty database is migrated automatically, and with ``upgrade_older`` one at an older
+    revision too (the embedded SQLite file in the user's own data folder). Otherwise a
+    database at an older revision is left alone (it may be shared with other deployments):
+    the error says to run ``trading-strategy db upgrade``.
     """
     current = current_revision(engine)
     if current == SCHEMA_HEAD:
@@ -137,6 +138,9 @@ def ensure_schema(engine: Engine) -> None:
             f"the database {where} is at schema revision {current}, which this version of "
             "trading-strategy does not know (written by a newer version?)"
         )
+    if upgrade_older:
+        upgrade(engine)
+        return
     raise ConfigError(
         f"the database {where} is at schema revision {current}, this version needs {head}: "
         "run `trading-strategy db upgrade`"

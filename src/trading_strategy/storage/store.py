@@ -58,16 +58,18 @@ class Store:
         self.close()
 
 
-def open_store(url: str | URL, *, migrate: bool = True) -> Store:
+def open_store(url: str | URL, *, migrate: bool = True,
+               upgrade_older: bool = False) -> Store:
     """A ``Store`` on the database at ``url`` (SQLite or PostgreSQL, see ``make_engine``).
 
     With ``migrate`` (the default) the schema is created in an empty database and checked
-    otherwise; pass ``migrate=False`` to manage migrations yourself (``db`` commands).
+    otherwise (``upgrade_older``: also brought up from an older revision); pass
+    ``migrate=False`` to manage migrations yourself (``db`` commands).
     """
     engine = make_engine(url)
     try:
         if migrate:
-            ensure_schema(engine)
+            ensure_schema(engine, upgrade_older=upgrade_older)
     except BaseException:
         engine.dispose()
         raise

@@ -81,12 +81,7 @@ def create_app(settings: Any = None, *, web: WebSettings | None = None,
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = store is None
-        if owned:
-            from trading_strategy.storage import open_store
-
-            opened = open_store(settings.effective_database_url())
-        else:
-            opened = store
+        opened = settings.open_store() if owned else store
         jobs = JobRunner(opened)
         app.state.web = AppState(store=opened, data_dir=Path(settings.data_dir), web=web,
                                  auth=Authenticator(web), jobs=jobs,
