@@ -1,13 +1,15 @@
 """Operator commands to the risk engine, as plain data (pure: encoding only, no I/O).
 
-A ``RearmRequest`` asks a running engine to lift a HALT. The CLI records requests as JSON
-lines; the runtime that drives a live engine reads them and calls ``RiskEngine.rearm``.
+A ``RearmRequest`` asks a running engine to lift a HALT, a ``HaltRequest`` to impose one
+(the kill switch). The CLI and the web app record requests as JSON lines; the runtime that
+drives a live engine reads them and calls ``RiskEngine.rearm`` / ``RiskEngine.halt``.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,16 +32,7 @@ class RearmRequest:
     @classmethod
     def from_json(cls, line: str) -> RearmRequest:
         """Decode one line; raises ``ValueError`` naming what is wrong."""
-        data = json.loads(line)
-        if not isinstance(data, dict) or data.get("command") != "rearm":
-            raise ValueError("not a rearm request")
-        strategy, actor, ts_ns = data.get("strategy"), data.get("actor"), data.get("ts_ns")
-        if strategy is not None and not isinstance(strategy, str):
-            raise ValueError("strategy must be a string or null")
-        if not isinstance(actor, str) or not actor:
-            raise ValueError("actor must be a non-empty string")
-        if not isinstance(ts_ns, int) or isinstance(ts_ns, bool):
-            raise ValueError("ts_ns must be an integer")
+        data, strategy, actor, ts_ns = _decode(line, "rearm")
         return cls(strategy, actor, ts_ns, str(data.get("note", "")))
 
 
@@ -68,17 +61,24 @@ class HaltRequest:
     @classmethod
     def from_json(cls, line: str) -> HaltRequest:
         """Decode one line; raises ``ValueError`` naming what is wrong."""
-        data = json.loads(line)
-        if not isinstance(data, dict) or data.get("command") != "halt":
-            raise ValueError("not a halt request")
-        session, strategy = data.get("session"), data.get("strategy")
-        actor, ts_ns = data.get("actor"), data.get("ts_ns")
+        data, strategy, actor, ts_ns = _decode(line, "halt")
+        session = data.get("session")
         if not isinstance(session, str) or not session:
             raise ValueError("session must be a non-empty string")
-        if strategy is not None and not isinstance(strategy, str):
-            raise ValueError("strategy must be a string or null")
-        if not isinstance(actor, str) or not actor:
-            raise ValueError("actor must be a non-empty string")
-        if not isinstance(ts_ns, int) or isinstance(ts_ns, bool):
-            raise ValueError("ts_ns must be an integer")
         return cls(session, strategy, actor, ts_ns, str(data.get("note", "")))
+
+
+def _decode(line: str, command: str) -> tuple[dict[str, Any], str | None, str, int]:
+    """One request line's JSON object and its common fields (strategy, actor, time);
+    ``ValueError`` naming what is wrong."""
+    data = json.loads(line)
+    if not isinstance(data, dict) or data.get("command") != command:
+        raise ValueError(f"not a {command} request")
+    strategy, actor, ts_ns = data.get("strategy"), data.get("actor"), data.get("ts_ns")
+    if strategy is not None and not isinstance(strategy, str):
+        raise ValueError("strategy must be a string or null")
+    if not isinstance(actor, str) or not actor:
+        raise ValueError("actor must be a non-empty string")
+    if not isinstance(ts_ns, int) or isinstance(ts_ns, bool):
+        raise ValueError("ts_ns must be an integer")
+    return data, strategy, actor, ts_ns
