@@ -74,7 +74,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/risk_gate.py
 	$(BIN)/python bench/latency.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/portfolio_throughput.py
+	$(BIN)/python bench/cli_end_to_end.py
+	$(BIN)/python bench/feed.py
 	$(BIN)/python bench/web.py
+	$(BIN)/python bench/sweep.py
 
 clean:
 	rm -rf $(VENV) $(REPORTS) site .pytest_cache .coverage
