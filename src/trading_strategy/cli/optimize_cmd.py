@@ -147,13 +147,19 @@ def run(args: argparse.Namespace) -> int:
                       dask_scheduler=args.dask_scheduler, results_path=args.results,
                       storage=args.storage, study_name=args.study,
                       progress=progress_line(args.quiet))
+    return write_outputs(args, result, summary(result),
+                         f"{backtest.strategy.name} on {backtest.bars.instrument.symbol}")
+
+
+def write_outputs(args: argparse.Namespace, result: Any, text: str, title: str) -> int:
+    """The summary (unless quiet, or the JSON goes to stdout), ``--json`` and ``--html``:
+    what optimize and walk-forward write alike."""
     if not args.quiet and args.json_path != "-":
-        print(summary(result))
+        print(text)
     if args.json_path:
         write_text(args.json_path, result.to_json())
     if args.html_path:
-        write_text(args.html_path, result.html(f"{backtest.strategy.name} on "
-                                               f"{backtest.bars.instrument.symbol}"))
+        write_text(args.html_path, result.html(title))
     return 0
 
 

@@ -10,7 +10,7 @@ from trading_strategy.cli.optimize_cmd import (
     add_backtest_options,
     open_backtest,
     progress_line,
-    write_text,
+    write_outputs,
 )
 
 
@@ -41,14 +41,9 @@ def run(args: argparse.Namespace) -> int:
                           method=args.method, trials=args.trials, seed=args.seed,
                           workers=args.workers, dask_scheduler=args.dask_scheduler,
                           progress=_windows_progress(args.quiet))
-    if not args.quiet and args.json_path != "-":
-        print(summary(result))
-    if args.json_path:
-        write_text(args.json_path, result.to_json())
-    if args.html_path:
-        write_text(args.html_path, result.html(f"Walk-forward: {backtest.strategy.name} on "
-                                               f"{backtest.bars.instrument.symbol}"))
-    return 0
+    return write_outputs(args, result, summary(result),
+                         f"Walk-forward: {backtest.strategy.name} on "
+                         f"{backtest.bars.instrument.symbol}")
 
 
 def _windows_progress(quiet: bool) -> Any:
