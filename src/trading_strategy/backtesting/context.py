@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
 
 from trading_strategy.core.bars import BarSeries
 from trading_strategy.core.orders import Order
+from trading_strategy.portfolio.ledger import Ledger
 from trading_strategy.strategies.context import Bars, Context, Cursor, OrderSpec, SeriesBuilder
-
-
-class _Account(Protocol):
-    @property
-    def position(self) -> int: ...
-
-    @property
-    def cash(self) -> int: ...
 
 
 class EngineView(Protocol):
@@ -27,7 +22,10 @@ class EngineView(Protocol):
     def bars(self) -> BarSeries: ...
 
     @property
-    def ledger(self) -> _Account: ...
+    def ledger(self) -> Ledger: ...
+
+    @property
+    def close_t(self) -> npt.NDArray[np.int64]: ...
 
     @property
     def orders(self) -> list[Order]: ...
@@ -58,13 +56,20 @@ class BacktestContext(Context):
     def position_lots(self) -> int:
         return self._engine.ledger.position
 
-    @property
-    def cash(self) -> Decimal:
-        return self.instrument.money(self._engine.ledger.cash)
+    def _cash_units(self) -> int:
+        return self._engine.ledger.cash
 
-    @property
-    def equity(self) -> Decimal:
-        return self.instrument.money(self._engine.equity_units(self._cursor.i))
+    def _equity_units(self) -> int:
+        # before the first bar (on_start) nothing is held: equity is the cash
+        i = self._cursor.i
+        return self._engine.equity_units(i) if i >= 0 else self._engine.ledger.cash
+
+    def _ledger(self) -> Ledger:
+        return self._engine.ledger
+
+    def _mark_ticks(self) -> int:
+        i = self._cursor.i
+        return int(self._engine.close_t[i]) if i >= 0 else 0
 
     def _place(self, spec: OrderSpec) -> str:
         return self._engine.submit(spec)
@@ -72,8 +77,7 @@ class BacktestContext(Context):
     def cancel(self, order_id: str) -> bool:
         return self._engine.cancel(order_id, reason="cancelled by strategy", by_strategy=True)
 
-    @property
-    def open_orders(self) -> list[Order]:
+    def _open_orders(self) -> list[Order]:
         return [o for o in self._engine.orders if o.is_open]
 
     def log(self, event: str, **fields: Any) -> None:

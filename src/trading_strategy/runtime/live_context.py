@@ -167,13 +167,17 @@ class LiveContext(Context):
     def position_lots(self) -> int:
         return self.ledger.position
 
-    @property
-    def cash(self) -> Decimal:
-        return self.instrument.money(self.ledger.cash)
+    def _cash_units(self) -> int:
+        return self.ledger.cash
 
-    @property
-    def equity(self) -> Decimal:
-        return self.instrument.money(self.equity_units())
+    def _equity_units(self) -> int:
+        return self.equity_units()
+
+    def _ledger(self) -> Ledger:
+        return self.ledger
+
+    def _mark_ticks(self) -> int:
+        return self.last_close_ticks()
 
     def _place(self, spec: OrderSpec) -> str:
         side, quantity, order_type = spec.side, spec.quantity, spec.order_type
@@ -213,8 +217,7 @@ class LiveContext(Context):
         self.outbox.append(CancelRequest(order_id, self.strategy_name, self._now_ns()))
         return True
 
-    @property
-    def open_orders(self) -> list[Order]:
+    def _open_orders(self) -> list[Order]:
         book = self._book
         live = [o for o in book.values() if o.is_open]
         if len(live) < len(book):

@@ -13,6 +13,17 @@ declares any other indicator from a plain function of arrays (see ``Context.indi
 Order methods return the order's id. Quantities are rounded down to the instrument's lot size
 and prices to its tick size at order creation; ``quantity=None`` uses the run's sizer (e.g.
 ``--size 25%``). Every order passes the risk engine; a refusal is an order event with a reason.
+
+Numbers: everything a strategy decides with is a ``float`` — prices, indicator values, and
+``position``, ``cash`` and ``equity`` — so ``ctx.equity * 0.02 / ctx.bars.close[0]`` works
+as in backtesting.py. The engine keeps money exact (integer ticks, lots and money units);
+``position_exact``, ``cash_exact`` and ``equity_exact`` give it as ``Decimal``, and a float
+quantity becomes whole lots when the order is created, so float maths never leaks into
+stored or reported money.
+
+Orders, the position and closed trades are read as frozen snapshots (``open_orders``,
+``position_view``, ``closed_trades``; see ``strategies.views``), never as the engine's own
+objects.
 """
 
 from __future__ import annotations
@@ -35,6 +46,14 @@ from trading_strategy.core.instrument import Instrument
 from trading_strategy.core.orders import Order
 from trading_strategy.core.timeframe import Timeframe
 from trading_strategy.strategies import indicators as ind
+from trading_strategy.strategies.views import (
+    ClosedTrades,
+    ExactFloat,
+    LedgerLike,
+    OrderView,
+    PositionView,
+    TradeView,
+)
 
 FloatArray = npt.NDArray[np.float64]
 Price = float | int | Decimal
@@ -387,6 +406,8 @@ class Context(ABC):
         """The OHLCV history up to the current bar: ``ctx.bars.close[0]`` is the current
         close, ``ctx.bars.close[1]`` the previous one."""
         self._times = times
+        self._exact = ExactFloat(instrument)
+        self._trades = ClosedTrades(instrument, self._exact)
 
     # --- time ------------------------------------------------------------------------------
     @property
@@ -557,14 +578,46 @@ class Context(ABC):
         return series[0] if outputs == 1 else tuple(series)
 
     # --- portfolio -------------------------------------------------------------------------
+    # Numbers a strategy decides with are floats, like the prices and indicators they meet
+    # (``ctx.equity * 0.02 / ctx.bars.close[0]`` must just work, as in backtesting.py); the
+    # engine keeps them exact (integer lots and money units) and the ``*_exact`` twins give
+    # them as ``Decimal``. A float never flows back into stored or reported money: an order's
+    # quantity is rounded down to whole lots at its creation, its prices to ticks.
     @property
     @abstractmethod
     def position_lots(self) -> int:
-        """Signed position in lots of the instrument."""
+        """Signed position in lots of the instrument (exact)."""
+
+    @abstractmethod
+    def _cash_units(self) -> int:
+        """The driver's part of ``cash``: integer money units (tick × lot)."""
+
+    @abstractmethod
+    def _equity_units(self) -> int:
+        """The driver's part of ``equity``: cash plus the position at the current close."""
+
+    @abstractmethod
+    def _ledger(self) -> LedgerLike:
+        """The driver's part of ``position_view`` and ``closed_trades``: this strategy's
+        ledger (position, round trips), from its fills only."""
+
+    @abstractmethod
+    def _mark_ticks(self) -> int:
+        """The current bar's close in ticks (what ``equity`` marks the position at)."""
 
     @property
-    def position(self) -> Decimal:
-        """Signed position in units of the instrument (lots × lot size)."""
+    def position(self) -> float:
+        """Signed position in units of the instrument (lots × lot size), as a float for
+        decision maths (``ctx.position * ctx.bars.close[0]`` is the position's value);
+        ``position_exact`` is the exact ``Decimal``, ``position_lots`` the exact lots.
+        Giving it back as an order quantity is exact: ``ctx.sell(ctx.position)`` sells the
+        whole position (a float quantity is rounded down to whole lots only when it is not
+        already a multiple of the lot size)."""
+        return self._exact.quantity(self.position_lots)
+
+    @property
+    def position_exact(self) -> Decimal:
+        """``position`` exactly, as a ``Decimal`` at the lot size's precision."""
         return self.instrument.quantity(self.position_lots)
 
     @property
@@ -585,17 +638,59 @@ class Context(ABC):
         return self.position_lots < 0
 
     @property
-    @abstractmethod
-    def cash(self) -> Decimal:
-        """The strategy's own cash, exact, in the instrument's currency: the run's initial
-        cash (its own capital in a portfolio); each fill moves it by price × quantity (paid
-        for a buy, received for a sell, shorts included) and takes its commission. Open
-        orders reserve none of it; ``equity`` adds the position at the current close."""
+    def cash(self) -> float:
+        """The strategy's own cash in the instrument's currency, as a float for decision
+        maths: the run's initial cash (its own capital in a portfolio); each fill moves it by
+        price × quantity (paid for a buy, received for a sell, shorts included) and takes its
+        commission. Open orders reserve none of it; ``equity`` adds the position at the
+        current close. The engine keeps it exact: ``cash_exact`` is that ``Decimal``."""
+        return self._exact.money(self._cash_units())
 
     @property
-    @abstractmethod
-    def equity(self) -> Decimal:
-        """Cash plus the position marked at the current close."""
+    def cash_exact(self) -> Decimal:
+        """``cash`` exactly, as a ``Decimal`` (a multiple of tick size × lot size)."""
+        return self.instrument.money(self._cash_units())
+
+    @property
+    def equity(self) -> float:
+        """Cash plus the position marked at the current close, as a float for decision
+        maths; ``equity_exact`` is the exact ``Decimal`` the reports use.
+
+        ```python
+        # risk 2 % of equity per trade, sized in units of the instrument
+        quantity = ctx.equity * 0.02 / ctx.bars.close[0]
+        ctx.buy(quantity)  # rounded down to whole lots at order creation
+        ```
+        """
+        return self._exact.money(self._equity_units())
+
+    @property
+    def equity_exact(self) -> Decimal:
+        """``equity`` exactly, as a ``Decimal``."""
+        return self.instrument.money(self._equity_units())
+
+    @property
+    def position_view(self) -> PositionView:
+        """A frozen snapshot of the position: signed ``lots`` and ``quantity``, the average
+        ``entry_price``, ``entry_ts`` and the open ``pnl`` at the current close (see
+        ``PositionView``). Both drivers compute it from the strategy's fills alone."""
+        return PositionView.of(self.instrument, self._ledger(), self._mark_ticks(),
+                               self._exact)
+
+    @property
+    def closed_trades(self) -> tuple[TradeView, ...]:
+        """The strategy's closed round trips (flat to flat), oldest first, as frozen
+        ``TradeView`` snapshots: side, size, average entry and exit prices, times and net
+        P&L. The open one, if any, is ``position_view``. A backtest and a replayed session
+        list the same trades (in a session, those since the process started).
+
+        ```python
+        losses = sum(1 for t in ctx.closed_trades[-3:] if t.pnl < 0)
+        if losses == 3:
+            return  # three losses in a row: sit this bar out
+        ```
+        """
+        return self._trades.of(self._ledger())
 
     # --- orders ----------------------------------------------------------------------------
     def submit_order(
@@ -663,16 +758,21 @@ class Context(ABC):
     def cancel(self, order_id: str) -> bool:
         """Cancel an open order; False when it is unknown or no longer open."""
 
-    @property
     @abstractmethod
-    def open_orders(self) -> list[Order]:
+    def _open_orders(self) -> list[Order]:
+        """The driver's part of ``open_orders``: the engine's open orders, oldest first."""
+
+    @property
+    def open_orders(self) -> list[OrderView]:
         """The strategy's orders that are still open (not yet filled, cancelled, expired,
-        rejected or denied), oldest first, in a new list: cancelling while looping over it
-        is safe. The same rule in a backtest and a session: the orders the strategy placed
-        and those placed for it — the exits of its entries (``stop_loss`` / ``take_profit``,
-        the risk settings' stops, a trailing stop's next generation; their ``parent_id`` is
-        set) and a risk rule's close (time exit, flatten). A session learns of the latter
-        from the journal; those from before a restart are not listed.
+        rejected or denied), oldest first, as frozen ``OrderView`` snapshots in a new list:
+        cancelling while looping over it is safe, and assigning a field raises (an order
+        changes only by the engine applying events). The same rule in a backtest and a
+        session: the orders the strategy placed and those placed for it — the exits of its
+        entries (``stop_loss`` / ``take_profit``, the risk settings' stops, a trailing
+        stop's next generation; their ``parent_id`` is set) and a risk rule's close (time
+        exit, flatten). A session learns of the latter from the journal; those from before
+        a restart are not listed.
 
         ```python
         for order in ctx.open_orders:
@@ -680,6 +780,8 @@ class Context(ABC):
                 ctx.cancel(order.id)
         ```
         """
+        exact = self._exact
+        return [OrderView.of(o, exact) for o in self._open_orders()]
 
     @abstractmethod
     def log(self, event: str, **fields: Any) -> None:
