@@ -186,6 +186,8 @@ def session_status(*, name: str, session_id: str, entries: Iterable[JournalEntry
     denials: dict[str, dict[str, int]] = {}
     restarts: dict[str, int] = {}
     failed: list[str] = []
+    #: per strategy, its last operator control (paused or stopped until another one)
+    controls: dict[str, dict[str, Any]] = {}
     for record in events:
         kind = record.get("kind")
         if kind == "reconciliation":
@@ -196,7 +198,12 @@ def session_status(*, name: str, session_id: str, entries: Iterable[JournalEntry
             by_reason[reason] = by_reason.get(reason, 0) + 1
         elif kind == "strategy_event":
             component = str(record.get("component"))
-            if record.get("to") == "starting" and record.get("from") in _RESTART_FROM:
+            if record.get("cause") == "operator":  # pause, resume, stop, start
+                controls[component] = {"state": record.get("to"),
+                                       "actor": record.get("actor"),
+                                       "since": _iso(record.get("ts_ns")),
+                                       "reason": record.get("reason")}
+            elif record.get("to") == "starting" and record.get("from") in _RESTART_FROM:
                 restarts[component] = restarts.get(component, 0) + 1
             elif record.get("to") == "failed" and component not in failed:
                 failed.append(component)
@@ -211,6 +218,7 @@ def session_status(*, name: str, session_id: str, entries: Iterable[JournalEntry
         "risk_denials": denials,
         "restarts": restarts,
         "failed": failed,
+        "strategy_states": dict(sorted(controls.items())),
         "unreadable_event_lines": unreadable_events,
         "feed": feed_health(events, metrics=metrics, checkpoint=checkpoint,
                             providers=providers, now_ns=now_ns),
@@ -324,6 +332,12 @@ def status_lines(report: Mapping[str, Any]) -> list[str]:
     lines.append(_counts("strategy restarts", report["restarts"]))
     if report["failed"]:
         lines.append("FAILED strategies: " + ", ".join(report["failed"]))
+    held = {name: c for name, c in (report.get("strategy_states") or {}).items()
+            if c.get("state") != "running"}
+    if held:
+        lines.append("strategies held by an operator: " + "; ".join(
+            f"{name} {c['state'].upper()} since {c.get('since') or '-'} by {c.get('actor')}"
+            for name, c in held.items()))
     if report["unreadable_event_lines"]:
         lines.append(f"warning: {report['unreadable_event_lines']} unreadable line(s) in "
                      "the events file were skipped")

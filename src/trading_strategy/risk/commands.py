@@ -1,15 +1,20 @@
 """Operator commands to the risk engine, as plain data (pure: encoding only, no I/O).
 
 A ``RearmRequest`` asks a running engine to lift a HALT, a ``HaltRequest`` to impose one
-(the kill switch). The CLI and the web app record requests as JSON lines; the runtime that
-drives a live engine reads them and calls ``RiskEngine.rearm`` / ``RiskEngine.halt``.
+(the kill switch), a ``StrategyControl`` to pause, resume, stop or start one strategy. The
+CLI and the web app record requests as JSON lines; the runtime that drives a live engine
+reads them and calls ``RiskEngine.rearm`` / ``RiskEngine.halt`` or acts on the strategy.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
+
+#: what an operator may ask of one strategy of a running session
+ControlAction = Literal["pause", "resume", "stop", "start"]
+CONTROL_ACTIONS: tuple[str, ...] = get_args(ControlAction)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +71,46 @@ class HaltRequest:
         if not isinstance(session, str) or not session:
             raise ValueError("session must be a non-empty string")
         return cls(session, strategy, actor, ts_ns, str(data.get("note", "")))
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyControl:
+    """Pause, resume, stop or start strategy ``strategy`` of session ``session``, asked by
+    ``actor`` at ``ts_ns`` (the dashboard's buttons, ``trading-strategy strategy ...``).
+
+    * ``pause``: no more ``on_bar`` decisions; its resting orders and protective exits stay
+      live and the risk engine still watches it;
+    * ``resume``: decisions again from the next bar;
+    * ``stop``: ``on_stop`` called, its open entry orders cancelled (the protective exits of
+      an open position stay), no more events until ``start``;
+    * ``start``: ``on_start`` called again, decisions from the next bar.
+    """
+
+    session: str
+    strategy: str
+    action: ControlAction
+    actor: str
+    ts_ns: int
+    note: str = ""
+
+    def to_json(self) -> str:
+        return json.dumps({"command": "strategy", "session": self.session,
+                           "strategy": self.strategy, "action": self.action,
+                           "actor": self.actor, "ts_ns": self.ts_ns, "note": self.note},
+                          sort_keys=True)
+
+    @classmethod
+    def from_json(cls, line: str) -> StrategyControl:
+        """Decode one line; raises ``ValueError`` naming what is wrong."""
+        data, strategy, actor, ts_ns = _decode(line, "strategy")
+        session, action = data.get("session"), data.get("action")
+        if not isinstance(session, str) or not session:
+            raise ValueError("session must be a non-empty string")
+        if not strategy:
+            raise ValueError("strategy must be a non-empty string")
+        if action not in CONTROL_ACTIONS:
+            raise ValueError(f"action must be one of {', '.join(CONTROL_ACTIONS)}")
+        return cls(session, strategy, action, actor, ts_ns, str(data.get("note", "")))
 
 
 def _decode(line: str, command: str) -> tuple[dict[str, Any], str | None, str, int]:

@@ -144,6 +144,8 @@ class Execution:
         self.last_ticks: dict[str, int] = {}
         self._journal = journal
         self._pending_cancels: list[str] = []
+        #: why a pending cancel was asked and by whom, when not by a risk state change
+        self._cancel_causes: dict[str, tuple[str, str]] = {}
         #: strategies a halt told to flatten, with the halt's time (closed after the cancels)
         self._pending_flatten: list[tuple[str, int]] = []
         #: per strategy: returns of its closed trades, for Kelly sizing (extended as they close)
@@ -449,15 +451,28 @@ class Execution:
     async def flush_cancels(self) -> None:
         pending, self._pending_cancels = self._pending_cancels, []
         for oid in pending:
+            cause, actor = self._cancel_causes.pop(oid, ("risk state change", "risk"))
             try:
-                await self.manager.cancel(oid, self.venue, cause="risk state change",
-                                          actor="risk")
+                await self.manager.cancel(oid, self.venue, cause=cause, actor=actor)
             except RetryableError as exc:  # the venue is unreachable: try again next bar
                 log.warning("cancel_retry", order_id=oid, error=str(exc))
                 self._pending_cancels.append(oid)
+                self._cancel_causes[oid] = (cause, actor)
         flatten, self._pending_flatten = self._pending_flatten, []
         for name, ts in flatten:
             await self._flatten(name, ts)
+
+    def cancel_entries(self, strategy: str, *, actor: str) -> list[str]:
+        """A stopped strategy's open entry orders, cancelled with the next bar (as a halt's
+        cancels are); the reduce-only orders — the protective exits of its open position,
+        a close on its way — stay. Returns the ids."""
+        ids = [o.id for o in self.manager.open_orders(strategy=strategy)
+               if not o.reduce_only and exit_leg(o.id) is None
+               and o.id not in self._pending_cancels]
+        for oid in ids:
+            self._cancel_causes[oid] = ("strategy stopped", actor)
+        self._pending_cancels.extend(ids)
+        return ids
 
     async def _flatten(self, strategy: str, ts: int) -> None:
         """Close ``strategy``'s position with a reduce-only market order (it fills at the next

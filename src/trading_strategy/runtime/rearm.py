@@ -1,25 +1,34 @@
 """Operator requests to sessions: re-arm (``trading-strategy risk rearm``, the dashboard's
-Re-arm) and halt (the dashboard's kill switch).
+Re-arm), halt (the dashboard's kill switch) and strategy controls (pause, resume, stop,
+start: ``trading-strategy strategy ...``, the dashboard's buttons).
 
-Requests are JSON lines in ``DATA_DIR/risk/rearm-requests.jsonl`` and
-``DATA_DIR/risk/halt-requests.jsonl`` (append-only). A session remembers how many of each it
-has applied (in its own folder) and applies the new ones on start and periodically while
-running; a halt request names its session.
+Requests are JSON lines in ``DATA_DIR/risk/rearm-requests.jsonl``,
+``DATA_DIR/risk/halt-requests.jsonl`` and ``DATA_DIR/risk/strategy-requests.jsonl``
+(append-only). A session remembers how many of each it has applied (in its own folder) and
+applies the new ones on start and periodically while running; halt and control requests
+name their session.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from trading_strategy.core.errors import ConfigError
-from trading_strategy.risk.commands import HaltRequest, RearmRequest
+from trading_strategy.risk.commands import HaltRequest, RearmRequest, StrategyControl
 
 #: where re-arm requests wait, relative to the data folder
 REARM_REQUESTS = Path("risk") / "rearm-requests.jsonl"
 #: where halt requests wait, relative to the data folder
 HALT_REQUESTS = Path("risk") / "halt-requests.jsonl"
+#: where strategy controls (pause, resume, stop, start) wait, relative to the data folder
+CONTROL_REQUESTS = Path("risk") / "strategy-requests.jsonl"
+
+#: each strategy's operator state, in the session's folder (what a restart restores and
+#: what the status and the web app show)
+STRATEGY_STATES = "strategy-states.json"
 
 T = TypeVar("T")
 
@@ -46,6 +55,37 @@ def record_halt_request(data_dir: Path, request: HaltRequest) -> Path:
 def read_halt_requests(data_dir: Path) -> list[HaltRequest]:
     """Every recorded halt request, oldest first (each session applies its own)."""
     return _read(data_dir / HALT_REQUESTS, HaltRequest.from_json)
+
+
+def record_control_request(data_dir: Path, request: StrategyControl) -> Path:
+    """Append ``request`` to the data folder's strategy controls; returns the file's path."""
+    return _append(data_dir / CONTROL_REQUESTS, request.to_json())
+
+
+def read_control_requests(data_dir: Path) -> list[StrategyControl]:
+    """Every recorded strategy control, oldest first (each session applies its own)."""
+    return _read(data_dir / CONTROL_REQUESTS, StrategyControl.from_json)
+
+
+def read_strategy_states(session_root: Path) -> dict[str, dict[str, Any]]:
+    """Strategy name → ``{"state": "running"|"paused"|"stopped", "actor", "ts_ns", "note"}``
+    of the session whose folder is ``session_root`` (``{}`` before it first ran, or when the
+    file is unreadable: every strategy then runs)."""
+    try:
+        data = json.loads((session_root / STRATEGY_STATES).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {str(k): v for k, v in data.items() if isinstance(v, dict)}
+
+
+def write_strategy_states(session_root: Path, states: Mapping[str, Mapping[str, Any]]) -> None:
+    """Replace the session's strategy states at once (readers never see half a file)."""
+    path = session_root / STRATEGY_STATES
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(states, sort_keys=True), encoding="utf-8")
+    tmp.replace(path)
 
 
 def _append(path: Path, line: str) -> Path:

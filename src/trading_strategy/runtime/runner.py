@@ -139,6 +139,8 @@ class StrategyRunner:
         self._task: asyncio.Task[Any] | None = None
         self.closed = False
         self.last_bar_ts: int | None = None
+        #: the operator's say (``StrategyControl``): "running", "paused" or "stopped"
+        self.mode = "running"
 
     def _market_now(self) -> int:
         """Decisions happen at the close of the current bar, on the market's clock (a replay
@@ -170,9 +172,36 @@ class StrategyRunner:
             self._failure = None
 
     def _start(self) -> None:
-        if not self._started:
+        # a strategy an operator stopped before a restart stays stopped: no ``on_start``
+        if not self._started and self.mode != "stopped":
             self._started = True
             self._guard("on_start", self.strategy.on_start)
+
+    # --- the operator's controls (``StrategyControl``, applied in the feed's task) -----------
+    def control(self, action: str) -> str | None:
+        """Apply ``pause``, ``resume``, ``stop`` or ``start``; returns the new mode, or
+        ``None`` when it changes nothing (pausing a paused strategy, starting a running
+        one, pausing or resuming a stopped one: ``start`` is what brings it back).
+
+        A strategy error in ``on_stop`` or ``on_start`` goes to the supervised task, as a
+        step's does; the mode changes regardless (the operator's word stands)."""
+        mode = self.mode
+        target = {"pause": "paused", "resume": "running", "stop": "stopped",
+                  "start": "running"}[action]
+        if target == mode or (mode == "stopped" and action != "start") or \
+                (action == "start" and mode != "stopped"):
+            return None
+        self.mode = target
+        try:
+            if action == "stop":
+                if self._started:  # (stopped before it ever started: nothing to end)
+                    self._started = False
+                    self._guard("on_stop", self.strategy.on_stop)
+            elif action == "start":
+                self._start()
+        except Exception as exc:
+            self._fail(exc)
+        return target
 
     async def wait_ready(self, timeout: float) -> bool:
         """Wait (at most ``timeout`` s, else ``TimeoutError``) until the runner can take a
@@ -194,7 +223,8 @@ class StrategyRunner:
 
     async def on_stop(self) -> None:
         try:
-            self._guard("on_stop", self.strategy.on_stop)
+            if self._started:  # an operator's stop already ended it
+                self._guard("on_stop", self.strategy.on_stop)
         finally:
             # the component waits for a failure that will not come: end it now
             task = self._task
@@ -216,6 +246,8 @@ class StrategyRunner:
         """The feed's ``DataStale`` / ``DataRestored`` for ``symbol``, in the feed's task
         (like ``step``); a failure goes to the supervised task."""
         strategy = self.strategy
+        if self.mode == "stopped":
+            return
         try:
             if stale:
                 self._guard("on_data_stale", lambda: strategy.on_data_stale(symbol))
@@ -233,9 +265,25 @@ class StrategyRunner:
         try:
             if self._mine.qsize():
                 self._drain(event.bar.ts_event)
-            await self.on_bar(event)
+            if self.mode == "running":
+                await self.on_bar(event)
+            else:
+                self._idle(event)
         except Exception as exc:
             self._fail(exc)
+
+    def _idle(self, event: BarEvent) -> None:
+        """A paused or stopped strategy's bar: its context still sees it (indicators and
+        history stay whole for the resume), but no decision is asked for, and what its
+        callbacks queued meanwhile is dropped, never sent."""
+        ctx = self.ctx
+        ctx.push_bar(event.bar)
+        self.last_bar_ts = event.bar.ts_event
+        if ctx.outbox:
+            for item in ctx.outbox:
+                if isinstance(item, OrderIntent):
+                    ctx.forget(item.client_order_id)
+            ctx.outbox = []
 
     def _drain(self, ts_event: int) -> None:
         """Apply (and tell the strategy) what happened to its orders since the last look."""
@@ -282,7 +330,7 @@ class StrategyRunner:
         ctx.apply_fill(message.client_order_id, message.side, message.lots,
                        message.price_ticks, message.commission_units, message.ts_event)
         status = self._fill_status.pop(message.client_order_id, None)
-        if self._wants_fills:
+        if self._wants_fills and self.mode != "stopped":
             inst = ctx.instrument
             fill = FillEvent(message.client_order_id, message.side,
                              inst.quantity(message.lots), inst.price(message.price_ticks),
@@ -292,7 +340,8 @@ class StrategyRunner:
             self._tell(OrderEvent(message.client_order_id, status, "", message.ts_event))
 
     def _tell(self, event: OrderEvent) -> None:
-        self._guard("on_order_event", lambda: self.strategy.on_order_event(event))
+        if self.mode != "stopped":  # a stopped strategy hears nothing until its start
+            self._guard("on_order_event", lambda: self.strategy.on_order_event(event))
 
     async def on_bar(self, event: BarEvent) -> None:
         ctx = self.ctx

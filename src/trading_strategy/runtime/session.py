@@ -290,6 +290,8 @@ class PaperSession:
         self.metrics = metrics or SessionMetrics()
         self._requests_checked = 0.0
         self._requests_seen: tuple[int, ...] | None = None
+        #: strategy name → its operator state (``runtime.rearm.read_strategy_states``)
+        self._strategy_states: dict[str, dict[str, Any]] = {}
         self.bus = Bus()
         series: dict[str, BarSeries] = {}
         #: the config's data reference (symbol or file) → the instrument's symbol
@@ -507,21 +509,88 @@ class PaperSession:
         if len(requests) != applied:
             _atomic_write(marker, json.dumps(len(requests)))
 
+    def _restore_controls(self) -> None:
+        """Strategies an operator paused or stopped stay so across a restart (a stopped one
+        gets no ``on_start``); every strategy is listed, for the status and the web app."""
+        from trading_strategy.runtime.rearm import read_strategy_states, write_strategy_states
+
+        saved = read_strategy_states(self.files.root)
+        states: dict[str, dict[str, Any]] = {}
+        for runner in self.runners:
+            state = saved.get(runner.name) or {"state": "running"}
+            if state.get("state") in ("paused", "stopped"):
+                runner.mode = str(state["state"])
+                log.warning("strategy_state_restored", strategy=runner.name, state=runner.mode)
+            states[runner.name] = dict(state)
+        self._strategy_states = states
+        write_strategy_states(self.files.root, states)
+
+    def _apply_controls(self, now_ns: int | None = None) -> None:
+        """Operators' pause, resume, stop and start of this session's strategies
+        (``StrategyControl`` says what each means), each journaled as the strategy's state
+        transition with its actor and remembered for a restart."""
+        from trading_strategy.runtime.rearm import read_control_requests, write_strategy_states
+
+        marker = self.files.root / "control-applied.json"
+        applied = int(json.loads(marker.read_text())) if marker.exists() else 0
+        requests = read_control_requests(self.data_dir)
+        runners = {r.name: r for r in self.runners}
+        changed = False
+        for request in requests[applied:]:
+            if request.session != self.config.session.name:
+                continue
+            runner = runners.get(request.strategy)
+            if runner is None:
+                log.warning("control_unknown_strategy", strategy=request.strategy,
+                            action=request.action, actor=request.actor)
+                continue
+            before = runner.mode
+            after = runner.control(request.action)
+            if after is None:
+                log.info("control_no_change", strategy=runner.name, action=request.action,
+                         state=before)
+                continue
+            ts = now_ns or self._market_now()
+            cancelled = (self.execution.cancel_entries(runner.name, actor=request.actor)
+                         if request.action == "stop" else [])
+            self.recorder("strategy_event", {
+                "component": runner.name, "from": before, "to": after,
+                "reason": f"{request.action} by {request.actor}"
+                          + (f": {request.note}" if request.note else ""),
+                "cause": "operator", "actor": request.actor, "action": request.action,
+                "ts_ns": ts, "cancelled": cancelled})
+            self._strategy_states[runner.name] = {"state": after, "actor": request.actor,
+                                                  "ts_ns": ts, "note": request.note}
+            changed = True
+            log.warning("strategy_control", strategy=runner.name, action=request.action,
+                        actor=request.actor, state=after)
+        if changed:
+            write_strategy_states(self.files.root, self._strategy_states)
+        if len(requests) != applied:
+            _atomic_write(marker, json.dumps(len(requests)))
+
     def _apply_requests(self, now_ns: int | None = None) -> None:
-        """Operators' halt and re-arm requests, read when their files changed (a stat per
-        call, at most every ``_REQUESTS_EVERY_S`` of wall time while bars flow)."""
-        from trading_strategy.runtime.rearm import HALT_REQUESTS, REARM_REQUESTS
+        """Operators' halt, re-arm and strategy control requests, read when their files
+        changed (a stat per call, at most every ``_REQUESTS_EVERY_S`` of wall time while
+        bars flow)."""
+        from trading_strategy.runtime.rearm import (
+            CONTROL_REQUESTS,
+            HALT_REQUESTS,
+            REARM_REQUESTS,
+        )
 
         now = time.monotonic()
         if now - self._requests_checked < _REQUESTS_EVERY_S:
             return
         self._requests_checked = now
-        stamps = tuple(_mtime(self.data_dir / rel) for rel in (REARM_REQUESTS, HALT_REQUESTS))
+        stamps = tuple(_mtime(self.data_dir / rel)
+                       for rel in (REARM_REQUESTS, HALT_REQUESTS, CONTROL_REQUESTS))
         if stamps == self._requests_seen:
             return
         self._requests_seen = stamps
         self._apply_halts(now_ns)
         self._apply_rearms(now_ns)
+        self._apply_controls(now_ns)
 
     async def run(self) -> SessionResult:
         server = None
@@ -538,6 +607,8 @@ class PaperSession:
                 log.info("reconcile", line=line)
             self._apply_halts()
             self._apply_rearms()
+            self._restore_controls()
+            self._apply_controls()
             for runner in self.runners:
                 self.supervisor.add(runner)
             await self.supervisor.start()
@@ -569,6 +640,7 @@ class PaperSession:
                 "cash": str(inst.money(ledger.cash)),
                 "equity": str(inst.money(ledger.equity(mark))),
                 "trades": len(ledger.trades),
+                "state": runner.mode,
             }
         return self.result
 
