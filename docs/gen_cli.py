@@ -144,6 +144,8 @@ def render(parser: argparse.ArgumentParser | None = None) -> str:
     lines += [f"| [`{sub.prog}`](#{_anchor(sub.prog)}) | {_cell(summary)} |"
               for sub, summary in found]
     lines += ["", "## Usage", "", "```text", _usage(parser), "```", ""]
+    # the global options, given before the command (``trading-strategy --debug backtest``)
+    lines += _options_table(parser)
     for sub, summary in found:
         lines += _section(sub, summary)
     return "\n".join(lines).rstrip() + "\n"

@@ -3,7 +3,11 @@
 Each sub-command lives in its own module exposing ``register(subparsers)``, which adds a
 parser whose ``handler`` default is a function ``(args) -> int``. User errors
 (``core.errors.UserError``) print one line on stderr and exit 2; no traceback reaches the user.
-Every error message is scrubbed of secrets on the way out (``_scrub``), whatever raised it.
+Other errors of the package's tree print one line too and exit 1: a strategy's own exception
+(``StrategyError``) names the file and line of the strategy's code that raised it. The global
+``--debug`` option (before the command: ``trading-strategy --debug backtest ...``) prints the
+full traceback above that line. Every error message is scrubbed of secrets on the way out
+(``_scrub``), whatever raised it, the traceback included.
 """
 
 from __future__ import annotations
@@ -51,10 +55,17 @@ _MODULE_OF = {
 }
 
 
+#: the top level's options without a value, skipped to find the command
+_GLOBAL_FLAGS = ("--debug",)
+
+
 def _command_modules(argv: Sequence[str] | None) -> tuple[str, ...]:
     """The command modules the parser needs for ``argv``: the named command's alone when
     the first argument names one (options of the top level come before it)."""
     args = sys.argv[1:] if argv is None else list(argv)
+    # global options that take no value may come before the command
+    while args and args[0] in _GLOBAL_FLAGS:
+        args = args[1:]
     first = args[0] if args else ""
     module = _MODULE_OF.get(first)
     return (module,) if module in COMMAND_MODULES else COMMAND_MODULES
@@ -73,6 +84,9 @@ def build_parser(argv: Sequence[str] | None = ()) -> argparse.ArgumentParser:
         prog="trading-strategy",
         description="Develop, backtest and run algorithmic trading strategies.",
     )
+    parser.add_argument("--debug", action="store_true",
+                        help="on an error, print the full traceback above the one-line "
+                        "message (e.g. where in a strategy it raised)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in modules:
         try:
@@ -96,8 +110,12 @@ def _scrub(message: str) -> str:
     return message
 
 
-def _say_error(exc: BaseException) -> None:
+def _say_error(exc: BaseException, *, debug: bool = False) -> None:
     text = f"error: {_scrub(str(exc))}\n"
+    if debug:
+        import traceback
+
+        text = _scrub("".join(traceback.format_exception(exc))) + text
     # a file name or variable may hold bytes that are not valid in the terminal's encoding
     encoding = getattr(sys.stderr, "encoding", None) or "utf-8"
     sys.stderr.write(text.encode(encoding, "backslashreplace").decode(encoding))
@@ -120,13 +138,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     _tolerant_output()
+    debug = bool(getattr(args, "debug", False))
     try:
         return int(handler(args))
     except UserError as exc:
-        _say_error(exc)
+        _say_error(exc, debug=debug)
         return 2
     except TradingStrategyError as exc:
-        _say_error(exc)
+        _say_error(exc, debug=debug)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -19,7 +19,10 @@ errors, the settings report and the command line's error printer.
 
 from __future__ import annotations
 
+import functools
+import os
 import re
+from types import TracebackType
 
 _MASK = "***"
 # key=value pairs whose key names a secret: URL query strings (?password=...), libpq
@@ -102,13 +105,91 @@ class DataError(UserError):
 
 
 class StrategyError(TradingStrategyError):
-    """A strategy's own code raised; carries the strategy name and the callback."""
+    """A strategy's own code raised; carries the strategy name, the callback and where.
+
+    The message is one line that starts, like a ``DataError``, with the place to fix: the
+    file and line of the innermost frame of the traceback that is the strategy's code, not
+    this framework's nor a library's (``ValueError`` raised by ``ctx.buy`` names the line
+    of the strategy that called ``buy``)::
+
+        my_strategy.py:42: strategy 'breakout' raised in on_bar at bar 17: ZeroDivisionError(...)
+
+    ``path``, ``line`` and ``function`` hold that place (``None`` when the traceback has no
+    such frame); the CLI's ``--debug`` prints the whole traceback (``cause`` keeps it).
+    """
 
     def __init__(self, strategy: str, callback: str, cause: BaseException) -> None:
         self.strategy = strategy
         self.callback = callback
         self.cause = cause
-        super().__init__(f"strategy {strategy!r} raised in {callback}: {cause!r}")
+        where = strategy_frame(cause.__traceback__)
+        self.path: str | None = where[0] if where else None
+        self.line: int | None = where[1] if where else None
+        self.function: str | None = where[2] if where else None
+        place = f"{_display_path(where[0])}:{where[1]}: " if where else ""
+        super().__init__(f"{place}strategy {strategy!r} raised in {callback}: {cause!r}")
+
+
+# what is not the user's strategy code: this package (its built-in strategies excepted: they
+# are strategies like a user's), the standard library and installed libraries
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_BUILTIN_STRATEGIES = os.path.join(_PACKAGE_DIR, "strategies") + os.sep
+
+
+@functools.cache
+def _library_dirs() -> tuple[str, ...]:
+    # looked up on the first strategy error, not at import: the CLI imports this module
+    import sysconfig
+
+    paths = sysconfig.get_paths()
+    return tuple(sorted({os.path.join(os.path.abspath(paths[key]), "")
+                         for key in ("stdlib", "platstdlib", "purelib", "platlib")
+                         if paths.get(key)}))
+
+
+def _is_framework(path: str) -> bool:
+    path = os.path.abspath(path)
+    if not path.startswith(_PACKAGE_DIR + os.sep):
+        return False
+    # trading_strategy/strategies/<name>/...: a built-in strategy, user-level code
+    return not (path.startswith(_BUILTIN_STRATEGIES)
+                and os.sep in path[len(_BUILTIN_STRATEGIES):])
+
+
+def _is_library(path: str) -> bool:
+    return path.startswith("<frozen") or os.path.abspath(path).startswith(_library_dirs())
+
+
+def strategy_frame(tb: TracebackType | None) -> tuple[str, int, str] | None:
+    """(file, line, function) of the innermost frame of ``tb`` in the strategy's code.
+
+    The strategy's code is every frame outside this package and outside installed
+    libraries and the standard library; the file of the first such frame (the callback the
+    driver called) counts even when it is an installed plug-in's. ``None`` when no frame
+    qualifies.
+    """
+    entry: str | None = None
+    found: tuple[str, int, str] | None = None
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        path = code.co_filename
+        if not _is_framework(path):
+            if entry is None and not path.startswith("<frozen"):
+                entry = path
+            if path == entry or not _is_library(path):
+                found = (path, tb.tb_lineno, code.co_name)
+        tb = tb.tb_next
+    return found
+
+
+def _display_path(path: str) -> str:
+    """``path`` relative to the working directory when it lies under it (shorter, and what
+    the user typed in ``--strategy file.py:Class``), else as it is."""
+    try:
+        relative = os.path.relpath(path)
+    except (ValueError, OSError):  # another drive (Windows); no working directory
+        return path
+    return path if relative.startswith(os.pardir) else relative
 
 
 class RetryableError(TradingStrategyError):

@@ -8,11 +8,19 @@ plug-in's ``pyproject.toml``::
     my_strategy = "my_package.strategy:MyStrategy"
 
 ``register()`` adds a class at run time (tests, notebooks).
+
+A broken plug-in breaks only itself: an entry point whose module fails to import (whatever
+it raises) or whose object is not a ``Strategy`` subclass is skipped by ``discover()`` with a
+``BrokenStrategyWarning`` naming the entry point and the error, so ``trading-strategy
+strategies`` lists the others and shows that one as broken; selecting it by name raises
+``BrokenStrategyError``, a one-line user error with the same text.
 """
 
 from __future__ import annotations
 
 import importlib
+import warnings
+from dataclasses import dataclass
 from importlib.metadata import entry_points
 
 from trading_strategy.core.errors import ParameterError, UserError
@@ -31,7 +39,28 @@ _extra: dict[str, type[Strategy]] = {}
 
 
 class UnknownStrategyError(UserError):
-    pass
+    """No strategy has that name."""
+
+
+class BrokenStrategyError(UnknownStrategyError):
+    """The name's entry point cannot give a ``Strategy`` subclass: its module raised on
+    import, or its object is missing or not a ``Strategy`` subclass."""
+
+
+class BrokenStrategyWarning(UserWarning):
+    """An installed plug-in's strategy could not be loaded and was skipped."""
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """One strategy ``discover`` found: its class, or why it could not be loaded."""
+
+    name: str
+    target: str
+    """Where it comes from: ``module:Class`` (``register``-ed: the class's module)."""
+    cls: type[Strategy] | None
+    error: str | None
+    """The one-line reason it is broken (``None`` when ``cls`` is set)."""
 
 
 def register(cls: type[Strategy]) -> type[Strategy]:
@@ -64,20 +93,29 @@ def _load(name: str, target: str) -> type[Strategy]:
     module_name, _, attr = target.partition(":")
     try:
         obj = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise UnknownStrategyError(
-            f"strategy {name!r} could not be loaded from {target}: {exc}"
+    except Exception as exc:  # a plug-in's module may raise anything while importing
+        raise BrokenStrategyError(
+            f"strategy {name!r} could not be loaded from {target}: "
+            f"{type(exc).__name__}: {_one_line(exc)}"
         ) from exc
     if not (isinstance(obj, type) and issubclass(obj, Strategy)):
-        raise UnknownStrategyError(f"entry point {name!r} ({target}) is not a Strategy subclass")
+        raise BrokenStrategyError(f"entry point {name!r} ({target}) is not a Strategy subclass")
     return obj
 
 
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or repr(exc)
+
+
 def available() -> list[str]:
+    """Every strategy name: built-ins, entry points (broken ones included: ``discover``
+    tells them apart) and ``register``-ed classes, sorted."""
     return sorted(set(_targets()) | set(_extra))
 
 
 def get(name: str) -> type[Strategy]:
+    """The strategy class called ``name``; ``UnknownStrategyError`` (a one-line user error)
+    for an unknown name, ``BrokenStrategyError`` for a plug-in that cannot be loaded."""
     if name in _extra:
         return _extra[name]
     targets = _targets()
@@ -86,3 +124,21 @@ def get(name: str) -> type[Strategy]:
             f"unknown strategy {name!r}; available: {', '.join(available())}"
         )
     return _load(name, targets[name])
+
+
+def discover() -> list[Found]:
+    """Load every strategy, sorted by name, isolating broken plug-ins: each one that cannot
+    be loaded is listed with its error and reported by a ``BrokenStrategyWarning``."""
+    targets = _targets()
+    found = []
+    for name in available():
+        if name in _extra:
+            cls = _extra[name]
+            found.append(Found(name, f"{cls.__module__}:{cls.__qualname__}", cls, None))
+            continue
+        try:
+            found.append(Found(name, targets[name], _load(name, targets[name]), None))
+        except BrokenStrategyError as exc:
+            warnings.warn(f"skipped a broken strategy plug-in: {exc}", BrokenStrategyWarning, stacklevel=2)
+            found.append(Found(name, targets[name], None, str(exc)))
+    return found
