@@ -28,6 +28,19 @@ all-in order, not the quantity asked), or a balance in a strategy's currency bel
 the strategies hold in it each HALT the strategies concerned — new entries are refused,
 reducing orders pass — with the reason in the HALT's message, until an operator re-arms.
 
+Before a position mismatch is declared, fills are fetched once more: a resting order that
+filled between the two requests is not a difference.
+
+**After every reconnect** (``ReconnectReconciler``, a supervised session component): a venue
+that signals reconnects (``orders.venues.link.Reconnecting``: ``CcxtVenue`` after a network
+error, a timeout or maintenance) is reconciled again the moment it answers — fills made
+while it was unreachable are applied (once: by trade id), open orders and positions
+compared, balances checked, and with ``strict`` whatever cannot be explained halts entries as
+on start. Each run is recorded as a ``reconciliation`` event with ``trigger = "reconnect"``
+and the outage (since when, why). Reconnects that arrive during a run are folded into one
+more run. A run that fails because the venue went away again is logged and retried on the
+next reconnect (the failure itself marks the venue unreachable).
+
 Every difference and every repair is returned in the report and recorded through the
 session's event sink. ``clean`` means nothing is left unexplained (no unknown orders, no
 position mismatch); what was repaired on the way is listed all the same.
@@ -35,16 +48,24 @@ position mismatch); what was repaired on the way is listed all the same.
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import structlog
+
 from trading_strategy.core.enums import OrderStatus
+from trading_strategy.core.errors import RetryableError
 from trading_strategy.orders.state import UnknownOrder
 from trading_strategy.orders.venues.base import OrderState, StatusReport
+from trading_strategy.orders.venues.link import Reconnecting, VenueReconnected
 from trading_strategy.runtime.execution import Execution
 
 _PRE_VENUE = (OrderStatus.CREATED, OrderStatus.SUBMITTED)
+log = structlog.get_logger("trading_strategy.reconcile")
 
 
 @dataclass
@@ -150,17 +171,7 @@ async def reconcile(execution: Execution, *, now_ns: int,
             report.acknowledged.append(f"{order.id} → {status.value} "
                                        f"(venue id {state.venue_order_id})")
     report.repairs.extend(await execution.restore_obligations())
-    for fill in await venue.fetch_fills(0):
-        try:
-            order = manager.get(fill.client_order_id)
-        except UnknownOrder:
-            report.unknown_venue_orders.append(fill.client_order_id)
-            unknown_symbols.setdefault(fill.symbol, f"a fill at the venue for order "
-                                       f"{fill.client_order_id}, which we never created")
-            continue
-        if fill.trade_id not in order.trade_ids:
-            await execution.on_report(fill)
-            report.missing_fills.append(f"{fill.client_order_id}/{fill.trade_id}")
+    await _apply_missing_fills(execution, report, unknown_symbols)
     for order in manager.open_orders():
         # a submitted order the venue did not have a moment ago still is not there
         known_absent = order.id in seen and seen[order.id] is None
@@ -182,23 +193,53 @@ async def reconcile(execution: Execution, *, now_ns: int,
             report.unknown_venue_orders.append(state.client_order_id)
             unknown_symbols.setdefault(state.symbol, f"an open order at the venue "
                                        f"({state.client_order_id}) we never created")
+    mismatches = await _position_mismatches(execution)
+    if mismatches:
+        # a resting order may have filled between the fills and the positions we fetched:
+        # look once more before calling it a mismatch (it halts strategies)
+        await _apply_missing_fills(execution, report, unknown_symbols)
+        mismatches = await _position_mismatches(execution)
+    for mismatch in mismatches:
+        report.position_mismatches.append(mismatch)
+        for name, slot in execution.slots.items():
+            if slot.symbol == mismatch["symbol"]:
+                execution.operator_halts.add(name)
+                report.halted_strategies.append(name)
+    if strict:
+        await _fail_closed(execution, report, unknown_symbols, now_ns)
+    return report
+
+
+async def _apply_missing_fills(execution: Execution, report: ReconciliationReport,
+                               unknown_symbols: dict[str, str]) -> None:
+    """Fills at the venue the journal lacks are applied (once each: by trade id)."""
+    manager = execution.manager
+    for fill in await execution.venue.fetch_fills(0):
+        try:
+            order = manager.get(fill.client_order_id)
+        except UnknownOrder:
+            if fill.client_order_id not in report.unknown_venue_orders:
+                report.unknown_venue_orders.append(fill.client_order_id)
+            unknown_symbols.setdefault(fill.symbol, f"a fill at the venue for order "
+                                       f"{fill.client_order_id}, which we never created")
+            continue
+        if fill.trade_id not in order.trade_ids:
+            await execution.on_report(fill)
+            report.missing_fills.append(f"{fill.client_order_id}/{fill.trade_id}")
+
+
+async def _position_mismatches(execution: Execution) -> list[dict[str, str]]:
     ours: dict[str, Decimal] = {}
     for per_strategy in execution.positions().values():
         for symbol, qty in per_strategy.items():
             ours[symbol] = ours.get(symbol, Decimal(0)) + qty
-    theirs = await venue.fetch_positions()
+    theirs = await execution.venue.fetch_positions()
+    out = []
     for symbol in sorted(set(ours) | set(theirs)):
         mine, venue_qty = ours.get(symbol, Decimal(0)), theirs.get(symbol, Decimal(0))
         if mine != venue_qty:
-            report.position_mismatches.append({"symbol": symbol, "ours": str(mine),
-                                               "venue": str(venue_qty)})
-            for name, slot in execution.slots.items():
-                if slot.symbol == symbol:
-                    execution.operator_halts.add(name)
-                    report.halted_strategies.append(name)
-    if strict:
-        await _fail_closed(execution, report, unknown_symbols, now_ns)
-    return report
+            out.append({"symbol": symbol, "ours": str(mine), "venue": str(venue_qty)})
+    return out
 
 
 async def _fail_closed(execution: Execution, report: ReconciliationReport,
@@ -238,3 +279,68 @@ async def _fail_closed(execution: Execution, report: ReconciliationReport,
         execution.risk.restore_halt(name, ts_ns=now_ns, message=f"{name}: {why}; re-arm "
                                     "after checking the account")
         report.halt_reasons[name] = why
+
+
+def signals_reconnects(venue: object) -> bool:
+    """Whether ``venue`` tells of its reconnects (worth a ``ReconnectReconciler``)."""
+    return isinstance(venue, Reconnecting)
+
+
+class ReconnectReconciler:
+    """Reconciles again after every reconnect of the venue (the module docstring): a
+    supervised component (``name``, ``run``). ``record(kind, data)``: the session's event
+    sink; ``reports``: every run's report, for the caller and tests."""
+
+    name = "reconcile-after-reconnect"
+
+    def __init__(self, execution: Execution, *, strict: bool,
+                 record: Callable[[str, dict[str, Any]], None] | None = None,
+                 clock_ns: Callable[[], int] = time.time_ns) -> None:
+        self.execution = execution
+        self.strict = strict
+        self._record = record or (lambda kind, data: None)
+        self._clock_ns = clock_ns
+        self.reports: list[ReconciliationReport] = []
+        #: runs that could not finish (the venue went away again)
+        self.failed = 0
+        self._runs = asyncio.Condition()
+
+    async def run(self) -> None:
+        venue = self.execution.venue
+        if not isinstance(venue, Reconnecting):
+            log.info("reconcile_after_reconnect_off", reason="the venue does not signal "
+                     "reconnects")
+            return
+        stream = venue.reconnects()
+        async for signal in stream:
+            stream.drain()  # reconnects queued meanwhile are covered by this one run
+            await self.reconcile_now(signal)
+
+    async def reconcile_now(self, signal: VenueReconnected) -> ReconciliationReport | None:
+        """One run for ``signal`` (``None``: the venue failed again before it finished)."""
+        outage = {"trigger": "reconnect", "venue": signal.venue,
+                  "down_since_ns": signal.down_since_ns, "reconnected_ns": signal.ts_ns,
+                  "outage_reason": signal.reason, "failed_calls": signal.failures}
+        log.warning("venue_reconnected", **outage)
+        try:
+            report = await reconcile(self.execution, now_ns=self._clock_ns(),
+                                     strict=self.strict)
+        except RetryableError as exc:
+            self.failed += 1
+            log.warning("reconcile_after_reconnect_failed", error=str(exc),
+                        retry="on the next reconnect")
+            self._record("reconciliation_failed", {**outage, "error": str(exc)})
+            return None
+        self.reports.append(report)
+        self._record("reconciliation", {**outage, **report.as_dict()})
+        for line in report.lines():
+            (log.info if report.clean else log.error)("reconcile", line=line)
+        async with self._runs:
+            self._runs.notify_all()
+        return report
+
+    async def wait_runs(self, count: int, timeout: float = 10.0) -> list[ReconciliationReport]:
+        """Until ``count`` runs have finished (tests, status pages)."""
+        async with asyncio.timeout(timeout), self._runs:
+            await self._runs.wait_for(lambda: len(self.reports) >= count)
+        return self.reports

@@ -33,7 +33,11 @@ Fault injection (each consumed once, thread-safe, callable from the test's threa
 ``create=False`` the request sleeps and the order is never created (a lost request), with
 ``create=True`` the order is created first and the *answer* is delayed (the outcome is
 unknown to a client that timed out); ``fail_next(status, count, path)`` — plain-text HTTP
-errors (5xx) before any processing.
+errors (5xx) before any processing; ``go_offline(status)`` / ``go_online()`` — every
+request answered with that plain-text status (default 503: an outage or maintenance) until
+back online, while the test may still ``trade()`` (fills the client cannot see meanwhile).
+``place_order(...)`` places an order as another client would (the exchange's web page, a
+second bot): reconciliation must notice it.
 """
 
 from __future__ import annotations
@@ -115,6 +119,8 @@ class _Faults:
     rejects: list[tuple[int, str]] = field(default_factory=list)
     stalls: list[tuple[float, bool]] = field(default_factory=list)
     http_errors: list[tuple[int, str | None]] = field(default_factory=list)
+    #: every request answered with this status while set (an outage)
+    offline: int | None = None
 
 
 class ApiError(Exception):
@@ -170,6 +176,26 @@ class FakeBinance:
         with self._lock:
             self.faults.http_errors.extend([(status, path)] * count)
 
+    def go_offline(self, status: int = 503) -> None:
+        with self._lock:
+            self.faults.offline = status
+
+    def go_online(self) -> None:
+        with self._lock:
+            self.faults.offline = None
+
+    def place_order(self, symbol: str, side: str, quantity: Decimal, price: Decimal | None = None,
+                    *, client_order_id: str) -> FakeOrder:
+        """An order placed by someone else (MARKET without ``price``, else a GTC LIMIT)."""
+        params = {"symbol": symbol, "side": side, "quantity": str(quantity),
+                  "newClientOrderId": client_order_id,
+                  "type": "MARKET" if price is None else "LIMIT"}
+        if price is not None:
+            params.update(price=str(price), timeInForce="GTC")
+        with self._lock:
+            body = self._create(params)
+            return self.orders[int(body["orderId"])]
+
     def orders_with_client_id(self, client_order_id: str) -> list[FakeOrder]:
         with self._lock:
             return [o for o in self.orders.values() if o.client_order_id == client_order_id]
@@ -221,6 +247,8 @@ class FakeBinance:
                               if e[1] is None or e[1] == path), None)
                 if error is not None:
                     self.faults.http_errors.remove(error)
+                elif self.faults.offline is not None:
+                    error = (self.faults.offline, None)
             if error is not None:
                 return PlainTextResponse("Service Unavailable", status_code=error[0])
             route = routes.get((method, path))

@@ -31,6 +31,11 @@ Rules:
   than the stream's start or belonging to orders this venue placed become ``FillReport``s
   (once each, by trade id); orders it placed that leave the open set as cancelled, expired
   or rejected become ``StatusReport``s.
+* **Reconnects**: every call's outcome goes to ``link`` (``venues.link.VenueLink``): no
+  answer (``NetworkError``: timeouts, 5xx, maintenance — rate limits and clock-skew refusals
+  are answers) marks the exchange unreachable, and the first answer after that is a
+  reconnect, signalled on ``reconnects()``. What happened while unreachable is unknown until
+  reconciled (``runtime.reconcile.ReconnectReconciler`` listens).
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ import contextlib
 import os
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, NoReturn
@@ -62,6 +67,7 @@ from trading_strategy.orders.venues.base import (
     VenueReport,
     VenueUnavailable,
 )
+from trading_strategy.orders.venues.link import ReconnectStream, VenueLink
 
 ENV_API_KEY = "TRADING_STRATEGY_EXCHANGE__API_KEY"
 ENV_SECRET = "TRADING_STRATEGY_EXCHANGE__SECRET"
@@ -98,11 +104,21 @@ class ExchangeCredentials:
         return _SIGNATURE.sub(r"\1***", text)
 
 
+def _is_outage(exc: BaseException) -> bool:
+    """No answer from the exchange (network, timeout, 5xx, maintenance); a rate limit or a
+    clock-skew refusal is an answer."""
+    return isinstance(exc, ccxt_async.NetworkError) and not isinstance(
+        exc, ccxt_async.DDoSProtection | ccxt_async.InvalidNonce)
+
+
 class _Binance:
-    """A narrow typed face of ``ccxt.async_support.binance`` (ccxt itself is untyped)."""
+    """A narrow typed face of ``ccxt.async_support.binance`` (ccxt itself is untyped). Every
+    call's outcome goes to ``link`` (answered, or failed: an outage)."""
 
     def __init__(self, credentials: ExchangeCredentials, *, sandbox: bool, api_url: str | None,
-                 timeout_ms: int) -> None:
+                 timeout_ms: int, link: VenueLink) -> None:
+        self._link = link
+        self._redact = credentials.redact
         self._ex: Any = ccxt_async.binance({
             "apiKey": credentials.api_key, "secret": credentials.secret,
             "timeout": timeout_ms, "enableRateLimit": False,
@@ -117,8 +133,23 @@ class _Binance:
             self._ex.urls["api"] = {k: _BINANCE_REST.sub(base, v) if isinstance(v, str) else v
                                     for k, v in self._ex.urls["api"].items()}
 
+    async def _call(self, pending: Awaitable[Any]) -> Any:
+        try:
+            result = await pending
+        except ccxt_async.BaseError as exc:
+            if _is_outage(exc):
+                self._link.failed(self._redact(f"{type(exc).__name__}: {exc}"))
+            else:
+                self._link.answered()
+            raise
+        self._link.answered()
+        return result
+
+    async def ping(self) -> None:
+        await self._call(self._ex.public_get_ping())
+
     async def load_markets(self) -> dict[str, dict[str, Any]]:
-        return dict(await self._ex.load_markets())
+        return dict(await self._call(self._ex.load_markets()))
 
     def markets_by_id(self) -> dict[str, str]:
         return {m["id"]: s for s, m in self._ex.markets.items()}
@@ -128,26 +159,27 @@ class _Binance:
 
     async def create_order(self, symbol: str, kind: str, side: str, amount: Decimal,
                            price: Decimal | None, params: dict[str, Any]) -> dict[str, Any]:
-        return dict(await self._ex.create_order(
-            symbol, kind, side, float(amount), None if price is None else float(price), params))
+        return dict(await self._call(self._ex.create_order(
+            symbol, kind, side, float(amount), None if price is None else float(price),
+            params)))
 
     async def fetch_order(self, symbol: str, client_order_id: str | None = None,
                           order_id: str | None = None) -> dict[str, Any]:
         params = {"origClientOrderId": client_order_id} if client_order_id else {}
-        return dict(await self._ex.fetch_order(order_id, symbol, params))
+        return dict(await self._call(self._ex.fetch_order(order_id, symbol, params)))
 
     async def cancel_order(self, symbol: str, client_order_id: str) -> dict[str, Any]:
-        return dict(await self._ex.cancel_order(None, symbol,
-                                                {"origClientOrderId": client_order_id}))
+        return dict(await self._call(self._ex.cancel_order(
+            None, symbol, {"origClientOrderId": client_order_id})))
 
     async def fetch_open_orders(self, symbol: str | None) -> list[dict[str, Any]]:
-        return list(await self._ex.fetch_open_orders(symbol))
+        return list(await self._call(self._ex.fetch_open_orders(symbol)))
 
     async def fetch_my_trades(self, symbol: str, since_ms: int | None) -> list[dict[str, Any]]:
-        return list(await self._ex.fetch_my_trades(symbol, since_ms))
+        return list(await self._call(self._ex.fetch_my_trades(symbol, since_ms)))
 
     async def fetch_balance(self) -> dict[str, Any]:
-        return dict(await self._ex.fetch_balance())
+        return dict(await self._call(self._ex.fetch_balance()))
 
     async def close(self) -> None:
         await self._ex.close()
@@ -159,11 +191,16 @@ class CcxtVenue:
     def __init__(self, symbols: Mapping[str, str] | Sequence[str], *,
                  credentials: ExchangeCredentials | None = None, sandbox: bool = False,
                  api_url: str | None = None, timeout_ms: int = 10_000,
-                 poll_interval: float = 1.0, name: str = "binance") -> None:
+                 poll_interval: float = 1.0, heartbeat_interval: float = 1.0,
+                 name: str = "binance") -> None:
         self.name = name
         self._creds = credentials or ExchangeCredentials.from_env()
+        #: reachability from every call's outcome; ``reconnects()`` streams its signals
+        self.link = VenueLink(name)
         self._ex = _Binance(self._creds, sandbox=sandbox, api_url=api_url,
-                            timeout_ms=timeout_ms)
+                            timeout_ms=timeout_ms, link=self.link)
+        self._heartbeat_interval = heartbeat_interval
+        self._heartbeat: asyncio.Task[None] | None = None
         self._wanted = dict(symbols) if isinstance(symbols, Mapping) else {s: s for s in symbols}
         self._to_ccxt: dict[str, str] = {}
         self._from_ccxt: dict[str, str] = {}
@@ -298,11 +335,23 @@ class CcxtVenue:
             self._poller = asyncio.get_running_loop().create_task(self._poll())
         return stream
 
+    def reconnects(self) -> ReconnectStream:
+        """A ``VenueReconnected`` each time the exchange answers again after an outage. While
+        someone listens, a heartbeat (``GET /api/v3/ping`` when no other call answered for
+        ``heartbeat_interval`` s) makes sure an outage and its end are noticed even when
+        nothing else calls the exchange."""
+        stream = self.link.reconnects()
+        if self._heartbeat is None or self._heartbeat.done():
+            self._heartbeat = asyncio.get_running_loop().create_task(self._beat())
+        return stream
+
     async def close(self) -> None:
-        if self._poller is not None:
-            self._poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._poller
+        for task in (self._poller, self._heartbeat):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        self.link.close()
         for stream in list(self._streams):
             stream.queue.put_nowait(None)
         self._streams.clear()
@@ -332,6 +381,15 @@ class CcxtVenue:
                             self._publish(StatusReport(cid, state.venue_order_id,
                                                        state.status, "", time.time_ns()))
             await asyncio.sleep(self._poll_interval)
+
+    async def _beat(self) -> None:
+        interval = self._heartbeat_interval
+        while self.link.listened:
+            if not self.link.up or time.monotonic() - self.link.last_answer >= interval:
+                # the outcome is what matters (the link records it), not the answer
+                with contextlib.suppress(ccxt_async.BaseError):
+                    await self._ex.ping()
+            await asyncio.sleep(interval)
 
     def _publish(self, report: VenueReport) -> None:
         for stream in self._streams:
