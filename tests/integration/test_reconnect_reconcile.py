@@ -184,7 +184,7 @@ def test_a_run_cut_short_by_a_new_outage_waits_for_the_next_reconnect(
 
     r = asyncio.run(scenario())
     assert r.watch.failed >= 1
-    assert [k for k, _ in r.events][0] == "reconciliation_failed"
+    assert r.events[0][0] == "reconciliation_failed"
     assert r.watch.reports[-1].clean
 
 
