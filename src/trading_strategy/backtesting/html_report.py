@@ -1,10 +1,14 @@
-"""A backtest report as ONE self-contained HTML page: inline CSS, inline SVG charts, no URLs.
+"""A backtest report as ONE self-contained HTML page: inline CSS, inline charts, no URLs.
 
 The page must open offline and years later, so nothing is fetched: no CDN, fonts or images.
-Charts are drawn here as SVG; a few lines of inline JS add hover read-outs and table sorting,
-but everything is readable without it (markers carry SVG ``<title>`` tooltips). Every string
-that came from a user (strategy names, parameters, symbols, times) goes through
-``html.escape``. Output is deterministic: same input, byte-identical page.
+Given the bars (``bars=``), the charts are interactive: TradingView's lightweight-charts is
+inlined with its data (``report_charts``): candles with trade markers and the strategy's
+indicators, equity with buy and hold, and drawdown, with zoom, pan and a shared crosshair.
+Without the bars, or when the library is not installed, the charts are drawn here as SVG;
+a few lines of inline JS add hover read-outs and table sorting, but everything is readable
+without it (markers carry SVG ``<title>`` tooltips). Every string that came from a user
+(strategy names, parameters, symbols, times) goes through ``html.escape``. Output is
+deterministic: same input, byte-identical page.
 """
 
 from __future__ import annotations
@@ -14,10 +18,14 @@ import math
 from collections.abc import Callable, Mapping, Sequence, Set
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+if TYPE_CHECKING:
+    from trading_strategy.backtesting.indicator_plot import PlotSeries
+    from trading_strategy.core.bars import BarSeries
 
 __all__ = ["downsample_minmax", "render_html"]
 
@@ -501,39 +509,42 @@ def _curve_columns(curve: Sequence[Mapping[str, Any]]) -> tuple[StrArray, FloatA
 
 def render_html(
     report: Mapping[str, Any], *, price_time: Sequence[str] | StrArray,
-    price_close: Sequence[float] | FloatArray,
+    price_close: Sequence[float] | FloatArray, bars: BarSeries | None = None,
+    indicators: Sequence[PlotSeries] = (),
 ) -> str:
     """The whole report page as a string; ``price_time``/``price_close`` are the bars
-    (lists or arrays: the report's ``equity_curve.times`` and the bars' ``close``)."""
+    (lists or arrays: the report's ``equity_curve.times`` and the bars' ``close``).
+
+    ``bars`` (the run's ``BarSeries``) makes the charts interactive (candles, zoom, pan,
+    crosshair) when lightweight-charts is installed; ``indicators``
+    (``indicator_plot.plottable_indicators``) are drawn over the price or below it.
+    """
     if len(price_time) != len(price_close):
         raise ValueError(
             f"price_time has {len(price_time)} entries but price_close has {len(price_close)}; "
             "pass one time per close"
         )
+    if bars is not None and len(bars) != len(price_close):
+        raise ValueError(f"bars has {len(bars)} bars but price_close has {len(price_close)} "
+                         "closes; pass the run's own bars")
     data: Mapping[str, Any] = report.get("data") or {}
     metrics: Mapping[str, Any] = report.get("metrics") or {}
     trades: Sequence[Mapping[str, Any]] = report.get("trades") or []
     curve: Sequence[Mapping[str, Any]] = report.get("equity_curve") or []
     bench: Mapping[str, Any] | None = report.get("buy_and_hold")
-    times = np.asarray(price_time, dtype=np.str_)
     strategy = str(report.get("strategy", "strategy"))
     period = f"{_short_time(data.get('start', '?'))} → {_short_time(data.get('end', '?'))}"
     title = f"{strategy} · {data.get('symbol', '?')} {data.get('timeframe', '')} · {period}"
 
     eq_time, equity = _curve_columns(curve)
     close = np.asarray(price_close, dtype=np.float64)
-    eq_lines = [(equity, "strategy")]
+    hold = None
     if bench and len(close) == len(equity) and len(close) and close[0] > 0:
         # Buy and hold of the same bars from the same starting equity, for comparison.
-        eq_lines.append((equity[0] * close / close[0], "bench"))
+        hold = equity[0] * close / close[0]
     peak = np.fmax.accumulate(equity) if equity.size else equity
     with np.errstate(divide="ignore", invalid="ignore"):
         drawdown = np.where(peak > 0, (equity / peak - 1.0) * 100.0, np.nan)
-
-    shown, hidden = _head_tail(len(trades), MARKER_LIMIT, MARKER_KEEP)
-    marks, mark_prices = _trade_markers(trades, shown, times)
-    note = f"Markers for the first and last {MARKER_KEEP:,} of {len(trades):,} trades."
-    marker_note = f'<p class="note">{note}</p>' if hidden else ""
 
     kpis = "".join(
         f'<div class="kpi"><span>{_esc(_label(k))}</span>'
@@ -541,34 +552,28 @@ def render_html(
         f"{_esc(_fmt_metric(k, metrics.get(k)))}</b>{_kpi_extra(k, trades)}</div>"
         for k in _KPIS
     )
-    legend = '<i class="sw strategy"></i>Strategy <i class="sw bench"></i>Buy &amp; hold'
-    legend = f'<p class="legend">{legend}</p>' if len(eq_lines) > 1 else ""
+    library = None
+    if bars is not None:
+        from trading_strategy.backtesting.report_charts import chart_library
+
+        library = chart_library()
+    if bars is not None and library is not None:
+        charts, scripts, css = _interactive(bars, curve, equity, hold, drawdown, trades,
+                                            indicators, library)
+    else:
+        missing = (
+            '<p class="note">Static charts: the interactive ones need lightweight-charts '
+            "(run <code>npm ci</code> in the source tree).</p>" if bars is not None else ""
+        )
+        charts = missing + _svg_charts(np.asarray(price_time, dtype=np.str_), close, eq_time,
+                                       equity, hold, drawdown, trades, indicators)
+        scripts, css = "", ""
     body = [
         f'<header><h1>{_esc(strategy)}</h1><p class="sub">{_esc(data.get("symbol", "?"))} · '
         f"{_esc(data.get('timeframe', ''))} · {_esc(period)} · {_esc(_fmt_num(data.get('bars')))}"
         f' bars</p></header><div class="kpis">{kpis}</div>'
         + _annualisation_note(report.get("settings") or {}),
-        f"<section><h2>Equity</h2>{legend}"
-        + _chart("Equity curve", eq_time, eq_lines, fmt=_TWO)
-        + "</section>",
-        "<section><h2>Drawdown (%)</h2>"
-        + _chart(
-            "Drawdown", eq_time, [(drawdown, "dd")], fmt=lambda v: f"{v:.2f}%", unit="%", area=True
-        )
-        + "</section>",
-        "<section><h2>Price and trades</h2>"
-        '<p class="legend">▲ long entry · ▼ short entry · ✕ exit · '
-        '<span class="pos">green</span> win · <span class="neg">red</span> loss</p>'
-        + _chart(
-            "Close price with trades",
-            times,
-            [(close, "price")],
-            fmt=lambda v: _fmt_num(round(v, 6)),
-            extra_y=mark_prices,
-            overlay=lambda s: _marker_svg(marks, s),
-        )
-        + marker_note
-        + "</section>",
+        charts,
         '<section class="cols"><div><h2>Statistics</h2>'
         + _metrics_table(metrics, bench)
         + "</div><div><h2>Configuration</h2>"
@@ -583,9 +588,113 @@ def render_html(
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{_esc(title)}</title><style>{_CSS}</style></head>"
-        f"<body><main>{''.join(body)}</main><script>{_JS}</script></body></html>\n"
+        f"<title>{_esc(title)}</title><style>{_CSS}{css}</style></head>"
+        f"<body><main>{''.join(body)}</main><script>{_JS}</script>{scripts}</body></html>\n"
     )
+
+
+def _svg_charts(
+    times: StrArray, close: FloatArray, eq_time: StrArray, equity: FloatArray,
+    hold: FloatArray | None, drawdown: FloatArray, trades: Sequence[Mapping[str, Any]],
+    indicators: Sequence[PlotSeries],
+) -> str:
+    """Equity, drawdown and price as inline SVG (the page without lightweight-charts)."""
+    eq_lines = [(equity, "strategy")] + ([(hold, "bench")] if hold is not None else [])
+    shown, hidden = _head_tail(len(trades), MARKER_LIMIT, MARKER_KEEP)
+    marks, mark_prices = _trade_markers(trades, shown, times)
+    note = f"Markers for the first and last {MARKER_KEEP:,} of {len(trades):,} trades."
+    marker_note = f'<p class="note">{note}</p>' if hidden else ""
+    legend = '<i class="sw strategy"></i>Strategy <i class="sw bench"></i>Buy &amp; hold'
+    legend = f'<p class="legend">{legend}</p>' if len(eq_lines) > 1 else ""
+    # Only the overlays fit a static price chart; panels need the interactive page.
+    overlays = [(np.asarray(s.values, dtype=np.float64), "ind") for s in indicators
+                if s.panel == "overlay" and len(s.values) == len(close)]
+    names = " · ".join(s.name for s in indicators if s.panel == "overlay")
+    overlay_note = f'<p class="legend">Indicators (grey): {_esc(names)}</p>' if overlays else ""
+    return "".join([
+        f"<section><h2>Equity</h2>{legend}"
+        + _chart("Equity curve", eq_time, eq_lines, fmt=_TWO)
+        + "</section>",
+        "<section><h2>Drawdown (%)</h2>"
+        + _chart(
+            "Drawdown", eq_time, [(drawdown, "dd")], fmt=lambda v: f"{v:.2f}%", unit="%", area=True
+        )
+        + "</section>",
+        "<section><h2>Price and trades</h2>"
+        '<p class="legend">▲ long entry · ▼ short entry · ✕ exit · '
+        '<span class="pos">green</span> win · <span class="neg">red</span> loss</p>'
+        + overlay_note
+        + _chart(
+            "Close price with trades",
+            times,
+            [(close, "price"), *overlays],
+            fmt=lambda v: _fmt_num(round(v, 6)),
+            extra_y=mark_prices,
+            overlay=lambda s: _marker_svg(marks, s),
+        )
+        + marker_note
+        + "</section>",
+    ])
+
+
+def _interactive(
+    bars: BarSeries, curve: Sequence[Mapping[str, Any]], equity: FloatArray,
+    hold: FloatArray | None, drawdown: FloatArray, trades: Sequence[Mapping[str, Any]],
+    indicators: Sequence[PlotSeries], library: str,
+) -> tuple[str, str, str]:
+    """(chart sections, scripts, extra CSS) of the interactive page."""
+    from trading_strategy.backtesting.report import EquityCurve
+    from trading_strategy.backtesting.report_charts import (
+        CHART_CSS,
+        CHART_JS,
+        chart_data_json,
+        library_notice,
+        trade_times_ns,
+    )
+
+    if isinstance(curve, EquityCurve):
+        eq_ts = curve.ts
+    elif len(curve) == len(bars):
+        eq_ts = np.asarray(bars.ts, dtype=np.int64)
+    else:
+        eq_ts = trade_times_ns([p.get("time") for p in curve])
+    payload, info = chart_data_json(
+        ts=np.asarray(bars.ts, dtype=np.int64),
+        ohlc=(bars.open, bars.high, bars.low, bars.close),
+        equity_ts=eq_ts, equity=equity, bench=hold, drawdown=drawdown, trades=trades,
+        indicators=indicators,
+    )
+    notes = []
+    if info["step"] > 1:
+        notes.append(f"{info['bars']:,} bars shown as {info['candles']:,} candles of "
+                     f"{info['step']:,} bars each")
+    if info["marked_trades"] < info["trades"]:
+        notes.append(f"markers for the first and last {info['marked_trades'] // 2:,} of "
+                     f"{info['trades']:,} trades")
+    note = (f"{'; '.join(notes)}. " if notes else "") + (
+        "Scroll or drag to zoom and pan; the two charts move together.")
+    legend = (
+        "▲ long entry · ▼ short entry · ● exit · <span class=\"pos\">green</span> win · "
+        "<span class=\"neg\">red</span> loss"
+    )
+    sections = (
+        '<section><div class="chart-head"><h2>Equity and drawdown</h2>'
+        '<button type="button" id="chart-reset">Reset zoom</button></div>'
+        f'<p class="note" id="chart-note">{_esc(note)}</p>'
+        '<div class="chart-legend" id="legend-equity"></div>'
+        '<div class="chart-box" id="chart-equity"></div></section>'
+        f'<section><h2>Price and trades</h2><p class="legend">{legend}</p>'
+        '<div class="chart-legend" id="legend-price"></div>'
+        '<div class="chart-box" id="chart-price"></div>'
+        f'<p class="note">Charts: {_esc(library_notice(library))} · '
+        '<a href="https://www.tradingview.com/">tradingview.com</a></p></section>'
+    )
+    scripts = (
+        f"<script>{library}</script>"
+        f'<script type="application/json" id="chart-data">{payload}</script>'
+        f"<script>{CHART_JS}</script>"
+    )
+    return sections, scripts, CHART_CSS
 
 
 _CSS = """
@@ -607,7 +716,8 @@ grid-template-columns:repeat(auto-fit,minmax(140px,1fr))}
 svg.chart{width:100%;height:auto;display:block;font-size:11px}.grid{stroke:var(--line)}
 .tick{stroke:var(--mute)}.ylab{fill:var(--mute);text-anchor:end}.xlab{fill:var(--mute)}
 .line{fill:none;stroke-width:1.5;stroke-linejoin:round}.line.strategy,.line.price{stroke:var(--acc)}
-.line.bench{stroke:#9ca3af;stroke-dasharray:5 4}.line.dd{stroke:var(--loss)}
+.line.bench{stroke:#9ca3af;stroke-dasharray:5 4}
+.line.ind{stroke:#f59e0b;stroke-width:1.2}.line.dd{stroke:var(--loss)}
 .area.dd{fill:var(--loss);fill-opacity:.15;stroke:none}
 .marker path{stroke-width:1.6;fill:none;stroke:var(--mute)}
 .marker.entry path{stroke:#fff;stroke-width:.8;fill:var(--mute)}

@@ -1,0 +1,455 @@
+"""Interactive charts for the HTML report: TradingView's lightweight-charts, inlined.
+
+The report stays one file that opens offline: the library's standalone build (copied into
+``web/static/vendor`` by ``npm ci``, the same file the web app serves) goes into the page
+with its licence header, and the data goes in as one JSON block. ``chart_library`` is None
+when the build is absent (a pip install without npm); the report then draws its SVG charts.
+
+The data is reduced here, before it is embedded, so a million-bar run makes a page of about
+a megabyte that draws at once: bars are aggregated into at most ``MAX_CANDLES`` candles
+(each bucket's open, high, low and close: no wick is lost), indicators take each bucket's
+last value (what the strategy saw at the candle's close), and equity and drawdown keep each
+bucket's extremes (``downsample_minmax``), so the worst drawdown is never smoothed away.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from trading_strategy.backtesting.html_report import downsample_minmax
+from trading_strategy.backtesting.indicator_plot import OVERLAY, PlotSeries
+
+__all__ = [
+    "MAX_CANDLES",
+    "VENDOR_SCRIPT",
+    "chart_data_json",
+    "chart_library",
+    "library_notice",
+    "trade_times_ns",
+]
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+VENDOR_SCRIPT = (Path(__file__).resolve().parents[1] / "web" / "static" / "vendor"
+                 / "lightweight-charts.standalone.production.js")
+MAX_CANDLES = 4_000  # a few per pixel column of a wide screen; zooming in shows them apart
+MAX_EQUITY_POINTS = 4_000
+MARKER_TRADES = 4_000  # above this, markers for the first and last half only
+_NS = 1_000_000_000
+
+
+def chart_library() -> str | None:
+    """The standalone lightweight-charts build as text, or None when it is not installed."""
+    try:
+        text = VENDOR_SCRIPT.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    # inside an inline <script>, "</script" would end the element early
+    return re.sub(r"</(script)", r"<\\/\1", text, flags=re.IGNORECASE)
+
+
+def library_notice(script: str) -> str:
+    """The attribution the library's licence asks for, from its own ``@license`` header:
+    "TradingView Lightweight Charts™ v5.2.1 · Copyright (c) 2026 TradingView, Inc. · ..."."""
+    header = re.match(r"\s*/\*!(.*?)\*/", script, flags=re.DOTALL)
+    lines = [] if header is None else [
+        line.strip(" *\t") for line in header.group(1).splitlines()]
+    kept = [line for line in lines if line and line != "@license"]
+    return " · ".join(kept) or "TradingView Lightweight Charts™, Apache License 2.0"
+
+
+def trade_times_ns(times: Sequence[object]) -> IntArray:
+    """Report time texts (``2024-01-02``, ``2024-01-02T10:00:00Z``, ``...+00:00``) as UTC ns;
+    -1 where a time is missing or unreadable."""
+    text = np.array(["NaT" if t is None else str(t) for t in times], dtype=np.str_)
+    if text.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    text = np.strings.replace(np.strings.replace(text, "+00:00", ""), "Z", "")
+    try:
+        moments = text.astype("datetime64[ns]")
+    except ValueError:  # not the report's own format: one at a time, unreadable ones dropped
+        moments = np.array([_one_time(t) for t in text.tolist()], dtype="datetime64[ns]")
+    out = moments.astype(np.int64)
+    return np.where(np.isnat(moments), -1, out)
+
+
+def _one_time(text: str) -> np.datetime64:
+    try:
+        return np.datetime64(text, "ns")
+    except ValueError:
+        return np.datetime64("NaT", "ns")
+
+
+def _seconds(ts_ns: IntArray) -> IntArray:
+    """Whole UTC seconds, strictly increasing as the chart needs: bars closer than a second
+    apart are pushed a second later each rather than dropped."""
+    secs = np.asarray(ts_ns, dtype=np.int64) // _NS
+    if secs.size > 1 and not bool(np.all(np.diff(secs) > 0)):
+        ramp = np.arange(secs.size, dtype=np.int64)
+        secs = np.maximum.accumulate(secs - ramp) + ramp
+    return secs
+
+
+def _nums(values: FloatArray, digits: int = 8) -> str:
+    """A JSON array of numbers at ``digits`` significant digits; NaN and inf as null."""
+    fmt = f"{{:.{digits}g}}".format
+    return "[" + ",".join(fmt(v) if math.isfinite(v) else "null"
+                          for v in np.asarray(values, dtype=np.float64).tolist()) + "]"
+
+
+def _ints(values: IntArray) -> str:
+    return "[" + ",".join(map(str, np.asarray(values, dtype=np.int64).tolist())) + "]"
+
+
+def _decimals(close: FloatArray) -> int:
+    """The fewest decimals that show the prices as given (2 for stocks, 5 for FX...)."""
+    sample = close[np.isfinite(close)][:2_000]
+    for k in range(9):
+        scaled = sample * 10.0**k
+        if np.all(np.abs(scaled - np.round(scaled)) < 1e-6 * np.maximum(1.0, np.abs(scaled))):
+            return max(k, 2 if k else 0)
+    return 8
+
+
+def chart_data_json(
+    *,
+    ts: IntArray,
+    ohlc: tuple[FloatArray, FloatArray, FloatArray, FloatArray],
+    equity_ts: IntArray,
+    equity: FloatArray,
+    bench: FloatArray | None,
+    drawdown: FloatArray,
+    trades: Sequence[Mapping[str, Any]],
+    indicators: Sequence[PlotSeries],
+    max_candles: int = MAX_CANDLES,
+) -> tuple[str, dict[str, int]]:
+    """The charts' data as JSON text safe inside ``<script>``, and a summary for the page's
+    note (``bars``, ``candles``, ``step`` bars per candle, ``equity_points``,
+    ``marked_trades``)."""
+    o, h, low, c = (np.asarray(a, dtype=np.float64) for a in ohlc)
+    n = len(ts)
+    step = max(1, -(-n // max(1, max_candles)))
+    starts = np.arange(0, n, step, dtype=np.intp)
+    ends = np.minimum(starts + step - 1, n - 1)
+    if n:
+        candles = (o[starts], np.maximum.reduceat(h, starts), np.minimum.reduceat(low, starts),
+                   c[ends])
+    else:
+        candles = (o, h, low, c)
+    candle_t = _seconds(np.asarray(ts, dtype=np.int64)[starts])
+
+    keep = np.union1d(_finite_extremes(equity, MAX_EQUITY_POINTS),
+                      _finite_extremes(drawdown, MAX_EQUITY_POINTS // 2)).astype(np.intp)
+    eq_t = _seconds(np.asarray(equity_ts, dtype=np.int64))[keep]
+
+    overlays = [s for s in indicators if s.panel == OVERLAY]
+    panels: dict[str, list[PlotSeries]] = {}
+    for s in indicators:
+        if s.panel != OVERLAY:
+            panels.setdefault(s.panel, []).append(s)
+
+    def line(s: PlotSeries) -> str:
+        values = np.asarray(s.values, dtype=np.float64)
+        picked = values[ends] if len(values) == n else np.full(len(ends), math.nan)
+        return f'{{"name":{json.dumps(s.name)},"v":{_nums(picked)}}}'
+
+    rows, marked = _trade_rows(trades, np.asarray(ts, dtype=np.int64), step, candle_t)
+    parts = [
+        f'"intraday":{json.dumps(bool(n > 1 and np.median(np.diff(candle_t)) < 86_400))}',
+        f'"decimals":{_decimals(c)}',
+        f'"candles":{{"t":{_ints(candle_t)},"o":{_nums(candles[0])},"h":{_nums(candles[1])},'
+        f'"l":{_nums(candles[2])},"c":{_nums(candles[3])}}}',
+        f'"overlays":[{",".join(line(s) for s in overlays)}]',
+        '"panels":[' + ",".join(
+            f'{{"title":{json.dumps(title)},"lines":[{",".join(line(s) for s in lines)}]}}'
+            for title, lines in panels.items()) + "]",
+        f'"equity":{{"t":{_ints(eq_t)},"v":{_nums(equity[keep])},'
+        f'"bh":{"null" if bench is None else _nums(bench[keep])},'
+        f'"dd":{_nums(drawdown[keep], 6)}}}',
+        f'"trades":{json.dumps(rows, separators=(",", ":"), allow_nan=False)}',
+    ]
+    text = "{" + ",".join(parts) + "}"
+    # "<" only occurs inside strings (user-named indicators), where \u003c means the same
+    text = text.replace("<", "\\u003c")
+    summary = {"bars": n, "candles": len(starts), "step": step, "equity_points": len(keep),
+               "marked_trades": marked, "trades": len(trades)}
+    return text, summary
+
+
+def _finite_extremes(values: FloatArray, budget: int) -> NDArray[np.intp]:
+    finite = np.flatnonzero(np.isfinite(values))
+    return finite[downsample_minmax(values[finite], budget)]
+
+
+def _trade_rows(trades: Sequence[Mapping[str, Any]], ts: IntArray, step: int,
+                candle_t: IntArray) -> tuple[list[list[Any]], int]:
+    """One row per marked trade: [number, side (1 long, -1 short), outcome (1 win, -1 loss,
+    0 flat or open), entry candle time, entry price, entry text, exit candle time or None,
+    exit price, exit text, P&L]. A fill between bars goes to the next bar's candle."""
+    count = len(trades)
+    if count > MARKER_TRADES:
+        half = MARKER_TRADES // 2
+        shown = [*range(half), *range(count - half, count)]
+    else:
+        shown = list(range(count))
+    if not shown or len(ts) == 0:
+        return [], 0
+    chosen = [trades[i] for i in shown]
+    entries = trade_times_ns([t.get("entry_time") for t in chosen])
+    exits = trade_times_ns([t.get("exit_time") for t in chosen])
+
+    def candle(when: IntArray) -> list[int | None]:
+        bar = np.minimum(np.searchsorted(ts, when, side="left"), len(ts) - 1)
+        times = candle_t[bar // step].tolist()
+        return [None if w < 0 else t for w, t in zip(when.tolist(), times, strict=True)]
+
+    rows: list[list[Any]] = []
+    for number, trade, entry_t, exit_t in zip(shown, chosen, candle(entries), candle(exits),
+                                              strict=True):
+        pnl = _float(trade.get("pnl"))
+        exit_price = _float(trade.get("exit_price"))
+        closed = trade.get("exit_time") is not None and exit_t is not None
+        outcome = 0 if not closed or pnl is None or pnl == 0 else (1 if pnl > 0 else -1)
+        rows.append([
+            number + 1, -1 if str(trade.get("side", "long")) == "short" else 1, outcome,
+            entry_t, _float(trade.get("entry_price")), _short(trade.get("entry_time")),
+            exit_t if closed else None, exit_price if closed else None,
+            _short(trade.get("exit_time")) if closed else None, pnl,
+        ])
+    return rows, len(rows)
+
+
+def _float(value: object) -> float | None:
+    """A price or P&L for the chart, at 8 significant digits (as the candles)."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return float(f"{number:.8g}") if math.isfinite(number) else None
+
+
+def _short(value: object) -> str | None:
+    if value is None:
+        return None
+    text = str(value).replace("T", " ")
+    for suffix in (" 00:00:00+00:00", " 00:00:00Z", "+00:00", "Z"):
+        text = text.removesuffix(suffix)
+    return text
+
+
+# Light theme to match the page; values read out in one legend line above each chart. The
+# chart the pointer is in leads: its zoom, pan and crosshair are copied to the other chart
+# (copying both ways would echo back and forth, as the charts' time grids differ).
+CHART_CSS = """
+.chart-box{position:relative;height:420px;margin-top:4px}
+.chart-head{display:flex;gap:12px;align-items:baseline}.chart-head h2{margin:0}
+.chart-head button{margin-left:auto;font:inherit;font-size:12px;padding:2px 10px;
+border:1px solid var(--line);border-radius:6px;background:var(--card);cursor:pointer}
+.chart-legend{font-size:12px;color:var(--mute);min-height:18px;margin:6px 0 0;
+font-variant-numeric:tabular-nums;overflow-wrap:anywhere}
+.chart-legend span{margin-right:12px}.chart-legend b{color:var(--fg);font-weight:600}
+.chart-legend .sw{width:12px;margin:0 4px 3px 0}
+"""
+
+CHART_JS = r"""
+(function () {
+  "use strict";
+  var note = document.getElementById("chart-note");
+  try { draw(JSON.parse(document.getElementById("chart-data").textContent)); }
+  catch (e) { note.textContent = "The interactive charts failed: " + e.message; throw e; }
+
+  function draw(D) {
+    var LC = window.LightweightCharts, C = D.candles, E = D.equity;
+    var GREEN = "#15803d", RED = "#dc2626", BLUE = "#2563eb", GREY = "#9ca3af";
+    var PALETTE = ["#f59e0b", "#7c3aed", "#0891b2", "#db2777", "#65a30d", "#ea580c", "#475569"];
+    var priceEl = document.getElementById("chart-price");
+    var eqEl = document.getElementById("chart-equity");
+    var formats = {};
+    function fmt(v, d) {
+      var f = formats[d] || (formats[d] = new Intl.NumberFormat("en-US",
+        { minimumFractionDigits: d, maximumFractionDigits: d }));
+      return v == null ? "—" : f.format(v);
+    }
+    function px(v) { return fmt(v, D.decimals); }
+    function when(t) { var s = new Date(t * 1000).toISOString();
+      return D.intraday ? s.slice(0, 16).replace("T", " ") : s.slice(0, 10); }
+    function options() {
+      return { autoSize: true,
+        layout: { background: { color: "#ffffff" }, textColor: "#4b5563", fontSize: 11,
+                  attributionLogo: true, panes: { separatorColor: "#e5e7eb" } },
+        grid: { vertLines: { color: "#f1f3f6" }, horzLines: { color: "#f1f3f6" } },
+        // one width on both charts, so their time axes line up
+        rightPriceScale: { borderColor: "#e5e7eb", minimumWidth: 84 },
+        // fitContent must show every candle, however many per pixel
+        timeScale: { borderColor: "#e5e7eb", timeVisible: D.intraday, secondsVisible: false,
+                     minBarSpacing: 0.01 },
+        crosshair: { mode: LC.CrosshairMode.Normal } };
+    }
+    function line(chart, values, times, opts, pane) {
+      var s = chart.addSeries(LC.LineSeries, Object.assign({ lineWidth: 2, priceLineVisible: false,
+        lastValueVisible: false, crosshairMarkerVisible: false }, opts), pane);
+      var data = new Array(times.length);
+      for (var i = 0; i < times.length; i++)
+        data[i] = values[i] == null ? { time: times[i] } : { time: times[i], value: values[i] };
+      s.setData(data);
+      return s;
+    }
+
+    // price: candles, overlays and trade markers in pane 0, one pane per other indicator
+    priceEl.style.height = (420 + 150 * D.panels.length) + "px";
+    var price = LC.createChart(priceEl, options());
+    var candles = price.addSeries(LC.CandlestickSeries, { upColor: GREEN, downColor: RED,
+      borderVisible: false, wickUpColor: GREEN, wickDownColor: RED,
+      priceFormat: { type: "price", precision: D.decimals, minMove: Math.pow(10, -D.decimals) } });
+    var bars = new Array(C.t.length);
+    for (var i = 0; i < C.t.length; i++)
+      bars[i] = { time: C.t[i], open: C.o[i], high: C.h[i], low: C.l[i], close: C.c[i] };
+    candles.setData(bars);
+    var lines = [], color = 0;
+    D.overlays.forEach(function (s) {
+      var c = PALETTE[color++ % PALETTE.length];
+      line(price, s.v, C.t, { color: c }, 0);
+      lines.push({ name: s.name, color: c, v: s.v });
+    });
+    D.panels.forEach(function (p, k) {
+      p.lines.forEach(function (s) {
+        var c = PALETTE[color++ % PALETTE.length];
+        line(price, s.v, C.t, { color: c, lastValueVisible: true }, k + 1);
+        lines.push({ name: s.name, color: c, v: s.v });
+      });
+    });
+    if (D.panels.length) price.panes()[0].setStretchFactor(420 / 150);
+
+    // texts are made on hover: formatting thousands of numbers up front costs a blink
+    var marks = [], tradesAt = {};
+    function mark(t, r, exit) { (tradesAt[t] = tradesAt[t] || []).push([r, exit]); }
+    function tradeText(m) {
+      var r = m[0];
+      if (m[1]) return "#" + r[0] + " exit " + r[8] + " @ " + px(r[7]) + ", P&L " + fmt(r[9], 2);
+      return "#" + r[0] + " " + (r[1] > 0 ? "long" : "short") + " entry " + r[5] + " @ " + px(r[4]);
+    }
+    D.trades.forEach(function (r) {
+      var c = r[2] > 0 ? GREEN : r[2] < 0 ? RED : GREY;
+      if (r[3] != null) {
+        marks.push({ time: r[3], shape: r[1] > 0 ? "arrowUp" : "arrowDown", color: c,
+          position: r[4] == null ? (r[1] > 0 ? "belowBar" : "aboveBar")
+                                 : (r[1] > 0 ? "atPriceBottom" : "atPriceTop"), price: r[4] });
+        mark(r[3], r, false);
+      }
+      if (r[6] != null) {
+        marks.push({ time: r[6], shape: "circle", color: c,
+          position: r[7] == null ? "aboveBar" : "atPriceMiddle", price: r[7] });
+        mark(r[6], r, true);
+      }
+    });
+    marks.sort(function (a, b) { return a.time - b.time; });
+    LC.createSeriesMarkers(candles, marks);
+
+    // equity with buy and hold, drawdown below it
+    var eq = LC.createChart(eqEl, options());
+    var eqLine = line(eq, E.v, E.t, { color: BLUE, lastValueVisible: true,
+      crosshairMarkerVisible: true,
+      priceFormat: { type: "price", precision: 2, minMove: 0.01 } }, 0);
+    if (E.bh) line(eq, E.bh, E.t, { color: GREY, lineWidth: 1, lineStyle: LC.LineStyle.Dashed }, 0);
+    var dd = eq.addSeries(LC.BaselineSeries, { baseValue: { type: "price", price: 0 },
+      topLineColor: RED, topFillColor1: "rgba(0,0,0,0)", topFillColor2: "rgba(0,0,0,0)",
+      bottomLineColor: RED, bottomFillColor1: "rgba(220,38,38,0.08)",
+      bottomFillColor2: "rgba(220,38,38,0.35)", lineWidth: 1, priceLineVisible: false,
+      priceFormat: { type: "custom", minMove: 0.01,
+                     formatter: function (v) { return v.toFixed(2) + "%"; } } }, 1);
+    var ddData = new Array(E.t.length);
+    for (i = 0; i < E.t.length; i++)
+      ddData[i] = E.dd[i] == null ? { time: E.t[i] } : { time: E.t[i], value: E.dd[i] };
+    dd.setData(ddData);
+    eq.panes()[0].setStretchFactor(2);
+
+    // legends: the values under the crosshair, the last bar's when the pointer is away
+    function nearest(ts, t) {
+      var lo = 0, hi = ts.length - 1, m;
+      while (lo < hi) { m = (lo + hi) >> 1; if (ts[m] < t) lo = m + 1; else hi = m; }
+      if (lo > 0 && t - ts[lo - 1] < ts[lo] - t) lo--;
+      return lo;
+    }
+    function legend(id, items) {
+      var el = document.getElementById(id);
+      el.textContent = "";
+      items.forEach(function (it) {
+        var span = document.createElement("span");
+        if (it.color) {
+          var sw = document.createElement("i");
+          sw.className = "sw"; sw.style.borderTopColor = it.color; span.appendChild(sw);
+        }
+        span.appendChild(document.createTextNode(it.label ? it.label + " " : ""));
+        var b = document.createElement("b"); b.textContent = it.value; span.appendChild(b);
+        el.appendChild(span);
+      });
+    }
+    function showPrice(i) {
+      if (!C.t.length) return;
+      var items = [{ label: "", value: when(C.t[i]) }, { label: "O", value: px(C.o[i]) },
+        { label: "H", value: px(C.h[i]) }, { label: "L", value: px(C.l[i]) },
+        { label: "C", value: px(C.c[i]) }];
+      lines.forEach(function (l) {
+        items.push({ label: l.name, value: px(l.v[i]), color: l.color });
+      });
+      var here = tradesAt[C.t[i]] || [];
+      here.slice(0, 3).forEach(function (m) { items.push({ label: "", value: tradeText(m) }); });
+      if (here.length > 3) items.push({ label: "", value: "+" + (here.length - 3) + " more" });
+      legend("legend-price", items);
+    }
+    function showEquity(j) {
+      if (!E.t.length) return;
+      var items = [{ label: "", value: when(E.t[j]) },
+        { label: "Equity", value: fmt(E.v[j], 2), color: BLUE }];
+      if (E.bh) items.push({ label: "Buy & hold", value: fmt(E.bh[j], 2), color: GREY });
+      items.push({ label: "Drawdown", value: E.dd[j] == null ? "—" : E.dd[j].toFixed(2) + "%",
+                   color: RED });
+      legend("legend-equity", items);
+    }
+    var charts = [price, eq], lead = price;
+    [[priceEl, price], [eqEl, eq]].forEach(function (pair) {
+      ["pointerenter", "pointerdown", "wheel", "touchstart"].forEach(function (name) {
+        pair[0].addEventListener(name, function () { lead = pair[1]; },
+                                 { passive: true, capture: true });
+      });
+    });
+    charts.forEach(function (c) {
+      c.timeScale().subscribeVisibleTimeRangeChange(function (range) {
+        if (c !== lead || !range) return;
+        charts.forEach(function (o) {
+          if (o !== c) { try { o.timeScale().setVisibleRange(range); } catch (e) { /* no data */ } }
+        });
+      });
+      c.subscribeCrosshairMove(function (p) {
+        if (c !== lead) return;
+        var other = c === price ? eq : price;
+        if (p.time == null) {
+          other.clearCrosshairPosition();
+          showPrice(C.t.length - 1); showEquity(E.t.length - 1);
+          return;
+        }
+        var i = nearest(C.t, p.time), j = nearest(E.t, p.time);
+        showPrice(i); showEquity(j);
+        if (c === price) { if (E.t.length) eq.setCrosshairPosition(E.v[j], E.t[j], eqLine); }
+        else if (C.t.length) price.setCrosshairPosition(C.c[i], C.t[i], candles);
+      });
+    });
+    showPrice(C.t.length - 1); showEquity(E.t.length - 1);
+    charts.forEach(function (c) { c.timeScale().fitContent(); });
+    document.getElementById("chart-reset").addEventListener("click", function () {
+      charts.forEach(function (c) { c.timeScale().fitContent(); });
+    });
+    window.reportCharts = { price: price, equity: eq, candles: candles, markers: marks.length };
+    document.body.dataset.charts = "ready";
+  }
+})();
+"""
