@@ -7,6 +7,8 @@ machine boundaries and are persisted line by line as they arrive.
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +17,8 @@ import numpy as np
 from trading_strategy.core.errors import ParameterError, UserError
 
 if TYPE_CHECKING:
+    from trading_strategy.backtesting.metrics import Metrics
+    from trading_strategy.portfolio.ledger import TradeRecord
     from trading_strategy.research.target import BacktestLike
 
 #: a trial's outcome: ``ok``; ``invalid`` (the strategy's own validation refused the point,
@@ -78,23 +82,33 @@ def bar_moments(equity: np.ndarray[Any, Any]) -> dict[str, float]:
 def evaluate(backtest: BacktestLike, index: int, params: dict[str, Any],
              points: int = RETURN_POINTS) -> Trial:
     """Run ``backtest`` at ``params``; never raises for a user error (it is a row)."""
-    import time
-
     started = time.perf_counter()
     try:
         result = backtest.run(**params).run
     except ParameterError as exc:
-        return Trial(index, params, "invalid", message=str(exc).split(" (valid")[0])
+        return invalid_trial(index, params, exc)
     except (UserError, ValueError, ArithmeticError) as exc:
         return Trial(index, params, "error", message=str(exc))
-    engine = result.engine
-    stats: dict[str, Any] = dict(result.metrics.as_dict())
-    trades = engine.ledger.trades
+    return finished_trial(index, params, equity=result.equity, metrics=result.metrics,
+                          trades=result.engine.ledger.trades, started=started, points=points)
+
+
+def invalid_trial(index: int, params: dict[str, Any], exc: ParameterError) -> Trial:
+    """The row of a point the strategy's own validation refused."""
+    return Trial(index, params, "invalid", message=str(exc).split(" (valid")[0])
+
+
+def finished_trial(index: int, params: dict[str, Any], *, equity: np.ndarray[Any, Any],
+                   metrics: Metrics, trades: Sequence[TradeRecord], started: float,
+                   points: int = RETURN_POINTS) -> Trial:
+    """The row of a run (the engine's or the fast path's): its metrics, open trades, final
+    equity and the diagnostics' inputs."""
+    stats: dict[str, Any] = dict(metrics.as_dict())
     stats["open_trades"] = sum(1 for t in trades if t.is_open)
-    stats["final_equity"] = float(result.equity[-1])
+    stats["final_equity"] = float(equity[-1])
     trade_returns = [float(t.pnl() / t.entry_value) for t in trades
                      if not t.is_open and t.entry_value]
     return Trial(index, params, "ok", stats=stats,
-                 returns=sampled_returns(result.equity, points),
-                 trade_returns=trade_returns, bar_moments=bar_moments(result.equity),
+                 returns=sampled_returns(equity, points),
+                 trade_returns=trade_returns, bar_moments=bar_moments(equity),
                  seconds=time.perf_counter() - started)

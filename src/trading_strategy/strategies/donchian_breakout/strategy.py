@@ -1,10 +1,15 @@
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, cast
 
+import numpy as np
+import numpy.typing as npt
 from pydantic import Field
 
+from trading_strategy.strategies import indicators as ind
 from trading_strategy.strategies.base import Strategy, StrategyParams
+
+FloatArray = npt.NDArray[np.float64]
 
 
 class DonchianBreakoutParams(StrategyParams):
@@ -40,3 +45,22 @@ class DonchianBreakout(Strategy):
         elif ctx.is_long and close < lower:
             ctx.close()
             ctx.log("breakout_exit", close=close, channel_low=lower)
+
+    @classmethod
+    def fast_signals(cls, params: StrategyParams, open_: FloatArray, high: FloatArray,
+                     low: FloatArray, close: FloatArray, volume: FloatArray
+                     ) -> dict[str, npt.NDArray[np.bool_] | FloatArray]:
+        """``on_bar`` as per-bar signals for the sweep's compiled fast path (see
+        ``research.fastpath.declaration``): the same channel of the previous bars and the
+        same ATR; the entry carries its stop (``stop_loss``, NaN: none, as ``on_bar`` passes
+        none for a stop at or below zero)."""
+        p = cast(DonchianBreakoutParams, params)
+        upper, lower, _ = ind.donchian(high, low, p.channel)
+        atr = ind.atr(high, low, close, p.atr_period)
+        before_upper = np.concatenate(([np.nan], upper[:-1]))  # self.upper[1]
+        before_lower = np.concatenate(([np.nan], lower[:-1]))
+        ready = ~np.isnan(before_upper) & ~np.isnan(before_lower)
+        stop = close - p.atr_stop * atr
+        return {"long_entry": ready & (close > before_upper) & ~np.isnan(atr),
+                "long_exit": ready & (close < before_lower),
+                "stop_loss": np.where(stop > 0, stop, np.nan)}

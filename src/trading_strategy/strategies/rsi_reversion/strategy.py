@@ -1,10 +1,15 @@
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, cast
 
+import numpy as np
+import numpy.typing as npt
 from pydantic import Field, model_validator
 
+from trading_strategy.strategies import indicators as ind
 from trading_strategy.strategies.base import Strategy, StrategyParams
+
+FloatArray = npt.NDArray[np.float64]
 
 
 class RsiReversionParams(StrategyParams):
@@ -41,3 +46,14 @@ class RsiReversion(Strategy):
                 ctx.buy()
         elif ctx.is_long and value > self.params.overbought:
             ctx.close()
+
+    @classmethod
+    def fast_signals(cls, params: StrategyParams, open_: FloatArray, high: FloatArray,
+                     low: FloatArray, close: FloatArray, volume: FloatArray
+                     ) -> dict[str, npt.NDArray[np.bool_]]:
+        """``on_bar`` as per-bar signals for the sweep's compiled fast path (see
+        ``research.fastpath.declaration``): the same RSI; a comparison with NaN (warm-up)
+        is never true, as ``on_bar`` returns early."""
+        p = cast(RsiReversionParams, params)
+        value = ind.rsi(close, p.period)
+        return {"long_entry": value < p.oversold, "long_exit": value > p.overbought}

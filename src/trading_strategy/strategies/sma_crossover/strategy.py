@@ -1,10 +1,15 @@
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, cast
 
+import numpy as np
+import numpy.typing as npt
 from pydantic import Field, model_validator
 
+from trading_strategy.strategies import indicators as ind
 from trading_strategy.strategies.base import Strategy, StrategyParams
+
+FloatArray = npt.NDArray[np.float64]
 
 
 class SmaCrossoverParams(StrategyParams):
@@ -47,3 +52,17 @@ class SmaCrossover(Strategy):
                 ctx.close()
             if self.params.allow_short and not ctx.is_short:
                 ctx.sell()
+
+    @classmethod
+    def fast_signals(cls, params: StrategyParams, open_: FloatArray, high: FloatArray,
+                     low: FloatArray, close: FloatArray, volume: FloatArray
+                     ) -> dict[str, npt.NDArray[np.bool_]]:
+        """``on_bar`` as per-bar signals for the sweep's compiled fast path (see
+        ``research.fastpath.declaration``): the same crossing of the same averages; an
+        upward cross closes a short and enters long, a downward one closes a long and,
+        with ``allow_short``, enters short."""
+        p = cast(SmaCrossoverParams, params)
+        cross = ind.crossover(ind.sma(close, p.fast), ind.sma(close, p.slow))
+        up, down = cross > 0, cross < 0
+        return {"long_entry": up, "short_exit": up, "long_exit": down,
+                "short_entry": down & p.allow_short}

@@ -1,0 +1,85 @@
+"""The sweep's compiled fast path: a parameter grid through a numba simulation of the engine.
+
+A strategy that declares its ``on_bar`` as per-bar signals (``fast_signals``, see
+``declaration``) and a run whose settings the kernel carries out exactly (``plan``) are
+simulated by ``kernel.simulate``, one compiled call per parameter point, with no Python per
+bar: the same fills, trades and equity as ``BacktestEngine`` to the money unit, and the
+metrics from the same ``compute_metrics`` call. Everything else — and any point the kernel
+meets something it does not do — goes through the event-driven engine, so a sweep gives the
+same table either way (``tests/research/test_fastpath*.py`` prove it on every built-in
+strategy).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from trading_strategy.core.errors import ParameterError
+from trading_strategy.research.fastpath.plan import NotEligible, Plan, make_plan
+from trading_strategy.research.trial import Trial, finished_trial, invalid_trial
+
+if TYPE_CHECKING:
+    from trading_strategy.research.target import BacktestLike
+
+__all__ = ["NotEligible", "Plan", "make_plan", "plan_for", "run_fast", "warm_up"]
+
+Task = tuple[int, dict[str, Any]]
+
+
+def plan_for(backtest: BacktestLike) -> Plan | NotEligible:
+    """The fast path's plan for ``backtest`` (a ``trading_strategy.Backtest``), or why not."""
+    from trading_strategy.risk.settings import RiskSettings
+
+    risk = getattr(backtest, "risk", None)
+    if not isinstance(risk, RiskSettings):
+        # Backtest.run always runs under its RiskSettings; another object's run is unknown
+        return NotEligible(f"{type(backtest).__name__} has no risk settings to replay")
+    return make_plan(backtest.strategy, backtest.bars, backtest.settings, risk,
+                     allow_short_history=backtest.allow_short_history)
+
+
+def run_fast(plan: Plan, tasks: Sequence[Task], *,
+             fallback: Callable[[int, dict[str, Any]], Trial]) -> Iterator[Trial]:
+    """A ``Trial`` per task, in order: the strategy's parameter check, then the kernel;
+    ``fallback`` (the event-driven evaluation) for a point the kernel hands back."""
+    from trading_strategy.research.fastpath.run import run_point
+
+    strategy = plan.strategy
+    for index, params in tasks:
+        started = time.perf_counter()
+        try:
+            parsed = strategy.parse_params(params)
+        except ParameterError as exc:
+            yield invalid_trial(index, params, exc)
+            continue
+        try:
+            run = run_point(plan, parsed)
+        except Exception:
+            run = None
+        if run is None:
+            yield fallback(index, params)
+            continue
+        yield finished_trial(index, params, equity=run.equity, metrics=run.metrics,
+                             trades=run.trades, started=started)
+
+
+def warm_up() -> float:
+    """Compile (or load from numba's cache) the kernel on a few bars; the seconds it took."""
+    import numpy as np
+
+    from trading_strategy.research.fastpath import kernel as k
+
+    started = time.perf_counter()
+    n = 4
+    ticks = np.full(n, 100, dtype=np.int64)
+    flags = np.array([k.LONG_ENTRY, k.LONG_EXIT, 0, 0], dtype=np.int8)
+    cfg = np.array([10_000, k.SIZE_ALL_IN, 0, 1, 1, 1_000_000, 1], dtype=np.int64)
+    costs = np.array([k.COMM_PERCENT, 1, 1000, 0, k.SLIP_BPS, 1, 1000], dtype=np.int64)
+    k.simulate(ticks, ticks, ticks, ticks, flags, np.zeros(n, dtype=np.int64),
+               np.ones(n, dtype=np.bool_), np.zeros(1, dtype=np.int64), cfg, costs,
+               np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64),
+               np.zeros((16, k.TRADE_COLUMNS), dtype=np.int64),
+               np.zeros((16, k.FILL_COLUMNS), dtype=np.int64), np.zeros(8, dtype=np.int64))
+    return time.perf_counter() - started

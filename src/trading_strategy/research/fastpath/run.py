@@ -1,0 +1,100 @@
+"""One parameter point through the kernel, and its result in the engine's own terms.
+
+``run_point`` returns a ``FastRun``: the equity curve in money units and the position per bar
+(what ``BacktestEngine.equity_curve_units`` and ``position_curve`` hold), the trades as the
+ledger's ``TradeRecord`` objects, the fills, the ledger's totals and the ``Metrics`` from
+``backtesting.metrics.compute_metrics`` with the very arguments ``runner.collect_result``
+passes, so a sweep's table is the same whichever path ran it. ``None`` means the kernel met
+something it does not do (``kernel.UNSUPPORTED``/``OVERFLOW``): run the engine instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from trading_strategy.backtesting.metrics import Metrics, TradeOutcome, compute_metrics
+from trading_strategy.backtesting.runner import money_array
+from trading_strategy.portfolio.ledger import TradeRecord
+from trading_strategy.research.fastpath import kernel as k
+from trading_strategy.research.fastpath.declaration import signals
+from trading_strategy.research.fastpath.plan import Plan
+from trading_strategy.strategies.base import StrategyParams
+
+
+@dataclass(frozen=True, slots=True)
+class FastFill:
+    bar_index: int
+    sign: int
+    lots: int
+    price_ticks: int
+    commission: int
+    slippage: int
+    #: a protective stop's fill (else a market order's)
+    stop: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FastRun:
+    equity_units: npt.NDArray[np.int64]
+    equity: npt.NDArray[np.float64]
+    position_curve: npt.NDArray[np.int64]
+    trades: list[TradeRecord]
+    fills: list[FastFill]
+    cash: int
+    position: int
+    commission: int
+    slippage: int
+    traded_value: int
+    metrics: Metrics
+
+
+def run_point(plan: Plan, params: StrategyParams) -> FastRun | None:
+    """Simulate ``params`` (already parsed); ``DeclarationError`` for a malformed
+    declaration, ``None`` when the engine must run the point."""
+    bars = plan.bars
+    n = len(bars)
+    flags, stops = signals(plan.strategy, params, bars)
+    orders = int(np.count_nonzero(flags))
+    room = 3 * orders + 4  # at most a close, an entry and its stop's fill per signal bar
+    trades = np.zeros((room, k.TRADE_COLUMNS), dtype=np.int64)
+    fills = np.zeros((room, k.FILL_COLUMNS), dtype=np.int64)
+    units = np.empty(n, dtype=np.int64)
+    positions = np.empty(n, dtype=np.int64)
+    st = np.zeros(8, dtype=np.int64)
+    status = k.simulate(plan.open_t, plan.high_t, plan.low_t, plan.close_t, flags, stops,
+                        plan.allowed, plan.slip_bar, plan.cfg, plan.costs, units, positions,
+                        trades, fills, st)
+    if status != k.OK:
+        return None
+    cash, position, _, n_trades, n_fills, commission, slippage, traded = (int(v) for v in st)
+    ts = bars.ts
+    records = []
+    for row in trades[:n_trades].tolist():
+        exit_bar = row[k.T_EXIT_BAR]
+        records.append(TradeRecord(
+            direction=row[k.T_DIR], entry_ts=int(ts[row[k.T_ENTRY_BAR]]),
+            entry_bar=row[k.T_ENTRY_BAR], entry_lots=row[k.T_ENTRY_LOTS],
+            entry_value=row[k.T_ENTRY_VALUE], exit_lots=row[k.T_EXIT_LOTS],
+            exit_value=row[k.T_EXIT_VALUE], commission=row[k.T_COMM],
+            exit_ts=None if exit_bar < 0 else int(ts[exit_bar]),
+            exit_bar=None if exit_bar < 0 else exit_bar))
+    fill_list = [FastFill(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]))
+                 for r in fills[:n_fills].tolist()]
+    equity = money_array(units, bars)
+    inst = bars.instrument
+    metrics = compute_metrics(
+        equity,
+        periods_per_year=plan.periods_per_year,
+        trades=[TradeOutcome(float(inst.money(t.pnl())), t.pnl() / t.entry_value)
+                for t in records if not t.is_open],
+        bars_in_market=int(np.count_nonzero(positions)),
+        traded_notional=float(inst.money(traded)),
+        commission=float(inst.money(commission)),
+        slippage=float(inst.money(slippage)),
+        risk_free_rate=plan.settings.risk_free_rate,
+    )
+    return FastRun(units, equity, positions, records, fill_list, cash, position, commission,
+                   slippage, traded, metrics)
