@@ -54,5 +54,20 @@ def _serve(args: argparse.Namespace) -> int:
     check_bind(args.host, args.port, settings.web.auth_configured)
     app = create_app(settings, web=settings.web)
     print(f"serving on http://{args.host}:{args.port}/ (API docs at /api/docs)")
+    freeze_startup_heap()
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
+
+
+def freeze_startup_heap() -> None:
+    """Hide what start-up built from the garbage collector for good.
+
+    The server's long-lived heap (modules, schemas, SQLAlchemy metadata: ~125,000 objects)
+    was scanned by every full collection, which requests trigger every few hundred
+    milliseconds under load: 50-180 ms pauses, the p95 of the positions endpoint under 50
+    clients. Frozen objects are never scanned (nor freed: they live as long as the process
+    anyway); what requests create is collected as before."""
+    import gc
+
+    gc.collect()  # garbage frozen now would never be freed
+    gc.freeze()
