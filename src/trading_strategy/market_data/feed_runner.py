@@ -117,10 +117,13 @@ class LiveFeed:
     async def _open(self, name: str) -> bool:
         provider = self._providers[name]
         try:
-            await provider.connect()
+            # subscribed before connecting: the connection asks for everything at once, in a
+            # few batched requests (thousands of streams one request each would take minutes
+            # at Binance's 5 requests a second); subscribing again on a retry is a no-op
             for config in self.core.subscriptions()[name]:
                 for subscription in config.subscriptions():
                     await provider.subscribe(subscription)
+            await provider.connect()
         except Exception as exc:
             log.warning("feed_provider_unavailable", provider=name, error=str(exc))
             return False

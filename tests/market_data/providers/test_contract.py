@@ -32,12 +32,13 @@ from trading_strategy.market_data.providers.base import (
     Subscription,
     TradeEvent,
 )
-from trading_strategy.market_data.providers.binance import BinanceProvider
+from trading_strategy.market_data.providers.binance import BinanceConnection, BinanceProvider
 from trading_strategy.market_data.providers.coinbase import CoinbaseProvider
 from trading_strategy.market_data.providers.connection import (
     ConnectionSettings,
     WebSocketProvider,
 )
+from trading_strategy.market_data.providers.shards import ShardedProvider
 from trading_strategy.testing_exchange import (
     AwaitRequest,
     Drop,
@@ -63,6 +64,8 @@ SETTINGS = ConnectionSettings(backoff_base=0.01, backoff_cap=0.05, silence_timeo
 LIVE = [(Health.DOWN, Health.CONNECTING), (Health.CONNECTING, Health.LIVE)]
 RECONNECTED = [(Health.LIVE, Health.DOWN), (Health.DOWN, Health.CONNECTING),
                (Health.CONNECTING, Health.LIVE)]
+#: a provider under test: one connection, or several behind one face (Binance)
+Adapter = WebSocketProvider | ShardedProvider
 MALFORMED = ["{\"stream\": \"x\", \"data\": {\"e\": \"tr", "\x00 not json", "[]"]
 
 
@@ -75,7 +78,7 @@ class Kit:
     """What the contract needs to know about one adapter."""
 
     name: str
-    make: Callable[[str, str, ConnectionSettings], WebSocketProvider]
+    make: Callable[[str, str, ConnectionSettings], Adapter]
     reply: Callable[[str], str | None]
     subscriptions: list[Subscription]
     texts: dict[str, str]
@@ -226,11 +229,11 @@ def without_id(text: str) -> dict[str, object]:
     return request
 
 
-def transitions(provider: WebSocketProvider) -> list[tuple[Health, Health]]:
+def transitions(provider: Adapter) -> list[tuple[Health, Health]]:
     return [(c.previous, c.current) for c in provider.health_history]
 
 
-async def collect(provider: WebSocketProvider, count: int, *, delay: float = 0.0,
+async def collect(provider: Adapter, count: int, *, delay: float = 0.0,
                   timeout: float = 5.0) -> list[MarketEvent]:
     out: list[MarketEvent] = []
     if count == 0:
@@ -248,7 +251,7 @@ async def collect(provider: WebSocketProvider, count: int, *, delay: float = 0.0
 
 async def session(kit: Kit, scripts: list[list[Step]], count: int, rest_url: str,
                   delay: float = 0.0, settle: float = 0.1,
-                  ) -> tuple[WebSocketProvider, FakeStreamServer, list[MarketEvent]]:
+                  ) -> tuple[Adapter, FakeStreamServer, list[MarketEvent]]:
     """Plays the scripts, collects ``count`` events, waits ``settle`` s for trailing
     messages (which must yield no event) and closes the provider."""
     async with FakeStreamServer(scripts, reply=kit.reply) as server:
@@ -280,7 +283,7 @@ def test_events_in_arrival_order_with_their_provider(kit: Kit) -> None:
 
 
 def test_subscribe_requests_name_every_subscription(kit: Kit) -> None:
-    script = [AwaitRequest()]
+    script: list[Step] = [AwaitRequest()]
     _, server, _ = asyncio.run(session(kit, [script], 0, "http://127.0.0.1:9"))
     (request,) = map(json.loads, server.received[0])
     if kit.name == "binance":
@@ -346,7 +349,7 @@ def test_silent_stream_is_replaced(kit: Kit) -> None:
 
 
 def test_slow_consumer_gets_everything_in_order(kit: Kit) -> None:
-    async def slow() -> tuple[WebSocketProvider, list[MarketEvent]]:
+    async def slow() -> tuple[Adapter, list[MarketEvent]]:
         script = [AwaitRequest(), *sends(kit, kit.stream)]
         async with FakeStreamServer([script], reply=kit.reply) as server:
             # a tiny buffer: the reader must stop reading while the consumer sleeps
@@ -426,9 +429,10 @@ def test_the_bar_a_gap_spoilt_is_backfilled_from_rest(kit: Kit) -> None:
         assert asyncio.run(backfill(served.url)) == [kit.backfilled]
 
 
-def test_binance_refuses_more_than_1024_streams_on_one_connection() -> None:
+def test_one_binance_connection_refuses_more_than_1024_streams() -> None:
+    # (BinanceProvider spreads them over connections: test_binance_shards.py)
     async def subscribe_all() -> None:
-        provider = BinanceProvider(ws_url="ws://127.0.0.1:9", rest_url="http://127.0.0.1:9")
+        provider = BinanceConnection(ws_url="ws://127.0.0.1:9", rest_url="http://127.0.0.1:9")
         try:
             for i in range(1024):
                 await provider.subscribe(Subscription(f"C{i}/USDT", Channel.TRADES))
@@ -441,11 +445,15 @@ def test_binance_refuses_more_than_1024_streams_on_one_connection() -> None:
 
 
 def test_a_bug_in_our_code_drops_the_message_not_the_session(kit: Kit) -> None:
-    async def faulty() -> tuple[WebSocketProvider, list[MarketEvent]]:
+    async def faulty() -> tuple[Adapter, list[MarketEvent]]:
         script = [AwaitRequest(), *sends(kit, kit.stream)]
         async with FakeStreamServer([script], reply=kit.reply) as server:
             provider = kit.make(server.url, "http://127.0.0.1:9", SETTINGS)
-            real = provider._decode
+            for sub in kit.subscriptions:
+                await provider.subscribe(sub)
+            # the connection that decodes (a sharded provider's first shard)
+            connection: Any = getattr(provider, "shards", [provider])[0]
+            real: Callable[[str | bytes, int], Decoded] = connection._decode
             calls = [0]
 
             def decode(raw: str | bytes, ts_init: int) -> Decoded:
@@ -454,9 +462,7 @@ def test_a_bug_in_our_code_drops_the_message_not_the_session(kit: Kit) -> None:
                     raise RuntimeError("boom")
                 return real(raw, ts_init)
 
-            provider._decode = decode  # type: ignore[method-assign]
-            for sub in kit.subscriptions:
-                await provider.subscribe(sub)
+            connection._decode = decode
             await provider.connect()
             try:
                 return provider, await collect(provider, len(kit.expected))
@@ -469,7 +475,7 @@ def test_a_bug_in_our_code_drops_the_message_not_the_session(kit: Kit) -> None:
 
 
 def test_connect_refused_is_retryable_and_down(kit: Kit) -> None:
-    async def refused() -> WebSocketProvider:
+    async def refused() -> Adapter:
         provider = kit.make("ws://127.0.0.1:9", "http://127.0.0.1:9", SETTINGS)
         try:
             with pytest.raises(RetryableError, match="cannot connect"):

@@ -176,6 +176,18 @@ class ProviderStats:
             self.venue_errors += 1
         self.last_errors.append(error)
 
+    @classmethod
+    def total(cls, parts: Sequence[ProviderStats]) -> ProviderStats:
+        """The counts of several connections added up (their last errors, newest kept)."""
+        out = cls()
+        for part in parts:
+            for name in ("messages", "events", "malformed", "unknown", "venue_errors",
+                         "duplicates", "out_of_order", "gaps", "reconnects",
+                         "internal_errors"):
+                setattr(out, name, getattr(out, name) + getattr(part, name))
+            out.last_errors.extend(part.last_errors)
+        return out
+
 
 class BarHistory:
     """What a WebSocket provider delegates ``request_bars`` to (``CcxtHistory``)."""
@@ -196,7 +208,8 @@ class WebSocketProvider:
     def __init__(self, *, name: str, ws_url: str, history: BarHistory,
                  settings: ConnectionSettings | None = None, rng: random.Random | None = None,
                  on_health: Callable[[HealthChange], None] | None = None,
-                 clock_ns: Callable[[], int] = time.time_ns) -> None:
+                 clock_ns: Callable[[], int] = time.time_ns,
+                 events: asyncio.Queue[MarketEvent | None] | None = None) -> None:
         self.name = name
         self.ws_url = ws_url
         self.settings = settings or ConnectionSettings()
@@ -207,8 +220,11 @@ class WebSocketProvider:
         self._backoff = Backoff(self.settings.backoff_base, self.settings.backoff_cap, rng)
         self._limiter = RateLimiter(self.settings.max_messages_per_second)
         self._subs: dict[Subscription, None] = {}
-        self._events: asyncio.Queue[MarketEvent | None] = asyncio.Queue(
-            self.settings.queue_size)
+        #: ``events`` given: one connection of several sharing the queue of their
+        #: ``ShardedProvider``, which ends it (this connection never does)
+        self._owns_events = events is None
+        self._events: asyncio.Queue[MarketEvent | None] = (
+            events if events is not None else asyncio.Queue(self.settings.queue_size))
         self._ws: ClientConnection | None = None
         self._task: asyncio.Task[None] | None = None
         self._closed = False
@@ -256,6 +272,11 @@ class WebSocketProvider:
     def subscriptions(self) -> list[Subscription]:
         return list(self._subs)
 
+    @property
+    def started(self) -> bool:
+        """Connected once (the connection loop runs, reconnecting when needed)."""
+        return self._task is not None
+
     async def connect(self) -> None:
         if self._task is not None:
             return
@@ -269,6 +290,12 @@ class WebSocketProvider:
             raise RetryableError(f"{self.name}: cannot connect to {self._url()}: {exc}") \
                 from None
         self._task = asyncio.create_task(self._run(ws), name=f"provider-{self.name}")
+
+    def connect_in_background(self) -> None:
+        """Start the connection loop without waiting: it connects with backoff, as after a
+        drop (a ``ShardedProvider`` whose other connections are up uses it)."""
+        if self._task is None and not self._closed:
+            self._task = asyncio.create_task(self._run(None), name=f"provider-{self.name}")
 
     async def subscribe(self, subscription: Subscription) -> None:
         if subscription in self._subs:
@@ -330,8 +357,10 @@ class WebSocketProvider:
             with contextlib.suppress(ConnectionClosed):  # the reconnect resubscribes
                 await ws.send(message)
 
-    async def _run(self, ws: ClientConnection) -> None:
+    async def _run(self, ws: ClientConnection | None) -> None:
         try:
+            if ws is None:
+                ws = await self._reconnect()
             while not self._closed:
                 reason = await self._read(ws)
                 self._ws = None
@@ -343,6 +372,8 @@ class WebSocketProvider:
             self._end_stream()
 
     def _end_stream(self) -> None:
+        if not self._owns_events:
+            return
         while True:  # the end marker must get in even if a slow consumer left it full
             try:
                 self._events.put_nowait(None)
