@@ -391,6 +391,7 @@ CHART_JS = r"""
         span.appendChild(document.createTextNode(it.label ? it.label + " " : ""));
         var b = document.createElement("b"); b.textContent = it.value; span.appendChild(b);
         el.appendChild(span);
+        el.appendChild(document.createTextNode(" "));
       });
     }
     function showPrice(i) {
