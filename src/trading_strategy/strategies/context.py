@@ -43,7 +43,7 @@ import numpy.typing as npt
 from trading_strategy.core.bars import ns_to_datetime
 from trading_strategy.core.enums import OrderStatus, OrderType, Side, TimeInForce
 from trading_strategy.core.instrument import Instrument
-from trading_strategy.core.orders import Order
+from trading_strategy.core.orders import Bracket, Order
 from trading_strategy.core.timeframe import Timeframe
 from trading_strategy.strategies import indicators as ind
 from trading_strategy.strategies.views import (
@@ -408,6 +408,8 @@ class Context(ABC):
         self._times = times
         self._exact = ExactFloat(instrument)
         self._trades = ClosedTrades(instrument, self._exact)
+        self._order_views: dict[str, tuple[OrderView, Bracket | None]] = {}
+        self._position_view: tuple[tuple[int, ...], PositionView] | None = None
 
     # --- time ------------------------------------------------------------------------------
     @property
@@ -674,8 +676,17 @@ class Context(ABC):
         """A frozen snapshot of the position: signed ``lots`` and ``quantity``, the average
         ``entry_price``, ``entry_ts`` and the open ``pnl`` at the current close (see
         ``PositionView``). Both drivers compute it from the strategy's fills alone."""
-        return PositionView.of(self.instrument, self._ledger(), self._mark_ticks(),
-                               self._exact)
+        ledger, mark = self._ledger(), self._mark_ticks()
+        trade = ledger.open_trade
+        # rebuilt only when the position or the mark moved (read on every bar, often)
+        state = (ledger.position, mark) if trade is None else (
+            ledger.position, mark, trade.entry_ts, trade.entry_value, trade.exit_value,
+            trade.commission)
+        cached = self._position_view
+        if cached is None or cached[0] != state:
+            cached = self._position_view = (
+                state, PositionView.of(self.instrument, ledger, mark, self._exact))
+        return cached[1]
 
     @property
     def closed_trades(self) -> tuple[TradeView, ...]:
@@ -780,8 +791,23 @@ class Context(ABC):
                 ctx.cancel(order.id)
         ```
         """
+        # A view is rebuilt only when its order changed: strategies often read the list on
+        # every bar while a bracket rests, and building a view costs some microseconds.
+        cache = self._order_views
         exact = self._exact
-        return [OrderView.of(o, exact) for o in self._open_orders()]
+        views = []
+        for order in self._open_orders():
+            # what the engine may change on an open order: status, fills, size, exits
+            hit = cache.get(order.id)
+            if hit is None or hit[1] is not order.bracket or (
+                    (view := hit[0]).status is not order.status
+                    or view.filled_lots != order.filled_lots or view.lots != order.lots):
+                hit = cache[order.id] = (OrderView.of(order, exact), order.bracket)
+            views.append(hit[0])
+        if len(cache) > 2 * len(views) + 32:  # forget the closed orders now and then
+            live = {view.id for view in views}
+            self._order_views = {k: v for k, v in cache.items() if k in live}
+        return views
 
     @abstractmethod
     def log(self, event: str, **fields: Any) -> None:
