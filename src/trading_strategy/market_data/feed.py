@@ -29,9 +29,14 @@ interval between updates):
   size, and anything that is not an event or breaks a bar's OHLC rules are dropped and
   counted; nothing an input holds can make the feed raise.
 
+* **Session markets** (the instrument's ``calendar``: FX 24/5, NYSE sessions and holidays;
+  ``market_data.calendar``): only bars the market makes are expected, so a night, a weekend
+  or a holiday between two bars is no gap (a missing bar inside a session still is, and the
+  backfill asks from the first missing expected bar); while the market is closed nothing
+  goes stale and no provider is failed over, and once it opens silence counts from the open.
+  Session-aligned bars (an NYSE hour opening at 09:30) are accepted off the UTC grid.
+
 Counters are plain ints per instrument (``counters()``); the runtime maps them to metrics.
-Gap detection assumes a continuous market (24/7 crypto): calendar-aware gaps for session
-markets are not handled yet, so set ``detect_gaps=False`` for them.
 """
 
 from __future__ import annotations
@@ -43,7 +48,13 @@ import structlog
 
 from trading_strategy.core.bars import Bar, BarSeries
 from trading_strategy.core.errors import ConfigError
+from trading_strategy.core.instrument import Calendar
 from trading_strategy.core.timeframe import Timeframe
+from trading_strategy.market_data.calendar import (
+    SessionWatch,
+    expected_bars,
+    first_expected_bar,
+)
 from trading_strategy.market_data.feed_checks import bar_problem, bar_rows, excerpt, power_of_ten
 from trading_strategy.market_data.feed_types import FeedCounters, FeedSink, InstrumentFeed
 from trading_strategy.market_data.health_events import (
@@ -71,10 +82,11 @@ _LIVE = Health.LIVE
 class _Instrument:
     """The mutable state of one instrument (the feed's private bookkeeping)."""
 
-    __slots__ = ("active", "config", "counters", "failover_ns", "fresh_since", "held",
-                 "index", "last_bar", "last_quote", "last_seen", "last_trade_ts",
-                 "providers", "recent_ids", "recent_order", "stale", "stale_ns",
-                 "stale_since", "standby", "switch_back_ns", "tf_ns", "timeframe")
+    __slots__ = ("active", "align_ns", "calendar", "config", "counters", "failover_ns",
+                 "fresh_since", "held", "index", "last_bar", "last_quote", "last_seen",
+                 "last_trade_ts", "open_floor", "providers", "recent_ids", "recent_order",
+                 "session", "stale", "stale_ns", "stale_since", "standby", "switch_back_ns",
+                 "tf_ns", "timeframe")
 
     def __init__(self, config: InstrumentFeed, start_ns: int) -> None:
         self.config = config
@@ -85,6 +97,14 @@ class _Instrument:
         # a gap needs a fixed bar length (months have none)
         self.tf_ns = 0 if tf is None or tf.is_monthly or not config.detect_gaps else (
             tf.nanoseconds)
+        #: the market's hours (``None``: 24/7, nothing to ask)
+        self.calendar = config.calendar
+        self.session = None if config.calendar is Calendar.ALWAYS else SessionWatch(
+            config.calendar)
+        #: the open of the current session: silence before it does not count
+        self.open_floor = 0
+        # exchange sessions may stamp intraday bars off the UTC grid (09:30 New York)
+        self.align_ns = 0 if config.calendar is Calendar.XNYS else self.tf_ns
         interval = config.interval_ns
         self.stale_ns = int(config.stale_after * interval)
         failover = config.failover_after if config.failover_after is not None else (
@@ -266,7 +286,7 @@ class FeedCore:
                 if (last is not None and ts <= last) or ts >= first:
                     continue
                 event = BarEvent(symbol, timeframe, bar, now_ns, provider)
-                if bar_problem(event, slot.timeframe, slot.tf_ns) is not None:
+                if bar_problem(event, slot.timeframe, slot.align_ns) is not None:
                     counters.malformed += 1
                     continue
                 slot.last_bar = ts
@@ -274,7 +294,8 @@ class FeedCore:
                 self._on_bar(event, True)
         counters.backfilled_bars += delivered
         if start is not None and slot.tf_ns:
-            missing = (first - start) // slot.tf_ns - 1
+            missing = (first - start) // slot.tf_ns - 1 if slot.session is None else (
+                expected_bars(slot.calendar, slot.tf_ns, start + slot.tf_ns, first))
             counters.gap_bars_unfilled += max(0, missing - delivered)
         return self._release(slot, held, gap_checked=True)
 
@@ -287,7 +308,7 @@ class FeedCore:
 
     # --- bars -----------------------------------------------------------------------------
     def _bar(self, slot: _Instrument, idx: int, event: BarEvent) -> BackfillRequest | None:
-        problem = bar_problem(event, slot.timeframe, slot.tf_ns)
+        problem = bar_problem(event, slot.timeframe, slot.align_ns)
         if problem is not None:
             self._malformed(slot, problem, event)
             return None
@@ -319,10 +340,14 @@ class FeedCore:
             return None
         if (last is not None and slot.tf_ns and ts != last + slot.tf_ns
                 and not gap_checked):
-            slot.held = [event]
-            slot.counters.gaps += 1
-            return BackfillRequest(slot.config.symbol, slot.timeframe or "",
-                                   last + slot.tf_ns, ts, self._backfill_order(slot))
+            missing: int | None = last + slot.tf_ns
+            if slot.session is not None:  # only a bar the market makes can be missing
+                missing = first_expected_bar(slot.calendar, slot.tf_ns, last + slot.tf_ns, ts)
+            if missing is not None:
+                slot.held = [event]
+                slot.counters.gaps += 1
+                return BackfillRequest(slot.config.symbol, slot.timeframe or "",
+                                       missing, ts, self._backfill_order(slot))
         slot.last_bar = ts
         slot.counters.bars += 1
         if slot.stale:
@@ -422,9 +447,14 @@ class FeedCore:
                                               ts_ns - slot.stale_since, ts_ns))
 
     def _watch(self, slot: _Instrument, now: int) -> BackfillRequest | None:
+        if slot.session is not None:
+            since = slot.session.open_since(now)
+            if since is None:  # a closed market is neither stale nor a reason to switch
+                return None
+            slot.open_floor = since
         active = slot.active
         name = slot.providers[active]
-        silent = now - slot.last_seen[active]
+        silent = now - max(slot.last_seen[active], slot.open_floor)
         down = self._health[name] is _DOWN
         request = None
         if down or silent > slot.failover_ns:
@@ -443,7 +473,7 @@ class FeedCore:
         active = slot.active
         name = slot.providers[active]
         if not slot.stale:
-            silent = now - slot.last_seen[active]
+            silent = now - max(slot.last_seen[active], slot.open_floor)
             down = self._health[name] is _DOWN
             if down or silent > slot.stale_ns:
                 slot.stale = True
@@ -458,7 +488,7 @@ class FeedCore:
 
     def _fresh(self, slot: _Instrument, idx: int, now: int) -> bool:
         return (self._health[slot.providers[idx]] is not _DOWN
-                and now - slot.last_seen[idx] <= slot.stale_ns)
+                and now - max(slot.last_seen[idx], slot.open_floor) <= slot.stale_ns)
 
     def _failover_target(self, slot: _Instrument, now: int) -> int | None:
         for idx in range(len(slot.providers)):

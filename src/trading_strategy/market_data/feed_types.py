@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from trading_strategy.core.errors import ConfigError
+from trading_strategy.core.instrument import Calendar
 from trading_strategy.core.timeframe import Timeframe
 from trading_strategy.market_data.health_events import FeedHealthEvent
 from trading_strategy.market_data.providers.base import (
@@ -57,6 +58,9 @@ class InstrumentFeed:
     #: also deliver trades / best bid and ask
     trades: bool = False
     quotes: bool = False
+    #: when the market is open (``market_data.calendar``): a closed market makes no gap and
+    #: is never stale
+    calendar: Calendar = Calendar.ALWAYS
 
     def __post_init__(self) -> None:
         where = f"feed of {self.symbol or '?'}"

@@ -32,7 +32,7 @@ import structlog
 
 from trading_strategy.core.bars import BarSeries
 from trading_strategy.core.clock import Clock, LiveClock
-from trading_strategy.core.instrument import Instrument
+from trading_strategy.core.instrument import Calendar, Instrument
 from trading_strategy.core.timeframe import Timeframe
 from trading_strategy.market_data.feed import FeedCore
 from trading_strategy.market_data.feed_runner import FeedItem, LiveFeed, QueueSink
@@ -80,17 +80,21 @@ def make_provider(name: str, endpoints: ProviderEndpoints,
     raise ValueError(f"no adapter for provider {name!r}")
 
 
-def build_feeds(section: DataSection, timeframes: Mapping[str, str | None]) -> list[InstrumentFeed]:
+def build_feeds(section: DataSection, timeframes: Mapping[str, str | None],
+                calendars: Mapping[str, Calendar] | None = None) -> list[InstrumentFeed]:
     """One feed per traded symbol (``timeframes``: symbol → the strategies' timeframe, used
-    when the section sets none; the section's checks guarantee one of the two exists)."""
+    when the section sets none; the section's checks guarantee one of the two exists;
+    ``calendars``: symbol → its instrument's trading calendar, 24/7 when not given)."""
     feeds = []
     for symbol, strategy_tf in timeframes.items():
         s = section.settings_for(symbol)
         extra: dict[str, Any] = {k: v for k, v in (
             ("stale_after", s.stale_after), ("failover_after", s.failover_after),
             ("switch_back_after", s.switch_back_after)) if v is not None}
+        calendar = (calendars or {}).get(symbol, Calendar.ALWAYS)
         feeds.append(InstrumentFeed(symbol, tuple(s.providers or ()),
-                                    timeframe=s.timeframe or strategy_tf, **extra))
+                                    timeframe=s.timeframe or strategy_tf, calendar=calendar,
+                                    **extra))
     return feeds
 
 
@@ -106,14 +110,16 @@ class LiveData:
                  provider_factory: ProviderFactory = make_provider,
                  watch_every_s: float = 0.25,
                  on_bar: Callable[[BarEvent], None] | None = None,
-                 metrics: FeedMetrics | None = None) -> None:
+                 metrics: FeedMetrics | None = None,
+                 calendars: Mapping[str, Calendar] | None = None) -> None:
         self.clock = clock or LiveClock()
         #: each live bar once processed (``store_live_bars``); a failure is logged, never
         #: raised: trading goes on, and a later backfill fills the stored series
         self.on_bar = on_bar
         #: open time of the last live bar per symbol (``snapshot``)
         self.last_bar: dict[str, int] = {}
-        self.feeds = build_feeds(section, timeframes)
+        #: ``calendars``: each symbol's market hours (no gap or staleness while closed)
+        self.feeds = build_feeds(section, timeframes, calendars)
         self.sink = QueueSink()
         names = list(dict.fromkeys(p for f in self.feeds for p in f.providers))
         self.providers: dict[str, LiveProvider] = {
