@@ -17,6 +17,7 @@ from trading_strategy.backtesting import report_charts
 from trading_strategy.backtesting.html_report import render_html
 from trading_strategy.backtesting.indicator_plot import PlotSeries, plottable_indicators
 from trading_strategy.backtesting.report_charts import chart_data_json, trade_times_ns
+from trading_strategy.strategies.context import Context
 
 needs_library = pytest.mark.skipif(
     report_charts.chart_library() is None,
@@ -88,7 +89,11 @@ def test_page_holds_the_candles_markers_and_indicators(run: BacktestResult) -> N
     assert candles["t"][0] == bars.ts[0] // 1_000_000_000
     for key, column in (("o", bars.open), ("h", bars.high), ("l", bars.low), ("c", bars.close)):
         np.testing.assert_allclose(candles[key], column, rtol=1e-7)
-    assert [s["name"] for s in data["overlays"]] == ["donchian(20) upper", "donchian(20) lower"]
+    # the strategy keeps the upper and lower lines; a context that records its declarations
+    # (Context.indicators) also gives the middle line it declared and dropped
+    names = [s["name"] for s in data["overlays"]]
+    assert names[:2] == ["donchian(20) upper", "donchian(20) lower"]
+    assert names[2:] == (["donchian(20) mid"] if hasattr(Context, "indicators") else [])
     assert [(p["title"], [s["name"] for s in p["lines"]]) for p in data["panels"]] == [
         ("atr(14)", ["atr(14)"])]
     atr = np.array(data["panels"][0]["lines"][0]["v"], dtype=float)
