@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from trading_strategy.core.errors import ParameterError
@@ -41,28 +42,43 @@ def plan_for(backtest: BacktestLike) -> Plan | NotEligible:
 
 
 def run_fast(plan: Plan, tasks: Sequence[Task], *,
-             fallback: Callable[[int, dict[str, Any]], Trial]) -> Iterator[Trial]:
-    """A ``Trial`` per task, in order: the strategy's parameter check, then the kernel;
-    ``fallback`` (the event-driven evaluation) for a point the kernel hands back."""
-    from trading_strategy.research.fastpath.run import run_point
-
-    strategy = plan.strategy
-    for index, params in tasks:
+             fallback: Callable[[int, dict[str, Any]], Trial],
+             threads: int = 1) -> Iterator[Trial]:
+    """A ``Trial`` per task, in task order: the strategy's parameter check, then the
+    kernel; ``fallback`` (the event-driven evaluation, run here) for a point the kernel
+    hands back. ``threads`` > 1 evaluates that many points at once: the kernel runs
+    without the GIL and the metrics are mostly numpy, so both cores work in one process
+    with nothing to copy to workers."""
+    def one(task: Task) -> Trial | None:
+        index, params = task
         started = time.perf_counter()
         try:
-            parsed = strategy.parse_params(params)
+            parsed = plan.strategy.parse_params(params)
         except ParameterError as exc:
-            yield invalid_trial(index, params, exc)
-            continue
+            return invalid_trial(index, params, exc)
         try:
-            run = run_point(plan, parsed)
-        except Exception:
-            run = None
+            run = run_point(plan, parsed, memo)
+        except Exception:  # the engine runs the point and reports the strategy's own error
+            return None
         if run is None:
-            yield fallback(index, params)
-            continue
-        yield finished_trial(index, params, equity=run.equity, metrics=run.metrics,
-                             trades=run.trades, started=started)
+            return None
+        return finished_trial(index, params, equity=run.equity, metrics=run.metrics,
+                              trade_returns=run.trade_returns, open_trades=run.open_trades,
+                              started=started)
+
+    from trading_strategy.research.fastpath.declaration import IndicatorMemo
+    from trading_strategy.research.fastpath.run import run_point
+    from trading_strategy.strategies import indicators
+
+    memo = IndicatorMemo(indicators, plan.columns)
+    if threads <= 1 or len(tasks) < 2:
+        results: Iterator[Trial | None] = map(one, tasks)
+        for (index, params), trial in zip(tasks, results, strict=True):
+            yield trial if trial is not None else fallback(index, params)
+        return
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for (index, params), trial in zip(tasks, pool.map(one, tasks), strict=True):
+            yield trial if trial is not None else fallback(index, params)
 
 
 def warm_up() -> float:

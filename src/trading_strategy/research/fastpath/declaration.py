@@ -3,11 +3,12 @@
 A strategy opts in with a classmethod next to its ``on_bar``::
 
     @classmethod
-    def fast_signals(cls, params, open, high, low, close, volume) -> dict[str, ndarray]
+    def fast_signals(cls, params, open, high, low, close, volume, ind=indicators
+                     ) -> dict[str, ndarray]
 
 called with its parsed parameters and the bars' float columns, returning boolean arrays (one
-value per bar, computed with the same ``strategies.indicators`` functions as its ``on_bar``)
-under any of these keys (a missing key is never on):
+value per bar, computed with the same ``strategies.indicators`` functions as its ``on_bar``,
+called through ``ind``) under any of these keys (a missing key is never on):
 
 * ``long_entry``: buy with the run's default size when not already long;
 * ``long_exit``: close a long position;
@@ -23,13 +24,20 @@ as ``ctx.is_long``/``ctx.is_short`` do; ``long_entry`` and ``short_entry`` are n
 together. That is the strategy's whole ``on_bar`` in a form numba can run: the equality tests
 of ``tests/research/test_fastpath*.py`` run both on every built-in strategy.
 
+The fast path passes ``ind=IndicatorMemo(...)``: the module's own functions, each result on
+the bars' columns computed once per sweep (a 10 × 10 grid of two averages needs 20 of
+them, not 200). The arrays it returns are shared, hence read-only.
+
 A subclass that overrides a lifecycle hook (``on_start``, ``on_bar``, ...) below the class
 that declared ``fast_signals`` behaves differently from the declaration: it is not eligible.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -76,14 +84,81 @@ def bar_columns(bars: BarSeries) -> tuple[npt.NDArray[np.float64], ...]:
     return bars.open, bars.high, bars.low, bars.close, bars.volume
 
 
+class IndicatorMemo:
+    """``strategies.indicators`` with a memory: a call whose arrays are all columns of the
+    bars (by identity) and whose other arguments are hashable returns the result of the
+    first such call, made read-only; any other call goes straight to the module. The last
+    ``size`` results are kept. Thread-safe (a race computes a result twice, harmlessly)."""
+
+    def __init__(self, module: ModuleType, columns: tuple[npt.NDArray[np.float64], ...],
+                 size: int = 32) -> None:
+        self._module = module
+        self._columns = columns
+        self._size = size
+        self._results: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _key(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+             ) -> Hashable | None:
+        parts: list[Hashable] = [name]
+        labelled: list[tuple[str | None, Any]] = [(None, a) for a in args]
+        for label, value in [*labelled, *sorted(kwargs.items())]:
+            if isinstance(value, np.ndarray):
+                at = next((k for k, c in enumerate(self._columns) if c is value), None)
+                if at is None:
+                    return None
+                parts.append((label, "column", at))
+            elif value is None or isinstance(value, int | float | str):
+                # the type too: 1, 1.0 and True hash alike
+                parts.append((label, type(value).__name__, value))
+            else:
+                return None
+        return tuple(parts)
+
+    def __getattr__(self, name: str) -> Any:
+        target = getattr(self._module, name)
+        if not callable(target):
+            return target
+
+        def memo(*args: Any, **kwargs: Any) -> Any:
+            key = self._key(name, args, kwargs)
+            if key is None:
+                return target(*args, **kwargs)
+            with self._lock:
+                if key in self._results:
+                    self._results.move_to_end(key)
+                    return self._results[key]
+            result = _read_only(target(*args, **kwargs))
+            with self._lock:
+                self._results[key] = result
+                while len(self._results) > self._size:
+                    self._results.popitem(last=False)
+            return result
+
+        fn: Callable[..., Any] = memo
+        return fn
+
+
+def _read_only(result: Any) -> Any:
+    for array in (result if isinstance(result, tuple) else (result,)):
+        if isinstance(array, np.ndarray):
+            array.setflags(write=False)
+    return result
+
+
 def signals(strategy: type[Strategy], params: StrategyParams, bars: BarSeries,
-            columns: tuple[npt.NDArray[np.float64], ...] | None = None
+            columns: tuple[npt.NDArray[np.float64], ...] | None = None,
+            memo: IndicatorMemo | None = None
             ) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.int64]]:
-    """``(flags, stop ticks)`` per bar from the strategy's declaration: the kernel's bit
-    flags, and the stop of a long entry in ticks (0: none; -1: a price the engine refuses).
-    Raises ``DeclarationError`` for a malformed answer."""
+    """``(flags, stop ticks)`` per bar from the strategy's declaration (``memo``: the
+    sweep's indicator memory, else the plain module): the kernel's bit flags, and the stop
+    of a long entry in ticks (0: none; -1: a price the engine refuses). Raises
+    ``DeclarationError`` for a malformed answer."""
     n = len(bars)
-    raw: Any = strategy.fast_signals(params, *(columns or bar_columns(bars)))  # type: ignore[attr-defined]
+    declared = strategy.fast_signals  # type: ignore[attr-defined]
+    columns = columns or bar_columns(bars)
+    raw: Any = (declared(params, *columns) if memo is None
+                else declared(params, *columns, ind=memo))
     if not isinstance(raw, Mapping):
         raise DeclarationError(f"{strategy.name}.fast_signals returned {type(raw).__name__}, "
                                "expected a dict of arrays")

@@ -38,7 +38,7 @@ from trading_strategy.kernel.costs import (
 )
 from trading_strategy.kernel.sizing import SizeKind
 from trading_strategy.research.fastpath import kernel as k
-from trading_strategy.research.fastpath.declaration import declaring_class
+from trading_strategy.research.fastpath.declaration import bar_columns, declaring_class
 from trading_strategy.risk.limits import PortfolioLimits
 from trading_strategy.risk.position_sizing import size_fixed_quantity
 from trading_strategy.risk.sessions import session_status
@@ -76,6 +76,8 @@ class Plan:
     slip_bar: Int64Array
     cfg: Int64Array
     costs: Int64Array
+    #: the bars' float columns, one object each for the whole sweep (the memo's keys)
+    columns: tuple[npt.NDArray[np.float64], ...]
 
 
 def _ratio(value: Decimal) -> tuple[int, int] | None:
@@ -220,4 +222,4 @@ def make_plan(strategy: type[Strategy], bars: BarSeries, settings: BacktestSetti
                 np.rint(bars.high / tick).astype(np.int64),
                 np.rint(bars.low / tick).astype(np.int64),
                 np.rint(bars.close / tick).astype(np.int64),
-                allowed, slip_bar, cfg, costs)
+                allowed, slip_bar, cfg, costs, bar_columns(bars))

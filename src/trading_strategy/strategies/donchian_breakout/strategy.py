@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import ClassVar, cast
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -48,10 +48,11 @@ class DonchianBreakout(Strategy):
 
     @classmethod
     def fast_signals(cls, params: StrategyParams, open_: FloatArray, high: FloatArray,
-                     low: FloatArray, close: FloatArray, volume: FloatArray
-                     ) -> dict[str, npt.NDArray[np.bool_] | FloatArray]:
+                     low: FloatArray, close: FloatArray, volume: FloatArray,
+                     ind: Any = ind) -> dict[str, npt.NDArray[np.bool_] | FloatArray]:
         """``on_bar`` as per-bar signals for the sweep's compiled fast path (see
-        ``research.fastpath.declaration``): the same channel of the previous bars and the
+        ``research.fastpath.declaration``; ``ind``: ``strategies.indicators`` or a stand-in
+        with its very functions): the same channel of the previous bars and the
         same ATR; the entry carries its stop (``stop_loss``, NaN: none, as ``on_bar`` passes
         none for a stop at or below zero)."""
         p = cast(DonchianBreakoutParams, params)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import ClassVar, cast
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -49,10 +49,11 @@ class RsiReversion(Strategy):
 
     @classmethod
     def fast_signals(cls, params: StrategyParams, open_: FloatArray, high: FloatArray,
-                     low: FloatArray, close: FloatArray, volume: FloatArray
-                     ) -> dict[str, npt.NDArray[np.bool_]]:
+                     low: FloatArray, close: FloatArray, volume: FloatArray,
+                     ind: Any = ind) -> dict[str, npt.NDArray[np.bool_]]:
         """``on_bar`` as per-bar signals for the sweep's compiled fast path (see
-        ``research.fastpath.declaration``): the same RSI; a comparison with NaN (warm-up)
+        ``research.fastpath.declaration``; ``ind``: ``strategies.indicators`` or a stand-in
+        with its very functions): the same RSI; a comparison with NaN (warm-up)
         is never true, as ``on_bar`` returns early."""
         p = cast(RsiReversionParams, params)
         value = ind.rsi(close, p.period)

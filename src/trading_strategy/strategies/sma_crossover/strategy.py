@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import ClassVar, cast
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -55,10 +55,11 @@ class SmaCrossover(Strategy):
 
     @classmethod
     def fast_signals(cls, params: StrategyParams, open_: FloatArray, high: FloatArray,
-                     low: FloatArray, close: FloatArray, volume: FloatArray
-                     ) -> dict[str, npt.NDArray[np.bool_]]:
+                     low: FloatArray, close: FloatArray, volume: FloatArray,
+                     ind: Any = ind) -> dict[str, npt.NDArray[np.bool_]]:
         """``on_bar`` as per-bar signals for the sweep's compiled fast path (see
-        ``research.fastpath.declaration``): the same crossing of the same averages; an
+        ``research.fastpath.declaration``; ``ind``: ``strategies.indicators`` or a stand-in
+        with its very functions): the same crossing of the same averages; an
         upward cross closes a short and enters long, a downward one closes a long and,
         with ``allow_short``, enters short."""
         p = cast(SmaCrossoverParams, params)
