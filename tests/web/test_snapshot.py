@@ -244,3 +244,36 @@ def test_the_app_serves_the_snapshot(session: SimpleNamespace) -> None:
         assert Decimal(next(p["quantity"] for p in detail["positions"]
                             if p["strategy"] == "sma_goog")) == 52
         assert client.get("/api/v1/sessions/ghost/positions").status_code == 404
+
+
+def test_only_the_session_whose_journal_moved_is_rebuilt(
+        session: SimpleNamespace, monkeypatch: pytest.MonkeyPatch) -> None:
+    builds: list[str] = []
+    real_build = snapshot_module._build
+
+    def counting(*args: Any) -> Any:
+        builds.append(args[2])
+        return real_build(*args)
+
+    monkeypatch.setattr(snapshot_module, "_build", counting)
+    other = session.data_dir / "sessions" / "other"
+    other.mkdir()
+    (other / "session.json").write_text(json.dumps({"session_id": "other.000001"}))
+
+    async def scenario() -> None:
+        snapshots = SessionSnapshots(session.store, session.data_dir, max_age=3600.0)
+        await snapshots.current("demo")
+        await snapshots.current("other")
+        builds.clear()
+        _fill(session.store, other, "4")  # another session's fill: demo stays as it is
+        await snapshots.refresh()
+        assert builds == ["other"]
+        demo = snapshots.get("demo")
+        assert demo is not None and _goog(demo.positions_json.body) == 50
+        _fill(session.store, session.root, "6", n=2)
+        await snapshots.refresh()
+        assert builds == ["other", "demo"]
+        demo = snapshots.get("demo")
+        assert demo is not None and _goog(demo.positions_json.body) == 56
+
+    asyncio.run(scenario())
