@@ -39,7 +39,10 @@ compared, balances checked, and with ``strict`` whatever cannot be explained hal
 on start. Each run is recorded as a ``reconciliation`` event with ``trigger = "reconnect"``
 and the outage (since when, why). Reconnects that arrive during a run are folded into one
 more run. A run that fails because the venue went away again is logged and retried on the
-next reconnect (the failure itself marks the venue unreachable).
+next reconnect (the failure itself marks the venue unreachable). A run goes on beside the
+session's feed loop: an order whose submit is still on its way is settled as on start (its
+ack journaled from the venue, or re-sent later with the same client id, which the venue
+answers idempotently), and a fill applied by both is applied once (by trade id).
 
 Every difference and every repair is returned in the report and recorded through the
 session's event sink. ``clean`` means nothing is left unexplained (no unknown orders, no
