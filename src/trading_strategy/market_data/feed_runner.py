@@ -1,6 +1,6 @@
 """The asyncio driver of ``FeedCore``: providers' streams in, the watchdog's clock, backfills.
 
-``LiveFeed`` connects and subscribes every provider an instrument lists (a standby is
+``LiveFeed`` subscribes and connects every provider an instrument lists (a standby is
 subscribed like the primary, so failover needs no reconnect; one that cannot connect is
 retried with backoff), pumps each provider's stream
 into the core, polls provider health and ticks the watchdog every ``watch_every_s``, and runs
