@@ -94,7 +94,8 @@ def assert_same(strategy: type[Strategy], bars: BarSeries, settings: BacktestSet
     where = f"{strategy.name} {params}"
     assert [(f.bar_index, f.sign, f.lots, f.price_ticks, f.commission, f.slippage)
             for f in fast.fills] == fills_of(slow), where
-    assert [astuple(t) for t in fast.trades] == [astuple(t) for t in slow.engine.ledger.trades], where
+    assert [astuple(t) for t in fast.trades] == [
+        astuple(t) for t in slow.engine.ledger.trades], where
     assert np.array_equal(fast.equity_units, slow.equity_units), where
     assert np.array_equal(fast.position_curve, slow.engine.position_curve), where
     ledger = slow.engine.ledger

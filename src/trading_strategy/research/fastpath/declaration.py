@@ -37,7 +37,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
-from types import ModuleType
+from types import FunctionType, ModuleType
 from typing import Any
 
 import numpy as np
@@ -117,8 +117,8 @@ class IndicatorMemo:
 
     def __getattr__(self, name: str) -> Any:
         target = getattr(self._module, name)
-        if not callable(target):
-            return target
+        if not isinstance(target, FunctionType):
+            return target  # constants, and classes (stateful incremental forms) as they are
 
         def memo(*args: Any, **kwargs: Any) -> Any:
             key = self._key(name, args, kwargs)
