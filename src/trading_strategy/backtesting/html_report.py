@@ -645,10 +645,8 @@ def _interactive(
     """(chart sections, scripts, extra CSS) of the interactive page."""
     from trading_strategy.backtesting.report import EquityCurve
     from trading_strategy.backtesting.report_charts import (
-        CHART_CSS,
-        CHART_JS,
         chart_data_json,
-        library_notice,
+        chart_page_parts,
         trade_times_ns,
     )
 
@@ -673,28 +671,8 @@ def _interactive(
                      f"{info['trades']:,} trades")
     note = (f"{'; '.join(notes)}. " if notes else "") + (
         "Scroll or drag to zoom and pan; the two charts move together.")
-    legend = (
-        "▲ long entry · ▼ short entry · ● exit · <span class=\"pos\">green</span> win · "
-        "<span class=\"neg\">red</span> loss"
-    )
-    sections = (
-        '<section><div class="chart-head"><h2>Equity and drawdown</h2>'
-        '<button type="button" id="chart-reset">Reset zoom</button></div>'
-        f'<p class="note" id="chart-note">{_esc(note)}</p>'
-        '<div class="chart-legend" id="legend-equity"></div>'
-        '<div class="chart-box" id="chart-equity"></div></section>'
-        f'<section><h2>Price and trades</h2><p class="legend">{legend}</p>'
-        '<div class="chart-legend" id="legend-price"></div>'
-        '<div class="chart-box" id="chart-price"></div>'
-        f'<p class="note">Charts: {_esc(library_notice(library))} · '
-        '<a href="https://www.tradingview.com/">tradingview.com</a></p></section>'
-    )
-    scripts = (
-        f"<script>{library}</script>"
-        f'<script type="application/json" id="chart-data">{payload}</script>'
-        f"<script>{CHART_JS}</script>"
-    )
-    return sections, scripts, CHART_CSS
+    return chart_page_parts(library, payload, title="Equity and drawdown", note=note,
+                            with_price=True)
 
 
 _CSS = """

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from trading_strategy.backtesting.html_report import (
     _CSS,
@@ -34,6 +35,8 @@ from trading_strategy.backtesting.html_report import (
 )
 
 __all__ = ["render_portfolio_html"]
+
+FloatArray = NDArray[np.float64]
 
 #: line colours of the strategies, in order (then repeated)
 _PALETTE = ("#f59e0b", "#10b981", "#8b5cf6", "#ef4444", "#0ea5e9", "#84cc16", "#ec4899",
@@ -106,8 +109,12 @@ def _metrics_grid(metrics: Mapping[str, Any], strategies: Sequence[Mapping[str, 
     return f'<div class="scroll"><table class="kv metrics">{"".join(rows)}</table></div>'
 
 
-def render_portfolio_html(report: Mapping[str, Any]) -> str:
-    """The whole page as a string (deterministic: same report, same bytes)."""
+def render_portfolio_html(report: Mapping[str, Any], *, interactive: bool = False) -> str:
+    """The whole page as a string (deterministic: same report, same bytes).
+
+    ``interactive`` draws the equity and drawdown with lightweight-charts (zoom, pan,
+    crosshair read-outs of every strategy) when it is installed, as the single report does.
+    """
     data: Mapping[str, Any] = report.get("data") or {}
     metrics: Mapping[str, Any] = report.get("metrics") or {}
     book: Mapping[str, Any] = report.get("portfolio") or {}
@@ -128,6 +135,7 @@ def render_portfolio_html(report: Mapping[str, Any]) -> str:
         lines.append((_aligned(s.get("equity_curve") or [], union, float(s["capital"])),
                       f"s{k % len(_PALETTE)}"))
         legend.append(f'<i class="sw s{k % len(_PALETTE)}"></i>{_esc(s["name"])}')
+    names = [str(s["name"]) for s in strategies]
     peak = np.fmax.accumulate(total) if total.size else total
     with np.errstate(divide="ignore", invalid="ignore"):
         drawdown = np.where(peak > 0, (total / peak - 1.0) * 100.0, np.nan)
@@ -147,16 +155,22 @@ def render_portfolio_html(report: Mapping[str, Any]) -> str:
     annual = (report.get("settings") or {}).get("annualisation") or {}
     note = f'<p class="note">CAGR, volatility and ratios {_esc(annual["text"])}.</p>' \
         if isinstance(annual, Mapping) and annual.get("text") else ""
+    charts = _interactive(union, total, drawdown, names, lines[1:]) if interactive else None
+    if charts is None:
+        charts = (
+            f"<section><h2>Equity</h2><p class=\"legend\">{' '.join(legend)}</p>"
+            + _chart("Equity: total and by strategy", times, lines, fmt=_TWO) + "</section>"
+            "<section><h2>Drawdown of the total (%)</h2>"
+            + _chart("Drawdown", times, [(drawdown, "dd")], fmt=lambda v: f"{v:.2f}%",
+                     unit="%", area=True) + "</section>",
+            "", "")
+    sections, scripts, css = charts
     body = [
         f"<header><h1>{_esc(name)}</h1><p class=\"sub\">{len(strategies)} strategies · "
         f"{_esc(data.get('symbol', '?'))} · {_esc(timeframe)} · {_esc(period)} · "
         f"{_esc(_fmt_num(data.get('bars')))} bar times · run {_esc(mode)}</p></header>"
         f'<div class="kpis">{kpis}</div>{note}',
-        f"<section><h2>Equity</h2><p class=\"legend\">{' '.join(legend)}</p>"
-        + _chart("Equity: total and by strategy", times, lines, fmt=_TWO) + "</section>",
-        "<section><h2>Drawdown of the total (%)</h2>"
-        + _chart("Drawdown", times, [(drawdown, "dd")], fmt=lambda v: f"{v:.2f}%", unit="%",
-                 area=True) + "</section>",
+        sections,
         "<section><h2>Attribution</h2>"
         '<p class="note">Contribution: the strategy\'s P&amp;L over the portfolio\'s capital '
         "(they add up to the total return).</p>"
@@ -180,6 +194,29 @@ def render_portfolio_html(report: Mapping[str, Any]) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{_esc(title)}</title><style>{_CSS}{colours}"
         ".line.strategy{stroke-width:2.2}details{margin:6px 0}summary{cursor:pointer}"
-        f"</style></head><body><main>{''.join(body)}</main><script>{_JS}</script></body>"
-        "</html>\n"
+        f"{css}</style></head><body><main>{''.join(body)}</main><script>{_JS}</script>"
+        f"{scripts}</body></html>\n"
     )
+
+
+def _interactive(union: Sequence[str], total: FloatArray, drawdown: FloatArray,
+                 names: Sequence[str], lines: Sequence[tuple[FloatArray, str]],
+                 ) -> tuple[str, str, str] | None:
+    """(sections, scripts, CSS) of the interactive equity chart, None without the library."""
+    from trading_strategy.backtesting.report_charts import (
+        chart_library,
+        chart_page_parts,
+        equity_data_json,
+        trade_times_ns,
+    )
+
+    library = chart_library()
+    if library is None:
+        return None
+    payload, points = equity_data_json(
+        equity_ts=trade_times_ns(union), equity=total, drawdown=drawdown,
+        lines=[(n, values) for n, (values, _) in zip(names, lines, strict=True)])
+    note = (f"{points:,} of {len(union):,} points (each stretch's extremes kept). "
+            if points < len(union) else "") + "Scroll or drag to zoom and pan."
+    return chart_page_parts(library, payload, title="Equity: total and by strategy, "
+                            "drawdown of the total", note=note, with_price=False)

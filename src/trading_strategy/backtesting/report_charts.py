@@ -14,6 +14,7 @@ bucket's extremes (``downsample_minmax``), so the worst drawdown is never smooth
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import re
@@ -32,6 +33,8 @@ __all__ = [
     "VENDOR_SCRIPT",
     "chart_data_json",
     "chart_library",
+    "chart_page_parts",
+    "equity_data_json",
     "library_notice",
     "trade_times_ns",
 ]
@@ -147,10 +150,6 @@ def chart_data_json(
         candles = (o, h, low, c)
     candle_t = _seconds(np.asarray(ts, dtype=np.int64)[starts])
 
-    keep = np.union1d(_finite_extremes(equity, MAX_EQUITY_POINTS),
-                      _finite_extremes(drawdown, MAX_EQUITY_POINTS // 2)).astype(np.intp)
-    eq_t = _seconds(np.asarray(equity_ts, dtype=np.int64))[keep]
-
     overlays = [s for s in indicators if s.panel == OVERLAY]
     panels: dict[str, list[PlotSeries]] = {}
     for s in indicators:
@@ -172,17 +171,49 @@ def chart_data_json(
         '"panels":[' + ",".join(
             f'{{"title":{json.dumps(title)},"lines":[{",".join(line(s) for s in lines)}]}}'
             for title, lines in panels.items()) + "]",
-        f'"equity":{{"t":{_ints(eq_t)},"v":{_nums(equity[keep])},'
-        f'"bh":{"null" if bench is None else _nums(bench[keep])},'
-        f'"dd":{_nums(drawdown[keep], 6)}}}',
         f'"trades":{json.dumps(rows, separators=(",", ":"), allow_nan=False)}',
     ]
-    text = "{" + ",".join(parts) + "}"
-    # "<" only occurs inside strings (user-named indicators), where \u003c means the same
-    text = text.replace("<", "\\u003c")
-    summary = {"bars": n, "candles": len(starts), "step": step, "equity_points": len(keep),
+    equity_part, points = _equity_part(equity_ts, equity, bench, drawdown, ())
+    summary = {"bars": n, "candles": len(starts), "step": step, "equity_points": points,
                "marked_trades": marked, "trades": len(trades)}
-    return text, summary
+    return _script_safe("{" + ",".join([*parts, equity_part]) + "}"), summary
+
+
+def equity_data_json(
+    *,
+    equity_ts: IntArray,
+    equity: FloatArray,
+    drawdown: FloatArray,
+    lines: Sequence[tuple[str, FloatArray]] = (),
+) -> tuple[str, int]:
+    """The data of a page with the equity chart only (a portfolio: the total, one line per
+    strategy in ``lines`` and the total's drawdown) and its number of points."""
+    secs = _seconds(np.asarray(equity_ts, dtype=np.int64))
+    intraday = bool(secs.size > 1 and np.median(np.diff(secs)) < 86_400)
+    part, points = _equity_part(equity_ts, equity, None, drawdown, lines)
+    head = (f'"intraday":{json.dumps(intraday)},"decimals":2,"candles":null,"overlays":[],'
+            '"panels":[],"trades":[]')
+    return _script_safe("{" + head + "," + part + "}"), points
+
+
+def _script_safe(text: str) -> str:
+    # "<" only occurs inside strings (user-named indicators), where \u003c means the same
+    return text.replace("<", "\\u003c")
+
+
+def _equity_part(equity_ts: IntArray, equity: FloatArray, bench: FloatArray | None,
+                 drawdown: FloatArray, lines: Sequence[tuple[str, FloatArray]],
+                 ) -> tuple[str, int]:
+    """``"equity":{...}``: the points that keep the extremes of equity and drawdown (other
+    lines are sampled at the same points) and how many there are."""
+    keep = np.union1d(_finite_extremes(equity, MAX_EQUITY_POINTS),
+                      _finite_extremes(drawdown, MAX_EQUITY_POINTS // 2)).astype(np.intp)
+    eq_t = _seconds(np.asarray(equity_ts, dtype=np.int64))[keep]
+    extra = ",".join(f'{{"name":{json.dumps(name)},"v":{_nums(np.asarray(v)[keep])}}}'
+                     for name, v in lines)
+    return (f'"equity":{{"t":{_ints(eq_t)},"v":{_nums(equity[keep])},'
+            f'"bh":{"null" if bench is None else _nums(bench[keep])},'
+            f'"dd":{_nums(drawdown[keep], 6)},"lines":[{extra}]}}', len(keep))
 
 
 def _finite_extremes(values: FloatArray, budget: int) -> NDArray[np.intp]:
@@ -246,6 +277,40 @@ def _short(value: object) -> str | None:
     return text
 
 
+_TRADE_LEGEND = ('▲ long entry · ▼ short entry · ● exit · <span class="pos">green</span> win'
+                 ' · <span class="neg">red</span> loss')
+
+
+def chart_page_parts(library: str, payload: str, *, title: str, note: str,
+                     with_price: bool) -> tuple[str, str, str]:
+    """(chart sections, scripts, CSS) of a page: the equity chart (``title``, with a Reset
+    zoom button and ``note``), the price chart below it when ``with_price``, and the
+    library's attribution; ``payload`` is ``chart_data_json``'s or ``equity_data_json``'s."""
+    esc = html.escape
+    attribution = (f'<p class="note">Charts: {esc(library_notice(library))} · '
+                   '<a href="https://www.tradingview.com/">tradingview.com</a></p>')
+    sections = (
+        f'<section><div class="chart-head"><h2>{esc(title)}</h2>'
+        '<button type="button" id="chart-reset">Reset zoom</button></div>'
+        f'<p class="note" id="chart-note">{esc(note)}</p>'
+        '<div class="chart-legend" id="legend-equity"></div>'
+        '<div class="chart-box" id="chart-equity"></div>'
+        + ("" if with_price else attribution) + "</section>"
+    )
+    if with_price:
+        sections += (
+            f'<section><h2>Price and trades</h2><p class="legend">{_TRADE_LEGEND}</p>'
+            '<div class="chart-legend" id="legend-price"></div>'
+            f'<div class="chart-box" id="chart-price"></div>{attribution}</section>'
+        )
+    scripts = (
+        f"<script>{library}</script>"
+        f'<script type="application/json" id="chart-data">{payload}</script>'
+        f"<script>{CHART_JS}</script>"
+    )
+    return sections, scripts, CHART_CSS
+
+
 # Light theme to match the page; values read out in one legend line above each chart. The
 # chart the pointer is in leads: its zoom, pan and crosshair are copied to the other chart
 # (copying both ways would echo back and forth, as the charts' time grids differ).
@@ -305,54 +370,59 @@ CHART_JS = r"""
     }
 
     // price: candles, overlays and trade markers in pane 0, one pane per other indicator
-    priceEl.style.height = (420 + 150 * D.panels.length) + "px";
-    var price = LC.createChart(priceEl, options());
-    var candles = price.addSeries(LC.CandlestickSeries, { upColor: GREEN, downColor: RED,
-      borderVisible: false, wickUpColor: GREEN, wickDownColor: RED,
-      priceFormat: { type: "price", precision: D.decimals, minMove: Math.pow(10, -D.decimals) } });
-    var bars = new Array(C.t.length);
-    for (var i = 0; i < C.t.length; i++)
-      bars[i] = { time: C.t[i], open: C.o[i], high: C.h[i], low: C.l[i], close: C.c[i] };
-    candles.setData(bars);
-    var lines = [], color = 0;
-    D.overlays.forEach(function (s) {
-      var c = PALETTE[color++ % PALETTE.length];
-      line(price, s.v, C.t, { color: c }, 0);
-      lines.push({ name: s.name, color: c, v: s.v });
-    });
-    D.panels.forEach(function (p, k) {
-      p.lines.forEach(function (s) {
-        var c = PALETTE[color++ % PALETTE.length];
-        line(price, s.v, C.t, { color: c, lastValueVisible: true }, k + 1);
-        lines.push({ name: s.name, color: c, v: s.v });
-      });
-    });
-    if (D.panels.length) price.panes()[0].setStretchFactor(420 / 150);
-
+    // (a portfolio's page has no price chart: C is null)
+    var price = null, candles = null, lines = [], color = 0, marks = [], tradesAt = {}, i;
+    if (C) drawPrice();
     // texts are made on hover: formatting thousands of numbers up front costs a blink
-    var marks = [], tradesAt = {};
     function mark(t, r, exit) { (tradesAt[t] = tradesAt[t] || []).push([r, exit]); }
     function tradeText(m) {
       var r = m[0];
       if (m[1]) return "#" + r[0] + " exit " + r[8] + " @ " + px(r[7]) + ", P&L " + fmt(r[9], 2);
-      return "#" + r[0] + " " + (r[1] > 0 ? "long" : "short") + " entry " + r[5] + " @ " + px(r[4]);
+      return "#" + r[0] + " " + (r[1] > 0 ? "long" : "short") + " entry " + r[5] + " @ " +
+        px(r[4]);
     }
-    D.trades.forEach(function (r) {
-      var c = r[2] > 0 ? GREEN : r[2] < 0 ? RED : GREY;
-      if (r[3] != null) {
-        marks.push({ time: r[3], shape: r[1] > 0 ? "arrowUp" : "arrowDown", color: c,
-          position: r[4] == null ? (r[1] > 0 ? "belowBar" : "aboveBar")
-                                 : (r[1] > 0 ? "atPriceBottom" : "atPriceTop"), price: r[4] });
-        mark(r[3], r, false);
-      }
-      if (r[6] != null) {
-        marks.push({ time: r[6], shape: "circle", color: c,
-          position: r[7] == null ? "aboveBar" : "atPriceMiddle", price: r[7] });
-        mark(r[6], r, true);
-      }
-    });
-    marks.sort(function (a, b) { return a.time - b.time; });
-    LC.createSeriesMarkers(candles, marks);
+    function drawPrice() {
+      priceEl.style.height = (420 + 150 * D.panels.length) + "px";
+      price = LC.createChart(priceEl, options());
+      candles = price.addSeries(LC.CandlestickSeries, { upColor: GREEN, downColor: RED,
+        borderVisible: false, wickUpColor: GREEN, wickDownColor: RED,
+        priceFormat: { type: "price", precision: D.decimals,
+                       minMove: Math.pow(10, -D.decimals) } });
+      var bars = new Array(C.t.length);
+      for (i = 0; i < C.t.length; i++)
+        bars[i] = { time: C.t[i], open: C.o[i], high: C.h[i], low: C.l[i], close: C.c[i] };
+      candles.setData(bars);
+      D.overlays.forEach(function (s) {
+        var c = PALETTE[color++ % PALETTE.length];
+        line(price, s.v, C.t, { color: c }, 0);
+        lines.push({ name: s.name, color: c, v: s.v });
+      });
+      D.panels.forEach(function (p, k) {
+        p.lines.forEach(function (s) {
+          var c = PALETTE[color++ % PALETTE.length];
+          line(price, s.v, C.t, { color: c, lastValueVisible: true }, k + 1);
+          lines.push({ name: s.name, color: c, v: s.v });
+        });
+      });
+      if (D.panels.length) price.panes()[0].setStretchFactor(420 / 150);
+
+      D.trades.forEach(function (r) {
+        var c = r[2] > 0 ? GREEN : r[2] < 0 ? RED : GREY;
+        if (r[3] != null) {
+          marks.push({ time: r[3], shape: r[1] > 0 ? "arrowUp" : "arrowDown", color: c,
+            position: r[4] == null ? (r[1] > 0 ? "belowBar" : "aboveBar")
+                                   : (r[1] > 0 ? "atPriceBottom" : "atPriceTop"), price: r[4] });
+          mark(r[3], r, false);
+        }
+        if (r[6] != null) {
+          marks.push({ time: r[6], shape: "circle", color: c,
+            position: r[7] == null ? "aboveBar" : "atPriceMiddle", price: r[7] });
+          mark(r[6], r, true);
+        }
+      });
+      marks.sort(function (a, b) { return a.time - b.time; });
+      LC.createSeriesMarkers(candles, marks);
+    }
 
     // equity with buy and hold, drawdown below it
     var eq = LC.createChart(eqEl, options());
@@ -360,6 +430,11 @@ CHART_JS = r"""
       crosshairMarkerVisible: true,
       priceFormat: { type: "price", precision: 2, minMove: 0.01 } }, 0);
     if (E.bh) line(eq, E.bh, E.t, { color: GREY, lineWidth: 1, lineStyle: LC.LineStyle.Dashed }, 0);
+    var eqLines = E.lines.map(function (s) {
+      var c = PALETTE[color++ % PALETTE.length];
+      line(eq, s.v, E.t, { color: c, lineWidth: 1 }, 0);
+      return { name: s.name, color: c, v: s.v };
+    });
     var dd = eq.addSeries(LC.BaselineSeries, { baseValue: { type: "price", price: 0 },
       topLineColor: RED, topFillColor1: "rgba(0,0,0,0)", topFillColor2: "rgba(0,0,0,0)",
       bottomLineColor: RED, bottomFillColor1: "rgba(220,38,38,0.08)",
@@ -395,7 +470,7 @@ CHART_JS = r"""
       });
     }
     function showPrice(i) {
-      if (!C.t.length) return;
+      if (!C || !C.t.length) return;
       var items = [{ label: "", value: when(C.t[i]) }, { label: "O", value: px(C.o[i]) },
         { label: "H", value: px(C.h[i]) }, { label: "L", value: px(C.l[i]) },
         { label: "C", value: px(C.c[i]) }];
@@ -410,14 +485,17 @@ CHART_JS = r"""
     function showEquity(j) {
       if (!E.t.length) return;
       var items = [{ label: "", value: when(E.t[j]) },
-        { label: "Equity", value: fmt(E.v[j], 2), color: BLUE }];
+        { label: eqLines.length ? "Total" : "Equity", value: fmt(E.v[j], 2), color: BLUE }];
+      eqLines.forEach(function (l) {
+        items.push({ label: l.name, value: fmt(l.v[j], 2), color: l.color });
+      });
       if (E.bh) items.push({ label: "Buy & hold", value: fmt(E.bh[j], 2), color: GREY });
       items.push({ label: "Drawdown", value: E.dd[j] == null ? "—" : E.dd[j].toFixed(2) + "%",
                    color: RED });
       legend("legend-equity", items);
     }
-    var charts = [price, eq], lead = price;
-    [[priceEl, price], [eqEl, eq]].forEach(function (pair) {
+    var charts = price ? [price, eq] : [eq], lead = charts[0];
+    [[priceEl, price], [eqEl, eq]].filter(function (p) { return p[1]; }).forEach(function (pair) {
       ["pointerenter", "pointerdown", "wheel", "touchstart"].forEach(function (name) {
         pair[0].addEventListener(name, function () { lead = pair[1]; },
                                  { passive: true, capture: true });
@@ -434,17 +512,17 @@ CHART_JS = r"""
         if (c !== lead) return;
         var other = c === price ? eq : price;
         if (p.time == null) {
-          other.clearCrosshairPosition();
-          showPrice(C.t.length - 1); showEquity(E.t.length - 1);
+          if (other) other.clearCrosshairPosition();
+          showPrice(C ? C.t.length - 1 : 0); showEquity(E.t.length - 1);
           return;
         }
-        var i = nearest(C.t, p.time), j = nearest(E.t, p.time);
+        var i = C ? nearest(C.t, p.time) : 0, j = nearest(E.t, p.time);
         showPrice(i); showEquity(j);
         if (c === price) { if (E.t.length) eq.setCrosshairPosition(E.v[j], E.t[j], eqLine); }
-        else if (C.t.length) price.setCrosshairPosition(C.c[i], C.t[i], candles);
+        else if (price && C.t.length) price.setCrosshairPosition(C.c[i], C.t[i], candles);
       });
     });
-    showPrice(C.t.length - 1); showEquity(E.t.length - 1);
+    showPrice(C ? C.t.length - 1 : 0); showEquity(E.t.length - 1);
     charts.forEach(function (c) { c.timeScale().fitContent(); });
     document.getElementById("chart-reset").addEventListener("click", function () {
       charts.forEach(function (c) { c.timeScale().fitContent(); });

@@ -4,6 +4,7 @@ offline, zooms, pans with the other chart and reads values out under the crossha
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,12 @@ from trading_strategy.api import Backtest
 from trading_strategy.backtesting import report_charts
 from trading_strategy.backtesting.html_report import render_html
 from trading_strategy.backtesting.indicator_plot import plottable_indicators
+from trading_strategy.backtesting.portfolio import Sleeve, run_portfolio
+from trading_strategy.backtesting.portfolio_html import render_portfolio_html
+from trading_strategy.backtesting.portfolio_report import build_portfolio_report
+from trading_strategy.backtesting.settings import BacktestSettings
+from trading_strategy.market_data.files import load_bars
+from trading_strategy.risk import RiskSettings
 
 pytestmark = pytest.mark.skipif(
     report_charts.chart_library() is None,
@@ -32,10 +39,27 @@ def write_report(path: Path, strategy: str = "donchian_breakout") -> Path:
     return path
 
 
+def write_portfolio_report(path: Path) -> Path:
+    settings = BacktestSettings(initial_cash=Decimal(20_000))
+    sleeves = [Sleeve("sma_goog", "sma_crossover", {}, load_bars("GOOG").bars, settings),
+               Sleeve("rsi_msft", "rsi_reversion", {}, load_bars("MSFT").bars, settings)]
+    report = build_portfolio_report(run_portfolio(sleeves, RiskSettings()), name="demo")
+    path.write_text(render_portfolio_html(report, interactive=True), encoding="utf-8")
+    return path
+
+
 @pytest.fixture
 def report_page(chromium_browser: Any, tmp_path: Path) -> Iterator[Any]:
-    """The report opened from a file, with every request that is not that file refused."""
-    path = write_report(tmp_path / "report.html")
+    yield from _opened(chromium_browser, write_report(tmp_path / "report.html"))
+
+
+@pytest.fixture
+def portfolio_page(chromium_browser: Any, tmp_path: Path) -> Iterator[Any]:
+    yield from _opened(chromium_browser, write_portfolio_report(tmp_path / "portfolio.html"))
+
+
+def _opened(chromium_browser: Any, path: Path) -> Iterator[Any]:
+    """The page opened from a file, with every request that is not that file refused."""
     context = chromium_browser.new_context(viewport={"width": 1280, "height": 1600})
     page = context.new_page()
     problems: list[str] = []
@@ -119,3 +143,21 @@ def test_the_crosshair_reads_out_values_on_both_charts(report_page: Any) -> None
     day = price_legend.split()[0]
     assert len(day) == 10 and day.startswith("20")
     assert equity_legend.split()[0] == day  # the equity chart shows the same bar
+
+
+def test_the_portfolio_report_draws_every_strategy_and_zooms(portfolio_page: Any) -> None:
+    page = portfolio_page
+    assert page.locator("#chart-equity canvas").count() > 0
+    assert page.evaluate("reportCharts.price") is None
+    legend = page.locator("#legend-equity").inner_text()
+    assert "Total" in legend and "sma_goog" in legend and "rsi_msft" in legend
+    before = _range(page, "equity")
+    box = page.locator("#chart-equity").bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + 120)
+    for _ in range(4):
+        page.mouse.wheel(0, -800)
+        page.wait_for_timeout(100)
+    _settle(page)
+    after = _range(page, "equity")
+    assert after["to"] - after["from"] < 0.8 * (before["to"] - before["from"]), (before, after)
+    page.screenshot(path=str(ARTIFACTS / "report_portfolio.png"), full_page=True)
