@@ -145,3 +145,29 @@ def test_no_entry_while_the_channel_warms_up_or_without_a_breakout() -> None:
     # a flat market never closes above its previous high
     flat = [(10.0, 10.5, 9.5, 10.0)] * 8
     assert run(flat, {"channel": 3, "atr_period": 2}).engine.state.fills == []
+
+
+# --------------------------------------------------------------------------- fast path
+
+
+def test_fast_signals_carry_the_entry_and_its_stop() -> None:
+    """The declaration for the sweep's compiled path: bar 3 breaks out with the stop
+    11 - 1 x 1.25 = 9.75; bar 6 closes below the previous lower channel; nothing while the
+    channel warms up; a stop at or below zero is none (NaN)."""
+    import math
+
+    import numpy as np
+
+    rows = [*BASE, (11.3, 11.4, 10.5, 10.6), (10.5, 10.6, 9.8, 9.9), (9.8, 9.9, 9.6, 9.7)]
+    bars = make_bars([r[3] for r in rows], open=[r[0] for r in rows],
+                     high=[r[1] for r in rows], low=[r[2] for r in rows])
+    columns = (bars.open, bars.high, bars.low, bars.close, bars.volume)
+    params = DonchianBreakout.parse_params({"channel": 3, "atr_period": 2, "atr_stop": 1.0})
+    signals = DonchianBreakout.fast_signals(params, *columns)
+    assert np.flatnonzero(signals["long_entry"]).tolist() == [3]
+    assert np.flatnonzero(signals["long_exit"]).tolist() == [6, 7]
+    assert signals["stop_loss"][3] == 9.75
+    far = DonchianBreakout.parse_params({"channel": 3, "atr_period": 2, "atr_stop": 20.0})
+    assert math.isnan(DonchianBreakout.fast_signals(far, *columns)["stop_loss"][3])
+    late = DonchianBreakout.parse_params({"channel": 5, "atr_period": 2})
+    assert not DonchianBreakout.fast_signals(late, *columns)["long_entry"][:5].any()

@@ -115,3 +115,23 @@ def test_no_second_entry_while_the_first_order_is_pending() -> None:
     # no second buy. Filled at bar 5's open 8.00; the exit decided on bar 6 fills on bar 8
     result = run(PARAMS, latency_bars=2)
     assert fills(result) == [(5, "buy", 1250, D("8.00")), (8, "sell", 1250, D("12.00"))]
+
+
+# --------------------------------------------------------------------------- fast path
+
+
+def test_fast_signals_follow_the_table() -> None:
+    """The declaration for the sweep's compiled path: RSI below 30 from bar 3 (buy), above
+    70 from bar 6 (close); on_bar acts on the first of each; nothing during the warm-up
+    (NaN compares false)."""
+    import numpy as np
+
+    bars = make_bars(CLOSES, open=OPENS)
+    params = RsiReversion.parse_params(PARAMS)
+    signals = RsiReversion.fast_signals(params, bars.open, bars.high, bars.low, bars.close,
+                                        bars.volume)
+    assert np.flatnonzero(signals["long_entry"]).tolist() == [3, 4]  # 12.5 at bar 4 too
+    assert np.flatnonzero(signals["long_exit"]).tolist() == [6, 7, 8]
+    assert set(signals) == {"long_entry", "long_exit"}
+    # on_bar acts on the first of each: the fills are at bars 4 and 7
+    assert [bar for bar, *_ in fills(run(PARAMS))] == [4, 7]

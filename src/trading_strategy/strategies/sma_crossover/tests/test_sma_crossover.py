@@ -134,3 +134,24 @@ def test_no_signal_no_trade() -> None:
     result = run_backtest(SmaCrossover, bars, params={"fast": 2, "slow": 3},
                           allow_short_history=True)
     assert result.engine.state.fills == []
+
+
+# --------------------------------------------------------------------------- fast path
+
+
+def test_fast_signals_are_the_crossings_on_bar_trades_on() -> None:
+    """The declaration for the sweep's compiled path: the table's crossings (4 up, 7
+    down, 9 up), each the decision bar of a fill at the next open."""
+    import numpy as np
+
+    bars = make_bars(CLOSES, open=OPENS)
+    columns = (bars.open, bars.high, bars.low, bars.close, bars.volume)
+    for allow_short in (False, True):
+        params = SmaCrossover.parse_params({"fast": 2, "slow": 3, "allow_short": allow_short})
+        signals = SmaCrossover.fast_signals(params, *columns)
+        on = {key: np.flatnonzero(value).tolist() for key, value in signals.items()}
+        assert on == {"long_entry": [4, 9], "short_exit": [4, 9], "long_exit": [7],
+                      "short_entry": [7] if allow_short else []}
+        decided = {bar - 1 for bar, *_ in fills(run({"fast": 2, "slow": 3,
+                                                     "allow_short": allow_short}))}
+        assert decided == {4, 7, 9}
