@@ -209,3 +209,13 @@ def test_trade_times_read_the_reports_formats() -> None:
     day = int(np.datetime64("2024-01-02", "ns").astype(np.int64))
     half_past = day + (10 * 3600 + 30 * 60) * 1_000_000_000
     assert got.tolist() == [day, half_past, half_past, -1, half_past + 250_000_000]
+
+
+def test_no_bars_make_empty_charts_not_an_error() -> None:
+    empty = np.zeros(0)
+    text, info = chart_data_json(
+        ts=np.zeros(0, dtype=np.int64), ohlc=(empty, empty, empty, empty),
+        equity_ts=np.zeros(0, dtype=np.int64), equity=empty, bench=None, drawdown=empty,
+        trades=[], indicators=[])
+    data = json.loads(text)
+    assert data["candles"]["t"] == [] and data["equity"]["v"] == [] and info["candles"] == 0
