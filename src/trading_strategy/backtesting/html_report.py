@@ -558,8 +558,10 @@ def render_html(
 
         library = chart_library()
     if bars is not None and library is not None:
-        charts, scripts, css = _interactive(bars, curve, equity, hold, drawdown, trades,
-                                            indicators, library)
+        from trading_strategy.backtesting.report_charts import interactive_charts
+
+        charts, scripts, css = interactive_charts(bars, curve, equity, hold, drawdown, trades,
+                                                  indicators, library)
     else:
         missing = (
             '<p class="note">Static charts: the interactive ones need lightweight-charts '
@@ -635,44 +637,6 @@ def _svg_charts(
         + marker_note
         + "</section>",
     ])
-
-
-def _interactive(
-    bars: BarSeries, curve: Sequence[Mapping[str, Any]], equity: FloatArray,
-    hold: FloatArray | None, drawdown: FloatArray, trades: Sequence[Mapping[str, Any]],
-    indicators: Sequence[PlotSeries], library: str,
-) -> tuple[str, str, str]:
-    """(chart sections, scripts, extra CSS) of the interactive page."""
-    from trading_strategy.backtesting.report import EquityCurve
-    from trading_strategy.backtesting.report_charts import (
-        chart_data_json,
-        chart_page_parts,
-        trade_times_ns,
-    )
-
-    if isinstance(curve, EquityCurve):
-        eq_ts = curve.ts
-    elif len(curve) == len(bars):
-        eq_ts = np.asarray(bars.ts, dtype=np.int64)
-    else:
-        eq_ts = trade_times_ns([p.get("time") for p in curve])
-    payload, info = chart_data_json(
-        ts=np.asarray(bars.ts, dtype=np.int64),
-        ohlc=(bars.open, bars.high, bars.low, bars.close),
-        equity_ts=eq_ts, equity=equity, bench=hold, drawdown=drawdown, trades=trades,
-        indicators=indicators,
-    )
-    notes = []
-    if info["step"] > 1:
-        notes.append(f"{info['bars']:,} bars shown as {info['candles']:,} candles of "
-                     f"{info['step']:,} bars each")
-    if info["marked_trades"] < info["trades"]:
-        notes.append(f"markers for the first and last {info['marked_trades'] // 2:,} of "
-                     f"{info['trades']:,} trades")
-    note = (f"{'; '.join(notes)}. " if notes else "") + (
-        "Scroll or drag to zoom and pan; the two charts move together.")
-    return chart_page_parts(library, payload, title="Equity and drawdown", note=note,
-                            with_price=True)
 
 
 _CSS = """
