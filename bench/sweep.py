@@ -3,12 +3,15 @@
 the event-driven engine, as ``trading-strategy optimize`` runs it.
 
 Figures: bar-evaluations per second (bars x runs / wall seconds, the whole sweep with its
-diagnostics' inputs) on a local process pool of 1 and of 2 workers, and on a Dask
-LocalCluster of 1 and of 2 worker processes (the speed-up from 1 to 2). The numba fast
-path of issue 14 is not built yet; vectorbt's published warm figure on this machine
-(~2.3 million bar-evaluations per second) is printed beside ours for scale.
+diagnostics' inputs) on the compiled fast path (``research.fastpath``: numba, in this
+process, on 1 and 2 threads; the JIT's compile or cache load timed apart, before), then
+its simulation alone (the strategy's signals and the kernel, no metrics); and the
+event-driven engine on a local process pool of 1 and of 2 workers, and on a Dask
+LocalCluster of 1 and of 2 worker processes (the speed-up from 1 to 2). vectorbt is not
+installed here: its published warm figure on this machine (~2.3 million bar-evaluations per
+second) is printed beside ours for scale.
 
-    .venv/bin/python bench/sweep.py [--bars N] [--grid K] [--no-dask]
+    .venv/bin/python bench/sweep.py [--bars N] [--grid K] [--no-dask] [--fast-only]
 
 Prints readable figures; the last line is one JSON object.
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import warnings
@@ -56,11 +60,71 @@ def _timed(backtest: Any, space: dict[str, list[int]], **how: Any) -> tuple[floa
     return seconds, ok
 
 
+def _fast(backtest: Any, space: dict[str, list[int]], evaluations: int,
+          figures: dict[str, Any]) -> None:
+    from trading_strategy.research import fastpath
+
+    jit = fastpath.warm_up()
+    figures["fast_jit_seconds"] = round(jit, 2)
+    print(f"  fast path JIT (compile, or load from numba's cache): {jit:7.2f} s "
+          "(not in the figures below)")
+    for threads in (1, 2):
+        cpu = os.times()
+        seconds, _ = _timed(backtest, space, workers=threads, fast=True)
+        after = os.times()
+        busy = after.user - cpu.user + after.system - cpu.system
+        rate = evaluations / seconds
+        figures[f"fast_{threads}_seconds"] = round(seconds, 2)
+        figures[f"fast_{threads}_cpu_seconds"] = round(busy, 2)
+        figures[f"fast_{threads}_bar_evals_per_sec"] = round(rate)
+        print(f"  fast path, {threads} thread{'s' if threads > 1 else ' '}:        "
+              f"{seconds:7.1f} s  {rate:12,.0f} bar-evaluations/s  ({busy:.1f} CPU s: "
+              f"{evaluations / busy:,.0f} per CPU second)")
+    seconds = _simulation_only(backtest, space)
+    rate = evaluations / seconds
+    figures["fast_simulation_seconds"] = round(seconds, 2)
+    figures["fast_simulation_bar_evals_per_sec"] = round(rate)
+    print(f"  fast path, simulation only (1 thread): {seconds:5.1f} s  {rate:12,.0f} "
+          "bar-evaluations/s (signals and kernel, no metrics)")
+
+
+def _simulation_only(backtest: Any, space: dict[str, list[int]]) -> float:
+    """The strategy's signals and the kernel for every point, nothing after."""
+    import numpy as np
+
+    from trading_strategy.research import fastpath
+    from trading_strategy.research.fastpath import kernel
+    from trading_strategy.research.fastpath.declaration import IndicatorMemo, signals
+    from trading_strategy.strategies import indicators
+
+    plan = fastpath.plan_for(backtest)
+    assert isinstance(plan, fastpath.Plan), plan
+    n = len(plan.bars)
+    memo = IndicatorMemo(indicators, plan.columns)
+    started = time.perf_counter()
+    for fast in space["fast"]:
+        for slow in space["slow"]:
+            params = plan.strategy.parse_params({"fast": fast, "slow": slow})
+            flags, stops = signals(plan.strategy, params, plan.bars, plan.columns, memo)
+            room = 3 * int(np.count_nonzero(flags)) + 4
+            status = kernel.simulate(
+                plan.open_t, plan.high_t, plan.low_t, plan.close_t, flags, stops,
+                plan.allowed, plan.slip_bar, plan.cfg, plan.costs,
+                np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64),
+                np.zeros((room, kernel.TRADE_COLUMNS), dtype=np.int64),
+                np.zeros((room, kernel.FILL_COLUMNS), dtype=np.int64),
+                np.zeros(8, dtype=np.int64))
+            assert status == kernel.OK
+    return time.perf_counter() - started
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bars", type=int, default=1_000_000)
     parser.add_argument("--grid", type=int, default=10, help="values per parameter (K x K)")
     parser.add_argument("--no-dask", action="store_true")
+    parser.add_argument("--fast-only", action="store_true",
+                        help="only the fast path's figures (the engine's take minutes)")
     args = parser.parse_args()
 
     k = args.grid
@@ -71,8 +135,20 @@ def main() -> int:
     print(f"sweep: {k}x{k} grid of sma_crossover over {args.bars:,} bars "
           f"({evaluations:,} bar-evaluations)")
     figures: dict[str, Any] = {"bars": args.bars, "runs": runs}
+    _fast(backtest, space, evaluations, figures)
+    print(f"  vectorbt (published, warm, this machine; not installed here): "
+          f"{VECTORBT_PUBLISHED:,} bar-evaluations/s")
+    figures["vectorbt_published_bar_evals_per_sec"] = VECTORBT_PUBLISHED
+    best = max(figures["fast_1_bar_evals_per_sec"], figures["fast_2_bar_evals_per_sec"])
+    figures["fast_bar_evals_per_sec"] = best
+    figures["fast_vs_vectorbt"] = round(best / VECTORBT_PUBLISHED, 1)
+    print(f"  fast path, best of the two: {best:,} bar-evaluations/s, "
+          f"{figures['fast_vs_vectorbt']:.1f}x vectorbt's published figure")
+    if args.fast_only:
+        print(json.dumps(figures))
+        return 0
     for workers in (1, 2):
-        seconds, _ = _timed(backtest, space, workers=workers)
+        seconds, _ = _timed(backtest, space, workers=workers, fast=False)
         rate = evaluations / seconds
         figures[f"pool_{workers}_seconds"] = round(seconds, 2)
         figures[f"pool_{workers}_bar_evals_per_sec"] = round(rate)
@@ -85,7 +161,8 @@ def main() -> int:
         for workers in (1, 2):
             with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                               dashboard_address=None) as cluster:
-                seconds, _ = _timed(backtest, space, dask_scheduler=cluster.scheduler_address)
+                seconds, _ = _timed(backtest, space, dask_scheduler=cluster.scheduler_address,
+                                    fast=False)
             rate = evaluations / seconds
             figures[f"dask_{workers}_seconds"] = round(seconds, 2)
             figures[f"dask_{workers}_bar_evals_per_sec"] = round(rate)
@@ -95,9 +172,10 @@ def main() -> int:
                                         2)
         print(f"  Dask speed-up 1 -> 2 workers: {figures['dask_speedup']:.2f}x")
     print(f"  process pool speed-up 1 -> 2 workers: {figures['pool_speedup']:.2f}x")
-    print(f"  vectorbt (published, warm, this machine): {VECTORBT_PUBLISHED:,} "
-          f"bar-evaluations/s; the numba fast path (issue 14 item 6) is not built yet")
-    figures["vectorbt_published_bar_evals_per_sec"] = VECTORBT_PUBLISHED
+    figures["fast_vs_event_driven"] = round(best / max(figures["pool_1_bar_evals_per_sec"],
+                                                       figures["pool_2_bar_evals_per_sec"]), 1)
+    print(f"  fast path vs event-driven (best of each): "
+          f"{figures['fast_vs_event_driven']:.1f}x")
     print(json.dumps(figures))
     return 0
 

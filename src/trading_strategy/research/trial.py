@@ -64,18 +64,26 @@ def sampled_returns(equity: np.ndarray[Any, Any], points: int = RETURN_POINTS) -
 
 
 def bar_moments(equity: np.ndarray[Any, Any]) -> dict[str, float]:
-    """Per-bar return count, Sharpe (not annualised), skewness and (non-excess) kurtosis."""
+    """Per-bar return count, Sharpe (not annualised), skewness and (non-excess) kurtosis.
+
+    Central moments from dot products of the deviations: a few passes over a
+    million-bar curve per trial instead of a dozen."""
     values = np.asarray(equity, dtype=np.float64)
-    if values.size < 3 or np.any(values[:-1] <= 0):
+    if values.size < 3 or values[:-1].min() <= 0:
         return {}
-    r = values[1:] / values[:-1] - 1.0
-    sd = float(r.std())
-    if sd == 0.0:
+    r = values[1:] / values[:-1]
+    r -= 1.0
+    n = r.size
+    mean = float(r.mean())
+    d = r - mean
+    d2 = d * d
+    ss = float(d2.sum())
+    if ss == 0.0:
         return {}
-    z = (r - r.mean()) / sd
-    z2 = z * z  # products, not powers: a million-bar curve per trial, twice
-    return {"n": float(r.size), "sharpe": float(r.mean() / r.std(ddof=1)),
-            "skew": float(np.mean(z2 * z)), "kurtosis": float(np.mean(z2 * z2))}
+    variance = ss / n
+    return {"n": float(n), "sharpe": mean / math.sqrt(ss / (n - 1)),
+            "skew": float(np.dot(d2, d)) / n / variance ** 1.5,
+            "kurtosis": float(np.dot(d2, d2)) / n / variance ** 2}
 
 
 def evaluate(backtest: BacktestLike, index: int, params: dict[str, Any],
