@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from trading_strategy.strategies.base import Strategy, StrategyParams
     from trading_strategy.strategies.context import Context, FillEvent, OrderEvent, Series
     from trading_strategy.strategies.registry import register
+    from trading_strategy.strategies.views import OrderView, PositionView, TradeView
 
 # public name -> module that defines it
 _LAZY = {
@@ -30,9 +31,12 @@ _LAZY = {
     "Context": "trading_strategy.strategies.context",
     "FillEvent": "trading_strategy.strategies.context",
     "OrderEvent": "trading_strategy.strategies.context",
+    "OrderView": "trading_strategy.strategies.views",
+    "PositionView": "trading_strategy.strategies.views",
     "Series": "trading_strategy.strategies.context",
     "Strategy": "trading_strategy.strategies.base",
     "StrategyParams": "trading_strategy.strategies.base",
+    "TradeView": "trading_strategy.strategies.views",
     "register": "trading_strategy.strategies.registry",
 }
 
@@ -43,9 +47,12 @@ __all__ = [
     "Context",
     "FillEvent",
     "OrderEvent",
+    "OrderView",
+    "PositionView",
     "Series",
     "Strategy",
     "StrategyParams",
+    "TradeView",
     "__version__",
     "register",
 ]

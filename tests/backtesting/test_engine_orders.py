@@ -623,7 +623,10 @@ def test_a_strategy_raising_in_on_bar_becomes_a_strategy_error_naming_it_and_the
     assert err.strategy == "exploder"
     assert err.callback == "on_bar at bar 3"
     assert isinstance(err.cause, ValueError)
-    assert str(err) == "strategy 'exploder' raised in on_bar at bar 3: ValueError('boom')"
+    # the message starts with the strategy's own file and line: here on_bar's raise
+    assert (err.path, err.line) == (__file__, on_bar.__code__.co_firstlineno + 2)
+    assert str(err).endswith(f"test_engine_orders.py:{err.line}: strategy 'exploder' raised "
+                             "in on_bar at bar 3: ValueError('boom')")
 
 
 def test_a_strategy_raising_in_on_fill_becomes_a_strategy_error() -> None:

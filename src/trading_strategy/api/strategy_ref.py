@@ -14,6 +14,7 @@ import weakref
 from pathlib import Path
 
 from trading_strategy.api.errors import ArgumentError
+from trading_strategy.core.errors import strategy_frame
 from trading_strategy.strategies import registry
 from trading_strategy.strategies.base import Strategy
 
@@ -58,6 +59,19 @@ def _import(module_name: str, text: str) -> object:
     except ImportError as exc:
         raise ArgumentError(f"strategy: cannot import {module_name!r} for {text!r}: {exc}; "
                             "is the package installed or on sys.path?") from None
+    except Exception as exc:  # the user's module raised while importing
+        raise _import_error(text, exc) from exc
+
+
+def _import_error(text: str, exc: Exception) -> ArgumentError:
+    """A strategy module that raised while importing, as one line naming where."""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        where = f"{exc.filename}:{exc.lineno}: "
+    else:
+        frame = strategy_frame(exc.__traceback__)
+        where = f"{frame[0]}:{frame[1]}: " if frame else ""
+    return ArgumentError(f"{where}strategy: importing {text!r} raised "
+                         f"{type(exc).__name__}: {exc}")
 
 
 def _module_of_file(target: str) -> object:
@@ -75,8 +89,10 @@ def _module_of_file(target: str) -> object:
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
-    except BaseException:
+    except BaseException as exc:
         del sys.modules[name]
+        if isinstance(exc, Exception):
+            raise _import_error(target, exc) from exc
         raise
     return module
 

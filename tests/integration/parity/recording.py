@@ -57,7 +57,7 @@ def _units(instrument: Instrument, money: Decimal) -> int:
 def _mark(log: CallbackLog, ctx: Context) -> None:
     inst = ctx.instrument
     log.marks.append(Mark(ctx.bar_index, ctx.time_ns, ctx.position_lots,
-                          _units(inst, ctx.cash), _units(inst, ctx.equity)))
+                          _units(inst, ctx.cash_exact), _units(inst, ctx.equity_exact)))
 
 
 def recording(base: type[Strategy], log: CallbackLog) -> type[Strategy]:
