@@ -240,10 +240,13 @@ def test_the_app_serves_the_snapshot(session: SimpleNamespace) -> None:
             time.sleep(0.02)
         else:
             pytest.fail("the app kept serving the positions from before the fill")
-        detail = client.get("/api/v1/sessions/demo").json()
-        assert Decimal(next(p["quantity"] for p in detail["positions"]
-                            if p["strategy"] == "sma_goog")) == 52
         assert client.get("/api/v1/sessions/ghost/positions").status_code == 404
+        # a dashboard that saw a row on the stream asks with after=: no wait for a pass
+        _fill(session.store, session.root, "3", n=2)
+        detail = client.get("/api/v1/sessions/demo",
+                            params={"after": last_seq(session.store)}).json()
+        assert Decimal(next(p["quantity"] for p in detail["positions"]
+                            if p["strategy"] == "sma_goog")) == 55
 
 
 def test_only_the_session_whose_journal_moved_is_rebuilt(

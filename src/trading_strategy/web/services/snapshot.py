@@ -212,6 +212,7 @@ class SessionSnapshots:
         self._asked: dict[str, float] = {}
         self._cursor = _Cursor()
         self._lock = asyncio.Lock()
+        self._running = False
 
     def get(self, name: str) -> Snapshot | None:
         """The current snapshot of ``name`` if there is one (no I/O, no waiting)."""
@@ -221,13 +222,13 @@ class SessionSnapshots:
         return snapshot
 
     async def current(self, name: str, *, after: int | None = None) -> Snapshot:
-        """The snapshot of ``name``, built first if there is none, re-checked first if it
-        is older than ``max_age`` or (``after``) was read before journal row ``after``
-        (a client that saw that row on the stream gets a view that includes it).
-        ``LookupError`` when there is no such session."""
+        """The snapshot of ``name``, built first if there is none, re-checked first if
+        (``after``) it was read before journal row ``after`` (a client that saw that row on
+        the stream gets a view that includes it), or if it is older than ``max_age`` while
+        ``run`` is not running. ``LookupError`` when there is no such session."""
         snapshot = self.get(name)
         if snapshot is not None and (after is None or snapshot.head >= after) and \
-                time.monotonic() - snapshot.checked < self._max_age:
+                (self._running or time.monotonic() - snapshot.checked < self._max_age):
             return snapshot
         stale = snapshot
         async with self._lock:
@@ -248,6 +249,9 @@ class SessionSnapshots:
             self._asked.pop(name, None)
             self._snapshots.pop(name, None)
         if not self._snapshots:
+            # nothing to keep current: the next first build starts from the journal's head
+            # instead of reading every row written while nobody watched
+            self._cursor = _Cursor()
             return
         async with self._lock:
             await self._refresh_locked(list(self._snapshots))
@@ -265,10 +269,14 @@ class SessionSnapshots:
     async def run(self) -> None:
         """Refresh every ``interval`` seconds until cancelled; a failed pass is logged and
         retried (a database restart must not stop the views for good)."""
-        while True:
-            try:
-                await self.refresh()
-            except Exception:
-                _log.exception("refreshing the session snapshots failed; retrying")
-                await asyncio.sleep(max(self.interval, 1.0))
-            await asyncio.sleep(self.interval)
+        self._running = True
+        try:
+            while True:
+                try:
+                    await self.refresh()
+                except Exception:
+                    _log.exception("refreshing the session snapshots failed; retrying")
+                    await asyncio.sleep(max(self.interval, 1.0))
+                await asyncio.sleep(self.interval)
+        finally:
+            self._running = False
