@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -62,6 +63,7 @@ def test_walk_forward_chooses_in_sample_and_stitches_out_of_sample(goog: Backtes
     stats = result.stats
     assert stats["windows"] == len(result.windows) and stats["total_return"] is not None
     rows = result.window_rows()
+    assert first.params is not None
     assert rows[0]["params"] == ", ".join(f"{k}={v}" for k, v in first.params.items())
     assert json.loads(result.to_json())["chosen_params"][0] == first.params
     assert "<svg" in result.html()
@@ -70,3 +72,45 @@ def test_walk_forward_chooses_in_sample_and_stitches_out_of_sample(goog: Backtes
 def test_too_short_data_is_one_line(goog: Backtest) -> None:
     with pytest.raises(ConfigError, match="shorter than one training span"):
         walk_forward(goog, {"fast": [5], "slow": [30]}, train="30y", test="1y")
+
+
+def test_walk_forward_with_a_bayesian_search_per_window(goog: Backtest, tmp_path: Path) -> None:
+    pytest.importorskip("optuna")
+    space = ["fast=5:40:5", "slow=30:120:10"]
+    result = walk_forward(goog, space, train="3y", test="1y", method="bayes", trials=8,
+                          workers=0)
+    assert len(result.windows) >= 2
+    first = result.windows[0]
+    # the choice is a Bayesian search's best over the window's training bars only
+    search = optimize(_train_part(goog, first.train), space, method="bayes", trials=8,
+                      storage="memory")
+    assert first.params == search.best_params and search.best is not None
+    assert first.train_score == pytest.approx(search.score(search.best))
+    for w in result.windows:
+        assert w.params is not None and w.counts["trials"] == 8
+        assert 5 <= w.params["fast"] <= 40 and 30 <= w.params["slow"] <= 120
+    # given a database, each window's study is kept under its own name: a rerun resumes
+    url = f"sqlite:///{tmp_path / 'wf.sqlite3'}"
+    stored = walk_forward(goog, space, train="3y", test="1y", method="bayes", trials=8,
+                          storage=url)
+    import optuna
+
+    studies = optuna.get_all_study_summaries(storage=url)
+    assert len(studies) == len(stored.windows)
+    assert all(s.n_trials == 8 for s in studies)
+    again = walk_forward(goog, space, train="3y", test="1y", method="bayes", trials=8,
+                         storage=url)
+    assert [w.params for w in again.windows] == [w.params for w in stored.windows]
+    assert all(s.n_trials == 8 for s in optuna.get_all_study_summaries(storage=url))
+    # the in-memory studies chose as the stored ones did (same seed, same trials)
+    assert [w.params for w in stored.windows] == [w.params for w in result.windows]
+
+
+def _train_part(backtest: Backtest, span: tuple[int, int]) -> Backtest:
+    import copy
+
+    part = copy.copy(backtest)
+    bars = backtest.bars
+    part.bars = bars.between(int(bars.ts[span[0]]), int(bars.ts[span[1] - 1]))
+    part.allow_short_history = True
+    return part

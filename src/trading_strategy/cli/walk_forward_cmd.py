@@ -25,8 +25,13 @@ def register(subparsers: Any) -> None:
     p.add_argument("--test", default="6m", help="test span, same units (default 6m)")
     p.add_argument("--anchored", action="store_true",
                    help="every training span starts at the first bar")
-    p.add_argument("--method", choices=("grid", "random"), default="grid")
-    p.add_argument("--trials", type=int, default=None, help="random: points per window")
+    p.add_argument("--method", choices=("grid", "random", "bayes"), default="grid",
+                   help="the search in each training window (default grid)")
+    p.add_argument("--trials", type=int, default=None,
+                   help="random, bayes: points per window (default 50)")
+    p.add_argument("--storage", default=None, metavar="URL",
+                   help="bayes: keep each window's Optuna study in this database, so a "
+                        "rerun resumes (default: in memory)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(handler=run)
 
@@ -40,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
                           minimize=args.minimize, constraints=args.constraint,
                           method=args.method, trials=args.trials, seed=args.seed,
                           workers=args.workers, dask_scheduler=args.dask_scheduler,
-                          progress=_windows_progress(args.quiet))
+                          storage=args.storage, progress=_windows_progress(args.quiet))
     return write_outputs(args, result, summary(result),
                          f"Walk-forward: {backtest.strategy.name} on "
                          f"{backtest.bars.instrument.symbol}")

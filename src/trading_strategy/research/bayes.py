@@ -2,8 +2,9 @@
 search resumes and several machines can work on one study.
 
 The study lives at ``storage`` (an SQLAlchemy URL; default the platform's database, SQLite
-unless configured) under a name derived from the strategy, the data and the space, so the
-same command run again continues the same study: it runs only the trials still missing.
+unless configured; ``"memory"``: in this process only) under a name derived from the
+strategy, the data and the space, so the same command run again continues the same study:
+it runs only the trials still missing.
 A point the strategy's validation refuses, a failed run and one outside the constraints
 are recorded as pruned trials with the reason in their user attributes.
 """
@@ -24,6 +25,10 @@ if TYPE_CHECKING:
     from trading_strategy.research.target import BacktestLike
 
 Progress = Callable[[int, int, float, float | None], None]
+
+#: ``storage`` for a study kept in this process only (walk-forward's windows by default:
+#: a study per window would fill the database)
+MEMORY = "memory"
 
 
 def default_storage() -> str:
@@ -70,7 +75,7 @@ def optimize_bayes(backtest: BacktestLike, space: ParamSpace, objective: Objecti
     except ImportError:
         raise ConfigError("--method bayes needs optuna: pip install optuna") from None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    url = _sqlite_url(storage or default_storage())
+    url = None if storage == MEMORY else _sqlite_url(storage or default_storage())
     name = study_name or study_name_for(backtest, space, objective, constraints)
     try:
         study = optuna.create_study(

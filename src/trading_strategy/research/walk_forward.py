@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from trading_strategy.core.errors import ConfigError
+from trading_strategy.research.bayes import MEMORY
 from trading_strategy.research.grid import Constraint, ParamSpace
 from trading_strategy.research.sweep import Progress, optimize, periods_per_year_of
 
@@ -220,11 +221,14 @@ def walk_forward(backtest: BacktestLike, params: Mapping[str, Any] | Iterable[st
                  constraints: Iterable[str | Constraint] = (), method: str = "grid",
                  trials: int | None = None, seed: int | None = 0,
                  workers: int | None = None, dask_scheduler: str | None = None,
+                 storage: str | None = None,
                  progress: Progress | None = None) -> WalkForwardResult:
-    """Walk ``backtest``'s bars forward; see the module docstring."""
-    if method == "bayes":
-        raise ConfigError("walk-forward searches with grid or random (a study per window "
-                          "would fill the database)")
+    """Walk ``backtest``'s bars forward; see the module docstring.
+
+    ``method="bayes"`` runs an Optuna search of ``trials`` trials (default 50) in each
+    training window. Its studies live in memory unless ``storage`` (a database URL) is
+    given: then each window's study is named after its training span, so the same
+    walk-forward run again resumes window by window instead of starting over."""
     train_span, test_span = Span.parse(train, "train"), Span.parse(test, "test")
     ParamSpace.parse(params)  # a bad --param fails before any window runs
     rules = list(constraints)
@@ -238,7 +242,8 @@ def walk_forward(backtest: BacktestLike, params: Mapping[str, Any] | Iterable[st
         search = optimize(_sliced(backtest, *w.train), params, maximize=maximize,
                           minimize=minimize, constraints=rules, method=method,
                           trials=trials, seed=seed, workers=workers,
-                          dask_scheduler=dask_scheduler)
+                          dask_scheduler=dask_scheduler,
+                          storage=(storage or MEMORY) if method == "bayes" else None)
         objective = str(search.objective)
         w.counts = search.counts
         best = search.best
