@@ -19,10 +19,11 @@ Run: ``.venv/bin/python bench/web.py [--clients 50] [--requests 100] [--poll 0.5
      request was due, so a stalled server is not hidden by clients that wait for it.
 
    The load generator shares the machine's cores with the server, so it is a raw asyncio
-   HTTP/1.1 client (~40 µs of CPU a request). The closed loop is also run with
+   HTTP/1.1 client (~30 µs of CPU a request). The closed loop is also run with
    ``httpx.AsyncClient``, the generator of the first figure (p95 160 ms), which spends
-   ~2 ms of CPU a request: it measured mostly itself. The server's and the generator's CPU
-   time per request are printed.
+   ~2 ms of CPU a request on the same cores: that figure was mostly the generator (the
+   rest: full garbage collections and a thread-pool convoy in the server, both gone). The
+   server's and the generator's CPU time per request are printed.
 2. **Run page**: a run with ``--bars`` equity points is saved; the API's downsampled answer
    (``?points=2000``) is timed, then chromium (``/usr/bin/chromium``, headless) opens
    ``/runs/ID`` and the time from navigation to charts drawn (``body[data-ready]``) is
