@@ -186,3 +186,6 @@ def test_a_plan_is_refused_with_its_reason() -> None:
     huge = make_plan(SmaCrossover, bars, replace(settings, initial_cash=D(10) ** 12), None,
                      allow_short_history=True)
     assert isinstance(huge, NotEligible) and "cash" in huge.reason
+    many = replace(settings, size=SizeSpec.parse("10000000000000"))
+    lots = make_plan(SmaCrossover, bars, many, None, allow_short_history=True)
+    assert isinstance(lots, NotEligible) and "fixed size" in lots.reason

@@ -217,9 +217,11 @@ def make_plan(strategy: type[Strategy], bars: BarSeries, settings: BacktestSetti
                    dtype=np.int64)
     tick = float(inst.tick_size)
     # the engine's own conversion of the bars to ticks
+    high_t = np.rint(bars.high / tick).astype(np.int64)
+    if fixed * 2 * int(high_t.max()) >= k.LIMIT:
+        return NotEligible("a fixed size too large for the compiled integers")
     return Plan(strategy, bars, settings, periods_per_year(bars, settings),
-                np.rint(bars.open / tick).astype(np.int64),
-                np.rint(bars.high / tick).astype(np.int64),
+                np.rint(bars.open / tick).astype(np.int64), high_t,
                 np.rint(bars.low / tick).astype(np.int64),
                 np.rint(bars.close / tick).astype(np.int64),
                 allowed, slip_bar, cfg, costs, bar_columns(bars))
