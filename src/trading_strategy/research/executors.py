@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 Task = tuple[int, dict[str, Any]]
 MAX_ATTEMPTS = 3
+#: tasks in flight per pool worker
+AHEAD = 2
 
 _worker_backtest: Any = None
 
@@ -73,10 +75,12 @@ def _isolated(backtest: BacktestLike, index: int, params: dict[str, Any]) -> Tri
 
 
 def run_pool(backtest: BacktestLike, tasks: Sequence[Task], workers: int) -> Iterator[Trial]:
-    """A ``ProcessPoolExecutor`` of ``workers`` processes. At most ``workers`` tasks are
-    submitted at a time, so when a process dies the suspects are the tasks then running:
-    each is retried alone in a fresh process (the one that kills its process is an
-    ``error`` row after ``MAX_ATTEMPTS``), then the pool is rebuilt for the rest."""
+    """A ``ProcessPoolExecutor`` of ``workers`` processes. At most ``AHEAD`` tasks per
+    worker are submitted at a time (one running, one waiting in the pool's queue, so a
+    worker starts its next task without waiting for this process to hear of the last), so
+    when a process dies the suspects are those few: each is retried alone in a fresh
+    process (the one that kills its process is an ``error`` row after ``MAX_ATTEMPTS``),
+    then the pool is rebuilt for the rest."""
     queue: deque[Task] = deque(tasks)
     suspects: deque[Task] = deque()
     attempts: dict[int, int] = {}
@@ -97,9 +101,10 @@ def run_pool(backtest: BacktestLike, tasks: Sequence[Task], workers: int) -> Ite
         pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
                                    initargs=(backtest,), mp_context=_context(backtest))
         running: dict[Future[Trial], Task] = {}
+        finished = False
         try:
             while queue or running:
-                while queue and len(running) < workers:
+                while queue and len(running) < workers * AHEAD:
                     task = queue.popleft()
                     running[pool.submit(_pool_task, *task)] = task
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -121,8 +126,13 @@ def run_pool(backtest: BacktestLike, tasks: Sequence[Task], workers: int) -> Ite
                             suspects.append(task)
                     running.clear()
                     break
+            else:
+                finished = True
         finally:
-            pool.shutdown(wait=False, cancel_futures=True)
+            # done: wait for the workers to exit, so that freeing their copies of the data
+            # does not compete with what runs next (the next window, the next sweep); a
+            # consumer that stopped early or a broken pool is not waited for
+            pool.shutdown(wait=finished, cancel_futures=not finished)
 
 
 def run_dask(backtest: BacktestLike, tasks: Sequence[Task], address: str) -> Iterator[Trial]:
