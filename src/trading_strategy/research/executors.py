@@ -12,7 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any
@@ -74,7 +74,8 @@ def _isolated(backtest: BacktestLike, index: int, params: dict[str, Any]) -> Tri
             return None
 
 
-def run_pool(backtest: BacktestLike, tasks: Sequence[Task], workers: int) -> Iterator[Trial]:
+def run_pool(backtest: BacktestLike, tasks: Sequence[Task],
+             workers: int) -> Generator[Trial, None, None]:
     """A ``ProcessPoolExecutor`` of ``workers`` processes. At most ``AHEAD`` tasks per
     worker are submitted at a time (one running, one waiting in the pool's queue, so a
     worker starts its next task without waiting for this process to hear of the last), so
