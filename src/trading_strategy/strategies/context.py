@@ -57,6 +57,7 @@ from trading_strategy.strategies.views import (
 
 FloatArray = npt.NDArray[np.float64]
 Price = float | int | Decimal
+PlotHint = bool | Literal["overlay", "panel"]
 
 
 class Cursor:
@@ -219,6 +220,18 @@ class OrderEvent:
     """When it happened, UTC nanoseconds: in a backtest the open time of the bar during
     which it happened; in a live session a fill's status carries the venue's execution time,
     any other status the open time of the bar at which the session told it."""
+
+
+class DeclaredIndicator(NamedTuple):
+    """One indicator a strategy declared, as reports plot it (``Context.indicators``)."""
+
+    name: str
+    """Its label, e.g. ``"sma(20)"`` or a custom indicator's ``name``."""
+    series: tuple[Series, ...]
+    """Its output series (three for ``bollinger``)."""
+    plot: PlotHint
+    """``"overlay"`` (over the price), ``"panel"`` (below it), ``False`` (not plotted) or
+    ``True`` (plotted where its values' scale puts it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -408,8 +421,14 @@ class Context(ABC):
         self._times = times
         self._exact = ExactFloat(instrument)
         self._trades = ClosedTrades(instrument, self._exact)
+        self._declared: list[DeclaredIndicator] = []
         self._order_views: dict[str, tuple[OrderView, Bracket | None]] = {}
         self._position_view: tuple[tuple[int, ...], PositionView] | None = None
+
+    @property
+    def indicators(self) -> tuple[DeclaredIndicator, ...]:
+        """Every indicator declared so far, in order, with where a report plots it."""
+        return tuple(self._declared)
 
     # --- time ------------------------------------------------------------------------------
     @property
@@ -439,9 +458,15 @@ class Context(ABC):
         return ns_to_datetime(self.time_ns)
 
     # --- indicators ------------------------------------------------------------------------
+    def _derive(self, name: str, inputs: Sequence[Series], vec: Callable[..., Any],
+                inc: Callable[[], Any], outputs: int, plot: PlotHint = True) -> list[Series]:
+        series = self._builder.derive(name, inputs, vec, inc, outputs)
+        self._declared.append(DeclaredIndicator(name, tuple(series), plot))
+        return series
+
     def _one(self, name: str, inputs: Sequence[Series], vec: Callable[..., Any],
-             inc: Callable[[], Any]) -> Series:
-        return self._builder.derive(name, inputs, vec, inc, 1)[0]
+             inc: Callable[[], Any], plot: PlotHint = True) -> Series:
+        return self._derive(name, inputs, vec, inc, 1, plot)[0]
 
     def sma(self, period: int, source: Series | None = None) -> Series:
         """Declare the simple moving average of ``source`` over the last ``period`` bars,
@@ -495,7 +520,7 @@ class Context(ABC):
         """
         src = source or self.bars.close
         return self._one(f"rsi({period})", [src], lambda a: ind.rsi(a, period),
-                         lambda: ind.RSI(period))
+                         lambda: ind.RSI(period), plot="panel")
 
     def atr(self, period: int = 14) -> Series:
         """Declare Wilder's average true range over ``period`` bars of ``bars`` (high, low
@@ -509,20 +534,21 @@ class Context(ABC):
         ```
         """
         return self._one(f"atr({period})", [self.bars.high, self.bars.low, self.bars.close],
-                         lambda h, lo, c: ind.atr(h, lo, c, period), lambda: ind.ATR(period))
+                         lambda h, lo, c: ind.atr(h, lo, c, period), lambda: ind.ATR(period),
+                         plot="panel")
 
     def bollinger(self, period: int = 20, k: float = 2.0,
                   source: Series | None = None) -> tuple[Series, Series, Series]:
         """(middle, upper, lower)."""
         src = source or self.bars.close
-        mid, up, lo = self._builder.derive(
+        mid, up, lo = self._derive(
             f"bollinger({period},{k})", [src], lambda a: ind.bollinger(a, period, k),
             lambda: ind.Bollinger(period, k), 3)
         return mid, up, lo
 
     def donchian(self, period: int) -> tuple[Series, Series, Series]:
         """(upper, lower, middle) over the window ending at the current bar."""
-        up, lo, mid = self._builder.derive(
+        up, lo, mid = self._derive(
             f"donchian({period})", [self.bars.high, self.bars.low],
             lambda h, lo_: ind.donchian(h, lo_, period), lambda: ind.Donchian(period), 3)
         return up, lo, mid
@@ -531,21 +557,24 @@ class Context(ABC):
         """+1 on the bar ``a`` crosses above ``b``, -1 below, else 0 (see ``indicators``)."""
         return self._one(f"crossover({a.name},{b.name})", [a, b],
                          lambda x, y: ind.crossover(x, y),
-                         lambda: ind.Crossover())
+                         lambda: ind.Crossover(), plot=False)
 
     @overload
     def indicator(self, fn: Callable[..., Any], *inputs: Series, name: str | None = ...,
                   window: int | None = ..., incremental: Callable[[], Any] | None = ...,
-                  outputs: Literal[1] = ..., **kwargs: Any) -> Series: ...
+                  outputs: Literal[1] = ..., plot: PlotHint = ...,
+                  **kwargs: Any) -> Series: ...
 
     @overload
     def indicator(self, fn: Callable[..., Any], *inputs: Series, name: str | None = ...,
                   window: int | None = ..., incremental: Callable[[], Any] | None = ...,
-                  outputs: int, **kwargs: Any) -> tuple[Series, ...]: ...
+                  outputs: int, plot: PlotHint = ...,
+                  **kwargs: Any) -> tuple[Series, ...]: ...
 
     def indicator(self, fn: Callable[..., Any], *inputs: Series, name: str | None = None,
                   window: int | None = None, incremental: Callable[[], Any] | None = None,
-                  outputs: int = 1, **kwargs: Any) -> Series | tuple[Series, ...]:
+                  outputs: int = 1, plot: PlotHint = True,
+                  **kwargs: Any) -> Series | tuple[Series, ...]:
         """A custom indicator: ``fn(*arrays, **kwargs)`` over ``inputs`` (default: the close).
 
         ``fn`` takes numpy float arrays and returns one array as long as them (``outputs``
@@ -557,6 +586,10 @@ class Context(ABC):
         recomputed each bar over the last ``window`` bars (all bars so far when None: exact
         but O(n) per bar), so give ``window`` when ``fn`` needs only that many.
 
+        ``plot`` places it in the HTML report: ``"overlay"`` over the price, ``"panel"`` in a
+        panel below it, ``False`` not at all; ``True`` (the default) decides from its values
+        (near the price: overlay, else a panel).
+
         ``ctx.indicator(talib.SMA, timeperiod=20)``;
         ``ctx.indicator(lambda h, lo: (h - lo) / lo, ctx.bars.high, ctx.bars.low, window=1)``.
         """
@@ -564,6 +597,8 @@ class Context(ABC):
             raise ValueError(f"outputs must be >= 1, got {outputs}")
         if window is not None and window < 1:
             raise ValueError(f"window must be a number of bars >= 1, got {window}")
+        if plot not in (True, False, "overlay", "panel"):
+            raise ValueError(f"plot must be 'overlay', 'panel', True or False, got {plot!r}")
         sources = list(inputs) or [self.bars.close]
         label = name or (f"{getattr(fn, '__name__', 'indicator')}"
                          f"({','.join(s.name for s in sources)})")
@@ -576,7 +611,7 @@ class Context(ABC):
         def live() -> Any:
             return _Recompute(fn, kwargs, len(sources), window, outputs)
 
-        series = self._builder.derive(label, sources, vectorized, incremental or live, outputs)
+        series = self._derive(label, sources, vectorized, incremental or live, outputs, plot)
         return series[0] if outputs == 1 else tuple(series)
 
     # --- portfolio -------------------------------------------------------------------------
