@@ -25,7 +25,7 @@ CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
 	apt-get install -y chromium || (apt-get update && apt-get install -y chromium)
 
-run: $(STAMP)
+run: $(STAMP) $(ASSETS)
 	mkdir -p $(REPORTS)
 	$(BIN)/trading-strategy backtest --strategy sma_crossover --data GOOG \
 		--param fast=10 --param slow=30 --commission 0.001 --slippage-bps 2 --size all-in \
