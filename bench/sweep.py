@@ -93,7 +93,7 @@ def _simulation_only(backtest: Any, space: dict[str, list[int]]) -> float:
     import numpy as np
 
     from trading_strategy.research import fastpath
-    from trading_strategy.research.fastpath import kernel
+    from trading_strategy.research.fastpath import codes, kernel
     from trading_strategy.research.fastpath.declaration import IndicatorMemo, signals
     from trading_strategy.strategies import indicators
 
@@ -111,10 +111,10 @@ def _simulation_only(backtest: Any, space: dict[str, list[int]]) -> float:
                 plan.open_t, plan.high_t, plan.low_t, plan.close_t, flags, stops,
                 plan.allowed, plan.slip_bar, plan.cfg, plan.costs,
                 np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64),
-                np.zeros((room, kernel.TRADE_COLUMNS), dtype=np.int64),
-                np.zeros((room, kernel.FILL_COLUMNS), dtype=np.int64),
+                np.zeros((room, codes.TRADE_COLUMNS), dtype=np.int64),
+                np.zeros((room, codes.FILL_COLUMNS), dtype=np.int64),
                 np.zeros(8, dtype=np.int64))
-            assert status == kernel.OK
+            assert status == codes.OK
     return time.perf_counter() - started
 
 

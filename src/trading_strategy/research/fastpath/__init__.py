@@ -85,7 +85,8 @@ def warm_up() -> float:
     """Compile (or load from numba's cache) the kernel on a few bars; the seconds it took."""
     import numpy as np
 
-    from trading_strategy.research.fastpath import kernel as k
+    from trading_strategy.research.fastpath import codes as k
+    from trading_strategy.research.fastpath.kernel import simulate
 
     started = time.perf_counter()
     n = 4
@@ -93,7 +94,7 @@ def warm_up() -> float:
     flags = np.array([k.LONG_ENTRY, k.LONG_EXIT, 0, 0], dtype=np.int8)
     cfg = np.array([10_000, k.SIZE_ALL_IN, 0, 1, 1, 1_000_000, 1], dtype=np.int64)
     costs = np.array([k.COMM_PERCENT, 1, 1000, 0, k.SLIP_BPS, 1, 1000], dtype=np.int64)
-    k.simulate(ticks, ticks, ticks, ticks, flags, np.zeros(n, dtype=np.int64),
+    simulate(ticks, ticks, ticks, ticks, flags, np.zeros(n, dtype=np.int64),
                np.ones(n, dtype=np.bool_), np.zeros(1, dtype=np.int64), cfg, costs,
                np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64),
                np.zeros((16, k.TRADE_COLUMNS), dtype=np.int64),

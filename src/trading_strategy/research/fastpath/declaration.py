@@ -45,7 +45,7 @@ import numpy.typing as npt
 
 from trading_strategy.core.bars import BarSeries
 from trading_strategy.core.instrument import Instrument
-from trading_strategy.research.fastpath.kernel import (
+from trading_strategy.research.fastpath.codes import (
     LONG_ENTRY,
     LONG_EXIT,
     SHORT_ENTRY,

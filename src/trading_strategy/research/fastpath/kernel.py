@@ -28,29 +28,44 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-LONG_ENTRY, LONG_EXIT, SHORT_ENTRY, SHORT_EXIT = 1, 2, 4, 8
-
-OK, UNSUPPORTED, OVERFLOW = 0, 1, 2
-
-#: trade columns (``portfolio.ledger.TradeRecord``'s fields)
-T_DIR, T_ENTRY_BAR, T_ENTRY_LOTS, T_ENTRY_VALUE, T_EXIT_LOTS, T_EXIT_VALUE, T_COMM, \
-    T_EXIT_BAR = range(8)
-TRADE_COLUMNS = 8
-#: fill columns: bar, side sign, lots, price ticks, commission units, slippage units,
-#: 1 for a stop exit (0: a market order)
-FILL_COLUMNS = 7
-
-#: cfg indices
-C_CASH, C_SIZE_KIND, C_FIXED_LOTS, C_RISK, C_CHECK_CASH, C_MARGIN_PPM, C_RESIZE = range(7)
-SIZE_FIXED, SIZE_ALL_IN = 0, 1
-#: costs indices
-K_COMM, K_NUM, K_DEN, K_MIN, K_SLIP, K_SNUM, K_SDEN = range(7)
-COMM_PERCENT, COMM_PER_UNIT, COMM_FIXED = 0, 1, 2
-SLIP_NONE, SLIP_BPS, SLIP_PER_BAR = 0, 1, 2
-
-PPM = 1_000_000
-#: money amounts beyond this (units) leave the compiled path: products stay in int64
-LIMIT = 1 << 43
+from trading_strategy.research.fastpath.codes import (
+    C_CASH,
+    C_CHECK_CASH,
+    C_FIXED_LOTS,
+    C_MARGIN_PPM,
+    C_RESIZE,
+    C_RISK,
+    C_SIZE_KIND,
+    COMM_PER_UNIT,
+    COMM_PERCENT,
+    K_COMM,
+    K_DEN,
+    K_MIN,
+    K_NUM,
+    K_SDEN,
+    K_SLIP,
+    K_SNUM,
+    LIMIT,
+    LONG_ENTRY,
+    LONG_EXIT,
+    OK,
+    OVERFLOW,
+    PPM,
+    SHORT_ENTRY,
+    SHORT_EXIT,
+    SIZE_ALL_IN,
+    SLIP_BPS,
+    SLIP_PER_BAR,
+    T_COMM,
+    T_DIR,
+    T_ENTRY_BAR,
+    T_ENTRY_LOTS,
+    T_ENTRY_VALUE,
+    T_EXIT_BAR,
+    T_EXIT_LOTS,
+    T_EXIT_VALUE,
+    UNSUPPORTED,
+)
 
 # state indices
 _CASH, _POS, _TI, _NT, _NF, _COMM, _SLIP, _TRADED = range(8)

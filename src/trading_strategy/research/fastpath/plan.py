@@ -37,7 +37,7 @@ from trading_strategy.kernel.costs import (
     RangeSlippage,
 )
 from trading_strategy.kernel.sizing import SizeKind
-from trading_strategy.research.fastpath import kernel as k
+from trading_strategy.research.fastpath import codes as k
 from trading_strategy.research.fastpath.declaration import bar_columns, declaring_class
 from trading_strategy.risk.limits import PortfolioLimits
 from trading_strategy.risk.position_sizing import size_fixed_quantity

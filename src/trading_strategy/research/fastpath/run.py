@@ -5,7 +5,7 @@
 ledger's ``TradeRecord`` objects, the fills, the ledger's totals and the ``Metrics`` from
 ``backtesting.metrics.compute_metrics`` with the very arguments ``runner.collect_result``
 passes, so a sweep's table is the same whichever path ran it. ``None`` means the kernel met
-something it does not do (``kernel.UNSUPPORTED``/``OVERFLOW``): run the engine instead.
+something it does not do (``codes.UNSUPPORTED``/``OVERFLOW``): run the engine instead.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy.typing as npt
 from trading_strategy.backtesting.metrics import Metrics, TradeOutcome, compute_metrics
 from trading_strategy.backtesting.runner import money_array, units_to_money
 from trading_strategy.portfolio.ledger import TradeRecord
-from trading_strategy.research.fastpath import kernel as k
+from trading_strategy.research.fastpath import codes as k
 from trading_strategy.research.fastpath.declaration import IndicatorMemo, signals
 from trading_strategy.research.fastpath.plan import Plan
 from trading_strategy.strategies.base import StrategyParams
@@ -98,6 +98,8 @@ def run_point(plan: Plan, params: StrategyParams,
     """Simulate ``params`` (already parsed; ``memo``: the sweep's indicator memory);
     ``DeclarationError`` for a malformed declaration, ``None`` when the engine must run
     the point."""
+    from trading_strategy.research.fastpath.kernel import simulate
+
     bars = plan.bars
     n = len(bars)
     flags, stops = signals(plan.strategy, params, bars, plan.columns, memo)
@@ -108,7 +110,7 @@ def run_point(plan: Plan, params: StrategyParams,
     units = np.empty(n, dtype=np.int64)
     positions = np.empty(n, dtype=np.int64)
     st = np.zeros(8, dtype=np.int64)
-    status = k.simulate(plan.open_t, plan.high_t, plan.low_t, plan.close_t, flags, stops,
+    status = simulate(plan.open_t, plan.high_t, plan.low_t, plan.close_t, flags, stops,
                         plan.allowed, plan.slip_bar, plan.cfg, plan.costs, units, positions,
                         trades, fills, st)
     if status != k.OK:
