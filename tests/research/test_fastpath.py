@@ -249,3 +249,13 @@ def test_rsi_sweep_through_the_cli_layer_is_the_same(goog: Backtest) -> None:
     space = {"period": [7, 14], "oversold": [25, 35]}
     assert rows(optimize(bt, space, fast=True)).equals(
         rows(optimize(bt, space, workers=0, fast=False)))
+
+
+def test_without_numba_the_sweep_runs_on_the_engine(goog: Backtest,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "numba", None)  # import numba now raises ImportError
+    plan = plan_for(goog)
+    assert isinstance(plan, NotEligible) and "numba is not installed" in plan.reason
+    assert optimize(goog, {"fast": [5, 10], "slow": [20]}, workers=0).counts["ok"] == 2
