@@ -12,6 +12,7 @@ Every order passes the pre-trade gate (``PreTradeGate``) before the simulated ve
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -48,6 +49,8 @@ IntArray = npt.NDArray[np.int64]
 _BUY = Side.BUY
 _NO_IDS: frozenset[str] = frozenset()
 _CHUNK = 65_536
+#: objects allocated between young-generation collections during a run (Python's is 700)
+_GC_YOUNG = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +191,20 @@ class BacktestEngine:
 
     # --- the loop --------------------------------------------------------------------------
     def run(self, progress: Callable[[int, int], None] | None = None) -> None:
-        """``start()``, ``step(i)`` for every bar, ``finish()`` — in one tight loop."""
+        """``start()``, ``step(i)`` for every bar, ``finish()`` — in one tight loop.
+
+        The cyclic garbage collector runs less often meanwhile: orders, fills and trades
+        are long-lived objects made by the ten thousand, and each young-generation pass
+        (every 700 allocations by default) walks them again; some 8 % of a million-bar
+        run. Cycles are still collected, and the caller's thresholds come back after."""
+        thresholds = gc.get_threshold()
+        gc.set_threshold(max(thresholds[0], _GC_YOUNG), *thresholds[1:])
+        try:
+            self._run(progress)
+        finally:
+            gc.set_threshold(*thresholds)
+
+    def _run(self, progress: Callable[[int, int], None] | None) -> None:
         n = len(self.bars)
         self.start()
         on_bar = self.strategy.on_bar
@@ -288,13 +304,13 @@ class BacktestEngine:
     def equity_curve_units(self) -> IntArray:
         n = len(self.bars)
         st = self.state
-        cash = np.full(n, self.initial_cash_units, dtype=np.int64)
-        pos = np.zeros(n, dtype=np.int64)
-        if st.snap_bar:
-            idx = np.searchsorted(np.asarray(st.snap_bar), np.arange(n), side="right") - 1
-            have = idx >= 0
-            cash[have] = np.asarray(st.snap_cash, dtype=np.int64)[idx[have]]
-            pos[have] = np.asarray(st.snap_pos, dtype=np.int64)[idx[have]]
+        # the ledger after each bar is its last snapshot at or before it (snapshots are
+        # taken at increasing bars): each snapshot's values repeated up to the next one
+        starts = np.asarray(st.snap_bar, dtype=np.int64)
+        counts = np.diff(starts, prepend=np.int64(0), append=np.int64(n))
+        cash = np.repeat(np.asarray([self.initial_cash_units, *st.snap_cash], dtype=np.int64),
+                         counts)
+        pos = np.repeat(np.asarray([0, *st.snap_pos], dtype=np.int64), counts)
         self.position_curve = pos
         return cash + pos * self.close_t
 

@@ -22,7 +22,7 @@ import json
 import secrets
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
-from typing import Any, SupportsIndex, overload
+from typing import Any, BinaryIO, SupportsIndex, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -47,6 +47,38 @@ def _avg_price(value_ticks: int, lots: int, tick: Decimal) -> float | int:
     return number(price.normalize())
 
 
+class _Numbers:
+    """``number(units * unit)`` for one unit (a tick, a lot, a money unit), and the
+    average price of ``_avg_price``, without a Decimal per value when the unit is 10**-k:
+    then a whole number of units is ``units // 10**k`` exactly, and any other is the float
+    ``units / 10**k`` — one correctly rounded division of two exact doubles, the same
+    float as the Decimal's (below 2**53). A report has several numbers per trade, and a
+    million-bar run some tens of thousands of trades."""
+
+    __slots__ = ("_scale", "_unit")
+
+    def __init__(self, unit: Decimal) -> None:
+        self._unit = unit
+        digits = money_decimals(unit)
+        self._scale: int | None = None if digits is None or digits > 10 else int(10**digits)
+
+    def __call__(self, units: int) -> float | int:
+        scale = self._scale
+        if scale is None or not -_EXACT < units < _EXACT:
+            return number(units * self._unit)
+        whole, rest = divmod(units, scale)
+        return whole if rest == 0 else units / scale
+
+    def average(self, value: int, count: int) -> float | int:
+        """``_avg_price(value, count, unit)``."""
+        if self._scale is None or value % count:
+            return _avg_price(value, count, self._unit)
+        return self(value // count)  # exact: no digits for quantize to cut (10 or fewer)
+
+
+_EXACT = 2**53
+
+
 def build_report(result: BacktestResult) -> dict[str, Any]:
     engine = result.engine
     bars = engine.bars
@@ -63,19 +95,21 @@ def build_report(result: BacktestResult) -> dict[str, Any]:
     exit_times = format_ts_array(np.array([t.exit_ts or 0 for t in ledger.trades],
                                           dtype=np.int64), tf).tolist()
     trades = []
+    quantity, price, money = (_Numbers(inst.lot_size), _Numbers(inst.tick_size),
+                              _Numbers(inst.money_unit))
     for t, entry_time, exit_time in zip(ledger.trades, entry_times, exit_times, strict=True):
-        pnl = t.pnl(last_close if t.is_open else None)
+        is_open = t.is_open
+        pnl = t.pnl(last_close if is_open else None)
         trades.append({
             "side": "long" if t.direction > 0 else "short",
-            "quantity": number(inst.quantity(t.entry_lots)),
+            "quantity": quantity(t.entry_lots),
             "entry_time": entry_time,
-            "entry_price": _avg_price(t.entry_value, t.entry_lots, inst.tick_size),
-            "exit_time": None if t.is_open else exit_time,
-            "exit_price": None if t.is_open
-            else _avg_price(t.exit_value, t.exit_lots, inst.tick_size),
-            "pnl": number(inst.money(pnl)),
+            "entry_price": price.average(t.entry_value, t.entry_lots),
+            "exit_time": None if is_open else exit_time,
+            "exit_price": None if is_open else price.average(t.exit_value, t.exit_lots),
+            "pnl": money(pnl),
             "return": round(pnl / t.entry_value, 12),
-            "commission": number(inst.money(t.commission)),
+            "commission": money(t.commission),
         })
 
     equity_curve = EquityCurve(bars.ts, tf, result.equity,
@@ -368,15 +402,24 @@ class EquityCurve(list[dict[str, Any]]):
 
     def json_text(self) -> str:
         """The JSON array text, as ``json.dumps(list(self), separators=(",", ":"))``."""
+        return b"".join(self.json_pieces()).decode("ascii")
+
+    def json_pieces(self) -> Iterator[bytes]:
+        """:meth:`json_text` as ASCII bytes, in pieces of some thousands of points: a
+        million-point curve is written to a file without ever being one string."""
         n = len(self)
         if n == 0:
-            return "[]"
+            yield b"[]"
+            return
         if not np.isfinite(self.equity).all():
             raise ValueError("Out of range float values are not JSON compliant")
+        yield b"["
         # in slices, so the byte matrices stay small beside the text
-        parts = [self._json_rows(lo, min(lo + _JSON_ROWS, n)) for lo in range(0, n, _JSON_ROWS)]
-        text = b"".join(parts)
-        return "[" + text[:-1].decode("ascii") + "]"
+        for lo in range(0, n, _JSON_ROWS):
+            hi = min(lo + _JSON_ROWS, n)
+            rows = self._json_rows(lo, hi)
+            yield rows if hi < n else rows[:-1]  # no comma after the last point
+        yield b"]"
 
     def _json_rows(self, lo: int, hi: int) -> bytes:
         n = hi - lo
@@ -411,6 +454,18 @@ def money_decimals(unit: Decimal) -> int | None:
 
 def dumps(report: dict[str, Any]) -> str:
     """Deterministic JSON text (insertion order, no NaN)."""
+    return b"".join(json_pieces(report)).decode("ascii")
+
+
+def write_json(report: dict[str, Any], stream: BinaryIO) -> None:
+    """``dumps(report)`` written to a binary ``stream`` piece by piece (UTF-8, which is
+    ASCII here): a million-bar report never becomes one string, nor several copies of it."""
+    for piece in json_pieces(report):
+        stream.write(piece)
+
+
+def json_pieces(report: dict[str, Any]) -> Iterator[bytes]:
+    """The text of :func:`dumps` as ASCII bytes, in pieces (equity curves in slices)."""
     curves: list[EquityCurve] = []
     # a fresh token per call: no text in the report can spell a placeholder
     token = secrets.token_hex(16)
@@ -425,7 +480,13 @@ def dumps(report: dict[str, Any]) -> str:
             return [swap(value) for value in obj]
         return obj
 
+    # ensure_ascii (json's default) makes the text ASCII: its bytes are its UTF-8
     text = json.dumps(swap(report), allow_nan=False, separators=(",", ":"))
     for i, curve in enumerate(curves):
-        text = text.replace(f'"{token}:{i}"', curve.json_text(), 1)
-    return text + "\n"
+        before, sep, text = text.partition(f'"{token}:{i}"')
+        if not sep:  # a curve json.dumps did not write (a dict key?): none to put back
+            text = before
+            continue
+        yield before.encode("ascii")
+        yield from curve.json_pieces()
+    yield text.encode("ascii") + b"\n"

@@ -160,8 +160,21 @@ def collect_result(engine: BacktestEngine, risk_gate: RiskGate | None = None) ->
 def trade_outcomes(engine: BacktestEngine) -> list[TradeOutcome]:
     """The closed trades as the metrics see them (P&L in currency, return on entry value)."""
     inst = engine.instrument
-    return [TradeOutcome(float(inst.money(t.pnl())), t.pnl() / t.entry_value)
-            for t in engine.ledger.trades if not t.is_open]
+    closed = [t for t in engine.ledger.trades if not t.is_open]
+    pnls = [t.pnl() for t in closed]
+    money = _money_floats(pnls, inst.money_unit)
+    return [TradeOutcome(value, pnl / t.entry_value)
+            for t, pnl, value in zip(closed, pnls, money, strict=True)]
+
+
+def _money_floats(units: list[int], money_unit: Decimal) -> list[float]:
+    """``float(units * money_unit)`` of each, vectorized when every value is exact as a
+    float64 (``units_to_money`` then rounds once, as the Decimal does)."""
+    if units and max(map(abs, units)) < 2**53:
+        floats: list[float] = units_to_money(np.asarray(units, dtype=np.int64),
+                                             money_unit).tolist()
+        return floats
+    return [float(u * money_unit) for u in units]
 
 
 def money_array(units: npt.NDArray[np.int64], bars: BarSeries) -> npt.NDArray[np.float64]:

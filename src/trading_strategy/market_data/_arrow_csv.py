@@ -37,6 +37,7 @@ import codecs
 import csv
 import gzip
 import io
+import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -173,7 +174,8 @@ def _scan(chunks: Iterable[bytes], delimiter: str) -> _Body | None:
             return None
         if chunk:
             ends_cr = chunk.endswith(b"\r")
-            if chunk.count(b"\r") - chunk.count(b"\r\n") - ends_cr > 0:
+            # counting is a pass over the piece, a search much less: most files have no CR
+            if b"\r" in chunk and chunk.count(b"\r") - chunk.count(b"\r\n") - ends_cr > 0:
                 return None
             after_cr = ends_cr
         if not chunk.isascii():
@@ -277,7 +279,7 @@ class _Filler:
         if at + count > self._rows:
             return False
         for role, name in self._floats.items():
-            floats = np.asarray(batch.column(name).to_numpy(), dtype=np.float64)
+            floats = _float_view(batch.column(name))
             if not np.isfinite(floats).all():
                 return False
             self.values[role][at: at + count] = floats
@@ -331,22 +333,73 @@ class _Filler:
         return True
 
 
+def _float_view(column: Any) -> FloatArray:
+    """A float64 Arrow array (no nulls: the reader has no null values) as a numpy view of
+    its buffer. ``to_numpy`` would do the same but imports pandas on first use (some 150
+    ms, paid by every CLI run that reads a large file)."""
+    if column.null_count:
+        raise DataError("a null number")  # cannot happen with null_values=[]: be sure
+    return np.frombuffer(column.buffers()[1], dtype=np.float64, count=len(column),
+                         offset=column.offset * 8)
+
+
+def _int_view(column: Any) -> IntArray:
+    """An int64 (or timestamp) Arrow array without nulls as a numpy view (see above)."""
+    if column.null_count:
+        raise DataError("a null timestamp")
+    return np.frombuffer(column.buffers()[1], dtype=np.int64, count=len(column),
+                         offset=column.offset * 8)
+
+
 def _epochs(column: Any) -> IntArray | None:
     pa, _, pc = _arrow()
     pool = pa.system_memory_pool()
     if not pc.all(pc.ascii_is_decimal(column, memory_pool=pool)).as_py():
         return None  # a sign, spaces or hexadecimal: the strict reader judges them
-    return np.asarray(pc.cast(column, pa.int64(), memory_pool=pool).to_numpy(),
-                      dtype=np.int64)
+    return _int_view(pc.cast(column, pa.int64(), memory_pool=pool))
 
 
 def _iso(column: Any, *, zoned: bool, naive_only: bool) -> IntArray | None:
     pa, _, pc = _arrow()
     pattern = _ISO_NAIVE if naive_only else _ISO
     pool = pa.system_memory_pool()
-    if not pc.all(pc.match_substring_regex(column, pattern, memory_pool=pool)).as_py():
+    if not _same_shape(column, pattern) and not pc.all(
+            pc.match_substring_regex(column, pattern, memory_pool=pool)).as_py():
         return None
     kind = pa.timestamp("ns", tz="UTC") if zoned else pa.timestamp("ns")
     stamps = pc.cast(column, kind, memory_pool=pool)
-    return np.asarray(pc.cast(stamps, pa.int64(), memory_pool=pool).to_numpy(),
-                      dtype=np.int64)
+    return _int_view(pc.cast(stamps, pa.int64(), memory_pool=pool))
+
+
+_DIGITS = frozenset(b"0123456789")
+
+
+def _same_shape(column: Any, pattern: str) -> bool:
+    """Whether every text of ``column`` has the shape of its first, which ``pattern``
+    matches: the same length, digits where the first has digits and its other characters
+    where it has them — then every text matches ``pattern`` as the first does. A quick
+    test (a few array operations on the text bytes instead of a regular expression per
+    row); ``False`` leaves the decision to the regular expression."""
+    n = len(column)
+    if n == 0 or column.null_count or column.type != "string":
+        return False
+    offsets_buffer, data_buffer = column.buffers()[1:3]
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int32, count=n + 1,
+                            offset=column.offset * 4)
+    width = int(offsets[1] - offsets[0])
+    if width == 0 or int(offsets[-1] - offsets[0]) != width * n:
+        return False
+    data = np.frombuffer(data_buffer, dtype=np.uint8, count=width * n,
+                         offset=int(offsets[0]))
+    if not np.array_equal(np.diff(offsets), np.full(n, width, dtype=offsets.dtype)):
+        return False
+    rows = data.reshape(n, width)
+    first = bytes(rows[0])
+    if re.match(pattern, first.decode("ascii", "replace")) is None:
+        return False
+    digit = np.array([byte in _DIGITS for byte in first])
+    shape = rows[:, ~digit]
+    if not (shape == np.frombuffer(first, dtype=np.uint8)[~digit]).all():
+        return False
+    numbers = rows[:, digit]
+    return bool(((numbers >= 48) & (numbers <= 57)).all())

@@ -209,14 +209,54 @@ def price_decimals(*columns: FloatArray, max_decimals: int = 8) -> int:
     """
     if not columns:
         return 0
-    values = np.concatenate([np.asarray(column, dtype=np.float64) for column in columns])
+    arrays = [np.asarray(column, dtype=np.float64).ravel() for column in columns]
+    if not all(np.isfinite(array).all() for array in arrays):
+        return _price_decimals_filtered(arrays, max_decimals)
+    total = sum(array.size for array in arrays)
+    if total == 0:
+        return 0
+    start = 0
+    if total > 4 * _DECIMALS_SAMPLE:
+        # A subset needs no more decimals than the whole: start the full scan where an
+        # evenly spread sample stops, so a large file usually takes one full pass.
+        start = _decimals_from(np.abs(_every(arrays, total // _DECIMALS_SAMPLE)), 0,
+                               max_decimals)
+    # The answer is the largest of every value's own (the first d >= start at which it is
+    # exact): taken in slices that stay in the CPU cache, several times faster than whole
+    # columns.
+    found = start
+    for array in arrays:
+        for lo in range(0, array.size, _DECIMALS_SLICE):
+            piece = np.abs(array[lo:lo + _DECIMALS_SLICE])
+            found = max(found, _decimals_from(piece, start, max_decimals))
+            if found >= max_decimals:
+                return max_decimals
+    return found
+
+
+_DECIMALS_SLICE = 65_536
+
+
+def _every(arrays: list[FloatArray], step: int) -> FloatArray:
+    """Every ``step``-th value of the columns laid end to end (``np.concatenate(arrays)
+    [::step]``, without the copy)."""
+    parts = []
+    skip = 0  # values of the next column before its first pick
+    for array in arrays:
+        parts.append(array[skip::step])
+        skip = (skip - array.size) % step
+    return np.concatenate(parts)
+
+
+def _price_decimals_filtered(arrays: list[FloatArray], max_decimals: int) -> int:
+    """:func:`price_decimals` of columns holding NaN or infinite values (which the row
+    rules reject anyway): the finite values, laid end to end."""
+    values = np.concatenate(arrays)
     values = np.abs(values[np.isfinite(values)])
     if values.size == 0:
         return 0
     start = 0
     if values.size > 4 * _DECIMALS_SAMPLE:
-        # A subset needs no more decimals than the whole: start the full scan where an
-        # evenly spread sample stops, so a large file usually takes one full pass.
         sample = values[:: values.size // _DECIMALS_SAMPLE]
         start = _decimals_from(sample, 0, max_decimals)
     return _decimals_from(values, start, max_decimals)
@@ -249,7 +289,8 @@ def guess_market(ts: IntArray, timeframe: Timeframe) -> tuple[AssetClass, Calend
     if len(ts) == 0:
         return AssetClass.EQUITY, Calendar.XNYS
     # 1970-01-01 was a Thursday (weekday 3); floor division keeps pre-1970 dates right.
-    weekdays = set(np.unique((ts // _DAY_NS + 3) % 7).tolist())
+    counts = np.bincount((ts // _DAY_NS + 3) % 7, minlength=7)
+    weekdays = set(np.flatnonzero(counts).tolist())
     if _SATURDAY in weekdays and _SUNDAY in weekdays:
         return AssetClass.CRYPTO, Calendar.ALWAYS
     if timeframe.is_intraday and _SUNDAY in weekdays:
