@@ -30,9 +30,14 @@ class Backtest:
 
     ``data``: a pandas DataFrame (a DatetimeIndex or a timestamp/date column; open, high,
     low, close and optionally volume in any case; ``Adj Close`` applied as for CSV files),
-    a polars DataFrame, a mapping of columns, a ``.csv``/``.csv.gz``/``.parquet`` path, or a
-    symbol (a bundled sample such as ``"GOOG"``, else one stored with ``data import``).
-    Naive timestamps are UTC. ``strategy``: a ``Strategy`` subclass, a registered name,
+    a polars DataFrame, a mapping of columns, a ``.csv``/``.txt``/``.parquet`` path
+    (``.csv.gz``, ``.txt.gz`` too), or a symbol (a bundled sample such as ``"GOOG"``, else
+    one stored with ``data import``). Naive timestamps are UTC. A file's layout is detected;
+    ``preset`` (``"yahoo"``, ``"binance"``, ``"mt4"``, ``"mt5"``, ``"semicolon"``,
+    ``"us-dates"``), ``columns``, ``delimiter``, ``date_format`` and ``tz`` say it as
+    ``data import``'s options do (``Backtest("EURUSD.txt", SmaCross, preset="mt4")``), or
+    ``data_format`` as a ``market_data.formats.FileFormat``; what was recognised is in
+    ``data_format_found``. ``strategy``: a ``Strategy`` subclass, a registered name,
     ``"package.module:Class"`` or ``"path/to/file.py:Class"``.
 
     ``commission``: a fraction of notional (0.001 = 0.1 %) or a cost model from
@@ -75,6 +80,12 @@ class Backtest:
         allow_short_history: bool = False,
         store: Any = None,
         settings: BacktestSettings | None = None,
+        preset: str | None = None,
+        columns: str | None = None,
+        delimiter: str | None = None,
+        date_format: str | None = None,
+        tz: str | None = None,
+        data_format: Any = None,
     ) -> None:
         self.strategy: type[Strategy] = resolve_strategy(strategy)
         size_given = settings is None
@@ -94,15 +105,19 @@ class Backtest:
             "lot_size", lot_size, example="0.001")
         if symbol is not None and not (isinstance(symbol, str) and symbol.strip()):
             raise ArgumentError(f"symbol: expected a name such as 'GOOG', got {symbol!r}")
+        fmt = arguments.data_format(data_format, preset=preset, columns=columns,
+                                    delimiter=delimiter, date_format=date_format, tz=tz)
         try:
             loaded = load_data(data, timeframe=timeframe, symbol=symbol, tick_size=tick,
                                lot_size=lot, repair=bool(repair), start=start, end=end,
-                               store=store)
+                               store=store, fmt=fmt)
         except ArgumentError:
             raise
         except ConfigError as exc:  # a bad timeframe, tick or lot size: an argument
             raise ArgumentError(str(exc)) from None
         self.bars: BarSeries = loaded.bars
+        #: what was recognised of a file's layout (empty for the plain one)
+        self.data_format_found: str = loaded.format
         #: what the loader did to the data (adjusted prices, repairs, precision)
         self.warnings: list[str] = loaded.warnings
         for note in self.warnings:

@@ -33,8 +33,9 @@ from trading_strategy.market_data.files import load_bars
 #: symbol given to in-memory data when none is named
 DEFAULT_SYMBOL = "DATA"
 _INDEX_NAMES = ("timestamp", "datetime", "date", "time")
-_FORMS = ("a pandas or polars DataFrame, a mapping of columns, a .csv/.csv.gz/.parquet "
-          "path, or a symbol (a bundled sample such as 'GOOG', or stored with `data import`)")
+_FORMS = ("a pandas or polars DataFrame, a mapping of columns, a .csv/.txt/.parquet "
+          "path (.csv.gz and .txt.gz too), or a symbol (a bundled sample such as 'GOOG', "
+          "or stored with `data import`)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,8 @@ class Loaded:
     bars: BarSeries
     warnings: list[str]
     source: str
+    #: what was recognised of a file's layout ("tab-separated (detected); ..."), or ""
+    format: str = ""
 
 
 def load_data(
@@ -55,17 +58,22 @@ def load_data(
     start: object = None,
     end: object = None,
     store: Any = None,
+    fmt: Any = None,
 ) -> Loaded:
     """Validated bars from ``data`` (see the module doc), cut to ``start``..``end``.
 
     A name that is not a file is a bundled sample, else a stored symbol. With ``store`` (an
     open ``storage.Store``, as the CLI has) a symbol stored there comes first, samples
     included once loaded into it, unless ``tick_size`` or ``lot_size`` ask for a re-read;
-    ``store=False``: no database is read (files and bundled samples only).
+    ``store=False``: no database is read (files and bundled samples only). ``fmt``: the
+    layout of a file or the column names of a frame (``market_data.formats.FileFormat``).
     """
     options: dict[str, Any] = {"timeframe": timeframe, "repair": repair,
-                               "tick_size": tick_size, "lot_size": lot_size}
+                               "tick_size": tick_size, "lot_size": lot_size, "fmt": fmt}
     if isinstance(data, BarSeries):
+        if fmt is not None:
+            raise ArgumentError("data: a file format applies to files and frames, not to "
+                                "a BarSeries")
         loaded = Loaded(data, [], data.instrument.symbol)
     elif isinstance(data, str | os.PathLike):
         loaded = _from_name(os.fspath(data), symbol=symbol, store=store, **options)
@@ -79,20 +87,22 @@ def load_data(
     if len(bars) == 0:
         raise ArgumentError(f"data: no bars of {loaded.source} between "
                             f"{start or 'the start'} and {end or 'the end'}")
-    return Loaded(bars, loaded.warnings, loaded.source)
+    return Loaded(bars, loaded.warnings, loaded.source, loaded.format)
 
 
 def _from_name(text: str, *, symbol: str | None, store: Any, **options: Any) -> Loaded:
     path = Path(text).expanduser()
+    if options["fmt"] is not None and not path.is_file():
+        # a sample or a stored symbol has a known layout: an option would be ignored
+        raise ArgumentError(f"data: the file format options (preset, columns, delimiter, "
+                            f"date_format, tz) apply to data files; {text!r} is not a file")
     if store is False:  # files and bundled samples only: the file loader says what is not
-        result = load_bars(text, symbol=symbol, **options)
-        return Loaded(result.bars, list(result.warnings), result.source)
+        return _loaded(load_bars(text, symbol=symbol, **options))
     if (store is not None and not path.exists() and options["tick_size"] is None
             and options["lot_size"] is None and store.bars.timeframes(text.upper())):
         return _read_stored(store, text, options["timeframe"])
     if path.exists() or samples.is_sample(text) or not text.strip().replace("-", "").isalnum():
-        result = load_bars(text, symbol=symbol, **options)
-        return Loaded(result.bars, list(result.warnings), result.source)
+        return _loaded(load_bars(text, symbol=symbol, **options))
     if symbol is not None or options["tick_size"] is not None \
             or options["lot_size"] is not None or options["repair"]:
         raise ArgumentError("data: symbol, tick_size, lot_size and repair apply to files and "
@@ -106,6 +116,10 @@ def _from_name(text: str, *, symbol: str | None, store: Any, **options: Any) -> 
         return _read_stored(opened, text, options["timeframe"])
     finally:
         opened.engine.dispose()
+
+
+def _loaded(result: Any) -> Loaded:
+    return Loaded(result.bars, list(result.warnings), result.source, result.format)
 
 
 def _read_stored(store: Any, text: str, timeframe: str | None) -> Loaded:
@@ -210,7 +224,7 @@ def _from_table(table: Any, *, symbol: str, **options: Any) -> Loaded:
             raise DataError(exc.reason, path=label) from None
     # the temporary file is gone: warnings and the source name the table instead
     notes = [note.replace(str(path), label) for note in result.warnings]
-    return Loaded(result.bars, notes, label)
+    return Loaded(result.bars, notes, label, result.format)
 
 
 # --- time bounds -------------------------------------------------------------------------

@@ -160,3 +160,41 @@ def _checked(name: str | None, build: Callable[[], _T]) -> _T:
         raise
     except ConfigError as exc:
         raise ArgumentError(str(exc) if name is None else f"{name}: {exc}") from None
+
+
+#: the CLI's words for the file format options, in the messages of ``market_data.formats``
+_FORMAT_OPTIONS = (("--preset", "preset"), ("--columns", "columns"),
+                   ("--delimiter", "delimiter"), ("--date-format", "date_format"),
+                   ("--tz", "tz"))
+
+
+def data_format(data_format: object = None, *, preset: object = None, columns: object = None,
+                delimiter: object = None, date_format: object = None,
+                tz: object = None) -> Any:
+    """The layout of a data file (``market_data.formats.FileFormat``) from the keyword
+    arguments ``data import`` and ``backtest --data`` take as options (a preset, then the
+    others over it), or a ``FileFormat`` given as ``data_format``; None when none is given.
+    """
+    from trading_strategy.market_data.formats import FileFormat, file_format
+
+    texts = {"preset": preset, "columns": columns, "delimiter": delimiter,
+             "date_format": date_format, "tz": tz}
+    for name, value in texts.items():
+        if value is not None and not isinstance(value, str):
+            raise ArgumentError(f"{name}: expected text, got {value!r}")
+    given = {name: str(value) for name, value in texts.items() if value is not None}
+    if data_format is not None:
+        if not isinstance(data_format, FileFormat):
+            raise ArgumentError("data_format: expected a market_data.formats.FileFormat "
+                                f"(or pass preset=, columns=, ...), got {data_format!r}")
+        if given:
+            raise ArgumentError(f"data_format: give either a FileFormat or "
+                                f"{', '.join(given)}, not both")
+        return data_format
+    try:
+        return file_format(**given)
+    except ConfigError as exc:
+        message = str(exc)
+        for flag, name in _FORMAT_OPTIONS:
+            message = message.replace(flag, name)
+        raise ArgumentError(message) from None

@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from trading_strategy.cli.data_cmd import FORMAT_FLAGS, add_format_options, format_from_args
 from trading_strategy.core.errors import ConfigError
 
 _COMMISSION_MODELS = ("percent", "per-unit", "fixed")
@@ -25,7 +26,8 @@ def register(subparsers: Any) -> None:
         "--strategy and --data, or a portfolio with --config.")
     p.add_argument("--strategy", default=None, help="strategy name (see `strategies`)")
     p.add_argument("--data", default=None,
-                   help="a symbol (bundled sample or stored data) or a CSV/Parquet file path")
+                   help="a symbol (bundled sample or stored data) or a data file path: "
+                   ".csv, .txt (MetaTrader exports), either maybe .gz, or .parquet")
     p.add_argument("--config", type=Path, default=None, metavar="PORTFOLIO",
                    help="backtest a portfolio file (the one `trading-strategy run` takes): its "
                    "strategies, capital, sizes, venue costs and risk limits, on the simulated "
@@ -84,6 +86,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--quiet", action="store_true", help="no summary table")
     p.add_argument("--no-store", action="store_true",
                    help="neither read bars from nor save the run to the database")
+    add_format_options(p)  # the layout of a --data file, as `data import` takes it
     p.set_defaults(handler=run)
 
 
@@ -226,6 +229,12 @@ def _run_single(args: argparse.Namespace) -> int:
     from trading_strategy.config import load_settings
 
     settings = build_settings(args)
+    fmt = format_from_args(args)  # a bad option is refused before anything is read
+    if fmt is not None and not Path(args.data).expanduser().is_file():
+        given = [flag for flag in FORMAT_FLAGS if getattr(args, flag[2:].replace("-", "_"))]
+        raise ConfigError(f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to a "
+                          f"--data file; {args.data!r} is not a file (a symbol is read as "
+                          "it was stored)")
     app_settings = load_settings(Path(args.risk_config) if args.risk_config else None)
     params = _params(args.param)
     _check_time("--start", args.start)
@@ -239,7 +248,9 @@ def _run_single(args: argparse.Namespace) -> int:
             tick_size=_decimal("--tick-size", args.tick_size) if args.tick_size else None,
             lot_size=_decimal("--lot-size", args.lot_size) if args.lot_size else None,
             allow_short_history=args.allow_short_history,
-            store=store if store is not None else False)
+            store=store if store is not None else False, data_format=fmt)
+    if backtest.data_format_found and not args.quiet:
+        print(f"format: {backtest.data_format_found}", file=sys.stderr)
     for warning in backtest.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     # the runner's own message, which names --allow-short-history
@@ -255,7 +266,7 @@ def _publish(args: argparse.Namespace, store: Any, report: dict[str, Any],
              summary: Callable[[dict[str, Any]], str], page: Callable[[], str],
              save: Callable[[Any], int]) -> int:
     """Save the run, print the summary, write the JSON and HTML the options ask for."""
-    from trading_strategy.backtesting.report import dumps
+    from trading_strategy.backtesting.report import dumps, write_json
 
     # the run id stays out of the report: the same inputs give byte-identical JSON
     run_id = save(store) if store is not None else None
@@ -264,21 +275,24 @@ def _publish(args: argparse.Namespace, store: Any, report: dict[str, Any],
         if run_id is not None:
             print(f"saved as run {run_id} (trading-strategy runs show {run_id})")
     if args.json_path:
-        text = dumps(report)
         if args.json_path == "-":
-            sys.stdout.write(text)
+            sys.stdout.write(dumps(report))
         else:
-            _write(Path(args.json_path), text)
+            # written in pieces: a million-bar report is never one string in memory
+            _write(Path(args.json_path), lambda stream: write_json(report, stream))
     if args.html_path:
-        _write(Path(args.html_path), page())
+        text = page()
+        _write(Path(args.html_path), lambda stream: stream.write(text.encode("utf-8")))
     return 0
 
 
-def _write(path: Path, text: str) -> None:
+def _write(path: Path, fill: Callable[[Any], object]) -> None:
+    """Write ``path`` through a temporary file, ``fill`` writing the bytes to its stream."""
+    tmp = path.with_name(path.name + ".tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
+        with tmp.open("wb") as stream:
+            fill(stream)
         tmp.replace(path)
     except OSError as exc:
         raise ConfigError(f"cannot write {path}: {exc.strerror}") from None
@@ -309,6 +323,8 @@ _FILE_SETS: tuple[tuple[str, str, object, str], ...] = (
     ("--lot-size", "lot_size", None, "the data's lot"),
     ("--repair", "repair", False, "the data as a session reads it"),
     ("--risk-config", "risk_config", None, "[risk] (and TRADING_STRATEGY_CONFIG_FILE)"),
+    *((flag, flag[2:].replace("-", "_"), None, "symbols: stored bars, read as imported")
+      for flag in FORMAT_FLAGS),
 )
 #: settings of a session that change nothing a simulated run computes
 _SESSION_ONLY = (("session", "speed"), ("session", "metrics_port"), ("venue", "url"),

@@ -38,11 +38,12 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=lambda _args: _usage(parser))
 
     imp = actions.add_parser(
-        "import", help="import a CSV/Parquet file of bars (idempotent upsert)",
+        "import", help="import a CSV/text/Parquet file of bars (idempotent upsert)",
         description="Validate a CSV or Parquet file and upsert its bars in one transaction: "
         "re-importing changes nothing, changed bars are updated and logged, a bad row "
         "leaves the database untouched.")
-    imp.add_argument("file", metavar="FILE", help="CSV (.csv, .csv.gz) or Parquet file")
+    imp.add_argument("file", metavar="FILE", help="CSV or text file (.csv, .txt: MetaTrader "
+                     "exports; either maybe .gz) or Parquet file")
     imp.add_argument("--symbol", help="instrument symbol (default: file name up to '_')")
     imp.add_argument("--timeframe", help="bar timeframe: 1m, 1h, 1d ... (default: inferred)")
     imp.add_argument("--tick-size", help="price tick, e.g. 0.01 (default: from the prices); "
@@ -66,6 +67,10 @@ def register(subparsers: Any) -> None:
     exp.set_defaults(handler=_export)
 
     _register_live(actions)
+
+
+#: the options of :func:`add_format_options`, for messages about them
+FORMAT_FLAGS = ("--preset", "--columns", "--delimiter", "--date-format", "--tz")
 
 
 def add_format_options(parser: argparse.ArgumentParser) -> None:

@@ -3,7 +3,8 @@
 :func:`load_bars` is the one entry point. Its rules:
 
 **What is loaded.** An argument naming an existing file is loaded by its suffix: ``.csv``,
-``.csv.gz`` or ``.parquet`` (``.pq``). Otherwise it is looked up as a bundled sample symbol
+``.csv.gz``, ``.txt`` or ``.txt.gz`` (text files: MetaTrader exports are tab-separated
+``.txt``) or ``.parquet`` (``.pq``). Otherwise it is looked up as a bundled sample symbol
 (any case: ``"goog"``); otherwise ``DataError`` lists the samples.
 
 **Columns.** A header is required; names are matched ignoring case, spaces, ``.``, ``_``,
@@ -104,7 +105,8 @@ from trading_strategy.market_data.validation import (
 
 __all__ = ["FileFormat", "LoadResult", "load_bars", "load_table"]
 
-_CSV_SUFFIXES = (".csv", ".csv.gz")
+#: delimited text files (read alike; MetaTrader exports are tab-separated .txt)
+_CSV_SUFFIXES = (".csv", ".csv.gz", ".txt", ".txt.gz")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
@@ -138,7 +140,8 @@ def load_bars(
 ) -> LoadResult:
     """Load bars from a file or a bundled sample, validated; the full rules are in the module doc.
 
-    ``path_or_symbol`` is an existing ``.csv``, ``.csv.gz`` or ``.parquet`` file, else a
+    ``path_or_symbol`` is an existing ``.csv``, ``.txt`` (either maybe ``.gz``) or
+    ``.parquet`` file, else a
     sample symbol in any case (``"goog"``). ``timeframe`` (``"1h"``) is checked against the
     data, and inferred from it when omitted. ``symbol``, ``tick_size`` and ``lot_size``
     override what is inferred. ``repair`` sorts rows by time and drops duplicate timestamps
@@ -178,7 +181,7 @@ def load_bars(
     raise DataError(
         f"{text!r} is neither a data file nor a bundled sample; samples: "
         f"{', '.join(samples.sample_symbols())}; or give the path to a "
-        ".csv, .csv.gz or .parquet file"
+        ".csv, .txt (maybe .gz) or .parquet file"
     )
 
 
@@ -266,7 +269,7 @@ def _load_file(
         columns = fast if fast is not None else _read_csv_file(path, source, fmt)
     else:
         raise DataError(
-            f"unsupported file type {path.suffix!r}; use .csv, .csv.gz or .parquet",
+            f"unsupported file type {path.suffix!r}; use .csv, .txt (maybe .gz) or .parquet",
             path=source,
         )
     name = symbol if symbol is not None else _symbol_from_name(path.name)
@@ -336,7 +339,7 @@ def _series(instrument: Instrument, frame: Timeframe, columns: _Columns) -> BarS
 
 def _symbol_from_name(file_name: str) -> str:
     stem = file_name
-    for suffix in (*_CSV_SUFFIXES[::-1], *_PARQUET_SUFFIXES):
+    for suffix in (*sorted(_CSV_SUFFIXES, key=len, reverse=True), *_PARQUET_SUFFIXES):
         if stem.lower().endswith(suffix):
             stem = stem[: -len(suffix)]
             break
