@@ -259,3 +259,23 @@ def test_without_numba_the_sweep_runs_on_the_engine(goog: Backtest,
     plan = plan_for(goog)
     assert isinstance(plan, NotEligible) and "numba is not installed" in plan.reason
     assert optimize(goog, {"fast": [5, 10], "slow": [20]}, workers=0).counts["ok"] == 2
+
+
+def test_an_interrupted_threaded_sweep_stops_at_once(goog: Backtest) -> None:
+    plan = plan_for(goog)
+    assert isinstance(plan, Plan)
+    parsed: list[int] = []
+
+    class Counted(SmaCrossover):
+        @classmethod
+        def parse_params(cls, raw: Any = None) -> StrategyParams:
+            parsed.append(1)
+            return super().parse_params(raw)
+
+    counted = Plan(**{**{f: getattr(plan, f) for f in Plan.__dataclass_fields__},
+                      "strategy": Counted})
+    tasks = [(i, {"fast": 5 + i % 20, "slow": 60}) for i in range(200)]
+    stream = run_fast(counted, tasks, threads=2, fallback=lambda i, p: evaluate(goog, i, p))
+    assert next(stream).status == "ok"
+    stream.close()  # the points not started are cancelled, not run
+    assert len(parsed) < 50

@@ -13,7 +13,7 @@ strategy).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +43,7 @@ def plan_for(backtest: BacktestLike) -> Plan | NotEligible:
 
 def run_fast(plan: Plan, tasks: Sequence[Task], *,
              fallback: Callable[[int, dict[str, Any]], Trial],
-             threads: int = 1) -> Iterator[Trial]:
+             threads: int = 1) -> Generator[Trial, None, None]:
     """A ``Trial`` per task, in task order: the strategy's parameter check, then the
     kernel; ``fallback`` (the event-driven evaluation, run here) for a point the kernel
     hands back. ``threads`` > 1 evaluates that many points at once: the kernel runs
@@ -76,9 +76,13 @@ def run_fast(plan: Plan, tasks: Sequence[Task], *,
         for (index, params), trial in zip(tasks, results, strict=True):
             yield trial if trial is not None else fallback(index, params)
         return
-    with ThreadPoolExecutor(max_workers=threads) as pool:
+    pool = ThreadPoolExecutor(max_workers=threads)
+    try:
         for (index, params), trial in zip(tasks, pool.map(one, tasks), strict=True):
             yield trial if trial is not None else fallback(index, params)
+    finally:
+        # a consumer that stops early (an interrupted sweep) does not wait for the rest
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def warm_up() -> float:
