@@ -78,7 +78,7 @@ def seeded(db_url: str, _isolated_data_dir: Path,
 def make_app(token: str | None = TOKEN, **web: object) -> object:
     from trading_strategy.config import load_settings
 
-    return create_app(load_settings(), web=WebSettings(token=token, **web))  # type: ignore[arg-type]
+    return create_app(load_settings(), web=WebSettings(token=token, **web))
 
 
 @pytest.fixture

@@ -30,8 +30,8 @@ from trading_strategy.observability.metrics import FEED_COUNTERS, summarize
 from trading_strategy.observability.order_stats import ALL_TYPES, order_stats, totals
 from trading_strategy.orders.journal import JournalEntry
 
-__all__ = ["feed_health", "feed_lines", "metrics_lines", "metrics_view", "parse_events",
-           "session_status", "status_lines"]
+__all__ = ["feed_health", "feed_lines", "feed_state", "metrics_lines", "metrics_view",
+           "parse_events", "session_status", "status_lines"]
 
 _RESTART_FROM = ("running", "degraded")
 _S = 1_000_000_000
@@ -166,6 +166,28 @@ def feed_health(events: Iterable[Mapping[str, Any]], *,
             if now_ns is not None:
                 r["last_bar_age_s"] = round((now_ns - last) / _S, 1)
     return dict(sorted(out.items()))
+
+
+def feed_state(health: Mapping[str, Any], events: Iterable[Mapping[str, Any]],
+               providers: Sequence[str] | None = None) -> tuple[str, str | None]:
+    """One instrument's row of :func:`feed_health` in a word — ``healthy``, ``stale``, or
+    ``failed-over`` (read from another provider than its primary) — and that primary:
+    ``providers[0]`` when the portfolio file is known, else the provider its first health
+    event names. ``events`` are that instrument's."""
+    primary = providers[0] if providers else None
+    for record in events:
+        if primary is not None:
+            break
+        if record.get("kind") in _FEED_EVENTS:
+            found = record.get("from") if record.get("kind") == "provider_switch" \
+                else record.get("provider")
+            primary = str(found) if found else None
+    if health.get("stale"):
+        return "stale", primary
+    provider = health.get("provider")
+    if primary is not None and provider is not None and provider != primary:
+        return "failed-over", primary
+    return "healthy", primary
 
 
 def _iso(ns: object) -> str | None:

@@ -121,13 +121,14 @@ class SessionFiles:
                               f"(lock {root / '.lock'})") from None
         self._events: TextIO | None = None
         self._log: TextIO | None = None
+        self._equity: TextIO | None = None
 
     def release(self) -> None:
         """Give the folder up (the lock also goes with the process)."""
-        for handle in (self._events, self._log):
+        for handle in (self._events, self._log, self._equity):
             if handle is not None:
                 handle.close()
-        self._events = self._log = None
+        self._events = self._log = self._equity = None
         if not self._lock.closed:
             fcntl.flock(self._lock, fcntl.LOCK_UN)
             self._lock.close()
@@ -189,6 +190,23 @@ class SessionFiles:
     def save_metrics(self, text: bytes) -> None:
         _atomic_write(self.root / "metrics.prom", text.decode())
 
+    def equity_point(self, ts_ns: int, equity: Mapping[str, str], total: str | None) -> None:
+        """Append one point of the equity curve (``equity.jsonl``: the dashboard's chart):
+        the market time, each strategy's equity and their total (``None`` when the
+        strategies count in different currencies)."""
+        handle = self._equity
+        if handle is None:
+            handle = self._equity = (self.root / EQUITY_FILE).open("a", encoding="utf-8")
+        handle.write(_COMPACT.encode({"ts": ts_ns, "equity": equity, "total": total}) + "\n")
+        handle.flush()
+
+
+#: the session's equity curve, one JSON line per point, in its folder
+EQUITY_FILE = "equity.jsonl"
+#: bars between two points of the equity curve when no order moved it
+EQUITY_EVERY = 16
+#: wall seconds between two metrics snapshots while running (the dashboard's latency)
+_METRICS_EVERY_S = 2.0
 
 #: the checkpoint log's encoder, built once (``json.dumps`` with options builds one a call)
 _COMPACT = json.JSONEncoder(separators=(",", ":"))
@@ -290,6 +308,7 @@ class PaperSession:
         self.metrics = metrics or SessionMetrics()
         self._requests_checked = 0.0
         self._requests_seen: tuple[int, ...] | None = None
+        self._metrics_saved = time.monotonic()
         #: strategy name → its operator state (``runtime.rearm.read_strategy_states``)
         self._strategy_states: dict[str, dict[str, Any]] = {}
         self.bus = Bus()
@@ -685,7 +704,7 @@ class PaperSession:
         execution, journal, recorder, result = (self.execution, self.journal, self.recorder,
                                                 self.result)
         seen = journal.count + recorder.count
-        quiet = 0
+        quiet = flat = 0
         async for event in stream:
             symbol, ts = event.symbol, event.bar.ts_event
             warm = ts <= checkpoint.get(symbol, -1)
@@ -709,12 +728,43 @@ class PaperSession:
             checkpoint[symbol] = ts
             activity = journal.count + recorder.count
             quiet += 1
+            flat += 1
             if activity != seen or quiet >= CHECKPOINT_EVERY:
-                seen, quiet = activity, 0
+                seen, quiet, flat = activity, 0, 0
                 recorder.flush()
                 self.files.save_checkpoint(checkpoint, execution.risk.snapshot())
+                self._equity_point(ts)
+            elif flat >= EQUITY_EVERY:
+                flat = 0
+                self._equity_point(ts)
         if quiet:
             self.files.save_checkpoint(checkpoint, execution.risk.snapshot())
+        if flat or quiet:
+            self._equity_point(max(checkpoint.values(), default=0))
+
+    def _equity_point(self, ts: int) -> None:
+        """Each strategy's equity now (exact, in its instrument's money), for the chart."""
+        execution = self.execution
+        equity: dict[str, str] = {}
+        total = Decimal(0)
+        currencies = set()
+        for runner in self.runners:
+            inst = self.instruments[runner.symbol]
+            value = inst.money(execution.ledgers[runner.name].equity(
+                execution.last_ticks.get(runner.symbol, 0)))
+            equity[runner.name] = str(value)
+            total += value
+            currencies.add(inst.currency)
+        self.files.equity_point(ts, equity, str(total) if len(currencies) == 1 else None)
+        self._snapshot_metrics()
+
+    def _snapshot_metrics(self) -> None:
+        """Latency, fill and P&L figures for the status and the dashboard while the session
+        runs, at most every ``_METRICS_EVERY_S`` of wall time (a render is cheap)."""
+        now = time.monotonic()
+        if now - self._metrics_saved >= _METRICS_EVERY_S:
+            self._metrics_saved = now
+            self.files.save_metrics(self.metrics.render())
 
     async def _until_ready(self, runner: StrategyRunner, ts: int) -> bool:
         """Wait for a runner the supervisor is restarting; ``False`` if it was flagged."""

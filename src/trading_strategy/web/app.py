@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from trading_strategy.core.errors import UserError
 from trading_strategy.web.deps import AppState
-from trading_strategy.web.routes import actions, pages, runs, sessions, stream
+from trading_strategy.web.routes import actions, controls, pages, runs, sessions, stream
 from trading_strategy.web.services.auth import Authenticator
 from trading_strategy.web.services.backtests import JobRunner
 from trading_strategy.web.services.sessions import SessionViews
@@ -97,7 +97,8 @@ def create_app(settings: Any = None, *, web: WebSettings | None = None,
                   docs_url=None, redoc_url=None, openapi_url="/api/v1/openapi.json",
                   description="Backtest runs, paper and live sessions, and their live stream.")
     _install_errors(app)
-    for module in (runs, sessions, stream, actions, pages):
+    # controls after sessions: its /strategies/{strategy}/{action} must not shadow /halt
+    for module in (runs, sessions, controls, stream, actions, pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
 

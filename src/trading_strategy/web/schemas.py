@@ -110,6 +110,10 @@ class SessionDetail(BaseModel):
     name: str
     session_id: str
     status: dict[str, Any] = Field(description="what `trading-strategy status --json` prints")
+    strategies: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="strategy → its operator state: running, paused or stopped, with the "
+                    "actor and market time of the last change")
     positions: list[dict[str, Any]]
     open_orders: list[dict[str, Any]]
     recent_fills: list[dict[str, Any]]
@@ -127,10 +131,13 @@ class SessionPositions(BaseModel):
 class StreamMessage(BaseModel):
     """One message of ``/api/v1/stream``. ``seq`` orders events; a client reconnecting with
     ``?after=SEQ`` gets a ``snapshot`` (seq = the position it resumes from) and then every
-    event after SEQ, none missed and none twice."""
+    event after SEQ, none missed and none twice. ``equity`` messages (``data.points``: the
+    points a session appended to its equity curve, as ``/sessions/{name}/equity`` gives
+    them) and ``heartbeat`` carry the current seq without advancing it: after a reconnect
+    a client reloads the curve from the REST endpoint."""
 
     seq: int
-    kind: Literal["snapshot", "order", "fill", "heartbeat"]
+    kind: Literal["snapshot", "order", "fill", "equity", "heartbeat"]
     session: str | None = None
     ts: datetime | None = None
     data: dict[str, Any] = Field(default_factory=dict)
@@ -175,3 +182,43 @@ class BacktestJob(BaseModel):
     total: int
     run_id: int | None = None
     error: str | None = None
+
+
+class FeedInstrument(BaseModel):
+    symbol: str
+    state: Literal["healthy", "stale", "failed-over", "replay"]
+    provider: str | None
+    primary: str | None
+    last_bar: str | None
+    last_bar_age_s: float | None
+    stale_since: str | None
+    switches: int
+    stale_spells: int
+    counters: dict[str, int]
+
+
+class SessionHealth(BaseModel):
+    """The feed's health per instrument of one session."""
+
+    name: str
+    live: bool = Field(description="false for a historical replay (no provider to watch)")
+    running: bool = Field(description="the session's folder changed in the last seconds")
+    updated_age_s: float | None = Field(description="seconds since the session last "
+                                                    "checkpointed (wall clock)")
+    instruments: list[FeedInstrument]
+
+
+class EquityOut(BaseModel):
+    time: int = Field(description="market time of the bar, UTC seconds")
+    total: str | None = Field(description="the strategies' equity summed (exact); null when "
+                                          "they count in different currencies")
+    equity: dict[str, str] = Field(description="strategy → its equity (exact)")
+
+
+class SessionEquity(BaseModel):
+    name: str
+    points: list[EquityOut]
+    points_total: int
+    downsampled: bool
+    offset: int = Field(description="bytes of the equity file read: the stream's "
+                                    "``equity`` messages carry what comes after")

@@ -1,9 +1,10 @@
-"""Operator actions from the web: re-arm and halt requests, and the journal of who did what.
+"""Operator actions from the web: re-arm, halt and strategy control requests, and the
+journal of who did what.
 
 A re-arm is recorded exactly as ``trading-strategy risk rearm`` records it
-(``runtime.rearm``). A halt request is written the same way beside it, in
-``DATA_DIR/risk/halt-requests.jsonl``, for a running session to apply. Every action is
-appended to ``DATA_DIR/web/actions.jsonl`` with its actor.
+(``runtime.rearm``). Halt and strategy control (pause, resume, stop, start) requests are
+written the same way beside it, in ``DATA_DIR/risk/``, for a running session to apply.
+Every action is appended to ``DATA_DIR/web/actions.jsonl`` with its actor.
 """
 
 from __future__ import annotations
@@ -15,11 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from trading_strategy.core.errors import ConfigError
-from trading_strategy.risk.commands import HaltRequest, RearmRequest
-from trading_strategy.runtime.rearm import HALT_REQUESTS, record_halt_request, record_rearm_request
+from trading_strategy.risk.commands import ControlAction, HaltRequest, RearmRequest, StrategyControl
+from trading_strategy.runtime.rearm import (
+    HALT_REQUESTS,
+    record_control_request,
+    record_halt_request,
+    record_rearm_request,
+)
 
-__all__ = ["HALT_REQUESTS", "WEB_ACTIONS", "audit_action", "read_actions", "request_halt",
-           "request_rearm"]
+__all__ = ["HALT_REQUESTS", "WEB_ACTIONS", "audit_action", "read_actions", "request_control",
+           "request_halt", "request_rearm"]
 
 WEB_ACTIONS = Path("web") / "actions.jsonl"
 
@@ -66,3 +72,11 @@ def request_halt(data_dir: Path, *, session: str, strategy: str, actor: str,
     records it; the session applies it within a bar."""
     return record_halt_request(data_dir, HaltRequest(
         session, strategy, f"web:{actor}", time.time_ns(), note))
+
+
+def request_control(data_dir: Path, *, session: str, strategy: str, action: ControlAction,
+                    actor: str, note: str) -> Path:
+    """Ask ``session`` to pause, resume, stop or start ``strategy`` (``StrategyControl``
+    says what each means); the session applies it within a bar."""
+    return record_control_request(data_dir, StrategyControl(
+        session, strategy, action, f"web:{actor}", time.time_ns(), note))

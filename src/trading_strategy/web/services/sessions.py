@@ -25,6 +25,7 @@ from trading_strategy.orders.events import OrderFilled
 from trading_strategy.orders.journal import JournalEntry, explain
 from trading_strategy.orders.state import ManagedOrder, evolve
 from trading_strategy.runtime.portfolio_config import require_name
+from trading_strategy.runtime.rearm import read_strategy_states
 from trading_strategy.runtime.session import read_checkpoint, session_dir
 from trading_strategy.storage.tables import OrderEventRow
 from trading_strategy.storage.transactions import reading
@@ -200,6 +201,8 @@ def session_detail(store: Any, data_dir: Path, name: str) -> dict[str, Any]:
     risk_events = [e for e in _events(root)[0] if e.get("kind") == "risk_state"]
     return {
         "name": name, "session_id": report["session_id"], "status": report,
+        # each strategy's operator state (running, paused, stopped), as the session wrote it
+        "strategies": read_strategy_states(root),
         "positions": _positions(fills),
         "open_orders": [_order_view(o) for o in orders.values() if o.is_open],
         "recent_fills": fills[-_RECENT_FILLS:][::-1],
