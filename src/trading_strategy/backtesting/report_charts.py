@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from trading_strategy.backtesting.html_report import downsample_minmax
+from trading_strategy.backtesting.downsample import downsample_minmax
 from trading_strategy.backtesting.indicator_plot import OVERLAY, PlotSeries
 from trading_strategy.backtesting.report_chart_script import CHART_CSS, CHART_JS
 
