@@ -10,6 +10,7 @@ ledger's totals and the metrics.
 from __future__ import annotations
 
 import itertools
+import random
 import warnings
 from dataclasses import astuple, replace
 from decimal import Decimal
@@ -26,11 +27,14 @@ from trading_strategy.core.enums import Side
 from trading_strategy.core.instrument import Calendar
 from trading_strategy.kernel.costs import (
     AtrSlippage,
+    CommissionModel,
     FixedBpsSlippage,
     FixedCommission,
+    NoSlippage,
     PercentCommission,
     PerUnitCommission,
     RangeSlippage,
+    SlippageModel,
 )
 from trading_strategy.kernel.sizing import SizeSpec
 from trading_strategy.research.fastpath import NotEligible, Plan, make_plan
@@ -189,3 +193,46 @@ def test_a_plan_is_refused_with_its_reason() -> None:
     many = replace(settings, size=SizeSpec.parse("10000000000000"))
     lots = make_plan(SmaCrossover, bars, many, None, allow_short_history=True)
     assert isinstance(lots, NotEligible) and "fixed size" in lots.reason
+
+
+def _random_case(rnd: random.Random) -> tuple[type[Strategy], BarSeries, BacktestSettings,
+                                              RiskSettings | None, dict[str, Any]]:
+    timeframe, calendar = rnd.choice([("1d", Calendar.ALWAYS), ("1h", Calendar.XNYS),
+                                      ("1h", Calendar.FX), ("1d", Calendar.XNYS)])
+    bars = synthetic(rnd.choice([200, 600]), seed=rnd.randrange(10**6), timeframe=timeframe,
+                     calendar=calendar)
+    commission: CommissionModel = rnd.choice([
+        PercentCommission(D(rnd.choice(["0", "0.001", "0.01"]))),
+        PerUnitCommission(D(rnd.choice(["0.005", "0.05"])), D(rnd.choice(["0", "1", "5"]))),
+        FixedCommission(D(rnd.choice(["0", "9.99"])))])
+    slippage: SlippageModel = rnd.choice([
+        NoSlippage(), FixedBpsSlippage(D(rnd.choice(["1", "30"]))), RangeSlippage(D("0.5")),
+        AtrSlippage(D("1"), rnd.choice([3, 14]))])
+    settings = BacktestSettings(
+        commission=commission, slippage=slippage,
+        size=SizeSpec.parse(rnd.choice(["all-in", "all-in", "1", "300", "5000"])),
+        initial_cash=D(rnd.choice(["10000", "500", "1000000"])))
+    risk = rnd.choice([None, RiskSettings(), RiskSettings(initial_margin_pct=25.0),
+                       RiskSettings(resize_to_fit=False),
+                       RiskSettings(check_buying_power=False)])
+    strategy = rnd.choice(list(GRIDS))
+    params: dict[str, Any]
+    if strategy is SmaCrossover:
+        fast = rnd.randint(1, 20)
+        params = {"fast": fast, "slow": fast + rnd.randint(1, 40),
+                  "allow_short": rnd.random() < 0.5}
+    elif strategy is RsiReversion:
+        params = {"period": rnd.randint(2, 30), "oversold": rnd.uniform(5, 49),
+                  "overbought": rnd.uniform(51, 95)}
+    else:
+        params = {"channel": rnd.randint(2, 50), "atr_period": rnd.randint(1, 20),
+                  "atr_stop": rnd.choice([0.1, 1.0, 2.5, 20.0])}
+    return strategy, bars, settings, risk, params
+
+
+def test_random_configurations() -> None:
+    """Seeded random mixes of calendar, costs, size, cash, risk rules and parameters (600
+    of them passed when the kernel was written; 40 here)."""
+    rnd = random.Random(20261130)
+    for _ in range(40):
+        assert_same(*_random_case(rnd))
