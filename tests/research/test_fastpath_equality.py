@@ -201,13 +201,14 @@ def _random_case(rnd: random.Random) -> tuple[type[Strategy], BarSeries, Backtes
                                       ("1h", Calendar.FX), ("1d", Calendar.XNYS)])
     bars = synthetic(rnd.choice([200, 600]), seed=rnd.randrange(10**6), timeframe=timeframe,
                      calendar=calendar)
-    commission: CommissionModel = rnd.choice([
+    commissions: list[CommissionModel] = [
         PercentCommission(D(rnd.choice(["0", "0.001", "0.01"]))),
         PerUnitCommission(D(rnd.choice(["0.005", "0.05"])), D(rnd.choice(["0", "1", "5"]))),
-        FixedCommission(D(rnd.choice(["0", "9.99"])))])
-    slippage: SlippageModel = rnd.choice([
+        FixedCommission(D(rnd.choice(["0", "9.99"])))]
+    slippages: list[SlippageModel] = [
         NoSlippage(), FixedBpsSlippage(D(rnd.choice(["1", "30"]))), RangeSlippage(D("0.5")),
-        AtrSlippage(D("1"), rnd.choice([3, 14]))])
+        AtrSlippage(D("1"), rnd.choice([3, 14]))]
+    commission, slippage = rnd.choice(commissions), rnd.choice(slippages)
     settings = BacktestSettings(
         commission=commission, slippage=slippage,
         size=SizeSpec.parse(rnd.choice(["all-in", "all-in", "1", "300", "5000"])),
