@@ -69,8 +69,8 @@ def test_grid_counts_invalid_pairs_and_picks_the_best(goog: Backtest) -> None:
 
 
 def test_the_pool_gives_the_same_rows_as_this_process(goog: Backtest) -> None:
-    inline = optimize(goog, SPACE, workers=0).frame
-    pooled = optimize(goog, SPACE, workers=2).frame
+    inline = optimize(goog, SPACE, workers=0, fast=False).frame
+    pooled = optimize(goog, SPACE, workers=2, fast=False).frame
     assert inline.drop(columns="message").equals(pooled.drop(columns="message"))
 
 
@@ -155,5 +155,5 @@ def test_pool_workers_are_spawned_unless_the_strategy_exists_only_here(
         warnings.simplefilter("ignore")
         mine = Backtest("GOOG", f"{source}:MySma", store=False)
     assert executors._context(mine).get_start_method() == "fork"
-    result = optimize(mine, SPACE, workers=2)
+    result = optimize(mine, SPACE, workers=2, fast=False)  # the forked pool, not the fast path
     assert result.counts["ok"] == 4

@@ -39,6 +39,10 @@ def add_backtest_options(p: argparse.ArgumentParser) -> None:
                    help="local worker processes (default: every core; 0: this process)")
     p.add_argument("--dask-scheduler", default=None, metavar="tcp://HOST:PORT",
                    help="run the trials on this Dask cluster instead of local processes")
+    p.add_argument("--fast", choices=("auto", "on", "off"), default="auto",
+                   help="the compiled fast path for strategies that declare vectorised "
+                        "signals: auto (when eligible, the default), on (or an error with "
+                        "the reason), off (the event-driven engine)")
     p.add_argument("--json", dest="json_path", default=None, metavar="PATH",
                    help="write the results as JSON ('-': standard output)")
     p.add_argument("--html", dest="html_path", default=None, metavar="PATH",
@@ -146,7 +150,8 @@ def run(args: argparse.Namespace) -> int:
                       seed=args.seed, workers=args.workers,
                       dask_scheduler=args.dask_scheduler, results_path=args.results,
                       storage=args.storage, study_name=args.study,
-                      progress=progress_line(args.quiet))
+                      progress=progress_line(args.quiet),
+                      fast={"auto": "auto", "on": True, "off": False}[args.fast])
     return write_outputs(args, result, summary(result),
                          f"{backtest.strategy.name} on {backtest.bars.instrument.symbol}")
 
