@@ -223,6 +223,18 @@ def read_checkpoint(root: Path) -> dict[str, int]:
         if path.exists() else {}
 
 
+def read_risk_state(root: Path) -> dict[str, Any]:
+    """The risk engine's state at the last checkpoint of the session whose folder is
+    ``root`` (``{}`` before its first); also readable while the session runs."""
+    state = _last_logged(root)
+    if state is not None:
+        risk = state.get("risk")
+        return risk if isinstance(risk, dict) else {}
+    path = root / "risk_state.json"
+    data = json.loads(path.read_text()) if path.exists() else {}
+    return data if isinstance(data, dict) else {}
+
+
 def _last_logged(root: Path) -> dict[str, Any] | None:
     """The newest complete line of ``checkpoint.log`` (a kill may cut the last one short)."""
     path = root / "checkpoint.log"

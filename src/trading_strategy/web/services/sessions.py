@@ -26,7 +26,7 @@ from trading_strategy.orders.journal import JournalEntry, explain
 from trading_strategy.orders.state import ManagedOrder, evolve
 from trading_strategy.runtime.portfolio_config import require_name
 from trading_strategy.runtime.rearm import read_strategy_states
-from trading_strategy.runtime.session import read_checkpoint, session_dir
+from trading_strategy.runtime.session import read_checkpoint, read_risk_state, session_dir
 from trading_strategy.storage.tables import OrderEventRow
 from trading_strategy.storage.transactions import reading
 
@@ -91,8 +91,9 @@ def _metrics(root: Path) -> dict[str, Any] | None:
         return None
     written = datetime.fromtimestamp(snapshot.stat().st_mtime, tz=UTC)
     try:
+        # a running session rewrites it every few seconds; a stopped one left its last
         return metrics_view(snapshot.read_text(), source=(
-            f"snapshot of the last process, written {written.isoformat(timespec='seconds')}"))
+            f"metrics snapshot written {written.isoformat(timespec='seconds')}"))
     except ConfigError:
         return None
 
@@ -109,8 +110,8 @@ def _halts(root: Path) -> dict[str, Any]:
 def _risk_states(root: Path) -> dict[str, Any]:
     """Each scope's trading state and drawdown from its peak, from the engine's saved state
     (``""`` is the portfolio)."""
-    try:
-        data = json.loads((root / "risk_state.json").read_text())
+    try:  # the last checkpoint's while the session runs
+        data = read_risk_state(root)
     except (OSError, ValueError):
         return {}
     out: dict[str, Any] = {}

@@ -140,6 +140,7 @@ async function loadEquity(name, el) {
     else data.push(point);
   }
   entry.series.setData(data);
+  entry.chart.timeScale().fitContent();
   entry.last = data.length ? data[data.length - 1] : null;
   entry.count = data.length;
   showEquity(el, entry);
@@ -155,6 +156,8 @@ function growEquity(name, points) {
     if (!entry.last || point.time > entry.last.time) entry.count += 1;
     entry.last = point;
   }
+  // a glance at the whole run: the chart follows the curve as it grows
+  entry.chart.timeScale().fitContent();
   const el = document.querySelector(`section.session[data-session="${CSS.escape(name)}"]`);
   if (el) showEquity(el, entry);
 }
