@@ -21,7 +21,7 @@ import numpy as np
 from trading_strategy.core.errors import ConfigError
 from trading_strategy.research.bayes import MEMORY
 from trading_strategy.research.grid import Constraint, ParamSpace
-from trading_strategy.research.sweep import Progress, optimize, periods_per_year_of
+from trading_strategy.research.sweep import FastOption, Progress, optimize, periods_per_year_of
 
 if TYPE_CHECKING:
     from trading_strategy.research.target import BacktestLike
@@ -222,7 +222,8 @@ def walk_forward(backtest: BacktestLike, params: Mapping[str, Any] | Iterable[st
                  trials: int | None = None, seed: int | None = 0,
                  workers: int | None = None, dask_scheduler: str | None = None,
                  storage: str | None = None,
-                 progress: Progress | None = None) -> WalkForwardResult:
+                 progress: Progress | None = None,
+                 fast: FastOption = "auto") -> WalkForwardResult:
     """Walk ``backtest``'s bars forward; see the module docstring.
 
     ``method="bayes"`` runs an Optuna search of ``trials`` trials (default 50) in each
@@ -242,7 +243,7 @@ def walk_forward(backtest: BacktestLike, params: Mapping[str, Any] | Iterable[st
         search = optimize(_sliced(backtest, *w.train), params, maximize=maximize,
                           minimize=minimize, constraints=rules, method=method,
                           trials=trials, seed=seed, workers=workers,
-                          dask_scheduler=dask_scheduler,
+                          dask_scheduler=dask_scheduler, fast=fast,
                           storage=(storage or MEMORY) if method == "bayes" else None)
         objective = str(search.objective)
         w.counts = search.counts
