@@ -3,8 +3,9 @@ and the overfitting diagnostics every optimisation report shows. See docs/resear
 
 from trading_strategy.research.grid import Constraint, Objective, ParamSpace
 from trading_strategy.research.results import SweepResult
+from trading_strategy.research.sensitivity import SensitivityResult, fill_sensitivity
 from trading_strategy.research.sweep import optimize
 from trading_strategy.research.walk_forward import WalkForwardResult, walk_forward
 
-__all__ = ["Constraint", "Objective", "ParamSpace", "SweepResult", "WalkForwardResult", "optimize",
-           "walk_forward"]
+__all__ = ["Constraint", "Objective", "ParamSpace", "SensitivityResult", "SweepResult",
+           "WalkForwardResult", "fill_sensitivity", "optimize", "walk_forward"]
