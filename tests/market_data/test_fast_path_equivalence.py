@@ -14,7 +14,13 @@ import pyarrow as pa  # type: ignore[import-untyped]
 import pytest
 
 from trading_strategy.market_data import validation
-from trading_strategy.market_data._arrow_csv import _ISO, _ISO_NAIVE, _same_shape
+from trading_strategy.market_data._arrow_csv import (
+    _ISO,
+    _ISO_NAIVE,
+    _iso_ns,
+    _same_shape,
+    _shaped_rows,
+)
 
 
 def _reference_decimals(*columns: np.ndarray, max_decimals: int = 8) -> int:
@@ -91,7 +97,7 @@ def test_same_shape_of_random_columns() -> None:
             assert all(re.fullmatch(_ISO.strip("^$"), t) for t in texts), texts
 
 
-def test_reading_a_large_csv_does_not_import_pandas(tmp_path: Path) -> None:
+def test_reading_a_csv_imports_neither_pandas_nor_arrow_compute(tmp_path: Path) -> None:
     path = tmp_path / "big.csv"
     rows = ["timestamp,open,high,low,close,volume"]
     rows += [f"2020-01-01T{k // 60 % 24:02d}:{k % 60:02d}:00Z,1.5,2,1,1.75,10"
@@ -103,7 +109,53 @@ def test_reading_a_large_csv_does_not_import_pandas(tmp_path: Path) -> None:
             f"path = pathlib.Path({str(path)!r})\n"
             "columns = read_csv_fast(path, str(path), FileFormat())\n"
             "assert columns is not None and columns.close[0] == 1.75\n"
-            "print('pandas' in sys.modules)\n")
+            "print('pandas' in sys.modules, 'pyarrow.compute' in sys.modules)\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
-    assert done.stdout.strip() == "False"
+    assert done.stdout.strip() == "False False"  # neither pandas nor pyarrow's compute
+
+
+def _cast_ns(texts: list[str]) -> list[int] | None:
+    import pyarrow.compute as pc  # type: ignore[import-untyped]
+
+    zoned = texts[0].endswith("Z")
+    kind = pa.timestamp("ns", tz="UTC") if zoned else pa.timestamp("ns")
+    try:
+        return [int(v) for v in pc.cast(pc.cast(pa.array(texts), kind), pa.int64())
+                .to_pylist()]
+    except pa.ArrowInvalid:
+        return None
+
+
+def test_iso_text_read_from_its_bytes_is_pyarrows_cast() -> None:
+    rng = np.random.default_rng(11)
+    shapes = ["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%SZ",
+              "%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%d %H:%M:%S.%f"]
+    for shape in shapes:
+        for _ in range(40):
+            seconds = rng.integers(-2_000_000_000, 4_000_000_000, size=50)
+            texts = [np.datetime64(int(s), "s").astype(object).strftime(shape)
+                     for s in seconds]
+            if "%f" in shape:  # 1 to 6 fraction digits, alike in one column
+                cut = int(rng.integers(1, 7))
+                texts = [t[: t.index(".") + 1 + cut] + ("Z" if t.endswith("Z") else "")
+                         for t in texts]
+            shaped = _shaped_rows(pa.array(texts), _ISO)
+            assert shaped is not None, texts[:2]
+            quick = _iso_ns(*shaped)
+            assert quick is not None
+            assert quick.tolist() == _cast_ns(texts), texts[:2]
+
+
+@pytest.mark.parametrize("texts", [
+    ["2021-02-29", "2021-03-01"],  # no such day: the cast decides
+    ["2020-01-01T24:00", "2020-01-01T23:00"],
+    ["2020-13-01", "2020-12-01"],
+    ["2020-01-01T00:00:60", "2020-01-01T00:00:59"],
+    ["1600-01-01", "1601-01-01"],
+    ["2020-01-01T00:00:00+02:00", "2020-01-01T00:00:00+03:00"],
+    ["2020-01-01T00:00:00-02:00", "2020-01-01T00:00:00-03:00"],
+])
+def test_iso_text_outside_the_quick_path_is_left_to_the_cast(texts: list[str]) -> None:
+    shaped = _shaped_rows(pa.array(texts), _ISO)
+    assert shaped is None or _iso_ns(*shaped) is None

@@ -30,6 +30,14 @@ _TRADES: list[dict[str, Any]] = [
 ]
 
 
+#: times as a report writes them (dates, UTC times with Z): parsed in one numpy call
+_REPORT_TRADES: list[dict[str, Any]] = [
+    {**_TRADES[0], "entry_time": "2020-02-29T23:59:59.123456Z", "exit_time": None},
+    {**_TRADES[0], "entry_time": "1969-12-31T23:59:59.5Z", "exit_time": "2200-12-31"},
+    {**_TRADES[0], "entry_time": "2024-01-02", "exit_time": ""},
+]
+
+
 def _report() -> dict[str, Any]:
     return {"strategy": "sma_crossover", "params": {}, "settings": {}, "metrics": {},
             "data": {"symbol": "X", "timeframe": "1d", "start": "2020-01-02",
@@ -38,16 +46,28 @@ def _report() -> dict[str, Any]:
             "equity_curve": [{"time": "2020-01-02", "equity": 1.0}]}
 
 
-def test_driver_insert_stores_what_the_column_types_store(store: Store) -> None:
-    """On PostgreSQL both runs take SQLAlchemy's path: the comparison holds trivially."""
-    fast = store.runs.save_run(_report())
+def _both_ways(store: Store, trades: list[dict[str, Any]]) -> tuple[list[Any], list[Any]]:
+    fast = store.runs.save_run({**_report(), "trades": trades})
     slow = store.runs.save_run({**_report(), "trades": []})
     with writing(store.engine) as connection:
-        _insert_many(connection, BacktestTradeRow, _trade_rows(slow, _TRADES))
+        _insert_many(connection, BacktestTradeRow, _trade_rows(slow, trades))
     got_fast, got_slow = store.runs.get_run(fast), store.runs.get_run(slow)
     assert got_fast is not None and got_slow is not None
-    assert len(got_fast.trades) == len(_TRADES)
+    assert len(got_fast.trades) == len(trades)
     for a, b in zip(got_fast.trades, got_slow.trades, strict=True):
         assert repr(a) == repr(b)  # NaN-safe, and Decimal('2.5') vs Decimal('2.50') visible
-    assert got_fast.trades[0].exit_time == datetime(2020, 2, 3, 15, 30, tzinfo=UTC)
-    assert got_fast.trades[2].pnl is None and got_fast.trades[2].exit_price is None
+    return got_fast.trades, got_slow.trades
+
+
+def test_driver_insert_stores_what_the_column_types_store(store: Store) -> None:
+    """On PostgreSQL both runs take SQLAlchemy's path: the comparison holds trivially."""
+    trades, _ = _both_ways(store, _TRADES)
+    assert trades[0].exit_time == datetime(2020, 2, 3, 15, 30, tzinfo=UTC)
+    assert trades[2].pnl is None and trades[2].exit_price is None
+
+
+def test_report_times_read_in_one_call_are_the_same_instants(store: Store) -> None:
+    trades, _ = _both_ways(store, _REPORT_TRADES)
+    assert trades[0].entry_time == datetime(2020, 2, 29, 23, 59, 59, 123456, tzinfo=UTC)
+    assert trades[1].exit_time == datetime(2200, 12, 31, tzinfo=UTC)
+    assert trades[2].exit_time is None

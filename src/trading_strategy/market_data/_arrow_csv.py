@@ -68,6 +68,7 @@ _TIME = r"[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?"
 _ISO_NAIVE = rf"^{_DATE}(?:{_TIME})?$"
 _ISO = rf"^{_DATE}(?:{_TIME}(?:Z|[+-]\d{{2}}:\d{{2}})?)?$"
 _TEXT_ROLES = ("timestamp", "time", "time_candidate")
+Bytes2D = np.ndarray[tuple[int, int], np.dtype[np.uint8]]
 
 
 def read_csv_fast(path: Path, source: str, fmt: FileFormat) -> _Columns | None:
@@ -97,6 +98,15 @@ def _arrow() -> tuple[Any, Any, Any]:
     from pyarrow import csv as pa_csv
 
     return pa, pa_csv, pc
+
+
+def _arrow_io() -> tuple[Any, Any]:
+    """pyarrow and its CSV reader, without the compute functions (some 30 ms to import,
+    needed only off the usual path: epochs, unusual ISO text)."""
+    import pyarrow as pa
+    from pyarrow import csv as pa_csv
+
+    return pa, pa_csv
 
 
 def _read(path: Path, source: str, fmt: FileFormat) -> _Columns | None:
@@ -209,7 +219,7 @@ def _line_offset(data: bytes, lines: int) -> int | None:
 def _data_rows(path: Path, gz: bool, start: int) -> Any:
     """The file as a pyarrow stream, from byte ``start`` of its text (a plain file mapped
     into memory: its pages are the page cache's, not copies)."""
-    pa, _, _ = _arrow()
+    pa, _ = _arrow_io()
     if gz:
         stream = pa.input_stream(str(path), compression="gzip")
         stream.read(start)
@@ -227,7 +237,7 @@ def _batches(data: Any, delimiter: str, width: int, layout: dict[str, int]) -> A
     Arrow memory comes from the system allocator: pyarrow's default pool keeps what it
     freed, some 100 MB for a million rows, which would add to the peak of the run after.
     """
-    pa, pa_csv, _ = _arrow()
+    pa, pa_csv = _arrow_io()
     types: dict[str, Any] = {}
     for role, index in layout.items():
         wanted = pa.string() if role in _TEXT_ROLES else pa.float64()
@@ -297,7 +307,7 @@ class _Filler:
         return bool(self._stamps.kind) or self._decide()
 
     def _decide(self) -> bool:
-        pa, _, _ = _arrow()
+        pa, _ = _arrow_io()
         layout = self._layout
         width = max(layout.values()) + 1
         first: list[list[str]] = [[] for _ in range(width)]
@@ -360,10 +370,15 @@ def _epochs(column: Any) -> IntArray | None:
 
 
 def _iso(column: Any, *, zoned: bool, naive_only: bool) -> IntArray | None:
-    pa, _, pc = _arrow()
     pattern = _ISO_NAIVE if naive_only else _ISO
+    shaped = _shaped_rows(column, pattern)
+    if shaped is not None:
+        quick = _iso_ns(*shaped)
+        if quick is not None:
+            return quick
+    pa, _, pc = _arrow()
     pool = pa.system_memory_pool()
-    if not _same_shape(column, pattern) and not pc.all(
+    if shaped is None and not pc.all(
             pc.match_substring_regex(column, pattern, memory_pool=pool)).as_py():
         return None
     kind = pa.timestamp("ns", tz="UTC") if zoned else pa.timestamp("ns")
@@ -374,32 +389,95 @@ def _iso(column: Any, *, zoned: bool, naive_only: bool) -> IntArray | None:
 _DIGITS = frozenset(b"0123456789")
 
 
-def _same_shape(column: Any, pattern: str) -> bool:
-    """Whether every text of ``column`` has the shape of its first, which ``pattern``
-    matches: the same length, digits where the first has digits and its other characters
-    where it has them — then every text matches ``pattern`` as the first does. A quick
-    test (a few array operations on the text bytes instead of a regular expression per
-    row); ``False`` leaves the decision to the regular expression."""
+def _shaped_rows(column: Any, pattern: str) -> tuple[Bytes2D, bytes] | None:
+    """The texts of ``column`` as rows of bytes, and the first text, when every text has
+    the shape of the first, which ``pattern`` matches: the same length, digits where the
+    first has digits and its other characters where it has them — then every text matches
+    ``pattern`` as the first does. A quick test (a few array operations on the text bytes
+    instead of a regular expression per row); ``None`` leaves the decision to the regular
+    expression."""
     n = len(column)
     if n == 0 or column.null_count or column.type != "string":
-        return False
+        return None
     offsets_buffer, data_buffer = column.buffers()[1:3]
     offsets = np.frombuffer(offsets_buffer, dtype=np.int32, count=n + 1,
                             offset=column.offset * 4)
     width = int(offsets[1] - offsets[0])
     if width == 0 or int(offsets[-1] - offsets[0]) != width * n:
-        return False
+        return None
     data = np.frombuffer(data_buffer, dtype=np.uint8, count=width * n,
                          offset=int(offsets[0]))
     if not np.array_equal(np.diff(offsets), np.full(n, width, dtype=offsets.dtype)):
-        return False
+        return None
     rows = data.reshape(n, width)
     first = bytes(rows[0])
     if re.match(pattern, first.decode("ascii", "replace")) is None:
-        return False
+        return None
     digit = np.array([byte in _DIGITS for byte in first])
     shape = rows[:, ~digit]
     if not (shape == np.frombuffer(first, dtype=np.uint8)[~digit]).all():
-        return False
+        return None
     numbers = rows[:, digit]
-    return bool(((numbers >= 48) & (numbers <= 57)).all())
+    if not ((numbers >= 48) & (numbers <= 57)).all():
+        return None
+    return rows, first
+
+
+def _same_shape(column: Any, pattern: str) -> bool:
+    """Whether every text of ``column`` has the shape of its first (see ``_shaped_rows``)."""
+    return _shaped_rows(column, pattern) is not None
+
+
+_DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+
+
+def _iso_ns(rows: Bytes2D, first: bytes) -> IntArray | None:
+    """ns since the epoch of ISO texts of one shape (``_shaped_rows``): a date, a time
+    to the minute, second or fraction, naive or with ``Z`` — the instant pyarrow's cast
+    and ``datetime.fromisoformat`` read (naive as UTC). ``None`` for other shapes (an
+    offset), a value no calendar has (February 30, 24:00) or a year outside 1700..2200:
+    the cast decides those."""
+    text = first.decode("ascii")
+    if text.endswith("Z"):
+        text = text[:-1]
+    if len(text) not in (10, 16, 19) and not (len(text) > 20 and text[19] == "."):
+        return None
+    if (len(text) > 10 and text[10] not in "T ") or "+" in text or text.count("-") != 2:
+        return None
+
+    def number(lo: int, hi: int) -> IntArray:
+        value = rows[:, lo].astype(np.int64) - 48
+        for k in range(lo + 1, hi):
+            value = value * 10 + (rows[:, k].astype(np.int64) - 48)
+        return value
+
+    year, month, day = number(0, 4), number(5, 7), number(8, 10)
+    if not ((year >= 1700).all() and (year <= 2200).all() and (month >= 1).all()
+            and (month <= 12).all() and (day >= 1).all()):
+        return None
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    if not (day <= _DAYS_IN_MONTH[month] + (leap & (month == 2))).all():
+        return None
+    # days since 1970-01-01 (H. Hinnant's days_from_civil), then the time of day
+    y = year - (month <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
+    days = era * 146_097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719_468
+    seconds = days * 86_400
+    if len(text) >= 16:
+        hour, minute = number(11, 13), number(14, 16)
+        if not ((hour <= 23).all() and (minute <= 59).all()):
+            return None
+        seconds = seconds + hour * 3600 + minute * 60
+    if len(text) >= 19:
+        second = number(17, 19)
+        if not (second <= 59).all():
+            return None
+        seconds = seconds + second
+    ns = seconds * 1_000_000_000
+    if len(text) > 20:
+        digits = len(text) - 20
+        ns = ns + number(20, 20 + digits) * 10 ** (9 - digits)
+    result: IntArray = ns
+    return result

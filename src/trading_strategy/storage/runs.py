@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -279,15 +280,16 @@ def _insert_trades_sqlite(connection: Connection, run_id: int,
     (decimals as their nearest REAL, times as INTEGER ns), in one ``executemany`` on the
     driver: SQLAlchemy's per-row parameter processing costs several times SQLite's insert
     (tens of thousands of trades in a million-bar run)."""
+    trades = list(trades)
+    entries = _times_ns([trade.get("entry_time") for trade in trades], "entry_time")
+    exits = _times_ns([trade.get("exit_time") for trade in trades], "exit_time")
     rows = []
-    for seq, trade in enumerate(trades):
+    for seq, (trade, entry, exit_) in enumerate(zip(trades, entries, exits, strict=True)):
         rows.append((
             run_id, seq, str(trade.get("side", "")), _real(trade.get("quantity", 0)),
-            _time_ns(trade.get("entry_time"), "entry_time"),
-            _real(trade.get("entry_price", 0)),
-            _time_ns(trade.get("exit_time"), "exit_time"), _real(trade.get("exit_price")),
-            _real(trade.get("pnl")), _float(trade.get("return")),
-            _real(trade.get("commission")),
+            entry, _real(trade.get("entry_price", 0)), exit_,
+            _real(trade.get("exit_price")), _real(trade.get("pnl")),
+            _float(trade.get("return")), _real(trade.get("commission")),
         ))
     if not rows:
         return
@@ -309,6 +311,28 @@ def _time_ns(value: Any, what: str) -> int | None:
     """``_time(value)`` as ``UtcTimestamp`` stores it on SQLite (ns since the epoch)."""
     moment = _time(value, what)
     return None if moment is None else datetime_to_ns(moment)
+
+
+#: the report's own time text (``format_ts``): a date, or a UTC time with ``Z``
+_REPORT_TIME = re.compile(r"\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?Z)?")
+
+
+def _times_ns(values: list[Any], what: str) -> list[int | None]:
+    """``_time_ns`` of each value; the report's own time text parsed by numpy in one call
+    (the same instants ``datetime.fromisoformat`` reads from those shapes), anything else
+    (offsets, datetimes, epochs, a bad value) one at a time as ``_time_ns`` does."""
+    texts = [value for value in values if isinstance(value, str) and value]
+    if len(texts) != sum(value is not None and value != "" for value in values) or not all(
+            _REPORT_TIME.fullmatch(text) and not text.startswith("0000") for text in texts):
+        return [_time_ns(value, what) for value in values]
+    try:
+        # microseconds (numpy's range is then years beyond 9999), to ns as Python ints
+        parsed = np.array([text.rstrip("Z") for text in texts],
+                          dtype="datetime64[us]").astype(np.int64).tolist()
+    except ValueError:  # an impossible date: the row-by-row path names it
+        return [_time_ns(value, what) for value in values]
+    found = iter(parsed)
+    return [next(found) * 1000 if value else None for value in values]
 
 
 def _extra(report: Mapping[str, Any], trades: list[Any]) -> dict[str, Any]:
