@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import pytest
 
 from trading_strategy.core.enums import OrderStatus
-from trading_strategy.observability.status import parse_events, session_status
+from trading_strategy.observability.status import parse_events, session_status, status_lines
 from trading_strategy.orders.journal import InMemoryJournal
 from trading_strategy.risk.commands import StrategyControl
 from trading_strategy.runtime import session as session_module
@@ -177,6 +177,9 @@ def test_the_state_survives_a_restart_and_shows_in_the_status(
                             events=_events(session))
     assert report["strategy_states"]["watched"]["state"] == "paused"
     assert report["strategy_states"]["watched"]["actor"] == "web:alice"
+    held = [line for line in status_lines(report) if "held by an operator" in line]
+    assert held and "watched PAUSED since" in held[0] and "web:alice" in held[0]
+    assert "operator" not in held[0].split(":", 1)[1]  # the running one is not listed
 
 
 def test_requests_for_another_session_or_strategy_change_nothing(

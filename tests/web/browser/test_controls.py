@@ -91,6 +91,10 @@ def test_the_kill_switch_halts_the_running_strategy_and_re_arm_lifts_it(
     halted = [e for e in running.events() if e["kind"] == "risk_state"
               and e.get("scope") == "sma_goog" and e.get("current") == "halted"]
     assert halted and "sma_goog" in running.halts()
+    # and its risk engine's state, checkpointed with the bar that applied it, says so
+    from trading_strategy.runtime.session import read_risk_state
+
+    assert read_risk_state(running.root)["sma_goog"]["state"] == "halted"
     assert "halt of sma_goog requested by token" in page.locator("#message").inner_text()
     # the equity chart drew points while the session ran, and grows
     chart = page.locator(f'section.session[data-session="{running.name}"] .equity')
