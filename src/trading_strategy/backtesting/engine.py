@@ -23,7 +23,7 @@ import numpy.typing as npt
 from trading_strategy.backtesting.context import BacktestContext
 from trading_strategy.backtesting.settings import BacktestSettings, IndicatorMode
 from trading_strategy.core.bars import BarSeries
-from trading_strategy.core.enums import OrderStatus, Side, TimeInForce
+from trading_strategy.core.enums import OrderStatus, OrderType, Side, TimeInForce
 from trading_strategy.core.errors import ConfigError, StrategyError
 from trading_strategy.core.orders import Bracket, Fill, Order, OrderIntent
 from trading_strategy.kernel.exits import ExitBook, trade_end_cancels
@@ -47,6 +47,7 @@ from trading_strategy.strategies.context import (
 
 IntArray = npt.NDArray[np.int64]
 _BUY = Side.BUY
+_MARKET = OrderType.MARKET
 _NO_IDS: frozenset[str] = frozenset()
 _CHUNK = 65_536
 #: objects allocated between young-generation collections during a run (Python's is 700)
@@ -148,6 +149,8 @@ class BacktestEngine:
         self.commission_fn = settings.commission.bind(inst)
         self.slippage_fn = settings.slippage.bind(inst, bars)
         self.state = RunState()
+        self._latency_ms = settings.latency_ms
+        self._latency_bars = settings.latency_bars
         self.orders: list[Order] = []
         self._by_id: dict[str, Order] = {}
         self._seq = 0
@@ -327,10 +330,15 @@ class BacktestEngine:
         # but only knows prices up to bar i-1's close (sizing)
         decided = self._event_i if self._event_i >= 0 else i
         self._seq += 1
-        oid = f"{self.strategy_name}-{self._seq:06d}"
-        limit_t, stop_t, bracket = order_prices(inst, order_type, limit=spec.limit,
-                                                stop=spec.stop, stop_loss=spec.stop_loss,
-                                                take_profit=spec.take_profit)
+        name = self.strategy_name
+        oid = f"{name}-{self._seq:06d}"
+        if order_type is _MARKET and spec.limit is None and spec.stop is None \
+                and spec.stop_loss is None and spec.take_profit is None:
+            limit_t = stop_t = bracket = None  # what order_prices gives a plain market order
+        else:
+            limit_t, stop_t, bracket = order_prices(inst, order_type, limit=spec.limit,
+                                                    stop=spec.stop, stop_loss=spec.stop_loss,
+                                                    take_profit=spec.take_profit)
         close_t = int(self.close_t[i])
         size_at_fill = False
         if quantity is None:
@@ -338,19 +346,15 @@ class BacktestEngine:
         else:
             lots = quantity_lots(inst, quantity)
         ts = int(self.bars.ts[i])
-        intent = OrderIntent(
-            client_order_id=oid, strategy=self.strategy_name, symbol=inst.symbol, side=side,
-            lots=lots, order_type=order_type, limit_ticks=limit_t, stop_ticks=stop_t, tif=tif,
-            reduce_only=reduce_only, bracket=bracket, ts_init=ts, decision_ticks=close_t,
-            size_at_fill=size_at_fill,
-        )
-        order = Order(
-            id=oid, strategy=self.strategy_name, symbol=inst.symbol, side=side, lots=lots,
-            order_type=order_type, limit_ticks=limit_t, stop_ticks=stop_t, tif=tif,
-            reduce_only=reduce_only, bracket=bracket, created_index=decided,
-            eligible_index=self._eligible(decided), ts_init=ts, decision_ticks=close_t,
-            size_at_fill=size_at_fill,
-        )
+        symbol = inst.symbol
+        # positional: one of each per order, and keywords cost measurably at that rate
+        intent = OrderIntent(oid, name, symbol, side, lots, order_type, limit_t, stop_t, tif,
+                             reduce_only, bracket, ts, close_t, size_at_fill)
+        eligible = (decided + self._latency_bars if self._latency_ms is None
+                    else self._eligible(decided))
+        order = Order(oid, name, symbol, side, lots, order_type, limit_t, stop_t, tif,
+                      reduce_only, bracket, decided, eligible, ts, close_t,
+                      size_at_fill=size_at_fill)
         order.tag = tag
         if tif is TimeInForce.DAY and order.eligible_index < len(self.bars):
             # a DAY order lives for the UTC day of its first eligible bar
@@ -363,7 +367,7 @@ class BacktestEngine:
         if decision.lots is None:
             self._deny(order, decision.code, decision.message)
             return oid
-        if decision.lots != lots or getattr(self.gate, "caps_positions", False):
+        if decision.lots != lots or self._fill_caps:
             # an all-in order re-sized at its fill must stay within what the gate allowed
             order.lots = decision.lots
             order.max_lots = decision.lots
@@ -595,13 +599,14 @@ class BacktestEngine:
     def _cancel_orphan_exits(self) -> None:
         """Exits of a trade that ended, reduce-only orders once flat, and the unfilled rest
         of entries whose trade was closed (it would reopen a position with no stop)."""
-        # a strategy that never had exits skips the book (once per fill: the fast path)
+        working = [(o.id, o.reduce_only, o.status is OrderStatus.PARTIALLY_FILLED)
+                   for o in self.orders if o.is_open]
+        if not working and not self._had_exits:
+            return  # nothing to cancel (once per fill: the fast path)
+        # a strategy that never had exits skips the book
         exits = set(self._exits.on_flat()) if self._had_exits else _NO_IDS
         by_id = self._by_id
-        for oid in trade_end_cancels(
-                self.ledger.position == 0, exits,
-                [(o.id, o.reduce_only, o.status is OrderStatus.PARTIALLY_FILLED)
-                 for o in self.orders if o.is_open]):
+        for oid in trade_end_cancels(self.ledger.position == 0, exits, working):
             order = by_id[oid]
             if order.is_open:  # a cancel's callback may have ended it meanwhile
                 self._close(order, OrderStatus.CANCELLED, "position closed")
