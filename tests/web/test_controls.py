@@ -126,3 +126,29 @@ def test_the_stream_carries_new_equity_points(client: TestClient,
     assert message["seq"] == snapshot["seq"]  # not sequenced: the curve reloads on resync
     assert message["data"]["points"] == [{"time": 2_000_000_000, "total": "123.45",
                                           "equity": {"sma_goog": "100", "rsi_msft": "23.45"}}]
+
+
+def test_the_stream_carries_health_risk_and_strategy_changes(
+        client: TestClient, seeded: SimpleNamespace) -> None:
+    events = seeded.data_dir / "sessions" / "demo" / "events.jsonl"
+    records = [
+        {"kind": "risk_verdict", "strategy": "sma_goog", "status": "approved"},  # not sent
+        {"kind": "risk_state", "scope": "sma_goog", "previous": "active",
+         "current": "halted", "actor": "web:token"},
+        {"kind": "strategy_event", "component": "rsi_msft", "from": "running",
+         "to": "paused", "cause": "operator", "actor": "web:token"},
+        {"kind": "data_stale", "symbol": "GOOG", "provider": "alpaca", "ts_ns": 1},
+    ]
+    with client.websocket_connect("/api/v1/stream") as ws:
+        assert json.loads(ws.receive_text())["kind"] == "snapshot"
+        with events.open("a") as handle:
+            handle.writelines(json.dumps(r) + "\n" for r in records)
+        got = []
+        while len(got) < 3:
+            message = json.loads(ws.receive_text())
+            if message["kind"] != "heartbeat":
+                got.append(message)
+    assert [(m["kind"], m["session"]) for m in got] == [
+        ("risk", "demo"), ("strategy", "demo"), ("health", "demo")]
+    assert got[0]["data"]["current"] == "halted"
+    assert got[1]["data"]["to"] == "paused" and got[2]["data"]["symbol"] == "GOOG"

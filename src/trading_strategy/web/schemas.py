@@ -133,11 +133,15 @@ class StreamMessage(BaseModel):
     ``?after=SEQ`` gets a ``snapshot`` (seq = the position it resumes from) and then every
     event after SEQ, none missed and none twice. ``equity`` messages (``data.points``: the
     points a session appended to its equity curve, as ``/sessions/{name}/equity`` gives
-    them) and ``heartbeat`` carry the current seq without advancing it: after a reconnect
-    a client reloads the curve from the REST endpoint."""
+    them), ``health`` (a feed's stale / restored / provider switch), ``risk`` (a
+    trading-state change: halt, re-arm), ``strategy`` (a strategy's state transition, e.g.
+    an operator's pause; ``data`` is the session's event record) and ``heartbeat`` carry
+    the current seq without advancing it: after a reconnect a client reloads the session's
+    views from the REST endpoints."""
 
     seq: int
-    kind: Literal["snapshot", "order", "fill", "equity", "heartbeat"]
+    kind: Literal["snapshot", "order", "fill", "equity", "health", "risk", "strategy",
+                  "heartbeat"]
     session: str | None = None
     ts: datetime | None = None
     data: dict[str, Any] = Field(default_factory=dict)

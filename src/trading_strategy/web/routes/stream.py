@@ -12,14 +12,14 @@ from starlette.concurrency import run_in_threadpool
 
 from trading_strategy.web.schemas import StreamMessage
 from trading_strategy.web.services import stream
-from trading_strategy.web.services.live import EquityTail
+from trading_strategy.web.services.live import SessionTail
 from trading_strategy.web.services.sessions import session_names
 
 router = APIRouter(tags=["stream"])
 
 _HEARTBEAT_SECONDS = 10.0
-#: how often the sessions' equity curves are looked at (they grow every few bars)
-_EQUITY_SECONDS = 0.5
+#: how often the sessions' equity curves and events files are looked at
+_PUBLISHED_SECONDS = 0.5
 
 
 @router.get("/api/v1/stream/schema", response_model=StreamMessage,
@@ -27,9 +27,11 @@ _EQUITY_SECONDS = 0.5
 async def stream_schema() -> Any:
     """Connect with ``ws://HOST/api/v1/stream?after=SEQ`` (``after`` optional): the first
     message is a ``snapshot`` whose ``seq`` is where the stream resumes, then every
-    journal event after it in ``seq`` order, ``equity`` messages as sessions' equity
-    curves grow (not sequenced: reload ``/sessions/{name}/equity`` after a reconnect), and
-    a ``heartbeat`` when idle."""
+    journal event after it in ``seq`` order; ``equity`` messages as sessions' equity
+    curves grow and ``health``, ``risk`` and ``strategy`` messages as their events files
+    record feed health changes, trading-state changes and strategy state transitions (not
+    sequenced: reload the session's views after a reconnect); and a ``heartbeat`` when
+    idle."""
     return StreamMessage(seq=0, kind="heartbeat")
 
 
@@ -48,7 +50,7 @@ async def live_stream(websocket: WebSocket) -> None:
             return
         # the curves' ends are taken before the snapshot: a point appended after the
         # client has it is sent, never lost between the two
-        equity = await run_in_threadpool(EquityTail, state.data_dir)
+        published = await run_in_threadpool(SessionTail, state.data_dir)
         head = await run_in_threadpool(stream.last_seq, state.store)
         cursor = head if raw_after is None else int(raw_after)
         await websocket.send_text(_dump({
@@ -56,14 +58,14 @@ async def live_stream(websocket: WebSocket) -> None:
             "data": {"sessions": session_names(state.data_dir), "head": head}}))
         idle = 0.0
         gap_since: float | None = None
-        equity_due = time.monotonic() + _EQUITY_SECONDS
+        published_due = time.monotonic() + _PUBLISHED_SECONDS
         while True:
-            if time.monotonic() >= equity_due:
-                equity_due = time.monotonic() + _EQUITY_SECONDS
-                for name, points in (await run_in_threadpool(equity.poll)).items():
+            if time.monotonic() >= published_due:
+                published_due = time.monotonic() + _PUBLISHED_SECONDS
+                for kind, name, data in await run_in_threadpool(published.messages):
                     await websocket.send_text(_dump({
-                        "seq": cursor, "kind": "equity", "session": name,
-                        "ts": datetime.now(UTC), "data": {"points": points}}))
+                        "seq": cursor, "kind": kind, "session": name,
+                        "ts": datetime.now(UTC), "data": data}))
             batch = await run_in_threadpool(stream.journal_after, state.store,
                                             state.data_dir, cursor)
             ready, gap_since = stream.releasable(batch, cursor, gap_since, time.monotonic())

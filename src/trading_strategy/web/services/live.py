@@ -21,7 +21,7 @@ from trading_strategy.runtime.rearm import read_strategy_states
 from trading_strategy.runtime.session import EQUITY_FILE, session_dir
 from trading_strategy.web.services.sessions import session_names, session_root
 
-__all__ = ["EquityTail", "equity_points", "session_health", "strategy_states"]
+__all__ = ["SessionTail", "equity_points", "session_health", "strategy_states"]
 
 _S = 1_000_000_000
 #: a session whose folder changed within this many seconds is shown as running
@@ -133,19 +133,20 @@ def equity_points(data_dir: Path, name: str, *, limit: int = 2000) -> dict[str, 
             "downsampled": total > len(points), "offset": len(complete)}
 
 
-class EquityTail:
-    """New equity points of every session since the last look (for one stream client):
-    starts at each file's end, so history comes from ``equity_points`` and only what a
-    session appends afterwards goes down the stream."""
+class _Tail:
+    """What sessions append to one file of their folder (``filename``) since the last look:
+    starts at each file's end (history comes from the REST endpoints), a session that
+    appears later is read from its start; a line still being written waits."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, filename: str) -> None:
         self._data_dir = data_dir
+        self._filename = filename
         self._offsets: dict[str, int] = {}
         for name in session_names(data_dir):
             self._offsets[name] = self._size(name)
 
     def _path(self, name: str) -> Path:
-        return session_dir(self._data_dir, name) / EQUITY_FILE
+        return session_dir(self._data_dir, name) / self._filename
 
     def _size(self, name: str) -> int:
         try:
@@ -153,12 +154,10 @@ class EquityTail:
         except OSError:
             return 0
 
-    def poll(self) -> dict[str, list[dict[str, Any]]]:
-        """Session name → the points appended since the last poll (sessions with none are
-        left out)."""
-        out: dict[str, list[dict[str, Any]]] = {}
-        for name in session_names(self._data_dir):
-            offset = self._offsets.get(name, 0)  # a new session: from its start
+    def lines(self, names: list[str]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for name in names:
+            offset = self._offsets.get(name, 0)
             size = self._size(name)
             if size <= offset:
                 continue
@@ -167,8 +166,48 @@ class EquityTail:
                 chunk = handle.read(size - offset)
             end = chunk.rfind(b"\n") + 1
             self._offsets[name] = offset + end
-            points = [p for line in chunk[:end].decode("utf-8", "replace").splitlines()
-                      if (p := _point(line)) is not None]
+            if end:
+                out[name] = chunk[:end].decode("utf-8", "replace").splitlines()
+        return out
+
+
+#: events-file kinds that go down the stream, and the message kind each becomes
+_STREAMED = {"data_stale": "health", "data_restored": "health", "provider_switch": "health",
+             "risk_state": "risk", "strategy_event": "strategy"}
+
+
+class SessionTail:
+    """For one stream client: what every session published since the last look — new
+    points of its equity curve (``equity``) and, from its events file, feed health changes
+    (``health``), trading-state changes such as a halt or re-arm (``risk``) and strategy
+    state transitions such as an operator's pause (``strategy``)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self._data_dir = data_dir
+        self._equity = _Tail(data_dir, EQUITY_FILE)
+        self._events = _Tail(data_dir, "events.jsonl")
+
+    def messages(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """``(kind, session, data)`` of every stream message due: one ``equity`` message
+        per session with new points (``data["points"]``), one per streamed event (``data``
+        is the event's record)."""
+        out: list[tuple[str, str, dict[str, Any]]] = []
+        for name, (points, events) in self._poll().items():
+            for record in events:
+                out.append((_STREAMED[str(record["kind"])], name, record))
             if points:
-                out[name] = points
+                out.append(("equity", name, {"points": points}))
+        return out
+
+    def _poll(self) -> dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
+        names = session_names(self._data_dir)
+        equity = self._equity.lines(names)
+        events = self._events.lines(names)
+        out: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}
+        for name in names:
+            points = [p for line in equity.get(name, ()) if (p := _point(line)) is not None]
+            records = [r for r in parse_events("\n".join(events.get(name, ())))[0]
+                       if r.get("kind") in _STREAMED]
+            if points or records:
+                out[name] = (points, records)
         return out

@@ -248,6 +248,10 @@ function connect() {
     } else if (m.kind === "equity" && m.session) {
       if (!charts.has(m.session)) pending.add(m.session);  // a new session: draw its card
       growEquity(m.session, m.data.points || []);
+    } else if ((m.kind === "risk" || m.kind === "strategy") && m.session) {
+      pending.add(m.session);  // a halt, re-arm, pause...: the card shows it at once
+    } else if (m.kind === "health" && m.session) {
+      refreshHealth(m.session).catch(e => TS.say(e.message));
     }
     document.getElementById("seq").textContent = lastSeq;
   };
