@@ -303,6 +303,8 @@ def _real(value: Any) -> float | None:
     """``float(_decimal(value))``: what ``ExactDecimal`` stores on SQLite."""
     if type(value) is float:  # the report's numbers: repr round-trips, float is itself
         return value if math.isfinite(value) else None
+    if type(value) is int:  # both roundings are correct: the same float
+        return float(value)
     exact = _decimal(value)
     return None if exact is None else float(exact)
 
