@@ -70,6 +70,19 @@ def test_health_of_a_replay_lists_each_instrument(client: TestClient) -> None:
     assert client.get("/api/v1/sessions/ghost/health").status_code == 404
 
 
+def test_health_takes_the_last_bar_from_the_equity_curve_when_fresher(
+        client: TestClient, seeded: SimpleNamespace) -> None:
+    # a quiet running session checkpoints rarely; its equity curve says where it is
+    equity = seeded.data_dir / "sessions" / "demo" / "equity.jsonl"
+    with equity.open("a") as handle:
+        handle.write(json.dumps({"ts": 2_000_000_000 * 10**9, "total": "1", "equity": {},
+                                 "bars": {"GOOG": 2_000_000_000 * 10**9}}) + "\n")
+    rows = {i["symbol"]: i for i in client.get("/api/v1/sessions/demo/health").json()[
+        "instruments"]}
+    assert rows["GOOG"]["last_bar"] == "2033-05-18T03:33:20Z"
+    assert rows["MSFT"]["last_bar"].startswith("2013-")  # the checkpoint's, later than none
+
+
 def test_health_of_a_live_feed_says_stale_and_failed_over(
         client: TestClient, seeded: SimpleNamespace) -> None:
     events = seeded.data_dir / "sessions" / "demo" / "events.jsonl"

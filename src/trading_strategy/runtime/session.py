@@ -190,14 +190,17 @@ class SessionFiles:
     def save_metrics(self, text: bytes) -> None:
         _atomic_write(self.root / "metrics.prom", text.decode())
 
-    def equity_point(self, ts_ns: int, equity: Mapping[str, str], total: str | None) -> None:
+    def equity_point(self, ts_ns: int, equity: Mapping[str, str], total: str | None,
+                     bars: Mapping[str, int]) -> None:
         """Append one point of the equity curve (``equity.jsonl``: the dashboard's chart):
         the market time, each strategy's equity and their total (``None`` when the
-        strategies count in different currencies)."""
+        strategies count in different currencies), and the last bar per symbol (fresher
+        than the checkpoint, which waits for something to happen)."""
         handle = self._equity
         if handle is None:
             handle = self._equity = (self.root / EQUITY_FILE).open("a", encoding="utf-8")
-        handle.write(_COMPACT.encode({"ts": ts_ns, "equity": equity, "total": total}) + "\n")
+        handle.write(_COMPACT.encode({"ts": ts_ns, "equity": equity, "total": total,
+                                      "bars": bars}) + "\n")
         handle.flush()
 
 
@@ -745,16 +748,16 @@ class PaperSession:
                 seen, quiet, flat = activity, 0, 0
                 recorder.flush()
                 self.files.save_checkpoint(checkpoint, execution.risk.snapshot())
-                self._equity_point(ts)
+                self._equity_point(ts, checkpoint)
             elif flat >= EQUITY_EVERY:
                 flat = 0
-                self._equity_point(ts)
+                self._equity_point(ts, checkpoint)
         if quiet:
             self.files.save_checkpoint(checkpoint, execution.risk.snapshot())
         if flat or quiet:
-            self._equity_point(max(checkpoint.values(), default=0))
+            self._equity_point(max(checkpoint.values(), default=0), checkpoint)
 
-    def _equity_point(self, ts: int) -> None:
+    def _equity_point(self, ts: int, bars: Mapping[str, int]) -> None:
         """Each strategy's equity now (exact, in its instrument's money), for the chart."""
         execution = self.execution
         equity: dict[str, str] = {}
@@ -767,7 +770,8 @@ class PaperSession:
             equity[runner.name] = str(value)
             total += value
             currencies.add(inst.currency)
-        self.files.equity_point(ts, equity, str(total) if len(currencies) == 1 else None)
+        self.files.equity_point(ts, equity, str(total) if len(currencies) == 1 else None,
+                                bars)
         self._snapshot_metrics()
 
     def _snapshot_metrics(self) -> None:

@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from trading_strategy.observability.logging import utc_iso
 from trading_strategy.observability.status import feed_state, parse_events
 from trading_strategy.runtime.rearm import read_strategy_states
 from trading_strategy.runtime.session import EQUITY_FILE, session_dir
@@ -66,29 +67,60 @@ def session_health(detail: Mapping[str, Any], data_dir: Path, *,
     feed: Mapping[str, Any] = status.get("feed") or {}
     last_bars: Mapping[str, str] = status.get("last_bar") or {}
     events = _feed_events(root) if feed else {}
+    latest = _latest_bars(root)
     updated = _updated_ns(root)
     updated_age = None if updated is None else round((now_ns - updated) / _S, 1)
     instruments: list[dict[str, Any]] = []
     for symbol in sorted(set(feed) | set(last_bars)):
         row = feed.get(symbol)
         if row is None:  # a replay: its bars come from storage, no provider to watch
-            last = last_bars.get(symbol)
+            last = _later(last_bars.get(symbol), latest.get(symbol))
             instruments.append({
                 "symbol": symbol, "state": "replay", "provider": "replay", "primary": None,
                 "last_bar": last, "last_bar_age_s": None, "stale_since": None,
                 "switches": 0, "stale_spells": 0, "counters": {}})
             continue
         state, primary = feed_state(row, events.get(symbol, ()))
-        last_ns = _ns(row.get("last_bar"))
+        last = _later(row.get("last_bar"), latest.get(symbol))
+        last_ns = _ns(last)
         instruments.append({
             "symbol": symbol, "state": state, "provider": row.get("provider"),
-            "primary": primary, "last_bar": row.get("last_bar"),
+            "primary": primary, "last_bar": last,
             "last_bar_age_s": None if last_ns is None else round((now_ns - last_ns) / _S, 1),
             "stale_since": row.get("stale_since"), "switches": row.get("switches", 0),
             "stale_spells": row.get("stale_spells", 0), "counters": row.get("counters") or {}})
     return {"name": detail["name"], "live": bool(feed),
             "running": updated_age is not None and updated_age <= RUNNING_WITHIN_S,
             "updated_age_s": updated_age, "instruments": instruments}
+
+
+def _later(a: str | None, b: str | None) -> str | None:
+    """The later of two ISO times (either may be missing)."""
+    if a is None or b is None:
+        return a or b
+    return a if (_ns(a) or 0) >= (_ns(b) or 0) else b
+
+
+def _latest_bars(root: Path) -> dict[str, str]:
+    """The last bar per symbol from the equity curve's newest line: fresher than the
+    checkpoint, which a quiet session writes only every few thousand bars."""
+    try:
+        with (root / EQUITY_FILE).open("rb") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, size - 8192))
+            tail = handle.read()
+    except OSError:
+        return {}
+    for line in reversed(tail.decode("utf-8", "replace").splitlines()):
+        try:
+            bars = json.loads(line).get("bars")
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(bars, dict):
+            return {str(k): utc_iso(int(v)) for k, v in bars.items()
+                    if isinstance(v, int)}
+        return {}
+    return {}
 
 
 def _feed_events(root: Path) -> dict[str, list[dict[str, Any]]]:
