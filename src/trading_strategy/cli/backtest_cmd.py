@@ -85,6 +85,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--html", dest="html_path", default=None, metavar="PATH",
                    help="write a self-contained HTML report")
     p.add_argument("--quiet", action="store_true", help="no summary table")
+    p.add_argument("--sensitivity", action="store_true",
+                   help="also run under optimistic (no costs) and pessimistic (2x "
+                        "commission, 3x slippage, +1 bar latency) fills; warns when the "
+                        "edge exists only under the optimistic one")
     p.add_argument("--no-store", action="store_true",
                    help="neither read bars from nor save the run to the database")
     add_format_options(p)  # the layout of a --data file, as `data import` takes it
@@ -211,6 +215,9 @@ def _open_store(args: argparse.Namespace, settings: Any) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     if args.config is not None:
+        if args.sensitivity:
+            raise ConfigError("--sensitivity applies to one strategy (--strategy, --data), "
+                              "not to a portfolio file")
         return _run_portfolio(args)
     missing = [flag for flag, value in (("--strategy", args.strategy), ("--data", args.data))
                if value is None]
@@ -220,8 +227,39 @@ def run(args: argparse.Namespace) -> int:
     return _run_single(args)
 
 
+class _Stores:
+    """The stores one command opened, closed when it ends, when the objects it froze out
+    of the collector are handed back: in a process of its own that changes nothing, but a
+    process running several commands (tests, a notebook calling ``main``) must not keep a
+    database connection and a whole run's objects per command."""
+
+    def __init__(self) -> None:
+        self._opened: list[Any] = []
+
+    def open(self, args: argparse.Namespace, settings: Any) -> Any:
+        store = _open_store(args, settings)
+        if store is not None:
+            self._opened.append(store)
+        return store
+
+    def __enter__(self) -> _Stores:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import gc
+
+        for store in self._opened:
+            store.close()
+        gc.unfreeze()
+
+
 def _run_single(args: argparse.Namespace) -> int:
     """The options as a ``trading_strategy.Backtest``, run; then the outputs."""
+    with _Stores() as stores:
+        return _single(args, stores)
+
+
+def _single(args: argparse.Namespace, stores: _Stores) -> int:
     import gc
     import warnings
 
@@ -246,10 +284,10 @@ def _run_single(args: argparse.Namespace) -> int:
         # bars from a file are read without the database: it is opened meanwhile (its
         # imports and schema check overlap the file's parsing, which pyarrow does without
         # holding the interpreter), for saving the run
-        opening = _Background(_open_store, args, app_settings)
+        opening = _Background(stores.open, args, app_settings)
         store = None
     else:
-        store = _open_store(args, app_settings)
+        store = stores.open(args, app_settings)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DataWarning)  # printed below, as one line each
@@ -280,8 +318,20 @@ def _run_single(args: argparse.Namespace) -> int:
     gc.freeze()
     result = backtest.run(progress=progress, **params)
     gc.freeze()
-    return _publish(args, store, result.report, format_summary, result.html,
+    if args.sensitivity:
+        from trading_strategy.research.sensitivity import fill_sensitivity
+
+        result.report["sensitivity"] = fill_sensitivity(backtest, params).to_dict()
+    return _publish(args, store, result.report,
+                    _with_sensitivity if args.sensitivity else format_summary, result.html,
                     save=result.save)
+
+
+def _with_sensitivity(report: dict[str, Any]) -> str:
+    from trading_strategy.cli.summary import format_summary
+    from trading_strategy.research.sensitivity import text_block
+
+    return format_summary(report) + "\n\n" + text_block(report["sensitivity"])
 
 
 def _publish(args: argparse.Namespace, store: Any, report: dict[str, Any],
@@ -455,6 +505,11 @@ def _portfolio_settings(config: Any) -> dict[str, Any]:
 
 
 def _run_portfolio(args: argparse.Namespace) -> int:
+    with _Stores() as stores:
+        return _portfolio(args, stores)
+
+
+def _portfolio(args: argparse.Namespace, stores: _Stores) -> int:
     from trading_strategy.backtesting.portfolio import run_portfolio
     from trading_strategy.backtesting.portfolio_report import build_portfolio_report
     from trading_strategy.cli.summary import format_portfolio_summary, progress_bar
@@ -462,7 +517,7 @@ def _run_portfolio(args: argparse.Namespace) -> int:
 
     _refuse_single_options(args)
     config = load_portfolio(args.config)
-    store = _open_store(args, load_settings())
+    store = stores.open(args, load_settings())
     if store is not None:
         from trading_strategy.runtime.wiring import stored_bars
 
@@ -483,7 +538,7 @@ def _run_portfolio(args: argparse.Namespace) -> int:
     def page() -> str:
         from trading_strategy.backtesting.portfolio_html import render_portfolio_html
 
-        return render_portfolio_html(report)
+        return render_portfolio_html(report, interactive=True)
 
     def save(store: Any) -> int:
         from trading_strategy.api.saving import save_report
