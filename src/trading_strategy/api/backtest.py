@@ -139,6 +139,15 @@ class Backtest:
 
         return optimize(self, params, **options)
 
+    def sensitivity(self, *, workers: int | None = None, **params: Any) -> Any:
+        """The run at ``params`` under optimistic (no costs), neutral (as given) and
+        pessimistic (2x commission, 3x slippage, +1 bar latency) fills: a
+        ``research.sensitivity.SensitivityResult`` with each scenario's metrics, a verdict
+        (``code``, ``warning``, ``message``), ``text()``, ``to_dict()`` and ``html()``."""
+        from trading_strategy.research.sensitivity import fill_sensitivity
+
+        return fill_sensitivity(self, params, workers=workers)
+
     def run(self, *, progress: Callable[[int, int], None] | None = None,
             **params: Any) -> BacktestResult:
         """Run with the strategy parameters ``params`` (defaults for those not given)."""

@@ -143,10 +143,20 @@ class BacktestResult:
     def html(self) -> str:
         """The self-contained HTML report page as text (``to_html`` writes it)."""
         from trading_strategy.backtesting.html_report import render_html
+        from trading_strategy.backtesting.indicator_plot import plottable_indicators
 
         curve = self.report["equity_curve"]
         times = curve.times if hasattr(curve, "times") else [p["time"] for p in curve]
-        return render_html(self.report, price_time=times, price_close=self.run.bars.close)
+        engine = self.run.engine
+        sections = []
+        if self.report.get("sensitivity"):  # set by backtest --sensitivity
+            from trading_strategy.research.sensitivity import html_section
+
+            sections.append(html_section(self.report["sensitivity"]))
+        return render_html(self.report, price_time=times, price_close=self.run.bars.close,
+                           bars=self.run.bars,
+                           indicators=plottable_indicators(engine.ctx, engine.strategy),
+                           sections=sections)
 
     def to_html(self, path: str | os.PathLike[str]) -> Path:
         """The self-contained HTML report (no network needed to view it), as ``--html``."""

@@ -489,6 +489,7 @@ def render_html(
     report: Mapping[str, Any], *, price_time: Sequence[str] | StrArray,
     price_close: Sequence[float] | FloatArray, bars: BarSeries | None = None,
     indicators: Sequence[PlotSeries] = (),
+    sections: Sequence[str] = (),
 ) -> str:
     """The whole report page as a string; ``price_time``/``price_close`` are the bars
     (lists or arrays: the report's ``equity_curve.times`` and the bars' ``close``).
@@ -562,6 +563,7 @@ def render_html(
         + _kv_table("Data", data)
         + _orders_table(report.get("orders") or {})
         + "</div></section>",
+        *sections,  # rendered by the caller, e.g. research.sensitivity.html_section
         _risk_section(report["risk"]) if report.get("risk") else "",
         f"<section><h2>{_esc(_trades_heading(trades))}</h2>{_trades_table(trades)}</section>",
     ]
