@@ -219,8 +219,11 @@ def test_positions_endpoint_and_the_cache_follows_the_session(
     # a session writing its folder (here: a halt it recorded) is seen on the next check
     (seeded.data_dir / "sessions" / "demo" / "halts.json").write_text(
         json.dumps({"sma_goog": {"ts_ns": 1, "message": "drawdown"}}))
-    time.sleep(0.15)  # past the 0.1 s re-check interval
-    halted = client.get("/api/v1/sessions/demo").json()["risk"]["halted"]
+    # seen by the session snapshots' next pass (every poll interval: services/snapshot.py)
+    deadline = time.monotonic() + 10
+    while not (halted := client.get("/api/v1/sessions/demo").json()["risk"]["halted"]) \
+            and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert halted == {"sma_goog": {"ts_ns": 1, "message": "drawdown"}}
 
 

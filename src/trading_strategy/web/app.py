@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,6 +23,7 @@ from trading_strategy.web.routes import actions, controls, pages, runs, sessions
 from trading_strategy.web.services.auth import Authenticator
 from trading_strategy.web.services.backtests import JobRunner
 from trading_strategy.web.services.sessions import SessionViews
+from trading_strategy.web.services.snapshot import SessionSnapshots
 from trading_strategy.web.settings import WebSettings
 
 __all__ = ["create_app"]
@@ -83,12 +86,20 @@ def create_app(settings: Any = None, *, web: WebSettings | None = None,
         owned = store is None
         opened = settings.open_store() if owned else store
         jobs = JobRunner(opened)
+        # the sessions' views, re-checked as often as the stream polls the journal
+        snapshots = SessionSnapshots(opened, Path(settings.data_dir),
+                                     interval=web.poll_seconds)
         app.state.web = AppState(store=opened, data_dir=Path(settings.data_dir), web=web,
                                  auth=Authenticator(web), jobs=jobs,
-                                 sessions=SessionViews(opened, Path(settings.data_dir)))
+                                 sessions=SessionViews(opened, Path(settings.data_dir)),
+                                 snapshots=snapshots)
+        refresher = asyncio.create_task(snapshots.run())
         try:
             yield
         finally:
+            refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await refresher
             jobs.close()
             if owned:
                 opened.close()

@@ -12,6 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from trading_strategy.web.services.auth import Authenticator
 from trading_strategy.web.services.backtests import JobRunner
 from trading_strategy.web.services.sessions import SessionViews
+from trading_strategy.web.services.snapshot import SessionSnapshots
 from trading_strategy.web.settings import WebSettings
 
 __all__ = ["Actor", "AppState", "State", "actor"]
@@ -25,9 +26,10 @@ class AppState:
     auth: Authenticator
     jobs: JobRunner
     sessions: SessionViews
+    snapshots: SessionSnapshots
 
 
-def _state(request: Request) -> AppState:
+async def _state(request: Request) -> AppState:
     state: AppState = request.app.state.web
     return state
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -17,6 +17,7 @@ from trading_strategy.web.schemas import (
 )
 from trading_strategy.web.services import sessions
 from trading_strategy.web.services.actions import audit_action, request_halt, request_rearm
+from trading_strategy.web.services.snapshot import respond
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"])
 
@@ -41,27 +42,27 @@ async def list_sessions(state: State) -> Any:
 
 
 @router.get("/{name}", response_model=SessionDetail)
-async def get_session(state: State, name: str) -> Any:
-    detail = state.sessions.fresh(name)
-    if detail is not None:
-        return detail
+async def get_session(state: State, name: str, request: Request,
+                      after: Annotated[int | None, Query(
+                          ge=0, description="a stream seq the client has seen: the answer "
+                                            "includes that journal row")] = None) -> Any:
     try:
-        return await run_in_threadpool(state.sessions.detail, name)
+        snapshot = await state.snapshots.current(name, after=after)
     except LookupError as exc:
         raise HTTPException(404, str(exc)) from None
+    return respond(snapshot.detail_json, request)
 
 
 @router.get("/{name}/positions", response_model=SessionPositions)
-async def get_positions(state: State, name: str) -> Any:
+async def get_positions(state: State, name: str, request: Request) -> Any:
     """The session's positions alone (net quantity per strategy and symbol, from fills)."""
-    # the hot path: a fresh cached answer is served from the event loop, no thread hop
-    detail = state.sessions.fresh(name)
-    if detail is None:
-        try:
-            detail = await run_in_threadpool(state.sessions.detail, name)
-        except LookupError as exc:
-            raise HTTPException(404, str(exc)) from None
-    return {"name": name, "positions": detail["positions"], "last_seq": detail["last_seq"]}
+    # the hot path: the snapshot's bytes, encoded once per change, with an ETag
+    # (If-None-Match → 304); see services/snapshot.py for how fresh it is
+    try:
+        snapshot = await state.snapshots.current(name)
+    except LookupError as exc:
+        raise HTTPException(404, str(exc)) from None
+    return respond(snapshot.positions_json, request)
 
 
 @router.get("/{name}/orders/{order_id}/audit")

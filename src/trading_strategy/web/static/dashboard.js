@@ -108,7 +108,9 @@ function card(name) {
 }
 
 async function refresh(name) {
-  const detail = await TS.api("/api/v1/sessions/" + encodeURIComponent(name));
+  // after=: the answer includes every journal row this page has seen on the stream
+  const detail = await TS.api("/api/v1/sessions/" + encodeURIComponent(name) +
+                              (lastSeq == null ? "" : "?after=" + lastSeq));
   const el = card(name);
   el.querySelector("h2").innerHTML = head(detail);
   el.querySelector(".body").innerHTML = body(detail);
