@@ -8,9 +8,12 @@ import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from trading_strategy.core.errors import ConfigError
+
+#: --fast auto|on|off as the sweep takes it
+_FAST: dict[str, bool | Literal["auto"]] = {"auto": "auto", "on": True, "off": False}
 
 
 def add_backtest_options(p: argparse.ArgumentParser) -> None:
@@ -151,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
                       dask_scheduler=args.dask_scheduler, results_path=args.results,
                       storage=args.storage, study_name=args.study,
                       progress=progress_line(args.quiet),
-                      fast={"auto": "auto", "on": True, "off": False}[args.fast])
+                      fast=_FAST[args.fast])
     return write_outputs(args, result, summary(result),
                          f"{backtest.strategy.name} on {backtest.bars.instrument.symbol}")
 

@@ -65,7 +65,12 @@ from trading_strategy.runtime.live_data import (
     warm_until,
 )
 from trading_strategy.runtime.portfolio_config import PortfolioConfig, moment
-from trading_strategy.runtime.reconcile import ReconciliationReport, reconcile
+from trading_strategy.runtime.reconcile import (
+    ReconciliationReport,
+    ReconnectReconciler,
+    reconcile,
+    signals_reconnects,
+)
 from trading_strategy.runtime.recorder import EventRecorder
 from trading_strategy.runtime.runner import OrderPlaced, OrderTransition, StrategyRunner
 from trading_strategy.runtime.supervisor import Supervisor
@@ -384,7 +389,9 @@ class PaperSession:
         self.live = None if config.data is None else LiveData(
             config.data, {sym: str(s.timeframe) for sym, s in series.items()},
             on_bar=None if bar_store is None else store_live_bars(bar_store, self.instruments),
-            metrics=self.metrics.feed())
+            metrics=self.metrics.feed(),
+            # a closed market (night, weekend, holiday) is no gap and not stale
+            calendars={sym: s.instrument.calendar for sym, s in series.items()})
         if self.live is not None:
             checkpoint = warm_until(checkpoint, series)
         self.checkpoint = checkpoint
@@ -645,6 +652,11 @@ class PaperSession:
             self._apply_controls()
             for runner in self.runners:
                 self.supervisor.add(runner)
+            if signals_reconnects(self.venue):
+                # reconciled again, strictly for an exchange account, after every reconnect
+                self.supervisor.add(ReconnectReconciler(
+                    self.execution, strict=self.config.venue.kind == "ccxt",
+                    record=self.files.event))
             await self.supervisor.start()
             self._defer_acks(True)
             await self._feed()

@@ -139,6 +139,7 @@ def discover() -> list[Found]:
         try:
             found.append(Found(name, targets[name], _load(name, targets[name]), None))
         except BrokenStrategyError as exc:
-            warnings.warn(f"skipped a broken strategy plug-in: {exc}", BrokenStrategyWarning, stacklevel=2)
+            warnings.warn(f"skipped a broken strategy plug-in: {exc}", BrokenStrategyWarning,
+                          stacklevel=2)
             found.append(Found(name, targets[name], None, str(exc)))
     return found
