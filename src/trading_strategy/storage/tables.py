@@ -133,6 +133,27 @@ class BacktestTradeRow(Base):
     commission: Mapped[Decimal | None] = mapped_column(ExactDecimal())
 
 
+class ResearchRunRow(Base):
+    """A finished optimisation or walk-forward: headline columns to list and filter, the
+    whole JSON report (what ``--json`` writes, plus what the dashboard draws) in ``report``."""
+
+    __tablename__ = "research_runs"
+    __table_args__ = (Index(None, "created_at"), Index(None, "kind", "strategy"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))  # optimize | walk_forward
+    strategy: Mapped[str] = mapped_column(String(64))
+    symbol: Mapped[str | None] = mapped_column(String(64))
+    timeframe: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UtcTimestamp())
+    objective: Mapped[str] = mapped_column(String(64))
+    trials: Mapped[int | None] = mapped_column(Integer)
+    best_params: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)
+    best_score: Mapped[float | None] = mapped_column(Float)
+    verdict: Mapped[str | None] = mapped_column(Text)
+    report: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
+    code_version: Mapped[str] = mapped_column(String(64))
+
 # --- live and paper trading -----------------------------------------------------------
 
 
