@@ -51,7 +51,8 @@ def add_backtest_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--html", dest="html_path", default=None, metavar="PATH",
                    help="write the HTML report (heatmap, table, diagnostics)")
     p.add_argument("--no-store", action="store_true",
-                   help="never open the database (data from files or bundled samples)")
+                   help="never open the database (data from files or bundled samples; "
+                        "the result is not saved for the dashboard)")
     p.add_argument("--quiet", action="store_true", help="no summary or progress")
 
 
@@ -76,19 +77,27 @@ def register(subparsers: Any) -> None:
     p.set_defaults(handler=run)
 
 
-def open_backtest(args: argparse.Namespace) -> Any:
+def open_database(args: argparse.Namespace) -> Any:
+    """The store the options ask for (``None`` with ``--no-store``), samples loaded; the
+    caller closes it."""
+    if args.no_store:
+        return None
+    from trading_strategy.config import load_settings
+    from trading_strategy.sample_store import ensure_samples_loaded
+
+    store = load_settings(None).open_store()
+    try:
+        ensure_samples_loaded(store)
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def open_backtest(args: argparse.Namespace, store: Any) -> Any:
     """The ``Backtest`` the options describe (the CLI's data rules, the API's checks)."""
     from trading_strategy.api import Backtest, DataWarning
 
-    if not args.param:
-        raise ConfigError(f"{args.command} needs at least one --param NAME=START:STOP:STEP")
-    store = None
-    if not args.no_store:
-        from trading_strategy.config import load_settings
-        from trading_strategy.sample_store import ensure_samples_loaded
-
-        store = load_settings(None).open_store()
-        ensure_samples_loaded(store)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)
         backtest = Backtest(args.data, args.strategy, cash=args.cash,
@@ -101,6 +110,11 @@ def open_backtest(args: argparse.Namespace) -> Any:
         for note in backtest.warnings:
             print(f"warning: {note}", file=sys.stderr)
     return backtest
+
+
+def check_params(args: argparse.Namespace) -> None:
+    if not args.param:
+        raise ConfigError(f"{args.command} needs at least one --param NAME=START:STOP:STEP")
 
 
 def _number(flag: str, text: str) -> float:
@@ -147,23 +161,72 @@ def write_text(path: str, text: str) -> None:
 def run(args: argparse.Namespace) -> int:
     from trading_strategy.research import optimize
 
-    backtest = open_backtest(args)
-    result = optimize(backtest, args.param, maximize=args.maximize, minimize=args.minimize,
-                      constraints=args.constraint, method=args.method, trials=args.trials,
-                      seed=args.seed, workers=args.workers,
-                      dask_scheduler=args.dask_scheduler, results_path=args.results,
-                      storage=args.storage, study_name=args.study,
-                      progress=progress_line(args.quiet),
-                      fast=_FAST[args.fast])
-    return write_outputs(args, result, summary(result),
-                         f"{backtest.strategy.name} on {backtest.bars.instrument.symbol}")
+    check_params(args)
+    store = open_database(args)
+    try:
+        backtest = open_backtest(args, store)
+        result = optimize(backtest, args.param, maximize=args.maximize,
+                          minimize=args.minimize, constraints=args.constraint,
+                          method=args.method, trials=args.trials, seed=args.seed,
+                          workers=args.workers, dask_scheduler=args.dask_scheduler,
+                          results_path=args.results, storage=args.storage,
+                          study_name=args.study, progress=progress_line(args.quiet),
+                          fast=_FAST[args.fast])
+        title = f"{backtest.strategy.name} on {backtest.bars.instrument.symbol}"
+        saved = None if store is None else save_sweep(store, backtest, result, title)
+        return write_outputs(args, result, summary(result), title, saved)
+    finally:
+        if store is not None:
+            store.close()
 
 
-def write_outputs(args: argparse.Namespace, result: Any, text: str, title: str) -> int:
+def _where(backtest: Any) -> dict[str, Any]:
+    bars = backtest.bars
+    timeframe = getattr(bars, "timeframe", None)
+    return {"strategy": backtest.strategy.name, "symbol": bars.instrument.symbol,
+            "timeframe": None if timeframe is None else str(timeframe)}
+
+
+def save_sweep(store: Any, backtest: Any, result: Any, title: str) -> int:
+    """Store a finished search as a research run (the dashboard's /research); its id."""
+    from trading_strategy.research.report import sweep_document
+    from trading_strategy.storage.research_runs import ResearchRunRepository
+
+    best = result.best
+    return ResearchRunRepository(store.engine).save_run(
+        kind="optimize", **_where(backtest), objective=str(result.objective),
+        trials=result.counts["trials"], best_params=None if best is None else best.params,
+        best_score=None if best is None else result.score(best),
+        verdict=result.verdicts[-1] if result.verdicts else None,
+        report=sweep_document(result, title))
+
+
+def save_walk_forward(store: Any, backtest: Any, result: Any, title: str) -> int:
+    """Store a finished walk-forward as a research run; its id. Its best parameters are
+    the last window's (what it would trade next), its score the out-of-sample objective."""
+    from trading_strategy.research.report import walk_forward_document
+    from trading_strategy.storage.research_runs import ResearchRunRepository
+
+    chosen = [w.params for w in result.windows if w.params is not None]
+    metric = str(result.objective).rsplit(" ", 1)[-1]
+    score = result.stats.get(metric)
+    return ResearchRunRepository(store.engine).save_run(
+        kind="walk_forward", **_where(backtest), objective=str(result.objective),
+        trials=sum(int(w.counts.get("trials", 0)) for w in result.windows),
+        best_params=chosen[-1] if chosen else None,
+        best_score=float(score) if isinstance(score, int | float) else None,
+        verdict=result.verdicts[0] if result.verdicts else None,
+        report=walk_forward_document(result, title))
+
+
+def write_outputs(args: argparse.Namespace, result: Any, text: str, title: str,
+                  saved: int | None = None) -> int:
     """The summary (unless quiet, or the JSON goes to stdout), ``--json`` and ``--html``:
     what optimize and walk-forward write alike."""
     if not args.quiet and args.json_path != "-":
         print(text)
+        if saved is not None:
+            print(f"saved as research run {saved} (trading-strategy serve: /research/{saved})")
     if args.json_path:
         write_text(args.json_path, result.to_json())
     if args.html_path:

@@ -8,8 +8,11 @@ from typing import Any
 
 from trading_strategy.cli.optimize_cmd import (
     add_backtest_options,
+    check_params,
     open_backtest,
+    open_database,
     progress_line,
+    save_walk_forward,
     write_outputs,
 )
 
@@ -39,16 +42,23 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from trading_strategy.research.walk_forward import walk_forward
 
-    backtest = open_backtest(args)
-    result = walk_forward(backtest, args.param, train=args.train, test=args.test,
-                          anchored=args.anchored, maximize=args.maximize,
-                          minimize=args.minimize, constraints=args.constraint,
-                          method=args.method, trials=args.trials, seed=args.seed,
-                          workers=args.workers, dask_scheduler=args.dask_scheduler,
-                          storage=args.storage, progress=_windows_progress(args.quiet))
-    return write_outputs(args, result, summary(result),
-                         f"Walk-forward: {backtest.strategy.name} on "
-                         f"{backtest.bars.instrument.symbol}")
+    check_params(args)
+    store = open_database(args)
+    try:
+        backtest = open_backtest(args, store)
+        result = walk_forward(backtest, args.param, train=args.train, test=args.test,
+                              anchored=args.anchored, maximize=args.maximize,
+                              minimize=args.minimize, constraints=args.constraint,
+                              method=args.method, trials=args.trials, seed=args.seed,
+                              workers=args.workers, dask_scheduler=args.dask_scheduler,
+                              storage=args.storage, progress=_windows_progress(args.quiet))
+        title = (f"Walk-forward: {backtest.strategy.name} on "
+                 f"{backtest.bars.instrument.symbol}")
+        saved = None if store is None else save_walk_forward(store, backtest, result, title)
+        return write_outputs(args, result, summary(result), title, saved)
+    finally:
+        if store is not None:
+            store.close()
 
 
 def _windows_progress(quiet: bool) -> Any:

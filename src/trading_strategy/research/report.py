@@ -139,3 +139,53 @@ def render_walk_forward(result: WalkForwardResult, title: str) -> str:
             + "<h2>Stitched out-of-sample equity</h2>" + equity_svg(curve)
             + f"<table>{stats}</table><h2>Windows</h2>" + frame_table(windows, 500))
     return _page(title, body)
+
+
+# --- the stored document the dashboard draws ---------------------------------------------
+
+
+def heatmap_data(result: SweepResult) -> dict[str, Any] | None:
+    """The heatmap as plain lists (``rows`` × ``columns`` of ``values``, None where no
+    eligible trial), for a page that colours it itself; None without an eligible trial."""
+    if result.best is None:
+        return None
+    table = result.heatmap()
+
+    def plain(value: Any) -> Any:
+        item = value.item() if hasattr(value, "item") else value
+        return None if isinstance(item, float) and not math.isfinite(item) else item
+
+    return {"x": table.columns.name, "y": table.index.name,
+            "columns": [plain(c) for c in table.columns],
+            "rows": [plain(r) for r in table.index],
+            "values": [[plain(float(v)) for v in row] for row in table.to_numpy()],
+            "maximize": result.objective.maximize}
+
+
+def oos_equity_times(result: WalkForwardResult) -> list[int] | None:
+    """UTC seconds of each point of the stitched out-of-sample equity (the bar before the
+    first test span, then every test bar), or None if the spans do not line up with it."""
+    ts = result.backtest.bars.ts
+    if not result.windows or result.windows[0].test[0] < 1:
+        return None
+    index = [result.windows[0].test[0] - 1]
+    for w in result.windows:
+        index.extend(range(w.test[0], w.test[1]))
+    if len(index) != len(result.equity):
+        return None
+    return [int(ts[i]) // 1_000_000_000 for i in index]
+
+
+def sweep_document(result: SweepResult, title: str) -> dict[str, Any]:
+    """What ``--json`` writes plus the title and heatmap: a stored optimisation."""
+    import json
+
+    return {**json.loads(result.to_json()), "title": title, "heatmap": heatmap_data(result)}
+
+
+def walk_forward_document(result: WalkForwardResult, title: str) -> dict[str, Any]:
+    """What ``--json`` writes plus the title and the equity's times: a stored walk-forward."""
+    import json
+
+    return {**json.loads(result.to_json()), "title": title,
+            "equity_times": oos_equity_times(result)}
