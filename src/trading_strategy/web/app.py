@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from trading_strategy.core.errors import UserError
 from trading_strategy.web.deps import AppState
-from trading_strategy.web.routes import actions, controls, pages, runs, sessions, stream
+from trading_strategy.web.routes import actions, controls, pages, research, runs, sessions, stream
 from trading_strategy.web.services.auth import Authenticator
 from trading_strategy.web.services.backtests import JobRunner
 from trading_strategy.web.services.sessions import SessionViews
@@ -111,6 +111,7 @@ def create_app(settings: Any = None, *, web: WebSettings | None = None,
     # controls after sessions: its /strategies/{strategy}/{action} must not shadow /halt
     for module in (runs, sessions, controls, stream, actions, pages):
         app.include_router(module.router)
+    app.include_router(research.router)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
 
     @app.get("/api/docs", include_in_schema=False)
