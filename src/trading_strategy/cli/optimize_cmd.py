@@ -51,8 +51,7 @@ def add_backtest_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--html", dest="html_path", default=None, metavar="PATH",
                    help="write the HTML report (heatmap, table, diagnostics)")
     p.add_argument("--no-store", action="store_true",
-                   help="never open the database (data from files or bundled samples; "
-                        "the result is not saved for the dashboard)")
+                   help="never open the database (data from files or bundled samples)")
     p.add_argument("--quiet", action="store_true", help="no summary or progress")
 
 
