@@ -78,3 +78,20 @@ def test_no_store_saves_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[st
                  "--param", "slow=20"]) == 0
     assert "saved as research run" not in capsys.readouterr().out
     assert stored().list_runs() == ([], 0)
+
+
+def test_a_database_without_the_table_is_a_one_line_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from trading_strategy.storage import make_engine, upgrade
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    engine = make_engine(url)
+    try:
+        upgrade(engine, "0006_bar_source")  # before research_runs
+    finally:
+        engine.dispose()
+    monkeypatch.setenv("TRADING_STRATEGY_DATABASE_URL", url)
+    assert main(["optimize", *BASE, "--param", "fast=5,10", "--param", "slow=20"]) == 2
+    err = capsys.readouterr().err
+    assert "db upgrade" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

@@ -172,8 +172,11 @@ def run(args: argparse.Namespace) -> int:
                           study_name=args.study, progress=progress_line(args.quiet),
                           fast=_FAST[args.fast])
         title = f"{backtest.strategy.name} on {backtest.bars.instrument.symbol}"
-        saved = None if store is None else save_sweep(store, backtest, result, title)
-        return write_outputs(args, result, summary(result), title, saved)
+        write_outputs(args, result, summary(result), title)
+        # saved after the files are written: a database error loses no hour-long search
+        if store is not None:
+            announce(args, save_sweep(store, backtest, result, title))
+        return 0
     finally:
         if store is not None:
             store.close()
@@ -218,19 +221,21 @@ def save_walk_forward(store: Any, backtest: Any, result: Any, title: str) -> int
         report=walk_forward_document(result, title))
 
 
-def write_outputs(args: argparse.Namespace, result: Any, text: str, title: str,
-                  saved: int | None = None) -> int:
+def write_outputs(args: argparse.Namespace, result: Any, text: str, title: str) -> int:
     """The summary (unless quiet, or the JSON goes to stdout), ``--json`` and ``--html``:
     what optimize and walk-forward write alike."""
     if not args.quiet and args.json_path != "-":
         print(text)
-        if saved is not None:
-            print(f"saved as research run {saved} (trading-strategy serve: /research/{saved})")
     if args.json_path:
         write_text(args.json_path, result.to_json())
     if args.html_path:
         write_text(args.html_path, result.html(title))
     return 0
+
+
+def announce(args: argparse.Namespace, saved: int) -> None:
+    if not args.quiet and args.json_path != "-":
+        print(f"saved as research run {saved} (trading-strategy serve: /research/{saved})")
 
 
 def summary(result: Any) -> str:

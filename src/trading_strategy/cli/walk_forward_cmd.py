@@ -8,6 +8,7 @@ from typing import Any
 
 from trading_strategy.cli.optimize_cmd import (
     add_backtest_options,
+    announce,
     check_params,
     open_backtest,
     open_database,
@@ -54,8 +55,10 @@ def run(args: argparse.Namespace) -> int:
                               storage=args.storage, progress=_windows_progress(args.quiet))
         title = (f"Walk-forward: {backtest.strategy.name} on "
                  f"{backtest.bars.instrument.symbol}")
-        saved = None if store is None else save_walk_forward(store, backtest, result, title)
-        return write_outputs(args, result, summary(result), title, saved)
+        write_outputs(args, result, summary(result), title)
+        if store is not None:
+            announce(args, save_walk_forward(store, backtest, result, title))
+        return 0
     finally:
         if store is not None:
             store.close()
