@@ -38,7 +38,7 @@ from trading_strategy.storage import Store, ensure_schema, make_engine
 BACKENDS = ("sqlite", "postgresql")
 _LOCAL = "postgresql+psycopg://postgres@127.0.0.1:{port}/{db}"
 _TABLES = ("order_events", "fills", "orders", "positions", "strategy_events", "risk_events",
-           "backtest_trades", "backtest_runs", "bars", "instruments")
+           "backtest_trades", "backtest_runs", "research_runs", "bars", "instruments")
 
 
 def _reachable(port: int) -> bool:

@@ -134,9 +134,9 @@ def test_db_commands(empty_db_url: str, monkeypatch: pytest.MonkeyPatch,
     assert main(["db", "current"]) == 0
     assert "schema (empty)" in capsys.readouterr().out
     assert main(["db", "upgrade"]) == 0
-    assert "(empty) -> 0006_bar_source" in capsys.readouterr().out
+    assert "(empty) -> 0007_research_runs" in capsys.readouterr().out
     assert main(["db", "downgrade"]) == 0
-    assert "0006_bar_source -> 0005_run_curves" in capsys.readouterr().out
+    assert "0007_research_runs -> 0006_bar_source" in capsys.readouterr().out
     assert main(["db", "current"]) == 0
     assert "run `db upgrade`" in capsys.readouterr().out
     assert main(["data", "list"]) == 2  # an outdated schema is not upgraded behind your back

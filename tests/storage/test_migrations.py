@@ -20,8 +20,9 @@ from trading_strategy.storage import (
 from trading_strategy.storage.migrate import SCHEMA_HEAD
 from trading_strategy.storage.tables import Base
 
-_ALL = {"instruments", "bars", "backtest_runs", "backtest_trades",
+_ALL = {"instruments", "bars", "backtest_runs", "backtest_trades", "research_runs",
         "orders", "order_events", "fills", "positions", "strategy_events", "risk_events"}
+_BEFORE_RESEARCH = _ALL - {"research_runs"}
 _JOURNAL = {"orders", "order_events", "fills", "positions", "strategy_events", "risk_events"}
 
 
@@ -45,14 +46,16 @@ def test_upgrade_from_empty_downgrade_and_upgrade_again(empty_db_url: str) -> No
         assert upgrade(engine) == SCHEMA_HEAD
         assert _tables(empty_db_url) == _ALL
 
+        assert downgrade(engine) == "0006_bar_source"  # no research runs
+        assert _tables(empty_db_url) == _BEFORE_RESEARCH
         assert downgrade(engine) == "0005_run_curves"  # bars lose their source column
-        assert _tables(empty_db_url) == _ALL
+        assert _tables(empty_db_url) == _BEFORE_RESEARCH
         assert downgrade(engine) == "0004_timescale"  # curves back to backtest_equity rows
-        assert _tables(empty_db_url) == _ALL | {"backtest_equity"}
+        assert _tables(empty_db_url) == _BEFORE_RESEARCH | {"backtest_equity"}
         assert downgrade(engine) == "0003_trading_journal"  # TimescaleDB step: no-op here
-        assert _tables(empty_db_url) == _ALL | {"backtest_equity"}
+        assert _tables(empty_db_url) == _BEFORE_RESEARCH | {"backtest_equity"}
         assert downgrade(engine) == "0002_backtest_runs"
-        assert _tables(empty_db_url) == (_ALL | {"backtest_equity"}) - _JOURNAL
+        assert _tables(empty_db_url) == (_BEFORE_RESEARCH | {"backtest_equity"}) - _JOURNAL
 
         assert upgrade(engine) == SCHEMA_HEAD
         assert _tables(empty_db_url) == _ALL

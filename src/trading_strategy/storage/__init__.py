@@ -6,7 +6,8 @@ always comes from the caller: this layer reads no settings and no data files.
 
 - ``open_store(url, *, migrate=True) -> Store``: engine plus repositories ``store.bars``
   (:class:`BarStore`), ``store.instruments``, ``store.runs`` (:class:`RunRepository`),
-  ``store.journal`` (:class:`TradingJournal`), ``store.events`` (:class:`EventRepository`).
+  ``store.journal`` (:class:`TradingJournal`), ``store.events`` (:class:`EventRepository`),
+  ``store.research`` (:class:`ResearchRunRepository`: optimisations, walk-forwards).
 - ``make_engine(url)``: an engine alone.
 - ``upgrade``, ``downgrade``, ``current_revision``, ``head_revision``, ``ensure_schema``.
 - ``redact_url(url)``.

@@ -28,7 +28,7 @@ __all__ = ["current_revision", "downgrade", "ensure_schema", "head_revision", "u
 
 #: The newest shipped revision. Kept here (a test checks it against the scripts) so that
 #: opening an up-to-date database needs neither alembic nor the migration scripts.
-SCHEMA_HEAD = "0006_bar_source"
+SCHEMA_HEAD = "0007_research_runs"
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 _LOCK_KEY = 7_310_001  # pg_advisory_xact_lock key reserved for schema changes

@@ -25,6 +25,7 @@ from trading_strategy.storage.events import EventRepository
 from trading_strategy.storage.instruments import InstrumentRepository
 from trading_strategy.storage.journal import TradingJournal
 from trading_strategy.storage.migrate import ensure_schema
+from trading_strategy.storage.research_runs import ResearchRunRepository
 from trading_strategy.storage.runs import RunRepository
 from trading_strategy.storage.urls import redact_url
 
@@ -41,6 +42,7 @@ class Store:
         self.runs = RunRepository(engine)
         self.journal = TradingJournal(engine)
         self.events = EventRepository(engine)
+        self.research = ResearchRunRepository(engine)
 
     @property
     def url(self) -> str:

@@ -27,6 +27,7 @@ const TS = {
     header.innerHTML = `<h1>trading-strategy</h1>
       <a href="/" class="${active === "dash" ? "active" : ""}">Dashboard</a>
       <a href="/runs" class="${active === "runs" ? "active" : ""}">Backtest runs</a>
+      <a href="/research" class="${active === "research" ? "active" : ""}">Research</a>
       <a href="/api/docs">API</a><span class="spacer"></span>
       <input id="token" type="password" placeholder="operator token (for actions)">`;
     document.body.prepend(header);
