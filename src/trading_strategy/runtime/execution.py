@@ -9,15 +9,30 @@ Order of work for a market event (what makes a replayed paper session match a ba
 the venue matches resting orders against the new bar first, the fills are journaled and
 applied to the ledgers and published, equity is marked and fed to the risk engine, and only
 then do strategies see the bar.
+
+**One at a time.** An exchange venue reports fills on its own, applied by another task
+(``runtime.venue_reports``) while bars and strategies' requests flow, and a reconnect's
+reconciliation runs beside them too. The synchronous part of applying a report (journal,
+ledger, account) is atomic on the event loop, but what follows it awaits the venue (exits
+placed or grown, siblings and flat-trade exits cancelled) and so does a bar's work (trailing
+stops, time exits, owed cancels): two of those interleaved could replace the same exit
+twice, decide on a half-updated exit book or cancel an order twice. After ``serialise()``
+the entry points (``on_bar``, ``on_report``, ``submit``, ``cancel``, ``flush_cancels``,
+``flush_resends``, ``restore_obligations``) hold one ``asyncio.Lock``, re-entrant for the task
+that holds it (a bar's fills apply reports, a fill's exits submit orders). A report waits
+for the bar or request in progress and is applied right after it, not at the next bar: a
+fill's protective exits go out as soon as it is known. Without ``serialise()`` (a paper venue
+fed in-process: one task does everything) nothing is locked and a replay pays nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import structlog
 
@@ -57,6 +72,7 @@ log = structlog.get_logger("trading_strategy.execution")
 BarFeed = Callable[[BarEvent], Awaitable[list[VenueReport]]]
 #: where state changes and verdicts are recorded (the session stores them)
 EventSink = Callable[[str, dict[str, Any]], None]
+_T = TypeVar("_T")
 
 
 class FillMessage(NamedTuple):
@@ -203,11 +219,40 @@ class Execution:
         #: entries whose ATR-based exits a restart owes: placed when the replay reaches the
         #: bar of their fill, with the ATR known then (entry id → lots, fill ticks, fill time)
         self._owed: dict[str, tuple[int, int, int]] = {}
+        #: set by ``serialise()`` (the module docstring): the entry points run one at a time
+        self._lock: asyncio.Lock | None = None
+        self._lock_owner: asyncio.Task[Any] | None = None
         history = journal.events()  # read once: a stored journal decodes every entry
         self._rebuild_ledgers(history)
         self._rebuild_exits()
         # fill rate and slippage cover the whole session, not only this process
         metrics.resume(order_stats(history))
+
+    # --- one at a time ---------------------------------------------------------------------
+    def serialise(self) -> None:
+        """From now on the entry points run one at a time (another task applies venue
+        reports or reconciles: the module docstring). Idempotent."""
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+
+    @property
+    def serialised(self) -> bool:
+        return self._lock is not None
+
+    def _must_wait(self) -> bool:
+        """Serialised, and the current task does not hold the lock yet."""
+        return self._lock is not None and self._lock_owner is not asyncio.current_task()
+
+    async def _exclusive(self, call: Callable[[], Awaitable[_T]]) -> _T:
+        """``call()`` holding the lock (the calls it makes pass: they see the owner)."""
+        lock = self._lock
+        assert lock is not None
+        async with lock:
+            self._lock_owner = asyncio.current_task()
+            try:
+                return await call()
+            finally:
+                self._lock_owner = None
 
     # --- recovery --------------------------------------------------------------------------
     def _rebuild_ledgers(self, history: list[JournalEntry]) -> None:
@@ -239,6 +284,8 @@ class Execution:
 
         Returns one line per repair, for the reconciliation report.
         """
+        if self._lock is not None and self._must_wait():
+            return await self._exclusive(self.restore_obligations)
         repairs: list[str] = []
         for order in self.manager.open_orders():
             leg = exit_leg(order.id)
@@ -333,6 +380,8 @@ class Execution:
 
     async def flush_resends(self) -> None:
         """Send what is still deferred (decided on the last bar of the replay)."""
+        if self._lock is not None and self._must_wait():
+            return await self._exclusive(self.flush_resends)
         await self._send_due(None, None)
 
     def _book(self, strategy: str, symbol: str, side: Side, quantity: Decimal, price: Decimal,
@@ -382,6 +431,8 @@ class Execution:
         return self._atr[(self.slots[strategy].symbol, rules.atr_period)].ticks
 
     async def on_bar(self, event: BarEvent) -> None:
+        if self._lock is not None and self._must_wait():
+            return await self._exclusive(lambda: self.on_bar(event))
         if self._resend:
             await self._send_due(event.symbol, event.bar.ts_event)
         self._fresh.clear()
@@ -449,6 +500,8 @@ class Execution:
                 self._pending_flatten.extend((name, change.ts_ns) for name in names)
 
     async def flush_cancels(self) -> None:
+        if self._lock is not None and self._must_wait():
+            return await self._exclusive(self.flush_cancels)
         pending, self._pending_cancels = self._pending_cancels, []
         for oid in pending:
             cause, actor = self._cancel_causes.pop(oid, ("risk state change", "risk"))
@@ -505,6 +558,8 @@ class Execution:
 
     async def on_report(self, report: VenueReport) -> bool:
         """Apply one venue report; ``True`` when it changed the order (journaled)."""
+        if self._lock is not None and self._must_wait():
+            return await self._exclusive(lambda: self.on_report(report))
         if isinstance(report, FillReport):
             faults.crash_point("before_fill_journal")
         try:
@@ -780,6 +835,8 @@ class Execution:
 
     # --- requests from strategy runners ----------------------------------------------------
     async def submit(self, intent: OrderIntent) -> SubmitResult:
+        if self._lock is not None and self._must_wait():
+            return await self._exclusive(lambda: self.submit(intent))
         t0 = time.perf_counter_ns()
         strategy = intent.strategy
         sm = self.metrics.strategy(strategy)
@@ -848,6 +905,8 @@ class Execution:
         return SubmitResult(order.id, order.status.value, order.reason, verdict.lots)
 
     async def cancel(self, request: CancelRequest) -> SubmitResult:
+        if self._lock is not None and self._must_wait():
+            return await self._exclusive(lambda: self.cancel(request))
         try:
             order = await self.manager.cancel(request.client_order_id, self.venue,
                                               cause="strategy cancel",

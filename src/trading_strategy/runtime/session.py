@@ -9,7 +9,11 @@ Components (each an asyncio task under one supervisor, talking only through the 
   then checkpoints it when something happened.
 * one ``StrategyRunner`` per strategy (restarted on error, stopped and flagged when it keeps
   failing).
-* ``reports``: for venues behind a socket, applies the fills and status changes they push.
+* ``venue-reports`` (``runtime.venue_reports.VenueReports``): for a venue no bar feeds
+  in-process (an exchange), applies the fills and status changes it reports while the
+  session runs; subscribed before the start's reconciliation, so no fill is missed.
+* ``reconcile-after-reconnect``: for a venue that signals reconnects, reconciles again after
+  each one.
 
 State lives in the data folder, per session name: the order journal (``journal.sqlite3``,
 append-only), the checkpoint of the last bar processed per symbol with the risk engine's
@@ -74,6 +78,7 @@ from trading_strategy.runtime.reconcile import (
 from trading_strategy.runtime.recorder import EventRecorder
 from trading_strategy.runtime.runner import OrderPlaced, OrderTransition, StrategyRunner
 from trading_strategy.runtime.supervisor import Supervisor
+from trading_strategy.runtime.venue_reports import VenueReports, needs_report_stream
 from trading_strategy.strategies import registry
 
 log = structlog.get_logger("trading_strategy.session")
@@ -412,6 +417,10 @@ class PaperSession:
             # a resumed strategy starts from the position and cash its journaled fills made
             runner.ctx.ledger = copy.deepcopy(self.execution.ledgers[runner.name])
         self.supervisor = Supervisor(name="session", sink=self._lifecycle)
+        #: applies an exchange's own reports while the session runs (``None``: the bar feed
+        #: hands the venue's reports back, as a paper venue's does)
+        self.venue_reports = VenueReports(self.execution) if needs_report_stream(
+            self.venue, fed_in_process=feed is not None) else None
         self.result = SessionResult()
 
     # --- venue ---------------------------------------------------------------------------
@@ -640,6 +649,10 @@ class PaperSession:
             self._restore_risk_state()
             self.files.compact_checkpoint()
             self._restore_halts()
+            if self.venue_reports is not None:
+                # subscribed before anything is sent (reconciliation may re-send orders)
+                self.venue_reports.open()
+                self.supervisor.add(self.venue_reports)
             report = await reconcile(self.execution, now_ns=time.time_ns(),
                                      strict=self.config.venue.kind == "ccxt")
             self.result.reconciliation = report
@@ -653,6 +666,8 @@ class PaperSession:
             for runner in self.runners:
                 self.supervisor.add(runner)
             if signals_reconnects(self.venue):
+                # it runs beside the feed and strategies: one at a time with them
+                self.execution.serialise()
                 # reconciled again, strictly for an exchange account, after every reconnect
                 self.supervisor.add(ReconnectReconciler(
                     self.execution, strict=self.config.venue.kind == "ccxt",

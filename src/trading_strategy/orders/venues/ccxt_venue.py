@@ -30,7 +30,8 @@ Rules:
 * **Reports** are polled (``poll_interval`` seconds): trades of the configured symbols newer
   than the stream's start or belonging to orders this venue placed become ``FillReport``s
   (once each, by trade id); orders it placed that leave the open set as cancelled, expired
-  or rejected become ``StatusReport``s.
+  or rejected become ``StatusReport``s. A poll that fails unexpectedly is logged and the
+  next one tried: a dead poller would silence every stream (an outage is the link's to tell).
 * **Reconnects**: every call's outcome goes to ``link`` (``venues.link.VenueLink``): no
   answer (``NetworkError``: timeouts, 5xx, maintenance — rate limits and clock-skew refusals
   are answers) marks the exchange unreachable, and the first answer after that is a
@@ -52,6 +53,7 @@ from typing import Any, NoReturn
 from urllib.parse import quote
 
 import ccxt.async_support as ccxt_async  # type: ignore[import-untyped]
+import structlog
 
 from trading_strategy.core.enums import OrderStatus, OrderType, Side, TimeInForce
 from trading_strategy.core.errors import ConfigError
@@ -68,6 +70,8 @@ from trading_strategy.orders.venues.base import (
     VenueUnavailable,
 )
 from trading_strategy.orders.venues.link import ReconnectStream, VenueLink
+
+log = structlog.get_logger("trading_strategy.venues.ccxt")
 
 ENV_API_KEY = "TRADING_STRATEGY_EXCHANGE__API_KEY"
 ENV_SECRET = "TRADING_STRATEGY_EXCHANGE__SECRET"
@@ -361,26 +365,35 @@ class CcxtVenue:
     async def _poll(self) -> None:
         seen: set[str] = set()
         while self._streams:
-            with contextlib.suppress(VenueUnavailable, ExchangeAuthError):
-                start = min(s.start_ms for s in self._streams)
-                # a minute of slack for clock skew; older trades only if they are ours
-                for fill in await self.fetch_fills((start - 60_000) * 1_000_000):
-                    if fill.trade_id in seen:
-                        continue
-                    if fill.client_order_id in self._placed or fill.ts_event >= start * 10**6:
-                        seen.add(fill.trade_id)
-                        self._publish(fill)
-                if self._watched:
-                    open_ids = {o.client_order_id for o in await self.fetch_open_orders()}
-                    for cid in [c for c in self._watched if c not in open_ids]:
-                        state = await self.fetch_order(cid)
-                        self._watched.discard(cid)
-                        if state is not None and state.status in (
-                                OrderStatus.CANCELLED, OrderStatus.EXPIRED,
-                                OrderStatus.REJECTED):
-                            self._publish(StatusReport(cid, state.venue_order_id,
-                                                       state.status, "", time.time_ns()))
+            try:
+                await self._poll_once(seen)
+            except (VenueUnavailable, ExchangeAuthError):
+                pass  # the link (or the next call) tells; polled again after the pause
+            except Exception as exc:  # a dead poller would silence every stream
+                log.warning("venue_poll_failed", venue=self.name,
+                            error=self._creds.redact(f"{type(exc).__name__}: {exc}"))
             await asyncio.sleep(self._poll_interval)
+
+    async def _poll_once(self, seen: set[str]) -> None:
+        """One look at the exchange: new fills, and orders of ours that left the open set."""
+        start = min(s.start_ms for s in self._streams)
+        # a minute of slack for clock skew; older trades only if they are ours
+        for fill in await self.fetch_fills((start - 60_000) * 1_000_000):
+            if fill.trade_id in seen:
+                continue
+            if fill.client_order_id in self._placed or fill.ts_event >= start * 10**6:
+                seen.add(fill.trade_id)
+                self._publish(fill)
+        if self._watched:
+            open_ids = {o.client_order_id for o in await self.fetch_open_orders()}
+            for cid in [c for c in self._watched if c not in open_ids]:
+                state = await self.fetch_order(cid)
+                self._watched.discard(cid)
+                if state is not None and state.status in (
+                        OrderStatus.CANCELLED, OrderStatus.EXPIRED,
+                        OrderStatus.REJECTED):
+                    self._publish(StatusReport(cid, state.venue_order_id,
+                                               state.status, "", time.time_ns()))
 
     async def _beat(self) -> None:
         interval = self._heartbeat_interval
