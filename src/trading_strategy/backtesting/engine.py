@@ -23,7 +23,7 @@ import numpy.typing as npt
 from trading_strategy.backtesting.context import BacktestContext
 from trading_strategy.backtesting.settings import BacktestSettings, IndicatorMode
 from trading_strategy.core.bars import BarSeries
-from trading_strategy.core.enums import OrderStatus, OrderType, Side, TimeInForce
+from trading_strategy.core.enums import OPEN_STATUSES, OrderStatus, OrderType, Side, TimeInForce
 from trading_strategy.core.errors import ConfigError, StrategyError
 from trading_strategy.core.orders import Bracket, Fill, Order, OrderIntent
 from trading_strategy.kernel.exits import ExitBook, trade_end_cancels
@@ -31,7 +31,7 @@ from trading_strategy.kernel.guard import guarded
 from trading_strategy.kernel.intents import order_prices, quantity_lots
 from trading_strategy.kernel.matching import Matcher, utc_day
 from trading_strategy.kernel.order_states import accept, move
-from trading_strategy.kernel.sizing import default_lots
+from trading_strategy.kernel.sizing import SizeKind, default_lots
 from trading_strategy.portfolio.ledger import Ledger
 from trading_strategy.strategies.base import Strategy
 from trading_strategy.strategies.context import (
@@ -48,7 +48,10 @@ from trading_strategy.strategies.context import (
 IntArray = npt.NDArray[np.int64]
 _BUY = Side.BUY
 _MARKET = OrderType.MARKET
+_DAY = TimeInForce.DAY
 _NO_IDS: frozenset[str] = frozenset()
+#: ``Order.is_open`` without a property call, where the engine filters its book per fill
+_OPEN = OPEN_STATUSES
 _CHUNK = 65_536
 #: objects allocated between young-generation collections during a run (Python's is 700)
 _GC_YOUNG = 50_000
@@ -63,8 +66,22 @@ class GateDecision:
     message: str = ""
 
 
+class GateAnswer(Protocol):
+    """What the engine reads of a gate's answer: ``GateDecision`` or the kernel's own
+    decision, handed on as it is (no copy per order)."""
+
+    @property
+    def lots(self) -> int | None: ...
+
+    @property
+    def code(self) -> str: ...
+
+    @property
+    def message(self) -> str: ...
+
+
 class PreTradeGate(Protocol):
-    def check(self, intent: OrderIntent, engine: BacktestEngine) -> GateDecision: ...
+    def check(self, intent: OrderIntent, engine: BacktestEngine) -> GateAnswer: ...
 
     def on_bar(self, engine: BacktestEngine, i: int) -> None: ...
 
@@ -149,6 +166,13 @@ class BacktestEngine:
         self.commission_fn = settings.commission.bind(inst)
         self.slippage_fn = settings.slippage.bind(inst, bars)
         self.state = RunState()
+        #: a fixed default size depends on neither the side nor any price or amount: the
+        #: kernel's answer, asked once rather than per order (a Decimal division each)
+        self._fixed_lots: tuple[int, bool] | None = None
+        if settings.size.kind is SizeKind.FIXED:
+            self._fixed_lots = default_lots(
+                settings.size, inst, _BUY, price_ticks=0, position_lots=0, cash_units=0,
+                equity_units=0, commission=self.commission_fn)
         self._latency_ms = settings.latency_ms
         self._latency_bars = settings.latency_bars
         self.orders: list[Order] = []
@@ -319,8 +343,9 @@ class BacktestEngine:
 
     # --- orders ----------------------------------------------------------------------------
     def submit(self, spec: OrderSpec) -> str:
-        side, quantity, order_type, tif = spec.side, spec.quantity, spec.order_type, spec.tif
-        reduce_only, tag = spec.reduce_only, spec.tag
+        # one unpacking of the tuple rather than ten attribute reads
+        (side, quantity, order_type, limit, stop, tif, stop_loss, take_profit, reduce_only,
+         tag) = spec
         inst = self.instrument
         i = self.cursor.i
         if i < 0:
@@ -332,13 +357,13 @@ class BacktestEngine:
         self._seq += 1
         name = self.strategy_name
         oid = f"{name}-{self._seq:06d}"
-        if order_type is _MARKET and spec.limit is None and spec.stop is None \
-                and spec.stop_loss is None and spec.take_profit is None:
+        if order_type is _MARKET and limit is None and stop is None \
+                and stop_loss is None and take_profit is None:
             limit_t = stop_t = bracket = None  # what order_prices gives a plain market order
         else:
-            limit_t, stop_t, bracket = order_prices(inst, order_type, limit=spec.limit,
-                                                    stop=spec.stop, stop_loss=spec.stop_loss,
-                                                    take_profit=spec.take_profit)
+            limit_t, stop_t, bracket = order_prices(inst, order_type, limit=limit, stop=stop,
+                                                    stop_loss=stop_loss,
+                                                    take_profit=take_profit)
         close_t = int(self.close_t[i])
         size_at_fill = False
         if quantity is None:
@@ -356,7 +381,7 @@ class BacktestEngine:
                       reduce_only, bracket, decided, eligible, ts, close_t,
                       size_at_fill=size_at_fill)
         order.tag = tag
-        if tif is TimeInForce.DAY and order.eligible_index < len(self.bars):
+        if tif is _DAY and eligible < len(self.bars):
             # a DAY order lives for the UTC day of its first eligible bar
             order.first_day = utc_day(int(self.bars.ts[order.eligible_index]))
         self._by_id[oid] = order
@@ -390,6 +415,9 @@ class BacktestEngine:
         return max(i + 1, int(np.searchsorted(ts, arrival, side="left")))
 
     def _default_lots(self, side: Side, price_t: int) -> tuple[int, bool]:
+        fixed = self._fixed_lots
+        if fixed is not None:
+            return fixed
         ledger = self.ledger
         return default_lots(self.settings.size, self.instrument, side, price_ticks=price_t,
                             position_lots=ledger.position, cash_units=ledger.cash,
@@ -483,9 +511,15 @@ class BacktestEngine:
 
     # --- matching --------------------------------------------------------------------------
     def _match_bar(self, i: int) -> None:
-        candidates = [o for o in self.orders if o.eligible_index <= i]
-        if not candidates:
-            return
+        orders = self.orders
+        if len(orders) == 1:  # the common case: one order, nothing to filter
+            if orders[0].eligible_index > i:
+                return
+            candidates = orders[:]
+        else:
+            candidates = [o for o in orders if o.eligible_index <= i]
+            if not candidates:
+                return
         self._event_i = i
         ts = int(self.bars.ts[i])
         o_t = int(self.open_t[i])
@@ -500,7 +534,11 @@ class BacktestEngine:
                 matcher.match_order(only, i, ts, o_t, h_t, l_t, volume)
         else:
             matcher.match(candidates, i, ts, o_t, h_t, l_t, volume)
-        self.orders[:] = [o for o in self.orders if o.is_open]
+        if len(orders) == 1:  # nothing added meanwhile: keep it or drop it
+            if orders[0].status not in _OPEN:
+                orders.clear()
+        else:
+            orders[:] = [o for o in orders if o.status in _OPEN]
         if self._fresh_exits:
             # exits created by fills at this bar's open are live for the rest of the bar
             self._fresh_exits = False

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from trading_strategy.backtesting.engine import GateDecision
+from trading_strategy.backtesting.engine import GateAnswer
 from trading_strategy.core.bars import format_ts
 from trading_strategy.core.enums import OrderStatus, OrderType, Side
 from trading_strategy.core.orders import Bracket, Order, OrderIntent
@@ -132,6 +132,8 @@ class RiskGate:
         else:
             self.account = self.risk.new_account(equity=engine.ledger.cash)
         self.gate = StrategyGate(self.risk, strategy)
+        #: the view carries the closed trades' returns only for Kelly sizing
+        self._kelly = self.gate.needs_returns
         self.stops: StopRules = self.gate.stops
         self.sizing: SizingRules = self.gate.sizing
         self.protections = Protections(self.stops)
@@ -190,30 +192,42 @@ class RiskGate:
             return None
         return atr_in_ticks(float(self._atr[i]), self._tick)
 
-    def check(self, intent: OrderIntent, engine: BacktestEngine) -> GateDecision:
-        i = max(engine.cursor.i, 0)
+    def check(self, intent: OrderIntent, engine: BacktestEngine) -> GateAnswer:
+        i = engine.cursor.i
+        if i < 0:
+            i = 0
+        ledger = engine.ledger
         close_t = int(engine.close_t[i])
-        own = self._own_equity(engine, close_t)
+        own = (ledger.cash + ledger.position * close_t) * self._factor
         account = self.account
         if self._peers is not None:
             self._peers.refresh()
-        account.equity = self._caps_equity(engine, own)
+        account.equity = own if self._equity is None else self._caps_equity(engine, own)
         account.set_last_price(self.symbol, close_t)
+        # positional, and no call for what this strategy's settings never need: one view
+        # per order
+        orders = engine.orders
         view = GateView(
-            strategy=self.strategy, symbol=self.symbol, position=engine.ledger.position,
-            working=_working(engine), equity_units=own, price_ticks=close_t,
-            atr_ticks=self._atr_ticks(i), closed_returns=self._closed_returns(engine),
+            self.strategy, self.symbol, ledger.position,
+            _working(engine) if orders else (), own, close_t,
+            None if self._atr is None else atr_in_ticks(float(self._atr[i]), self._tick),
+            ledger.closed_returns(self._returns) if self._kelly else self._returns,
             # a strategy buys within its own cash, at the decision price (a session's rule)
-            cash_units=engine.ledger.cash)
+            ledger.cash)
         decision = self.gate.decide(intent, view, account, int(engine.bars.ts[i]),
                                     session_open=self._session_open)
-        return self._count(GateDecision(decision.lots, decision.code, decision.message))
+        # the kernel's decision is handed on as it is: the engine reads lots, code, message
+        code = decision.code
+        key = code if decision.lots is not None else f"rejected:{code}"
+        verdicts = self.log.verdicts
+        verdicts[key] = verdicts.get(key, 0) + 1
+        return decision
 
     def _closed_returns(self, engine: BacktestEngine) -> list[float]:
         """Returns (P&L / entry value) of the strategy's closed trades, oldest first: what a
         Kelly sizer learns its win rate and payoff ratio from. Extended as trades close (only
         the ledger's last trade can still be open)."""
-        if not self.gate.needs_returns:
+        if not self._kelly:
             return self._returns
         return engine.ledger.closed_returns(self._returns)
 
@@ -246,11 +260,6 @@ class RiskGate:
         key = f"{kind}:{code.value}"
         self.log.verdicts[key] = self.log.verdicts.get(key, 0) + 1
         return max(cap, 0), code.value
-
-    def _count(self, decision: GateDecision) -> GateDecision:
-        key = decision.code if decision.lots is not None else f"rejected:{decision.code}"
-        self.log.verdicts[key] = self.log.verdicts.get(key, 0) + 1
-        return decision
 
     def entry_bracket(self, order: Order, fill_t: int, i: int) -> Bracket | None:
         """Configured stops for an entry filled at ``fill_t`` on bar ``i``."""

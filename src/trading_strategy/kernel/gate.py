@@ -115,13 +115,18 @@ def increases(position: int, side: Side) -> bool:
 class StrategyGate:
     """One strategy's pre-trade rules, resolved once from the risk engine's settings."""
 
-    __slots__ = ("_cash_account", "caps_positions", "risk", "sizing", "stops", "strategy")
+    __slots__ = ("_cash_account", "_needs_atr", "_sizes", "caps_positions", "risk", "sizing",
+                 "stops", "strategy")
 
     def __init__(self, risk: RiskEngine, strategy: str) -> None:
         self.risk = risk
         self.strategy = strategy
         self.stops: StopRules = risk.stop_rules(strategy)
         self.sizing: SizingRules = risk.sizing_rules(strategy)
+        # read once: ``decide`` runs per order, and the rules are fixed for the gate's life
+        self._needs_atr: bool = self.stops.needs_atr
+        #: a sizing method replaces the strategy's quantity on entries
+        self._sizes: bool = self.sizing.method != "strategy"
         top = risk.settings
         #: buying power is checked: a buy that opens or grows a long must be paid from the
         #: strategy's own cash at the decision price (both drivers pass that cash)
@@ -145,13 +150,14 @@ class StrategyGate:
         ``account`` must hold the equity the caps are judged against, the last prices and
         the other strategies' positions; the gate sets this strategy's open-order count and,
         for the check only, its projected position (the booked one is put back)."""
-        position = projected_position(view.position, view.working)
+        working = view.working
+        position = projected_position(view.position, working) if working else view.position
         entry = not intent.reduce_only and increases(position, intent.side)
-        if entry and self.stops.needs_atr and view.atr_ticks is None:
+        if entry and self._needs_atr and view.atr_ticks is None:
             return GateDecision(None, "atr_warmup", "an ATR-based stop is configured and the "
                                 "ATR is not available yet: the entry would go out unprotected",
                                 intent)
-        if entry and self.sizing.method != "strategy":
+        if entry and self._sizes:
             price = view.price_ticks
             if not price:
                 return GateDecision(None, "no_price", "no price to size the entry at yet",
@@ -177,12 +183,15 @@ class StrategyGate:
                 and intent.lots * intent.decision_ticks > view.cash_units:
             return GateDecision(None, "insufficient_cash",
                                 "insufficient cash in the strategy's allocation", intent)
-        account.set_open_orders(self.strategy, len(view.working))
+        account.set_open_orders(self.strategy, len(working))
         account.set_position(self.strategy, view.symbol, position)
-        try:
+        if position == booked:  # nothing to put back (no working orders: the usual case)
             verdict = self.risk.check(intent, account, ts_ns, session_open=session_open)
-        finally:
-            account.set_position(self.strategy, view.symbol, booked)
+        else:
+            try:
+                verdict = self.risk.check(intent, account, ts_ns, session_open=session_open)
+            finally:
+                account.set_position(self.strategy, view.symbol, booked)
         if verdict.status is VerdictStatus.REJECTED:
             code = verdict.reason.value if verdict.reason is not None else "rejected"
             return GateDecision(None, code, verdict.message, intent, verdict)

@@ -66,8 +66,12 @@ class Account:
 
     # --- updates ---------------------------------------------------------------------------
     def set_position(self, strategy: str, symbol: str, lots: int) -> None:
-        book = self._positions.setdefault(strategy, {})
-        self._gross[symbol] = self._gross.get(symbol, 0) - abs(book.get(symbol, 0)) + abs(lots)
+        # no ``setdefault(strategy, {})``: it builds a dict on every call (one per order)
+        book = self._positions.get(strategy)
+        if book is None:
+            book = self._positions[strategy] = {}
+        gross = self._gross
+        gross[symbol] = gross.get(symbol, 0) - abs(book.get(symbol, 0)) + abs(lots)
         book[symbol] = lots
 
     def add_fill(self, strategy: str, symbol: str, signed_lots: int) -> None:

@@ -84,8 +84,19 @@ class Verdict:
         }
 
 
+#: accepted verdicts by size: a verdict is frozen, and most orders are of a few sizes, so
+#: each is made once rather than per order (bounded: sizes past it are made each time)
+_ACCEPTED: dict[int, Verdict] = {}
+_ACCEPTED_MAX = 4096
+
+
 def accepted(lots: int) -> Verdict:
-    return Verdict(VerdictStatus.ACCEPTED, lots)
+    verdict = _ACCEPTED.get(lots)
+    if verdict is None:
+        verdict = Verdict(VerdictStatus.ACCEPTED, lots)
+        if len(_ACCEPTED) < _ACCEPTED_MAX:
+            _ACCEPTED[lots] = verdict
+    return verdict
 
 
 def resized(lots: int, reason: ReasonCode, message: str) -> Verdict:

@@ -766,9 +766,9 @@ class Context(ABC):
             stop_loss: Price | None = None, take_profit: Price | None = None,
             tag: str = "") -> str:
         """Buy; the order type follows from ``limit``/``stop`` (both: stop-limit)."""
-        return self.submit_order(Side.BUY, quantity, order_type=_order_type(limit, stop),
-                                 limit=limit, stop=stop, tif=tif, stop_loss=stop_loss,
-                                 take_profit=take_profit, tag=tag)
+        # straight to the driver (what ``submit_order`` does): keywords cost per order
+        return self._place(OrderSpec(Side.BUY, quantity, _order_type(limit, stop), limit, stop,
+                                     tif, stop_loss, take_profit, False, tag))
 
     def sell(self, quantity: Price | None = None, *, limit: Price | None = None,
              stop: Price | None = None, tif: TimeInForce = TimeInForce.GTC,
@@ -786,9 +786,8 @@ class Context(ABC):
             ctx.sell(ctx.position / 2, limit=ctx.bars.close[0] * 1.05)
         ```
         """
-        return self.submit_order(Side.SELL, quantity, order_type=_order_type(limit, stop),
-                                 limit=limit, stop=stop, tif=tif, stop_loss=stop_loss,
-                                 take_profit=take_profit, tag=tag)
+        return self._place(OrderSpec(Side.SELL, quantity, _order_type(limit, stop), limit,
+                                     stop, tif, stop_loss, take_profit, False, tag))
 
     def close(self, tag: str = "close") -> str | None:
         """Flatten with a market order; ``None`` when already flat."""
@@ -798,7 +797,8 @@ class Context(ABC):
         side = Side.SELL if lots > 0 else Side.BUY
         lot_size = self.instrument.lot_size
         qty: Price = abs(lots) if lot_size == 1 else abs(lots) * lot_size
-        return self.submit_order(side, qty, reduce_only=True, tag=tag)
+        return self._place(OrderSpec(side, qty, _MARKET, None, None, _GTC, None, None, True,
+                                     tag))
 
     @abstractmethod
     def cancel(self, order_id: str) -> bool:
@@ -849,11 +849,11 @@ class Context(ABC):
         """A structured decision log entry tagged with strategy, instrument and bar time."""
 
 
+_MARKET = OrderType.MARKET
+_GTC = TimeInForce.GTC
+
+
 def _order_type(limit: Price | None, stop: Price | None) -> OrderType:
-    if limit is not None and stop is not None:
-        return OrderType.STOP_LIMIT
-    if limit is not None:
-        return OrderType.LIMIT
-    if stop is not None:
-        return OrderType.STOP
-    return OrderType.MARKET
+    if limit is None:
+        return _MARKET if stop is None else OrderType.STOP
+    return OrderType.LIMIT if stop is None else OrderType.STOP_LIMIT
