@@ -187,3 +187,7 @@ def test_a_live_exchange_session_applies_its_fills_while_it_runs(tmp_path: Path)
     # close: no slippage; the limit at its limit price
     assert reg.get_sample_value("slippage_bps", {"strategy": "s"}) == pytest.approx(0.0)
     assert session.venue_reports is not None and session.venue_reports.applied >= 3
+    # and what ``status`` and the dashboard read: the snapshot saved at the end
+    saved = (tmp_path / "sessions" / "exchange_fills" / "metrics.prom").read_text()
+    assert 'fills_total{strategy="s"} 3.0' in saved
+    assert 'fill_rate{strategy="s"} 1.0' in saved

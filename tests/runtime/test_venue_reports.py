@@ -24,7 +24,8 @@ from trading_strategy.orders.events import OrderEvent, OrderFilled
 from trading_strategy.orders.journal import InMemoryJournal
 from trading_strategy.orders.venues.base import QueuedReportStream
 from trading_strategy.orders.venues.ccxt_venue import CcxtVenue, ExchangeCredentials
-from trading_strategy.runtime.lifecycle import Backoff
+from trading_strategy.risk.verdicts import TradingState
+from trading_strategy.runtime.lifecycle import Backoff, RestartIntensity
 from trading_strategy.runtime.portfolio_config import parse_portfolio
 from trading_strategy.runtime.session import PaperSession
 from trading_strategy.runtime.supervisor import Supervisor
@@ -46,15 +47,17 @@ def history(symbol: str, timeframe: str | None) -> BarSeries:
 
 
 class FailingOnce(InMemoryJournal):
-    """A journal whose first write of a fill fails (a full disk, a lost database)."""
+    """A journal whose first ``times`` writes of a fill fail (a full disk, a lost
+    database)."""
 
-    def __init__(self) -> None:
+    def __init__(self, times: int = 1) -> None:
         super().__init__()
         self.failures = 0
+        self.times = times
 
     def append(self, event: OrderEvent, from_status: OrderStatus | None,
                to_status: OrderStatus) -> None:
-        if isinstance(event, OrderFilled) and self.failures == 0:
+        if isinstance(event, OrderFilled) and self.failures < self.times:
             self.failures += 1
             raise OSError("disk full")
         super().append(event, from_status, to_status)
@@ -78,7 +81,10 @@ class Rig:
                                     bar_source=history)
         assert self.session.venue_reports is not None  # an exchange: no bar feed
         self.reports: VenueReports = self.session.venue_reports
-        self.supervisor = Supervisor(name="test", backoff=Backoff(initial=0.01, max=0.05))
+        # the session's own lifecycle sink: what it does when the component fails for good
+        self.supervisor = Supervisor(name="test", backoff=Backoff(initial=0.01, max=0.05),
+                                     intensity=RestartIntensity(max_restarts=2),
+                                     sink=self.session._lifecycle)
 
     @property
     def execution(self) -> Any:
@@ -201,5 +207,22 @@ def test_a_fill_made_while_the_stream_was_gone_is_applied_after_it_comes_back(
             assert r.reports.restarts == 1
             assert r.execution.manager.get("s-1").status is OrderStatus.FILLED
             assert r.execution.ledgers["s"].position == 1000
+
+    asyncio.run(run())
+
+
+def test_reports_that_cannot_be_applied_for_good_halt_the_portfolio(tmp_path: Path) -> None:
+    """Trading on while blind to its fills would be wrong on every count (positions, exits,
+    loss limits): when the component fails past its restarts, entries are refused."""
+    journal = FailingOnce(times=100)
+
+    async def run() -> None:
+        async with rig(tmp_path, journal) as r:
+            assert (await r.execution.submit(intent("s-1"))).status == "accepted"
+            r.exchange.trade("BTCUSDT", Decimal("48900"))
+            await until(lambda: "venue-reports" in r.session.result.failed)
+            assert r.execution.risk.state(None) is TradingState.HALTED
+            refused = await r.execution.submit(intent("s-2"))
+            assert refused.status == "denied"
 
     asyncio.run(run())

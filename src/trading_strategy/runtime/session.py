@@ -488,15 +488,31 @@ class PaperSession:
         data = {"component": event.component, "from": event.from_state.value,
                 "to": event.to_state.value, "reason": event.reason, "cause": event.cause}
         self.recorder("strategy_event", data)
-        if event.is_restart:
+        if event.is_restart and event.component in self.execution.slots:
+            # (the session's own components are no strategies: no series of their own)
             self.metrics.strategy(event.component).restart(event.cause or "exit")
         if event.to_state is LifecycleState.FAILED:
             log.error("component_failed", **data)
             if event.component not in self.result.failed:
                 self.result.failed.append(event.component)
+            if self.venue_reports is not None and event.component == self.venue_reports.name:
+                self._halt_blind(event.reason)
             for runner in self.runners:
                 if runner.name == event.component:
                     runner.close()
+
+    def _halt_blind(self, reason: str) -> None:
+        """The venue's reports can no longer be applied: the session would trade blind to
+        its fills (positions, exits, loss limits all wrong), so the portfolio is HALTED —
+        entries refused and cancelled, reductions pass — until an operator re-arms (after a
+        restart, whose reconciliation applies what was missed)."""
+        change = self.execution.risk.halt(
+            None, actor="session", ts_ns=time.time_ns(),
+            note=f"venue reports no longer applied ({reason}); restart the session to "
+                 "reconcile, then re-arm")
+        if change is not None:
+            self.execution.apply_state_changes([change])
+            log.error("halted_blind", reason=reason)
 
     # --- running -------------------------------------------------------------------------
     # --- operator state that outlives the process -------------------------------------------
