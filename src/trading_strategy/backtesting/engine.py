@@ -49,6 +49,9 @@ IntArray = npt.NDArray[np.int64]
 _BUY = Side.BUY
 _MARKET = OrderType.MARKET
 _DAY = TimeInForce.DAY
+#: enum members as module constants: a class attribute read costs ~10x a global's
+_FILLED = OrderStatus.FILLED
+_PARTIAL = OrderStatus.PARTIALLY_FILLED
 _NO_IDS: frozenset[str] = frozenset()
 #: ``Order.is_open`` without a property call, where the engine filters its book per fill
 _OPEN = OPEN_STATUSES
@@ -595,16 +598,16 @@ class BacktestEngine:
         st.fills.append(fill)
         order.filled_lots += lots
         if order.filled_lots >= order.lots:
-            move(order, OrderStatus.FILLED)
+            move(order, _FILLED)
             st.closed_orders.append(order)
         else:
-            move(order, OrderStatus.PARTIALLY_FILLED)
+            move(order, _PARTIAL)
         # what the fill ends (the sibling exit, orders of a closed trade) ends now, and is
         # told after the fill itself, as a venue reports it
         held = None
         if self._wants_events:
             held = self._held = []
-        if order.parent_id is not None and order.status is OrderStatus.FILLED:
+        if order.parent_id is not None and order.status is _FILLED:
             for sibling in self._exits.on_exit_fill(order.id, complete=True):
                 self._cancel_exit(sibling, "one-cancels-other sibling filled")
         if ledger.position == 0 or ledger.open_trade is not was_open_trade:

@@ -24,6 +24,11 @@ from decimal import Decimal
 
 from trading_strategy.core.enums import OrderType
 
+#: enum members as module constants (``match`` runs per order per bar)
+_MARKET = OrderType.MARKET
+_LIMIT = OrderType.LIMIT
+_STOP = OrderType.STOP
+
 #: matching order within one bar: market, stops, then limits (pessimistic for brackets)
 PRIORITY = {
     OrderType.MARKET: 0,
@@ -70,13 +75,13 @@ def match(
     has triggered (so it survives into the next bar as a limit or market order), and whether
     the fill took liquidity (market-like: slippage applies).
     """
-    if order_type is OrderType.MARKET:
+    if order_type is _MARKET:
         return o, triggered, True
-    if order_type is OrderType.LIMIT:
+    if order_type is _LIMIT:
         assert limit is not None
         return limit_price(sign, limit, o, h, l), triggered, False
     assert stop is not None
-    if order_type is OrderType.STOP:
+    if order_type is _STOP:
         if triggered:
             return o, True, True
         price = stop_trigger(sign, stop, o, h, l)

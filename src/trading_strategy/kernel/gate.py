@@ -42,6 +42,12 @@ from trading_strategy.risk import (
     VerdictStatus,
 )
 
+#: enum members as module constants: read per order, and a class attribute costs more
+_BUY = Side.BUY
+_MARKET = OrderType.MARKET
+_REJECTED = VerdictStatus.REJECTED
+_RESIZED = VerdictStatus.RESIZED
+
 
 class WorkingOrder(NamedTuple):
     """An order still working at the venue, as far as the projected position cares."""
@@ -97,9 +103,9 @@ def projected_position(position: int, working: Sequence[WorkingOrder]) -> int:
     it filled) and every reduce-only *market* order (certain to fill), but not the
     contingent exits — a stop-loss waiting below the price reduces nothing yet."""
     for order in working:
-        if order.reduce_only and order.order_type is not OrderType.MARKET:
+        if order.reduce_only and order.order_type is not _MARKET:
             continue
-        sign = 1 if order.side is Side.BUY else -1
+        sign = 1 if order.side is _BUY else -1
         lots = order.remaining_lots
         if order.reduce_only:
             lots = min(lots, abs(position)) if position * sign < 0 else 0
@@ -109,7 +115,7 @@ def projected_position(position: int, working: Sequence[WorkingOrder]) -> int:
 
 def increases(position: int, side: Side) -> bool:
     """Whether an order on ``side`` opens or grows ``position`` (a flat position grows)."""
-    return position == 0 or (position > 0) == (side is Side.BUY)
+    return position == 0 or (position > 0) == (side is _BUY)
 
 
 class StrategyGate:
@@ -171,7 +177,7 @@ class StrategyGate:
         if intent.lots <= 0:
             return GateDecision(None, "zero_size", "order size rounds to zero lots", intent)
         booked = view.position
-        sign = 1 if intent.side is Side.BUY else -1
+        sign = 1 if intent.side is _BUY else -1
         if intent.reduce_only and view.clip_reduce_only:
             lots = min(intent.lots, abs(booked)) if booked * sign < 0 else 0
             if lots <= 0:
@@ -192,10 +198,10 @@ class StrategyGate:
                 verdict = self.risk.check(intent, account, ts_ns, session_open=session_open)
             finally:
                 account.set_position(self.strategy, view.symbol, booked)
-        if verdict.status is VerdictStatus.REJECTED:
+        if verdict.status is _REJECTED:
             code = verdict.reason.value if verdict.reason is not None else "rejected"
             return GateDecision(None, code, verdict.message, intent, verdict)
         code = "accepted"
-        if verdict.status is VerdictStatus.RESIZED:
+        if verdict.status is _RESIZED:
             code = f"resized:{verdict.reason.value}" if verdict.reason is not None else "resized"
         return GateDecision(verdict.lots, code, verdict.message, intent, verdict)

@@ -91,6 +91,10 @@ if not (ORDER_TRANSITIONS.allowed(_S.CREATED, _S.SUBMITTED)
     raise RuntimeError("accept() needs CREATED -> SUBMITTED -> ACCEPTED in the table")
 
 
+_CREATED = _S.CREATED
+_ACCEPTED = _S.ACCEPTED
+
+
 def move(order: Order, status: OrderStatus, reason: str | None = None) -> None:
     """Set ``order.status`` along the table (``IllegalTransition`` otherwise); a partial
     fill may follow a partial fill (the table's self-edge)."""
@@ -105,7 +109,7 @@ def move(order: Order, status: OrderStatus, reason: str | None = None) -> None:
 def accept(order: Order) -> None:
     """A simulated venue takes a new order at once: CREATED → SUBMITTED → ACCEPTED (both
     edges are checked against the table at import)."""
-    if order.status is not _S.CREATED:
+    if order.status is not _CREATED:
         raise IllegalTransition(f"order {order.id}: illegal transition {order.status!s} -> "
                                 f"{_S.SUBMITTED!s}")
-    order.status = _S.ACCEPTED
+    order.status = _ACCEPTED

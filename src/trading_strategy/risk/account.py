@@ -104,10 +104,20 @@ class Account:
         return abs(lots) * price * self._factors.get(symbol, 1)
 
     def gross_exposure(self) -> int:
-        return sum(self._value(symbol, lots) for symbol, lots in self._gross.items())
+        return self._total(self._gross)
 
     def strategy_exposure(self, strategy: str) -> int:
         book = self._positions.get(strategy)
         if not book:
             return 0
-        return sum(self._value(symbol, lots) for symbol, lots in book.items())
+        return self._total(book)
+
+    def _total(self, lots_by_symbol: Mapping[str, int]) -> int:
+        """Σ ``_value`` over ``lots_by_symbol``, as one loop: the caps ask on every entry."""
+        last, factors = self._last, self._factors
+        total = 0
+        for symbol, lots in lots_by_symbol.items():
+            price = last.get(symbol)
+            if price is not None and lots != 0:
+                total += abs(lots) * price * factors.get(symbol, 1)
+        return total

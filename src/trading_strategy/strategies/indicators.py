@@ -142,7 +142,8 @@ def _quantize(x: float, period: int, name: str) -> int:
 
 
 def _quantize_array(x: FloatArray, period: int, name: str) -> npt.NDArray[np.int64]:
-    scaled = np.rint(x * _SCALE_F)
+    scaled = x * _SCALE_F
+    np.rint(scaled, out=scaled)  # in place: one array of the series' length, not two
     if scaled.size:
         i = int(np.argmax(np.abs(scaled)))
         if abs(int(scaled[i])) * period > _INT64_MAX:
@@ -175,7 +176,11 @@ def _sma_fixed(q: npt.NDArray[np.int64], p: int) -> FloatArray:
         cs = np.cumsum(q, dtype=np.int64)
         window = cs[p - 1 :].copy()
         window[1:] -= cs[: len(q) - p]
-        out[p - 1 :] = window.astype(np.float64) / float(p * SMA_SCALE)
+        # cast and divide in the output itself: the same double per value as
+        # ``window.astype(np.float64) / d``, without two more arrays of the series' length
+        tail = out[p - 1 :]
+        tail[:] = window
+        tail /= float(p * SMA_SCALE)
     return out
 
 
