@@ -75,6 +75,10 @@ log = structlog.get_logger("trading_strategy.venues.ccxt")
 
 ENV_API_KEY = "TRADING_STRATEGY_EXCHANGE__API_KEY"
 ENV_SECRET = "TRADING_STRATEGY_EXCHANGE__SECRET"
+#: trades asked for in one request (Binance answers at most 1,000; 500 by default)
+TRADES_PAGE = 500
+#: how far before the newest fill seen the fill poll looks again (clock skew, late trades)
+_POLL_SLACK_NS = 60 * 10**9
 _BINANCE_REST = re.compile(r"^https://[a-z0-9.-]+")
 _SIGNATURE = re.compile(r"(signature=)[0-9a-fA-F]+")
 _STATUS = {"open": OrderStatus.ACCEPTED, "closed": OrderStatus.FILLED,
@@ -179,8 +183,9 @@ class _Binance:
     async def fetch_open_orders(self, symbol: str | None) -> list[dict[str, Any]]:
         return list(await self._call(self._ex.fetch_open_orders(symbol)))
 
-    async def fetch_my_trades(self, symbol: str, since_ms: int | None) -> list[dict[str, Any]]:
-        return list(await self._call(self._ex.fetch_my_trades(symbol, since_ms)))
+    async def fetch_my_trades(self, symbol: str, since_ms: int | None,
+                              limit: int | None = None) -> list[dict[str, Any]]:
+        return list(await self._call(self._ex.fetch_my_trades(symbol, since_ms, limit)))
 
     async def fetch_balance(self) -> dict[str, Any]:
         return dict(await self._call(self._ex.fetch_balance()))
@@ -301,14 +306,30 @@ class CcxtVenue:
         await self._load()
         fills: list[FillReport] = []
         for ccxt_symbol in self._from_ccxt:
-            try:
-                trades = await self._ex.fetch_my_trades(ccxt_symbol, since_ts // 1_000_000)
-            except ccxt_async.BaseError as exc:
-                self._unavailable(exc)
-            for trade in trades:
+            for trade in await self._trades_since(ccxt_symbol, since_ts // 1_000_000):
                 fills.append(await self._fill(trade))
         fills.sort(key=lambda f: (f.ts_event, f.trade_id))
         return fills
+
+    async def _trades_since(self, ccxt_symbol: str, since_ms: int) -> list[dict[str, Any]]:
+        """Every trade of ours on ``ccxt_symbol`` from ``since_ms``, page by page: an
+        exchange answers one page (Binance: the oldest 500 from the start time), so a
+        single request would never see the newest fills of a busy account."""
+        trades: list[dict[str, Any]] = []
+        ids: set[str] = set()
+        while True:
+            try:
+                page = await self._ex.fetch_my_trades(ccxt_symbol, since_ms, TRADES_PAGE)
+            except ccxt_async.BaseError as exc:
+                self._unavailable(exc)
+            new = [t for t in page if str(t["id"]) not in ids]
+            trades.extend(new)
+            ids.update(str(t["id"]) for t in new)
+            if len(page) < TRADES_PAGE or not new:
+                return trades
+            # the next page starts at the last trade's time (trades of that millisecond
+            # come again and are skipped by id)
+            since_ms = max(int(t["timestamp"]) for t in page)
 
     async def fetch_balances(self) -> dict[str, Decimal]:
         try:
@@ -363,7 +384,7 @@ class CcxtVenue:
 
     # --- polling -----------------------------------------------------------------------
     async def _poll(self) -> None:
-        seen: set[str] = set()
+        seen: dict[str, int] = {}  # trade id -> its time (ns), for the window's slack
         while self._streams:
             try:
                 await self._poll_once(seen)
@@ -374,16 +395,23 @@ class CcxtVenue:
                             error=self._creds.redact(f"{type(exc).__name__}: {exc}"))
             await asyncio.sleep(self._poll_interval)
 
-    async def _poll_once(self, seen: set[str]) -> None:
-        """One look at the exchange: new fills, and orders of ours that left the open set."""
-        start = min(s.start_ms for s in self._streams)
-        # a minute of slack for clock skew; older trades only if they are ours
-        for fill in await self.fetch_fills((start - 60_000) * 1_000_000):
+    async def _poll_once(self, seen: dict[str, int]) -> None:
+        """One look at the exchange: new fills, and orders of ours that left the open set.
+
+        The window starts a minute (slack for clock skew) before the newest fill already
+        published, or before the streams' start: it moves with the account, so a long
+        session keeps seeing its new fills and ``seen`` keeps only the window's ids."""
+        start = min(s.start_ms for s in self._streams) * 1_000_000
+        since = max(start, max(seen.values(), default=0)) - _POLL_SLACK_NS
+        for fill in await self.fetch_fills(since):
             if fill.trade_id in seen:
                 continue
-            if fill.client_order_id in self._placed or fill.ts_event >= start * 10**6:
-                seen.add(fill.trade_id)
+            # older than the streams' start: only if it is ours
+            if fill.client_order_id in self._placed or fill.ts_event >= start:
+                seen[fill.trade_id] = fill.ts_event
                 self._publish(fill)
+        for trade_id in [t for t, ts in seen.items() if ts < since]:
+            del seen[trade_id]
         if self._watched:
             open_ids = {o.client_order_id for o in await self.fetch_open_orders()}
             for cid in [c for c in self._watched if c not in open_ids]:
