@@ -39,10 +39,16 @@ from trading_strategy.strategies.indicators import ATR
 class Protections:
     """One strategy's stop rules, applied to its entries and positions."""
 
-    __slots__ = ("rules",)
+    __slots__ = ("_no_exits", "rules")
 
     def __init__(self, rules: StopRules) -> None:
         self.rules = rules
+        #: no stop, trailing stop or target configured: no entry gets exits from the rules
+        #: (``bracket`` answers at once; it is asked at every entry fill)
+        self._no_exits = all(v is None for v in (
+            rules.stop_loss_pct, rules.stop_loss_atr_multiple, rules.take_profit_pct,
+            rules.take_profit_atr_multiple, rules.trailing_stop_pct,
+            rules.trailing_stop_atr_multiple))
 
     @property
     def needs_atr(self) -> bool:
@@ -67,6 +73,8 @@ class Protections:
         are none, or an ATR rule has no ATR yet (the gate refuses such entries up front)."""
         if own is not None and (own.stop_loss is not None or own.take_profit is not None):
             return own
+        if self._no_exits:
+            return None
         try:
             return bracket_for_entry(self.rules, side, fill_ticks, atr_ticks)
         except ValueError:
