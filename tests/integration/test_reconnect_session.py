@@ -121,7 +121,9 @@ def test_a_live_session_reconciles_after_the_exchange_comes_back(tmp_path: Path)
     # on start, then after the reconnect (strict: an exchange account)
     assert [r.get("trigger") for r in runs][:2] == [None, "reconnect"]
     after = runs[1]
-    assert after["missing_fills"] == ["s-hand-1/1"] and after["clean"] is True
+    # the fill made during the outage reaches the session once: through the reconciliation
+    # after the reconnect, or through the venue's fill stream when its poll got there first
+    assert after["missing_fills"] in ([], ["s-hand-1/1"]) and after["clean"] is True
     order = session.execution.manager.get("s-hand-1")
     assert order.trade_ids == frozenset({"1"})
     assert session.execution.ledgers["s"].position == 1000
