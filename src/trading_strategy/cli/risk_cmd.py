@@ -8,12 +8,12 @@ Backtests never need it: a halt in a backtest lasts to the end of the run.
 from __future__ import annotations
 
 import argparse
-import getpass
 import re
 import time
 from pathlib import Path
 from typing import Any
 
+from trading_strategy.cli.operator_args import actor, usage
 from trading_strategy.core.errors import UserError
 
 __all__ = ["register", "run_rearm"]
@@ -43,21 +43,7 @@ def register(subparsers: Any) -> None:
     rearm.add_argument("--config", type=Path, default=None, metavar="FILE",
                        help="settings file (TOML), for data_dir")
     rearm.set_defaults(handler=run_rearm)
-    parser.set_defaults(handler=lambda _args: _usage(parser))
-
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help()
-    return 2
-
-
-def _actor(given: str | None) -> str:
-    if given:
-        return given
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no login name in containers without a passwd entry
-        return "operator"
+    parser.set_defaults(handler=lambda _args: usage(parser))
 
 
 def run_rearm(args: argparse.Namespace) -> int:
@@ -72,7 +58,7 @@ def run_rearm(args: argparse.Namespace) -> int:
                         "'_', '.', '-')")
     settings = load_settings(args.config)
     # the wall clock is read here, at the edge; the engine itself never reads it
-    request = RearmRequest(strategy, _actor(args.actor), time.time_ns(), args.note)
+    request = RearmRequest(strategy, actor(args.actor), time.time_ns(), args.note)
     path = record_rearm_request(settings.data_dir, request)
     print(f"recorded: re-arm {request.scope_label}, requested by {request.actor}, in {path}")
     print("paper and live sessions apply it when they start, and within a few hundred bars "

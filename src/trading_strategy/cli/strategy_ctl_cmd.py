@@ -10,11 +10,11 @@ the actor, and keeps the state across restarts.
 from __future__ import annotations
 
 import argparse
-import getpass
 import time
 from pathlib import Path
 from typing import Any
 
+from trading_strategy.cli.operator_args import actor, usage
 from trading_strategy.core.errors import UserError
 
 __all__ = ["register", "run_control"]
@@ -53,21 +53,7 @@ def register(subparsers: Any) -> None:
         sub.add_argument("--config", type=Path, default=None, metavar="FILE",
                          help="settings file (TOML), for data_dir")
         sub.set_defaults(handler=run_control, control=action)
-    parser.set_defaults(handler=lambda _args: _usage(parser))
-
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help()
-    return 2
-
-
-def _actor(given: str | None) -> str:
-    if given:
-        return given
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no login name in containers without a passwd entry
-        return "operator"
+    parser.set_defaults(handler=lambda _args: usage(parser))
 
 
 def run_control(args: argparse.Namespace) -> int:
@@ -89,7 +75,7 @@ def run_control(args: argparse.Namespace) -> int:
         raise UserError(f"--strategy: session {session} has no strategy {args.strategy!r} "
                         f"(it has {', '.join(sorted(known))})")
     # the wall clock is read here, at the edge; the session itself runs on market time
-    request = StrategyControl(session, args.strategy, args.control, _actor(args.actor),
+    request = StrategyControl(session, args.strategy, args.control, actor(args.actor),
                               time.time_ns(), args.note)
     path = record_control_request(settings.data_dir, request)
     print(f"recorded: {request.action} strategy {request.strategy} of session {session}, "
