@@ -263,6 +263,9 @@ def _single(args: argparse.Namespace, stores: _Stores) -> int:
     import gc
     import warnings
 
+    from trading_strategy.cli.allocator import tune_for_arrays
+
+    tune_for_arrays()  # before the data's arrays exist
     from trading_strategy.api import Backtest, DataWarning
     from trading_strategy.backtesting.runner import check_history
     from trading_strategy.cli.summary import format_summary, progress_bar
