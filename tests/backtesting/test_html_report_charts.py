@@ -35,7 +35,7 @@ def _page(result: BacktestResult, **extra: Any) -> str:
     curve = result.report["equity_curve"]
     return render_html(result.report, price_time=curve.times, price_close=result.run.bars.close,
                        bars=result.run.bars,
-                       indicators=plottable_indicators(engine.ctx, engine.strategy), **extra)
+                       indicators=plottable_indicators(engine.ctx), **extra)
 
 
 def _data(page: str) -> dict[str, Any]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
-import pytest
 
 from trading_strategy.api import Backtest
 from trading_strategy.backtesting.indicator_plot import (
@@ -15,15 +14,13 @@ from trading_strategy.backtesting.indicator_plot import (
     plottable_indicators,
 )
 from trading_strategy.strategies.base import Strategy
-from trading_strategy.strategies.context import Context
 
 # ``ctx.indicator(..., plot=)`` and ``Context.indicators`` come with the context diff
-HINTS = hasattr(Context, "indicators")
 
 
 def _plotted(strategy: object, **kwargs: Any) -> list[PlotSeries]:
     engine = Backtest("GOOG", strategy, **kwargs).run().run.engine
-    return plottable_indicators(engine.ctx, engine.strategy)
+    return plottable_indicators(engine.ctx)
 
 
 def _where(plotted: list[PlotSeries]) -> dict[str, str]:
@@ -92,7 +89,6 @@ class _Hinted(Strategy):
         pass
 
 
-@pytest.mark.skipif(not HINTS, reason="needs ctx.indicator(plot=...) (the context diff)")
 def test_an_explicit_plot_hint_wins() -> None:
     assert _where(_plotted(_Hinted)) == {"forced_overlay": OVERLAY,
                                          "forced_panel": "forced_panel"}

@@ -147,7 +147,6 @@ class BacktestResult:
 
         curve = self.report["equity_curve"]
         times = curve.times if hasattr(curve, "times") else [p["time"] for p in curve]
-        engine = self.run.engine
         sections = []
         if self.report.get("sensitivity"):  # set by backtest --sensitivity
             from trading_strategy.research.sensitivity import html_section
@@ -155,7 +154,7 @@ class BacktestResult:
             sections.append(html_section(self.report["sensitivity"]))
         return render_html(self.report, price_time=times, price_close=self.run.bars.close,
                            bars=self.run.bars,
-                           indicators=plottable_indicators(engine.ctx, engine.strategy),
+                           indicators=plottable_indicators(self.run.engine.ctx),
                            sections=sections)
 
     def to_html(self, path: str | os.PathLike[str]) -> Path:

@@ -1,10 +1,7 @@
 """Which of a strategy's indicators a report plots, and where: over the price or below it.
 
-After a run the strategy context holds every indicator as a ``Series``. A context that
-records its declarations (``Context.indicators``: name, output series and the ``plot=``
-hint of ``ctx.indicator``) is read in declaration order; without that record, the
-strategy's attributes are scanned for series (``self.fast = ctx.sma(10)``), which finds
-every indicator a strategy keeps.
+After a run the strategy context holds every indicator it declared, in order, with its
+output series and the ``plot=`` hint of ``ctx.indicator`` (``Context.indicators``).
 
 Placement: an explicit hint wins (``"overlay"``, ``"panel"``, ``False`` to hide); the
 built-in oscillators (RSI, ATR) get a panel and crossover signals are not plotted; any
@@ -17,21 +14,18 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from trading_strategy.strategies.context import Context, Series
+from trading_strategy.strategies.context import Context, DeclaredIndicator
 
 __all__ = ["OVERLAY", "PlotSeries", "classify_panel", "plottable_indicators"]
 
 FloatArray = NDArray[np.float64]
 OVERLAY = "overlay"
 
-_BAR_COLUMNS = ("open", "high", "low", "close", "volume")
 # Built-ins whose scale is known from the name alone: no guessing from the values.
 _ALWAYS_PANEL = ("rsi(", "atr(")
 _NEVER_PLOT = ("crossover(",)
@@ -49,13 +43,6 @@ class PlotSeries:
     name: str
     values: FloatArray
     panel: str
-
-
-@dataclass(frozen=True, slots=True)
-class _Declared:
-    name: str
-    series: tuple[Series, ...]
-    plot: object  # True (auto), False, "overlay" or "panel"
 
 
 def classify_panel(values: FloatArray, close: FloatArray) -> str:
@@ -78,17 +65,13 @@ def classify_panel(values: FloatArray, close: FloatArray) -> str:
     return OVERLAY if distance <= 0.25 * span or relative <= 0.05 else "panel"
 
 
-def plottable_indicators(context: Context, strategy: object | None = None) -> list[PlotSeries]:
-    """The indicators of ``context`` (after a run) to plot, in declaration order.
-
-    ``strategy`` is scanned for series attributes when the context keeps no record of its
-    declarations. Values cover every bar of the run (NaN-padded if the run stopped early).
-    """
+def plottable_indicators(context: Context) -> list[PlotSeries]:
+    """The indicators of ``context`` (after a run) to plot, in declaration order. Values
+    cover every bar of the run (NaN-padded if the run stopped early)."""
     close = context.bars.close.to_numpy()
     n = len(close)
-    declared = _declarations(context, strategy)
     out: list[PlotSeries] = []
-    for item in declared:
+    for item in context.indicators:
         hint = item.plot
         if hint is False or (hint is True and item.name.startswith(_NEVER_PLOT)):
             continue
@@ -113,7 +96,7 @@ def _full(values: FloatArray, n: int) -> FloatArray:
     return np.concatenate([values, np.full(n - len(values), math.nan)])
 
 
-def _labels(item: _Declared) -> list[str]:
+def _labels(item: DeclaredIndicator) -> list[str]:
     """``bollinger(20,2.0) upper`` rather than ``bollinger(20,2.0).1``."""
     if len(item.series) == 1:
         return [item.name]
@@ -124,40 +107,3 @@ def _labels(item: _Declared) -> list[str]:
         k = int(match["k"]) if match else -1
         out.append(f"{item.name} {names[k]}" if 0 <= k < len(names) else s.name)
     return out
-
-
-def _declarations(context: Context, strategy: object | None) -> list[_Declared]:
-    recorded = getattr(context, "indicators", None)
-    if recorded is not None and not callable(recorded):
-        return [_Declared(str(d.name), tuple(d.series), getattr(d, "plot", True))
-                for d in recorded]
-    if strategy is None:
-        return []
-    bars = {id(getattr(context.bars, c)) for c in _BAR_COLUMNS}
-    found = [s for s in _series_in(vars(strategy).values() if hasattr(strategy, "__dict__")
-                                   else ())
-             if id(s) not in bars]
-    return _group(found)
-
-
-def _series_in(values: Iterable[Any]) -> list[Series]:
-    out: list[Series] = []
-    seen: set[int] = set()
-    for value in values:
-        items: Sequence[Any] = value if isinstance(value, tuple | list) else (value,)
-        for item in items:
-            if isinstance(item, Series) and id(item) not in seen:
-                seen.add(id(item))
-                out.append(item)
-    return out
-
-
-def _group(found: Sequence[Series]) -> list[_Declared]:
-    """Outputs of one indicator (``bollinger(20,2.0).0``, ``.1``, ``.2``) back together."""
-    groups: dict[str, list[tuple[int, Series]]] = {}
-    for s in found:
-        match = _OUTPUT_SUFFIX.match(s.name)
-        base, k = (match["base"], int(match["k"])) if match else (s.name, 0)
-        groups.setdefault(base, []).append((k, s))
-    return [_Declared(base, tuple(s for _, s in sorted(members, key=lambda m: m[0])), True)
-            for base, members in groups.items()]

@@ -34,7 +34,7 @@ def write_report(path: Path, strategy: str = "donchian_breakout") -> Path:
     curve = result.report["equity_curve"]
     path.write_text(render_html(
         result.report, price_time=curve.times, price_close=result.run.bars.close,
-        bars=result.run.bars, indicators=plottable_indicators(engine.ctx, engine.strategy)),
+        bars=result.run.bars, indicators=plottable_indicators(engine.ctx)),
         encoding="utf-8")
     return path
 
