@@ -14,13 +14,11 @@ from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
-import pytest
 
 from trading_strategy.core.bars import BarSeries
 from trading_strategy.core.instrument import AssetClass, Calendar, Instrument
 from trading_strategy.core.timeframe import Timeframe
 from trading_strategy.orders.journal import InMemoryJournal
-from trading_strategy.runtime import session as session_module
 from trading_strategy.runtime.portfolio_config import parse_portfolio
 from trading_strategy.runtime.session import PaperSession, read_checkpoint
 from trading_strategy.strategies import registry
@@ -75,8 +73,6 @@ def history(minutes: range) -> BarSeries:
                      100.5 * ones, ones)
 
 
-@pytest.mark.skipif(not hasattr(session_module, "LiveData"),
-                    reason="session.py does not wire runtime.live_data yet")
 def test_a_live_paper_session_warms_up_then_trades_on_live_bars_and_hears_of_staleness(
         tmp_path: Path) -> None:
     registry.register(Probe)

@@ -12,7 +12,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from trading_strategy.core.bars import BarSeries
 from trading_strategy.core.enums import OrderStatus, OrderType, Side
@@ -21,7 +20,6 @@ from trading_strategy.core.orders import OrderIntent
 from trading_strategy.core.timeframe import Timeframe
 from trading_strategy.orders.journal import InMemoryJournal
 from trading_strategy.orders.venues.ccxt_venue import CcxtVenue, ExchangeCredentials
-from trading_strategy.runtime import session as session_module
 from trading_strategy.runtime.portfolio_config import parse_portfolio
 from trading_strategy.runtime.session import PaperSession
 from trading_strategy.testing_exchange import (
@@ -60,9 +58,6 @@ def history(symbol: str, timeframe: str | None) -> BarSeries:
                      49990 * ones, 50000 * ones, ones)
 
 
-@pytest.mark.skipif(not hasattr(session_module, "ReconnectReconciler"),
-                    reason="session.py does not run ReconnectReconciler yet (the diff in "
-                           "task G's report)")
 def test_a_live_session_reconciles_after_the_exchange_comes_back(tmp_path: Path) -> None:
     # bars keep coming (slowly) so the session runs through the outage
     script: list[Step] = [AwaitRequest(), *[s for m in range(40)

@@ -14,14 +14,6 @@ from trading_strategy import Backtest
 from trading_strategy.cli import main
 
 
-def _wired() -> bool:
-    return hasattr(Backtest, "sensitivity")
-
-
-pytestmark = pytest.mark.skipif(not _wired(), reason="Backtest.sensitivity and backtest "
-                                "--sensitivity are not wired to research.sensitivity yet")
-
-
 def test_backtest_sensitivity_in_summary_json_and_html(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out, page = tmp_path / "r.json", tmp_path / "r.html"

@@ -28,7 +28,6 @@ from trading_strategy.orders.events import (
 )
 from trading_strategy.runtime.wiring import session_journal
 from trading_strategy.storage import open_store
-from trading_strategy.web.deps import AppState
 from trading_strategy.web.schemas import SessionDetail, SessionPositions
 from trading_strategy.web.services import snapshot as snapshot_module
 from trading_strategy.web.services.sessions import last_seq
@@ -223,9 +222,6 @@ def test_the_app_serves_the_snapshot(session: SimpleNamespace) -> None:
         assert response.status_code == 200 and _goog(response.content) == 50
         expected = SessionPositions.model_validate(response.json()).model_dump_json()
         assert response.content == expected.encode()
-        if "snapshots" not in AppState.__dataclass_fields__:
-            pytest.skip("the app does not serve session snapshots yet (the diff to "
-                        "web/app.py, web/deps.py and web/routes/sessions.py of task E2)")
         etag = response.headers["etag"]
         again = client.get("/api/v1/sessions/demo/positions", headers={"If-None-Match": etag})
         assert again.status_code == 304
