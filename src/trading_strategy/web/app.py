@@ -22,7 +22,6 @@ from trading_strategy.web.deps import AppState
 from trading_strategy.web.routes import actions, controls, pages, research, runs, sessions, stream
 from trading_strategy.web.services.auth import Authenticator
 from trading_strategy.web.services.backtests import JobRunner
-from trading_strategy.web.services.sessions import SessionViews
 from trading_strategy.web.services.snapshot import SessionSnapshots
 from trading_strategy.web.settings import WebSettings
 
@@ -91,7 +90,6 @@ def create_app(settings: Any = None, *, web: WebSettings | None = None,
                                      interval=web.poll_seconds)
         app.state.web = AppState(store=opened, data_dir=Path(settings.data_dir), web=web,
                                  auth=Authenticator(web), jobs=jobs,
-                                 sessions=SessionViews(opened, Path(settings.data_dir)),
                                  snapshots=snapshots)
         refresher = asyncio.create_task(snapshots.run())
         try:

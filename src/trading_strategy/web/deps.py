@@ -11,7 +11,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from trading_strategy.web.services.auth import Authenticator
 from trading_strategy.web.services.backtests import JobRunner
-from trading_strategy.web.services.sessions import SessionViews
 from trading_strategy.web.services.snapshot import SessionSnapshots
 from trading_strategy.web.settings import WebSettings
 
@@ -25,7 +24,6 @@ class AppState:
     web: WebSettings
     auth: Authenticator
     jobs: JobRunner
-    sessions: SessionViews
     snapshots: SessionSnapshots
 
 

@@ -62,13 +62,12 @@ async def control(state: State, who: Actor, name: str, strategy: str, action: Co
 async def health(state: State, name: str) -> Any:
     """The feed's health per instrument: state (healthy, stale, failed-over; replay for a
     historical replay), provider in use, last bar and its age."""
-    def read() -> dict[str, Any]:
-        return live.session_health(state.sessions.detail(name), state.data_dir)
-
     try:
-        return await run_in_threadpool(read)
+        snapshot = await state.snapshots.current(name)
     except LookupError as exc:
         raise HTTPException(404, str(exc)) from None
+    # the feed-state files are read off the event loop
+    return await run_in_threadpool(live.session_health, snapshot.detail, state.data_dir)
 
 
 @router.get("/{name}/equity", response_model=SessionEquity)

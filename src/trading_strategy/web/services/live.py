@@ -57,7 +57,7 @@ def _ns(iso: str | None) -> int | None:
 
 def session_health(detail: Mapping[str, Any], data_dir: Path, *,
                    now_ns: int | None = None) -> dict[str, Any]:
-    """Per instrument of the session ``detail`` describes (``SessionViews.detail``): the
+    """Per instrument of the session ``detail`` describes (``session_detail``): the
     feed's state (``healthy``, ``stale``, ``failed-over``; ``replay`` for a historical
     replay), the provider in use, the last bar and its age; and whether the session is
     running (its folder changed within ``RUNNING_WITHIN_S``)."""

@@ -8,9 +8,6 @@ Nothing here writes to a session.
 from __future__ import annotations
 
 import json
-import os
-import threading
-import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -30,7 +27,7 @@ from trading_strategy.runtime.session import read_checkpoint, read_risk_state, s
 from trading_strategy.storage.tables import OrderEventRow
 from trading_strategy.storage.transactions import reading
 
-__all__ = ["SessionViews", "last_seq", "order_audit", "session_detail", "session_names",
+__all__ = ["last_seq", "order_audit", "session_detail", "session_names",
            "session_root", "session_summary", "sessions_by_id"]
 
 _RECENT_FILLS = 50
@@ -233,56 +230,3 @@ def last_seq(store: Any) -> int:
     """The order journal's last row id (every session's: the stream's sequence)."""
     with reading(store.engine) as connection:
         return int(connection.execute(select(func.max(OrderEventRow.id))).scalar() or 0)
-
-
-def _freshness(store: Any, root: Path) -> tuple[Any, ...]:
-    """What a session's views depend on: the journal's last row and the session folder's
-    files (events, checkpoint, halts, risk state, metrics); cheap to read."""
-    try:
-        files = tuple(sorted((entry.name, entry.stat().st_mtime_ns, entry.stat().st_size)
-                             for entry in os.scandir(root) if entry.is_file()))
-    except OSError:
-        files = ()
-    return last_seq(store), files
-
-
-class SessionViews:
-    """``session_detail`` cached until the session changes: under many clients each change
-    is read once (one reader at a time per session; the others wait for its answer), and
-    whether it changed is looked at most every ``recheck_seconds`` (the stream's poll)."""
-
-    def __init__(self, store: Any, data_dir: Path, recheck_seconds: float = 0.1) -> None:
-        self._store = store
-        self._data_dir = data_dir
-        self._recheck = recheck_seconds
-        #: name → (freshness key, monotonic time it was checked, detail)
-        self._cache: dict[str, tuple[tuple[Any, ...], float, dict[str, Any]]] = {}
-        self._locks: dict[str, threading.Lock] = {}
-        self._guard = threading.Lock()
-
-    def fresh(self, name: str) -> dict[str, Any] | None:
-        """The cached detail if it was checked within ``recheck_seconds`` (no I/O: callable
-        from the event loop), else ``None``."""
-        cached = self._cache.get(name)
-        if cached is not None and time.monotonic() - cached[1] < self._recheck:
-            return cached[2]
-        return None
-
-    def detail(self, name: str) -> dict[str, Any]:
-        fresh = self.fresh(name)
-        if fresh is not None:
-            return fresh
-        root = session_root(self._data_dir, name)
-        with self._guard:
-            lock = self._locks.setdefault(root.name, threading.Lock())
-        with lock:
-            cached = self._cache.get(root.name)
-            if cached is not None and time.monotonic() - cached[1] < self._recheck:
-                return cached[2]  # another request just checked
-            key = _freshness(self._store, root)
-            if cached is not None and cached[0] == key:
-                detail = cached[2]
-            else:
-                detail = session_detail(self._store, self._data_dir, root.name)
-            self._cache[root.name] = (key, time.monotonic(), detail)
-            return detail
