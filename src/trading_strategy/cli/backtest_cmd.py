@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from trading_strategy.cli.data_cmd import FORMAT_FLAGS, add_format_options, format_from_args
+from trading_strategy.cli.database import open_database
 from trading_strategy.core.errors import ConfigError
 
 _T = TypeVar("_T")
@@ -203,16 +204,6 @@ def _check_time(name: str, text: str | None) -> None:
         raise ConfigError(f"{name} must be a date (YYYY-MM-DD) or ISO time, got {text!r}") from None
 
 
-def _open_store(args: argparse.Namespace, settings: Any) -> Any:
-    if args.no_store:
-        return None
-    from trading_strategy.sample_store import ensure_samples_loaded
-
-    store = settings.open_store()
-    ensure_samples_loaded(store)
-    return store
-
-
 def run(args: argparse.Namespace) -> int:
     if args.config is not None:
         if args.sensitivity:
@@ -237,7 +228,7 @@ class _Stores:
         self._opened: list[Any] = []
 
     def open(self, args: argparse.Namespace, settings: Any) -> Any:
-        store = _open_store(args, settings)
+        store = open_database(args, settings)
         if store is not None:
             self._opened.append(store)
         return store

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
+from trading_strategy.cli.database import open_database
 from trading_strategy.core.errors import ConfigError
 
 #: --fast auto|on|off as the sweep takes it
@@ -74,23 +75,6 @@ def register(subparsers: Any) -> None:
     p.add_argument("--study", default=None, help="bayes: the study's name (default: derived "
                    "from strategy, data and parameters, so a rerun resumes)")
     p.set_defaults(handler=run)
-
-
-def open_database(args: argparse.Namespace) -> Any:
-    """The store the options ask for (``None`` with ``--no-store``), samples loaded; the
-    caller closes it."""
-    if args.no_store:
-        return None
-    from trading_strategy.config import load_settings
-    from trading_strategy.sample_store import ensure_samples_loaded
-
-    store = load_settings(None).open_store()
-    try:
-        ensure_samples_loaded(store)
-    except BaseException:
-        store.close()
-        raise
-    return store
 
 
 def open_backtest(args: argparse.Namespace, store: Any) -> Any:

@@ -6,12 +6,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from trading_strategy.cli.database import open_database
 from trading_strategy.cli.optimize_cmd import (
     add_backtest_options,
     announce,
     check_params,
     open_backtest,
-    open_database,
     progress_line,
     save_walk_forward,
     write_outputs,
