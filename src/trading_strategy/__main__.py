@@ -1,5 +1,3 @@
-import sys
+from trading_strategy.cli import console
 
-from trading_strategy.cli import main
-
-sys.exit(main())
+console()

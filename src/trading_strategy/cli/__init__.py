@@ -16,6 +16,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from trading_strategy.core.errors import TradingStrategyError, UserError, redact_secrets
 
@@ -134,7 +135,24 @@ def _tolerant_output() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(argv)
+    return _run(parser, parser.parse_args(argv))
+
+
+def console() -> NoReturn:
+    """The ``trading-strategy`` program: ``main`` on the process's arguments, then the exit;
+    a one-shot command (``quick_exit``) ends without the interpreter's teardown
+    (``process_end``). Tests and notebooks call ``main``, which never exits."""
+    parser = build_parser(sys.argv[1:])
+    args = parser.parse_args()
+    code = _run(parser, args)
+    if getattr(args, "quick_exit", False):
+        from trading_strategy.cli.process_end import end_process
+
+        end_process(code)
+    sys.exit(code)
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()
@@ -157,4 +175,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    console()

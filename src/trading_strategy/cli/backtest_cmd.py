@@ -93,7 +93,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--no-store", action="store_true",
                    help="neither read bars from nor save the run to the database")
     add_format_options(p)  # the layout of a --data file, as `data import` takes it
-    p.set_defaults(handler=run)
+    # one-shot: the process ends without taking a run's objects apart (cli.process_end)
+    p.set_defaults(handler=run, quick_exit=True)
 
 
 def _decimal(name: str, text: str) -> Decimal:
