@@ -18,6 +18,7 @@ __all__ = ["tune_for_arrays"]
 _M_TRIM_THRESHOLD = -1
 _M_TOP_PAD = -2
 _M_MMAP_THRESHOLD = -3
+_M_ARENA_MAX = -8
 
 _MB = 1 << 20
 
@@ -34,4 +35,4 @@ def tune_for_arrays() -> bool:
     # glibc caps the mmap threshold at 32 MB on 64-bit systems
     return all(mallopt(param, value) == 1 for param, value in (
         (_M_MMAP_THRESHOLD, 32 * _MB), (_M_TRIM_THRESHOLD, 256 * _MB),
-        (_M_TOP_PAD, 64 * _MB)))
+        (_M_TOP_PAD, 64 * _MB), (_M_ARENA_MAX, 1)))

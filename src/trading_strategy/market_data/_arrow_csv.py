@@ -230,9 +230,9 @@ def _data_rows(path: Path, gz: bool, start: int) -> Any:
 
 
 def _batches(data: Any, delimiter: str, width: int, layout: dict[str, int]) -> Any:
-    """pyarrow's streaming reader over the data rows: record batches of about 1 MB of text
-    each, so neither the file nor all its rows as Arrow arrays are held besides our own
-    columns.
+    """The data rows as pyarrow record batches (of about 1 MB of text each), parsed by
+    pyarrow's threads in one call that does not hold the interpreter: the command's other
+    thread (opening the database) runs meanwhile, and both cores parse.
 
     Arrow memory comes from the system allocator: pyarrow's default pool keeps what it
     freed, some 100 MB for a million rows, which would add to the peak of the run after.
@@ -243,7 +243,7 @@ def _batches(data: Any, delimiter: str, width: int, layout: dict[str, int]) -> A
         wanted = pa.string() if role in _TEXT_ROLES else pa.float64()
         if types.setdefault(f"c{index}", wanted) != wanted:
             return None  # one column read both as text and as numbers
-    return pa_csv.open_csv(
+    table = pa_csv.read_csv(
         data,
         memory_pool=pa.system_memory_pool(),
         read_options=pa_csv.ReadOptions(column_names=[f"c{k}" for k in range(width)]),
@@ -256,6 +256,7 @@ def _batches(data: Any, delimiter: str, width: int, layout: dict[str, int]) -> A
             quoted_strings_can_be_null=False,
         ),
     )
+    return table.to_batches()
 
 
 class _Filler:
