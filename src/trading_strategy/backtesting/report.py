@@ -464,6 +464,9 @@ def write_json(report: dict[str, Any], stream: BinaryIO) -> None:
         stream.write(piece)
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def json_pieces(report: dict[str, Any]) -> Iterator[bytes]:
     """The text of :func:`dumps` as ASCII bytes, in pieces (equity curves in slices)."""
     curves: list[EquityCurve] = []
@@ -471,14 +474,22 @@ def json_pieces(report: dict[str, Any]) -> Iterator[bytes]:
     token = secrets.token_hex(16)
 
     def swap(obj: Any) -> Any:
+        """``obj`` with each curve replaced by its placeholder; a container holding none
+        is returned as it is, not copied (a report has tens of thousands of trades)."""
         if isinstance(obj, EquityCurve):
             curves.append(obj)
             return f"{token}:{len(curves) - 1}"
-        if isinstance(obj, dict):
-            return {key: swap(value) for key, value in obj.items()}
-        if isinstance(obj, list | tuple):
-            return [swap(value) for value in obj]
-        return obj
+        items = obj.items() if isinstance(obj, dict) else enumerate(obj)
+        copy: Any = None
+        for key, value in items:
+            # ``type`` first: almost every value is a number or a text (one check each)
+            if type(value) not in _SCALARS and isinstance(value, dict | list | tuple):
+                new = swap(value)
+                if new is not value:
+                    if copy is None:
+                        copy = dict(obj) if isinstance(obj, dict) else list(obj)
+                    copy[key] = new
+        return obj if copy is None else copy
 
     # ensure_ascii (json's default) makes the text ASCII: its bytes are its UTF-8
     text = json.dumps(swap(report), allow_nan=False, separators=(",", ":"))
