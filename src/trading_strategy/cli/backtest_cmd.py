@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -234,6 +235,15 @@ class _Stores:
             self._opened.append(store)
         return store
 
+    def fork(self, args: argparse.Namespace, settings: Any) -> Any:
+        """The store opened in a child process that saves the run (cli.store_process)."""
+        from trading_strategy.api.saving import save_report
+        from trading_strategy.cli.store_process import StoreProcess
+
+        saver = StoreProcess(lambda: open_database(args, settings), save_report)
+        self._opened.append(saver)
+        return saver
+
     def __enter__(self) -> _Stores:
         return self
 
@@ -256,6 +266,7 @@ def _single(args: argparse.Namespace, stores: _Stores) -> int:
     import warnings
 
     from trading_strategy.cli.allocator import tune_for_arrays
+    from trading_strategy.cli.store_process import can_fork
 
     tune_for_arrays()  # before the data's arrays exist
     from trading_strategy.api import Backtest, DataWarning
@@ -275,11 +286,17 @@ def _single(args: argparse.Namespace, stores: _Stores) -> int:
     _check_time("--start", args.start)
     _check_time("--end", args.end)
     opening: _Background[Any] | None = None
+    saver: Any = None
     if Path(args.data).expanduser().is_file() and not args.no_store:
-        # bars from a file are read without the database: it is opened meanwhile (its
-        # imports and schema check overlap the file's parsing, which pyarrow does without
-        # holding the interpreter), for saving the run
-        opening = _Background(stores.open, args, app_settings)
+        # bars from a file are read without the database: it is opened meanwhile, for
+        # saving the run; by a child process on the other core when this process is the
+        # program's own (cli.store_process), else in a thread (its imports and schema
+        # check then overlap the file's parsing, which pyarrow does without holding the
+        # interpreter)
+        if getattr(args, "own_process", False) and can_fork():
+            saver = stores.fork(args, app_settings)
+        else:
+            opening = _Background(stores.open, args, app_settings)
         store = None
     else:
         store = stores.open(args, app_settings)
@@ -299,6 +316,8 @@ def _single(args: argparse.Namespace, stores: _Stores) -> int:
         raise
     if opening is not None:
         store = opening.result()
+    if saver is not None:
+        saver.wait_ready()  # a database that cannot be opened stops the command here
     if backtest.data_format_found and not args.quiet:
         print(f"format: {backtest.data_format_found}", file=sys.stderr)
     for warning in backtest.warnings:
@@ -317,9 +336,17 @@ def _single(args: argparse.Namespace, stores: _Stores) -> int:
         from trading_strategy.research.sensitivity import fill_sensitivity
 
         result.report["sensitivity"] = fill_sensitivity(backtest, params).to_dict()
+    save: Callable[[Any], int] = result.save
+    if saver is not None:
+        store, save = saver, partial(_save_in_process, saver, result)
     return _publish(args, store, result.report,
                     _with_sensitivity if args.sensitivity else format_summary, result.html,
-                    save=result.save)
+                    save=save)
+
+
+def _save_in_process(saver: Any, result: Any, _store: Any) -> int:
+    """``result.save`` done by the store's own process (``cli.store_process``)."""
+    return int(saver.save(result.report, result.run.engine.position_curve))
 
 
 def _with_sensitivity(report: dict[str, Any]) -> str:
@@ -338,8 +365,9 @@ def _publish(args: argparse.Namespace, store: Any, report: dict[str, Any],
     writing: _Background[None] | None = None
     if args.json_path and args.json_path != "-":
         # written in pieces (a million-bar report is never one string in memory), while
-        # the run is saved: the formatting is numpy's and the saving mostly SQLite's and
-        # zlib's, both without holding the interpreter
+        # the run is saved: here, or by the store's own process (cli.store_process), the
+        # formatting being numpy's and the saving mostly SQLite's and zlib's, both
+        # without holding the interpreter
         writing = _Background(_write, Path(args.json_path),
                               lambda stream: write_json(report, stream))
     try:
