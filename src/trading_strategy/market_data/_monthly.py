@@ -29,8 +29,11 @@ def _steps(ts: IntArray) -> IntArray | None:
     """Months between consecutive bars, or ``None`` when the bars are not monthly."""
     if len(ts) < 2:
         return None
-    steps = np.diff(month_index(ts))
     gaps = np.diff(ts)
+    # steps are at least 1 when monthly: a gap under the minimum decides without dates
+    if gaps.min() < _MIN_DAYS_PER_MONTH * _DAY_NS:
+        return None
+    steps = np.diff(month_index(ts))
     if np.any(steps < 1) or np.any(gaps < steps * _MIN_DAYS_PER_MONTH * _DAY_NS):
         return None
     return steps
