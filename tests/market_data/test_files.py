@@ -351,8 +351,16 @@ def test_weekend_intraday_bars_mean_crypto(tmp_path: Path) -> None:
         Calendar.ALWAYS,
     )
     assert bars.instrument.currency == "USDT"
+    # Monday to Friday around the clock: a 24/5 market (FX in a broker's server time)
     weekdays = load(write(tmp_path, _hourly(24 * 5), name="x.csv")).bars
-    assert weekdays.instrument.asset_class is AssetClass.EQUITY
+    assert (weekdays.instrument.asset_class, weekdays.instrument.calendar) == (
+        AssetClass.FX, Calendar.FX)
+    # Monday to Friday in a US session's hours (14:00-21:00 UTC): US equities
+    session = "".join(line for line in _hourly(24 * 5).splitlines(keepends=True)[1:]
+                      if 14 <= int(line[11:13]) <= 20)
+    equity = load(write(tmp_path, HEADER + session, name="y.csv"), timeframe="1h").bars
+    assert (equity.instrument.asset_class, equity.instrument.calendar) == (
+        AssetClass.EQUITY, Calendar.XNYS)
 
 
 def test_gzip_csv(tmp_path: Path) -> None:

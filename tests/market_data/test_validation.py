@@ -244,6 +244,23 @@ def test_guess_market() -> None:
         AssetClass.EQUITY,
         Calendar.XNYS,
     )
+    # A 24/5 market in a broker's server time: Monday to Friday, around the clock.
+    server_time = np.array([(4 + day) * DAY + hour * HOUR for day in range(5)
+                            for hour in range(24)], dtype=np.int64)
+    assert guess_market(server_time, hourly) == (AssetClass.FX, Calendar.FX)
+    four_hours = server_time[::4]  # 00:00, 04:00, ... each bar covering four hours
+    assert guess_market(four_hours, Timeframe.parse("4h")) == (AssetClass.FX, Calendar.FX)
+    # US equities with pre- and after-market (04:00-20:00 New York, 08:00-01:00 UTC over
+    # the year) stay equities
+    extended = np.array([(4 + day) * DAY + hour * HOUR for day in range(5)
+                         for hour in [*range(8, 24), 0]], dtype=np.int64)
+    assert guess_market(extended, hourly) == (AssetClass.EQUITY, Calendar.XNYS)
+    # the same in 4h bars (04:00, 08:00, 12:00 and 16:00 New York; summer, then winter)
+    four_hourly = np.array([(4 + day) * DAY + hour * HOUR for day in (0, 1, 2, 3, 4, 7, 8)
+                            for hour in ((8, 12, 16, 20) if day < 5 else (9, 13, 17, 21))],
+                           dtype=np.int64)
+    assert guess_market(four_hourly, Timeframe.parse("4h")) == (AssetClass.EQUITY,
+                                                                Calendar.XNYS)
     # Daily bars stamped on Sunday only (an Asian session in UTC) are not FX.
     sunday_to_thursday = np.array([(4 + d) * DAY for d in (6, 7, 8, 9, 10)], dtype=np.int64)
     assert guess_market(sunday_to_thursday, daily) == (AssetClass.EQUITY, Calendar.XNYS)

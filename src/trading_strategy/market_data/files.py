@@ -55,7 +55,8 @@ bars with weekend gaps). Monthly bars (one per calendar month, however keyed) ar
 (``goog_1d.csv`` → ``GOOG``); tick size from the argument, else the fewest decimals that
 write every price exactly (:func:`.validation.price_decimals`, capped at 8); lot size 1;
 asset class and calendar by :func:`.validation.guess_market` (bars on Saturday and Sunday:
-crypto 24/7; intraday bars on Sunday only: FX; otherwise US equity).
+crypto 24/7; intraday bars on Sunday only, or on weekdays around the clock: FX; otherwise US
+equity).
 
 **Reading a CSV file**: with pyarrow installed, a file of 1 MB or more is parsed by pyarrow's
 vectorized reader (:mod:`._arrow_csv`) when it can read the file exactly as the strict reader

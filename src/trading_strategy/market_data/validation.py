@@ -46,6 +46,7 @@ __all__ = [
 
 _SECOND_NS = 1_000_000_000
 _DAY_NS = 86_400 * _SECOND_NS
+_HOUR_NS = 3_600 * _SECOND_NS
 # Largest unit first, so 7 days reads "1w" and 60 minutes reads "1h".
 _UNITS_NS: tuple[tuple[str, int], ...] = (
     ("w", 7 * _DAY_NS),
@@ -281,6 +282,10 @@ def guess_market(ts: IntArray, timeframe: Timeframe) -> tuple[AssetClass, Calend
       Asian one into Sunday, but never both);
     * intraday bars on Sunday but none on Saturday → ``FX`` / ``FX``: 24/5 markets (FX,
       futures) reopen on Sunday evening UTC;
+    * intraday bars on weekdays only that cover more than 17 hours of the day (UTC) →
+      ``FX`` / ``FX`` too: no exchange session spans that much, while a 24/5 market
+      exported in a broker's server time (GMT+2/+3, as MetaTrader files are) opens its
+      week on Monday 00:00 and shows no Sunday bar;
     * otherwise ``EQUITY`` / ``XNYS``.
 
     It cannot tell a short 24/7 series that never spans a weekend from equities; callers
@@ -295,4 +300,22 @@ def guess_market(ts: IntArray, timeframe: Timeframe) -> tuple[AssetClass, Calend
         return AssetClass.CRYPTO, Calendar.ALWAYS
     if timeframe.is_intraday and _SUNDAY in weekdays:
         return AssetClass.FX, Calendar.FX
+    if timeframe.is_intraday and _SATURDAY not in weekdays and _around_the_clock(ts, timeframe):
+        # a 24/5 market stamped in a broker's server time (GMT+2/+3: the week opens on
+        # Monday 00:00), as MetaTrader exports are: no exchange session spans the day
+        return AssetClass.FX, Calendar.FX
     return AssetClass.EQUITY, Calendar.XNYS
+
+
+#: hours of the day (UTC) an exchange's bars can cover at most: a US session with pre- and
+#: after-market (04:00-20:00 New York) spans 17 UTC hours across the daylight-saving change
+_SESSION_HOURS = 17
+
+
+def _around_the_clock(ts: IntArray, timeframe: Timeframe) -> bool:
+    """Whether bars cover more hours of the day (UTC) than any exchange session does."""
+    opens = np.bincount((ts // _HOUR_NS) % 24, minlength=24) > 0
+    covered = opens.copy()
+    for later in range(1, min(24, max(1, timeframe.nanoseconds // _HOUR_NS))):
+        covered |= np.roll(opens, later)  # a 4h bar opening at 08:00 covers 08:00-11:59
+    return int(covered.sum()) > _SESSION_HOURS
