@@ -5,6 +5,8 @@ bars). glibc serves each block above its mmap threshold with a fresh ``mmap`` an
 it with ``munmap``, so every temporary array costs page faults again: a third of a
 million-bar CLI run's time was system time. Raising the mmap threshold and keeping freed
 memory (trim threshold, top pad) lets those blocks be reused; the peak RSS does not grow.
+One arena for every thread: memory that pyarrow's parsing threads free then serves the run
+(in arenas of their own it stayed with those threads, some 80 MB more at the peak).
 """
 
 from __future__ import annotations

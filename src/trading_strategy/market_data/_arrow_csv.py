@@ -25,10 +25,10 @@ digits, ``Z`` or ``±HH:MM``), a shape on which pyarrow's cast and ``datetime.fr
 agree or pyarrow refuses; epochs are pure digits; other date formats are parsed by the
 strict reader's own code (:mod:`._dates`), given the column as strings.
 
-Memory: the file is scanned in pieces, then read by pyarrow in batches of about 1 MB of
-text that are converted straight into the final numpy columns, so a million-row file adds
-some 70 MB to the peak (pyarrow's libraries included) rather than holding it as text, as
-Arrow arrays and as numpy columns at once.
+Memory and threads: the file is scanned in pieces, then parsed by pyarrow in one call on
+its threads (the interpreter lock is released meanwhile: the command's other work goes on),
+into batches of about 1 MB of text that are converted into the final numpy columns; a
+million-row file holds some 65 MB of Arrow data until its columns are filled.
 """
 
 from __future__ import annotations
