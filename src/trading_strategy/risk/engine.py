@@ -427,49 +427,48 @@ class RiskEngine:
         smallest cap wins; on a tie the first in rule order."""
         per_lot = price * inst.factor  # money units per lot
         equity = account.equity
-        best: int | None = None
-        code: ReasonCode | None = None
-        portfolio_wide = False
-
-        def take(m: int, reason: ReasonCode, wide: bool = False) -> None:
-            nonlocal best, code, portfolio_wide
-            if best is None or m < best:
-                best, code, portfolio_wide = m, reason, wide
-
+        # (lots, reason, portfolio-wide) of each cap set, in rule order: the first smallest
+        # wins (a list rather than a closure per call: this runs on every entry)
+        caps: list[tuple[int, ReasonCode, bool]] = []
         if lim.order_notional_units is not None:
-            take(lim.order_notional_units // per_lot, _R.MAX_ORDER_NOTIONAL)
+            caps.append((lim.order_notional_units // per_lot, _R.MAX_ORDER_NOTIONAL, False))
         if lim.position_ppm is not None:
-            take(max_order_lots(pos, sign, position_cap_lots(equity, lim.position_ppm,
-                                                             per_lot)), _R.MAX_POSITION)
+            caps.append((max_order_lots(pos, sign, position_cap_lots(
+                equity, lim.position_ppm, per_lot)), _R.MAX_POSITION, False))
         held = pos if pos >= 0 else -pos
         if lim.exposure_ppm is not None:
             other = account.strategy_exposure(strategy) - held * per_lot
             cap = equity * lim.exposure_ppm // PPM if equity > 0 else 0
-            take(max_order_lots(pos, sign, exposure_cap_lots(cap, other, per_lot)),
-                 _R.MAX_STRATEGY_EXPOSURE)
+            caps.append((max_order_lots(pos, sign, exposure_cap_lots(cap, other, per_lot)),
+                         _R.MAX_STRATEGY_EXPOSURE, False))
         pl = self._portfolio_limits
         # portfolio caps see every strategy's |position|; only this strategy's term moves, so
         # each cap becomes a cap on |pos + order| after the other strategies' share
         if pl.symbol_position_ppm is not None:
             others = account.gross_position(symbol) - held
             cap_lots = position_cap_lots(equity, pl.symbol_position_ppm, per_lot) - others
-            take(max_order_lots(pos, sign, cap_lots), _R.MAX_POSITION, True)
+            caps.append((max_order_lots(pos, sign, cap_lots), _R.MAX_POSITION, True))
         if pl.has_gross_caps:
             other = account.gross_exposure() - held * per_lot
             e = equity if equity > 0 else 0
             if pl.gross_units is not None:
-                take(max_order_lots(pos, sign, exposure_cap_lots(pl.gross_units, other,
-                                                                 per_lot)),
-                     _R.MAX_GROSS_EXPOSURE)
+                caps.append((max_order_lots(pos, sign, exposure_cap_lots(
+                    pl.gross_units, other, per_lot)), _R.MAX_GROSS_EXPOSURE, False))
             if pl.leverage_ppm is not None:
                 cap = e * pl.leverage_ppm // PPM
-                take(max_order_lots(pos, sign, exposure_cap_lots(cap, other, per_lot)),
-                     _R.MAX_LEVERAGE)
+                caps.append((max_order_lots(pos, sign, exposure_cap_lots(cap, other, per_lot)),
+                             _R.MAX_LEVERAGE, False))
             if pl.margin_ppm is not None:
                 cap = e * PPM // pl.margin_ppm
-                take(max_order_lots(pos, sign, exposure_cap_lots(cap, other, per_lot)),
-                     _R.INSUFFICIENT_MARGIN)
-        return best, code, portfolio_wide
+                caps.append((max_order_lots(pos, sign, exposure_cap_lots(cap, other, per_lot)),
+                             _R.INSUFFICIENT_MARGIN, False))
+        if not caps:
+            return None, None, False
+        best = caps[0]
+        for candidate in caps[1:]:
+            if candidate[0] < best[0]:
+                best = candidate
+        return best
 
     def fill_cap(self, strategy: str, symbol: str, side: Side, account: AccountView,
                  price_ticks: int) -> tuple[int | None, ReasonCode | None]:
