@@ -120,3 +120,28 @@ def test_a_batch_of_events_is_saved_in_one_call_and_listed_like_single_ones(
         {"k": 0}, {"k": 1}, {"k": 2}]
     [life] = store.events.list_strategy_events(strategy="s")
     assert (life.from_state, life.to_state) == ("starting", "running")
+
+
+def test_the_events_of_a_sessions_orders_come_in_one_list(store: Store) -> None:
+    """``events_of_orders``: the orders of one mode whose id holds the text exactly (case
+    and ``_`` / ``%`` taken literally, though SQL's LIKE would not), in writing order."""
+    journal = store.journal
+    ids = [("x-A_b-1", "paper"), ("x-a_b-2", "paper"), ("x-AXb-3", "paper"),
+           ("x-A%b-4", "paper"), ("x-A_b-5", "live"), ("y-A_b-6", "paper")]
+    for k, (oid, mode) in enumerate(ids):
+        order = OrderRecord(id=oid, strategy="sma", symbol="GOOG", side=Side.BUY,
+                            order_type=OrderType.MARKET, quantity=Decimal("1"),
+                            status=OrderStatus.SUBMITTED, ts_init=T0 + k, mode=mode)
+        journal.record_transition(order, OrderEventRecord(
+            oid, T0 + k, T0 + k, OrderStatus.SUBMITTED, "intent", "om", detail={"k": k}))
+    journal.record_transition(
+        OrderRecord(id="x-A_b-1", strategy="sma", symbol="GOOG", side=Side.BUY,
+                    order_type=OrderType.MARKET, quantity=Decimal("1"),
+                    status=OrderStatus.FILLED, ts_init=T0, filled_quantity=Decimal("1")),
+        OrderEventRecord("x-A_b-1", T0 + 9, T0 + 9, OrderStatus.FILLED, "fill", "venue",
+                         from_status=OrderStatus.SUBMITTED))
+    found = journal.events_of_orders(mode="paper", id_contains="-A_b-")
+    assert [(e.order_id, e.to_status) for e in found] == [
+        ("x-A_b-1", "submitted"), ("y-A_b-6", "submitted"), ("x-A_b-1", "filled")]
+    assert [e for e in found if e.order_id == "x-A_b-1"] == journal.order_events("x-A_b-1")
+    assert len(journal.events_of_orders()) == len(ids) + 1

@@ -64,17 +64,14 @@ class StoredJournal:
     def _load(self) -> list[JournalEntry]:
         if self._entries is None:
             entries: list[JournalEntry] = []
-            for order in self._db.orders(mode=self._mode):
-                if self._marker not in order.id:
+            for row in self._db.events_of_orders(mode=self._mode, id_contains=self._marker):
+                if row.detail is None or row.id is None:
                     continue
-                for row in self._db.order_events(order.id):
-                    if row.detail is None or row.id is None:
-                        continue
-                    event = decode(dict(row.detail))
-                    entries.append(JournalEntry(
-                        row.id, event,
-                        None if row.from_status is None else OrderStatus(str(row.from_status)),
-                        OrderStatus(str(row.to_status))))
+                event = decode(dict(row.detail))
+                entries.append(JournalEntry(
+                    row.id, event,
+                    None if row.from_status is None else OrderStatus(str(row.from_status)),
+                    OrderStatus(str(row.to_status))))
             entries.sort(key=lambda e: e.seq)
             for entry in entries:
                 self._orders[entry.event.order_id] = evolve(

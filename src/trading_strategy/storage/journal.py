@@ -222,6 +222,15 @@ def _order(row: Any) -> OrderRecord:
     )
 
 
+def _event_record(row: Any) -> OrderEventRecord:
+    return OrderEventRecord(
+        order_id=row.order_id, ts_event=datetime_to_ns(row.ts_event),
+        ts_init=datetime_to_ns(row.ts_init), to_status=row.to_status,
+        cause=row.cause, actor=row.actor, from_status=row.from_status,
+        detail=from_json(row.detail), id=row.id,
+    )
+
+
 class TradingJournal:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -310,15 +319,25 @@ class TradingJournal:
                 select(OrderEventRow.__table__).where(OrderEventRow.order_id == order_id)
                 .order_by(OrderEventRow.id)
             ).all()
-        return [
-            OrderEventRecord(
-                order_id=row.order_id, ts_event=datetime_to_ns(row.ts_event),
-                ts_init=datetime_to_ns(row.ts_init), to_status=row.to_status,
-                cause=row.cause, actor=row.actor, from_status=row.from_status,
-                detail=from_json(row.detail), id=row.id,
-            )
-            for row in rows
-        ]
+        return [_event_record(row) for row in rows]
+
+    def events_of_orders(self, *, mode: str | None = None,
+                         id_contains: str | None = None) -> list[OrderEventRecord]:
+        """The journal entries of every order of ``mode`` whose id contains ``id_contains``
+        (both optional), in the order they were written: one query, where asking
+        ``order_events`` per order made one per order (a session's view and restart)."""
+        query = (select(OrderEventRow.__table__)
+                 .join(OrderRow, OrderRow.id == OrderEventRow.order_id)
+                 .order_by(OrderEventRow.id))
+        if mode is not None:
+            query = query.where(OrderRow.mode == mode)
+        if id_contains is not None:
+            # a pre-filter (SQLite's LIKE ignores ASCII case): the exact test is below
+            query = query.where(OrderRow.id.contains(id_contains, autoescape=True))
+        with reading(self._engine) as connection:
+            rows = connection.execute(query).all()
+        return [_event_record(row) for row in rows
+                if id_contains is None or id_contains in row.order_id]
 
     def record_fill(self, fill: FillRecord) -> bool:
         """Store a fill; ``False`` (and nothing written) if its ``fill_id`` is known."""
