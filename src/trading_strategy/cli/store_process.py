@@ -16,8 +16,8 @@ interpreter of its own:
 
 The child ends with ``os._exit``: it runs none of this process's exit hooks. Used by the
 ``trading-strategy`` program only (``console``), for data read from a file, where no
-database is needed before the run is saved; a process that goes on (tests, a notebook)
-opens its database in a thread.
+database is needed before the run is saved, on Linux (:func:`can_fork`); a process that
+goes on (tests, a notebook) opens its database in a thread, as other systems do.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import contextlib
 import os
 import pickle
 import struct
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -37,8 +38,10 @@ _HEADER = struct.Struct("!Q")
 
 
 def can_fork() -> bool:
-    """Whether this platform forks (POSIX); elsewhere the store is opened in a thread."""
-    return hasattr(os, "fork")
+    """Whether the store goes to a child here: on Linux. macOS forks, but a forked child of
+    a process that loaded system frameworks may crash there (Python's own multiprocessing
+    spawns instead); elsewhere, and there, the store is opened in a thread."""
+    return sys.platform == "linux" and hasattr(os, "fork")
 
 
 class _Failed(TradingStrategyError):
