@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -115,44 +117,40 @@ def _save(book: _Book, text: str, values: np.ndarray) -> int:
     return 41
 
 
-def test_a_save_comes_back_as_the_run_id_and_the_store_is_closed(tmp_path: Path) -> None:
-    saver = StoreProcess(lambda: _Book(tmp_path), _save)
+@contextmanager
+def _child(open_store: Callable[[], _Book]) -> Iterator[StoreProcess]:
+    saver = StoreProcess(open_store, _save)
     try:
-        saver.wait_ready()
-        assert saver.save("run", np.arange(5)) == 41
+        yield saver
     finally:
         saver.close()
+
+
+def test_a_save_comes_back_as_the_run_id_and_the_store_is_closed(tmp_path: Path) -> None:
+    with _child(lambda: _Book(tmp_path)) as saver:
+        saver.wait_ready()
+        assert saver.save("run", np.arange(5)) == 41
     assert (tmp_path / "saved").read_text() == "run:10"
     assert (tmp_path / "closed").read_text() == "yes"
 
 
 def test_errors_of_the_child_are_raised_here(tmp_path: Path) -> None:
-    saver = StoreProcess(lambda: _Book(tmp_path), _save)
-    try:
-        with pytest.raises(DataError, match="the store refused the run"):
-            saver.save("refuse", np.arange(1))
-    finally:
-        saver.close()
+    with _child(lambda: _Book(tmp_path)) as saver, \
+            pytest.raises(DataError, match="the store refused the run"):
+        saver.save("refuse", np.arange(1))
     assert (tmp_path / "closed").read_text() == "yes"
 
     def cannot_open() -> _Book:
         raise ConfigError("no such database")
 
-    failing = StoreProcess(cannot_open, _save)
-    try:
-        with pytest.raises(ConfigError, match="no such database"):
-            failing.wait_ready()
-    finally:
-        failing.close()
+    with _child(cannot_open) as failing, pytest.raises(ConfigError, match="no such database"):
+        failing.wait_ready()
 
 
 def test_a_child_that_dies_is_an_error_not_a_hang(tmp_path: Path) -> None:
-    saver = StoreProcess(lambda: _Book(tmp_path), _save)
-    try:
-        with pytest.raises(Exception, match="ended unexpectedly"):
-            saver.save("crash", np.arange(1))
-    finally:
-        saver.close()
+    with _child(lambda: _Book(tmp_path)) as saver, \
+            pytest.raises(Exception, match="ended unexpectedly"):
+        saver.save("crash", np.arange(1))
 
 
 def test_closing_without_a_save_lets_the_child_go(tmp_path: Path) -> None:
