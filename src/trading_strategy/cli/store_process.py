@@ -50,9 +50,10 @@ class _Failed(TradingStrategyError):
 
 def _send(fd: int, message: object) -> None:
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    view = memoryview(_HEADER.pack(len(data)) + data)
-    while view:
-        view = view[os.write(fd, view):]
+    for part in (_HEADER.pack(len(data)), data):  # not joined: a run is tens of MB
+        view = memoryview(part)
+        while view:
+            view = view[os.write(fd, view):]
 
 
 def _read_exactly(fd: int, size: int) -> bytes:
