@@ -71,3 +71,11 @@ def test_without_threads_the_process_ends_at_once_with_its_output(tmp_path: Path
                           text=True, timeout=60, check=False)
     assert proc.returncode == 5
     assert proc.stdout == "x" * 100
+
+
+def test_a_report_written_to_stdout_arrives_whole(tmp_path: Path) -> None:
+    proc = _program(["backtest", "--strategy", "sma_crossover", "--data", "GOOG",
+                     "--json", "-"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert len(report["equity_curve"]) == report["data"]["bars"] > 2000
