@@ -144,7 +144,7 @@ def console() -> NoReturn:
     (``process_end``). Tests and notebooks call ``main``, which never exits."""
     parser = build_parser(sys.argv[1:])
     args = parser.parse_args()
-    args.own_process = True  # the process is this command's alone (cli.forked_write)
+    args.own_process = True  # the process is this command's alone (cli.store_process)
     code = _run(parser, args)
     if getattr(args, "quick_exit", False):
         from trading_strategy.cli.process_end import end_process

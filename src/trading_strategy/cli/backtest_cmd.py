@@ -338,13 +338,13 @@ def _single(args: argparse.Namespace, stores: _Stores) -> int:
         result.report["sensitivity"] = fill_sensitivity(backtest, params).to_dict()
     save: Callable[[Any], int] = result.save
     if saver is not None:
-        store, save = saver, partial(_save_in_process, saver, result)
+        store, save = saver, partial(_save_by_child, saver, result)
     return _publish(args, store, result.report,
                     _with_sensitivity if args.sensitivity else format_summary, result.html,
                     save=save)
 
 
-def _save_in_process(saver: Any, result: Any, _store: Any) -> int:
+def _save_by_child(saver: Any, result: Any, _store: Any) -> int:
     """``result.save`` done by the store's own process (``cli.store_process``)."""
     return int(saver.save(result.report, result.run.engine.position_curve))
 
