@@ -170,7 +170,13 @@ class BacktestResult:
         show ID``)."""
         from trading_strategy.api.saving import save_report
 
-        return save_report(store, self.report, positions=self.run.engine.position_curve)
+        return save_report(store, *self.saved_parts())
+
+    def saved_parts(self) -> tuple[dict[str, Any], np.ndarray[Any, np.dtype[np.int64]]]:
+        """What :meth:`save` stores: the report and the position (lots) after each bar, as
+        ``api.saving.save_report(store, report, positions)`` takes them (for a store in
+        another process: the CLI's ``cli.store_process``)."""
+        return self.report, self.run.engine.position_curve
 
     # --- display ------------------------------------------------------------------------
     def _repr_html_(self) -> str:

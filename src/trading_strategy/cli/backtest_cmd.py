@@ -336,17 +336,14 @@ def _single(args: argparse.Namespace, stores: _Stores) -> int:
         from trading_strategy.research.sensitivity import fill_sensitivity
 
         result.report["sensitivity"] = fill_sensitivity(backtest, params).to_dict()
-    save: Callable[[Any], int] = result.save
-    if saver is not None:
-        store, save = saver, partial(_save_by_child, saver, result)
-    return _publish(args, store, result.report,
+    save: Callable[[], int] | None = None
+    if saver is not None:  # saved by the store's own process (cli.store_process)
+        save = partial(saver.save, *result.saved_parts())
+    elif store is not None:
+        save = partial(result.save, store)
+    return _publish(args, result.report,
                     _with_sensitivity if args.sensitivity else format_summary, result.html,
                     save=save)
-
-
-def _save_by_child(saver: Any, result: Any, _store: Any) -> int:
-    """``result.save`` done by the store's own process (``cli.store_process``)."""
-    return int(saver.save(result.report, result.run.engine.position_curve))
 
 
 def _with_sensitivity(report: dict[str, Any]) -> str:
@@ -356,10 +353,11 @@ def _with_sensitivity(report: dict[str, Any]) -> str:
     return format_summary(report) + "\n\n" + text_block(report["sensitivity"])
 
 
-def _publish(args: argparse.Namespace, store: Any, report: dict[str, Any],
+def _publish(args: argparse.Namespace, report: dict[str, Any],
              summary: Callable[[dict[str, Any]], str], page: Callable[[], str],
-             save: Callable[[Any], int]) -> int:
-    """Save the run, print the summary, write the JSON and HTML the options ask for."""
+             save: Callable[[], int] | None) -> int:
+    """Save the run (``save``: ``None`` without a database), print the summary, write the
+    JSON and HTML the options ask for."""
     from trading_strategy.backtesting.report import dumps, write_json
 
     writing: _Background[None] | None = None
@@ -372,7 +370,7 @@ def _publish(args: argparse.Namespace, store: Any, report: dict[str, Any],
                               lambda stream: write_json(report, stream))
     try:
         # the run id stays out of the report: the same inputs give byte-identical JSON
-        run_id = save(store) if store is not None else None
+        run_id = save() if save is not None else None
     except BaseException:
         if writing is not None:
             writing.wait()
@@ -563,9 +561,9 @@ def _portfolio(args: argparse.Namespace, stores: _Stores) -> int:
 
         return render_portfolio_html(report, interactive=True)
 
-    def save(store: Any) -> int:
+    save: Callable[[], int] | None = None
+    if store is not None:
         from trading_strategy.api.saving import save_report
 
-        return save_report(store, report)
-
-    return _publish(args, store, report, format_portfolio_summary, page, save=save)
+        save = partial(save_report, store, report)
+    return _publish(args, report, format_portfolio_summary, page, save=save)
